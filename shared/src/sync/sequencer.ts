@@ -1,0 +1,287 @@
+/**
+ * The sequencer: the one place that appends to a document's log (L1). It takes batches
+ * of a client's events, made at some older `base`, and turns each into a log event that
+ * applies to the head, or refuses the batch whole, appending nothing.
+ *
+ * What an incoming op means. A client sends its events in order, several batches may
+ * be in flight at once, and each batch says `base`: the last seq the client had
+ * received. Its ops apply to the client's own view: the log up to base, then its own
+ * earlier events that are not in that prefix, in the form the client had for them at
+ * that moment. The sequencer rebuilds that view by replaying what the client did: it
+ * walks the log from the oldest base involved, keeps the client's own events (as they
+ * were sent) pending, adds each when the walk reaches the base it was sent at, rebases
+ * the pending ones over everyone else's events (sync/rebase.ts, the same code the
+ * client runs) and retires each when the walk reaches its seq. At the head the new
+ * events' forms are exactly what the client will compute when it sees the same log,
+ * so both sides agree without the server ever asking.
+ *
+ * This needs the ops as sent for the client's recent events; they are kept for a
+ * window of recent seqs. When they are gone (after a restart) and the client still has
+ * events in flight, the batch is refused with `rebase-required` and the client
+ * re-syncs: it then has none of its own events after its base, and the walk is plain.
+ *
+ * Duplicates (L3): an event whose clientSeq the client already used is answered with
+ * the seq it got the first time, never appended again. A gap in clientSeqs (an earlier
+ * batch was refused) refuses the batch: the client must resend from the first event the
+ * log lacks.
+ */
+import type { Op } from '../op/op.js';
+import { checkOp } from '../op/apply.js';
+import type { AuthorRun } from '../text/authorship.js';
+import type { DocEvent, EventId, LocalEvent } from '../log/event.js';
+import { idKey } from '../log/event.js';
+import type { Rope } from '../text/rope.js';
+import { rebase } from './rebase.js';
+import { type Result, type CodedError, ok, err } from '../result.js';
+
+/** Read access to the committed log, for what the sequencer's memory no longer holds. */
+export interface SequencerLog {
+  /** Committed events with from < seq ≤ to, in seq order. */
+  range(from: number, to: number): readonly DocEvent[];
+  /** The seq of the event with this id, if it was appended. */
+  seqOf(id: EventId): number | undefined;
+  /** The highest clientSeq appended for this client; 0 if none. */
+  lastClientSeq(client: string): number;
+}
+
+/** Events of one client, in clientSeq order, made on the view described above. */
+export interface SubmitBatch {
+  readonly base: number;
+  readonly events: readonly LocalEvent[];
+}
+
+export type SubmitErrorCode =
+  | 'base-ahead'
+  | 'wrong-client'
+  | 'out-of-order'
+  | 'rebase-required'
+  | 'doc-too-large'
+  | 'op-out-of-range'
+  | 'op-delete-mismatch';
+
+/** Which events of a batch were appended, and which were already in the log. */
+export interface SubmitOutcome {
+  readonly appended: readonly DocEvent[];
+  readonly duplicates: readonly { readonly id: EventId; readonly seq: number }[];
+}
+
+export interface SequencerOptions {
+  /** Largest document, in UTF-16 units. */
+  maxDocLength?: number;
+  /** How many recent events (and their sent forms) stay in memory. */
+  window?: number;
+}
+
+interface Sent {
+  readonly op: Op;
+  readonly base: number;
+}
+
+export class Sequencer {
+  private headSeq: number;
+  private readonly recent: DocEvent[] = []; // seqs recentFrom+1 … head
+  private recentFrom: number;
+  private readonly sent = new Map<number, Sent>(); // seq → op and base as the client sent them
+  private readonly recentIds = new Map<string, number>();
+  private readonly lastCs = new Map<string, number>();
+  private readonly maxDocLength: number;
+  private readonly window: number;
+
+  /** `text` is the document at `head` and becomes the sequencer's own. */
+  constructor(
+    readonly docId: string,
+    private readonly log: SequencerLog,
+    readonly text: Rope,
+    head: number,
+    opts: SequencerOptions = {},
+  ) {
+    this.headSeq = head;
+    this.recentFrom = head;
+    this.maxDocLength = opts.maxDocLength ?? 64 * 1024 * 1024;
+    this.window = opts.window ?? 20_000;
+  }
+
+  get head(): number {
+    return this.headSeq;
+  }
+
+  /**
+   * Sequences a batch from `client` at server time `now`. On success the appended
+   * events are the sequencer's state already; the caller commits them before
+   * acknowledging (L2). If the commit fails, the caller must drop this sequencer and
+   * build a new one from the store.
+   */
+  submit(client: string, batch: SubmitBatch, now: number): Result<SubmitOutcome, CodedError<SubmitErrorCode>> {
+    const { base, events } = batch;
+    if (!Number.isInteger(base) || base < 0 || base > this.headSeq) {
+      return err('base-ahead', `base ${base} is not a seq of this document (head is ${this.headSeq})`);
+    }
+    let last = this.lastClientSeq(client);
+    const duplicates: { id: EventId; seq: number }[] = [];
+    const fresh: LocalEvent[] = [];
+    for (const e of events) {
+      if (e.id.client !== client) {
+        return err('wrong-client', `event ${idKey(e.id)} is not from client ${client}`);
+      }
+      if (e.id.clientSeq <= last && fresh.length === 0) {
+        const seq = this.seqOf(e.id);
+        if (seq === undefined) {
+          return err('out-of-order', `event ${idKey(e.id)} reuses a clientSeq already used by another event`);
+        }
+        duplicates.push({ id: e.id, seq });
+        continue;
+      }
+      if (e.id.clientSeq !== last + 1) {
+        return err('out-of-order', `event ${idKey(e.id)} follows clientSeq ${last}: resend from ${last + 1}`);
+      }
+      fresh.push(e);
+      last = e.id.clientSeq;
+    }
+    if (fresh.length === 0) return ok({ appended: [], duplicates });
+
+    const forms = this.formsAtHead(client, base, fresh.map((e) => e.op));
+    if (!forms.ok) return forms;
+
+    // Check and apply one by one; on a bad op, take back what this batch applied.
+    const applied: { op: Op; deleted: AuthorRun[][] }[] = [];
+    const rollback = () => {
+      for (let k = applied.length - 1; k >= 0; k--) this.text.revert(applied[k].op, applied[k].deleted);
+    };
+    for (let i = 0; i < fresh.length; i++) {
+      const op = forms.value[i];
+      const checked = checkOp(op, this.text.length, (a, b) => this.text.slice(a, b));
+      if (!checked.ok) {
+        rollback();
+        return err(checked.error.code as SubmitErrorCode, `event ${idKey(fresh[i].id)}: ${checked.error.message}`);
+      }
+      applied.push({ op, deleted: this.text.applyRevertible(op, this.text.authorId(fresh[i].author)) });
+      if (this.text.length > this.maxDocLength) {
+        rollback();
+        return err('doc-too-large', `the document would exceed ${this.maxDocLength} units`);
+      }
+    }
+
+    const appended: DocEvent[] = [];
+    for (let i = 0; i < fresh.length; i++) {
+      const e = fresh[i];
+      const ev: DocEvent = {
+        id: e.id,
+        seq: ++this.headSeq,
+        base,
+        author: e.author,
+        time: now,
+        op: forms.value[i],
+        kind: e.kind,
+        ...(e.meta !== undefined ? { meta: e.meta } : {}),
+      };
+      appended.push(ev);
+      this.remember(ev, { op: e.op, base });
+    }
+    this.lastCs.set(client, last);
+    return ok({ appended, duplicates });
+  }
+
+  /** The seq of an appended event, or undefined. */
+  seqOf(id: EventId): number | undefined {
+    return this.recentIds.get(idKey(id)) ?? this.log.seqOf(id);
+  }
+
+  private lastClientSeq(client: string): number {
+    let n = this.lastCs.get(client);
+    if (n === undefined) {
+      n = this.log.lastClientSeq(client);
+      this.lastCs.set(client, n);
+    }
+    return n;
+  }
+
+  /** Replays the client's view (see the essay) to find the new ops' forms at the head. */
+  private formsAtHead(client: string, base: number, ops: Op[]): Result<Op[], CodedError<SubmitErrorCode>> {
+    // The client's own events after `from` must be walked too, from the oldest base
+    // any of them was sent at; extend until no earlier base turns up.
+    let from = base;
+    let tail = this.events(from, this.headSeq);
+    for (;;) {
+      let lowest = from;
+      for (const ev of tail) {
+        if (ev.id.client !== client) continue;
+        const s = this.sent.get(ev.seq);
+        if (s === undefined) {
+          return err('rebase-required', `this server no longer has the form in which event ${idKey(ev.id)} was sent: re-sync and resend`);
+        }
+        if (s.base < lowest) lowest = s.base;
+      }
+      if (lowest === from) break;
+      tail = this.events(lowest, from).concat(tail);
+      from = lowest;
+    }
+
+    const own = tail.filter((ev) => ev.id.client === client);
+    if (own.length === 0) return ok(rebase(ops, tail.map((ev) => ev.op)).pending);
+
+    let pending: Op[] = [];
+    let next = 0; // next own event to add
+    let batchAdded = false;
+    const addDue = (at: number) => {
+      while (next < own.length && (this.sent.get(own[next].seq) as Sent).base <= at) {
+        pending.push((this.sent.get(own[next].seq) as Sent).op);
+        next++;
+      }
+      if (!batchAdded && base <= at && next === own.length) {
+        pending.push(...ops);
+        batchAdded = true;
+      }
+    };
+    let run: Op[] = [];
+    const flush = () => {
+      if (run.length > 0) pending = rebase(pending, run).pending;
+      run = [];
+    };
+    for (let i = 0; i < tail.length; i++) {
+      const ev = tail[i];
+      const at = ev.seq - 1;
+      if (dueAt(this.sent, own, next, base, batchAdded) <= at) {
+        flush();
+        addDue(at);
+      }
+      if (ev.id.client === client) {
+        flush();
+        pending.shift(); // the walk reached this own event: the client has it confirmed
+      } else {
+        run.push(ev.op);
+      }
+    }
+    flush();
+    addDue(this.headSeq);
+    return ok(pending.slice(pending.length - ops.length));
+  }
+
+  /** Events with from < seq ≤ to, from memory where possible. */
+  private events(from: number, to: number): DocEvent[] {
+    if (to <= from) return [];
+    if (from >= this.recentFrom) return this.recent.slice(from - this.recentFrom, to - this.recentFrom);
+    const older = this.log.range(from, Math.min(to, this.recentFrom)).slice();
+    if (to <= this.recentFrom) return older;
+    return older.concat(this.recent.slice(0, to - this.recentFrom));
+  }
+
+  private remember(ev: DocEvent, sent: Sent): void {
+    this.recent.push(ev);
+    this.recentIds.set(idKey(ev.id), ev.seq);
+    this.sent.set(ev.seq, sent);
+    if (this.recent.length > this.window * 2) {
+      const drop = this.recent.splice(0, this.recent.length - this.window);
+      for (const d of drop) {
+        this.recentIds.delete(idKey(d.id));
+        this.sent.delete(d.seq);
+      }
+      this.recentFrom += drop.length;
+    }
+  }
+}
+
+/** The earliest version at which something is due to join the pending list. */
+function dueAt(sent: Map<number, Sent>, own: readonly DocEvent[], next: number, base: number, batchAdded: boolean): number {
+  if (next < own.length) return (sent.get(own[next].seq) as Sent).base;
+  return batchAdded ? Infinity : base;
+}
