@@ -1,0 +1,61 @@
+/**
+ * The public surface of the core. Everything here is pure: no I/O, no clock, no
+ * randomness; time and ids come in as arguments.
+ */
+export type { CodedError, Result } from './result.js';
+export { ok, err, unwrap } from './result.js';
+
+// Ops: the change format (op.ts explains it).
+export type { Op, Component, Delete } from './op/op.js';
+export {
+  OpBuilder,
+  normalize,
+  invert,
+  isNoop,
+  opsEqual,
+  minDocLength,
+  lengthDelta,
+  opFromSplice,
+} from './op/op.js';
+export { transform, transformPair, transformPosition, flip, type Side } from './op/transform.js';
+export { compose, composeAll } from './op/compose.js';
+export { applyToString, checkOp } from './op/apply.js';
+export { decodeOp, encodeOp, defaultOpLimits, type OpLimits } from './op/codec.js';
+
+// Text and authorship.
+export { Rope } from './text/rope.js';
+export type { AuthorRun } from './text/authorship.js';
+
+// The log.
+export type { DocEvent, LocalEvent, EventId, EventKind, EventMeta } from './log/event.js';
+export { eventKinds, idKey, sameId } from './log/event.js';
+export {
+  type Checkpoint,
+  CHECKPOINT_VERSION,
+  checkpointOf,
+  ropeFromCheckpoint,
+  encodeCheckpoint,
+  decodeCheckpoint,
+} from './log/checkpoint.js';
+export { replay, replayInto, traceToEvents, type Patch } from './log/replay.js';
+
+// Sync as pure state machines.
+export { rebase, type Rebased } from './sync/rebase.js';
+export {
+  Sequencer,
+  type SequencerLog,
+  type SubmitBatch,
+  type SubmitOutcome,
+  type SubmitErrorCode,
+  type SequencerOptions,
+} from './sync/sequencer.js';
+export {
+  ClientState,
+  type ClientStateInit,
+  type PendingEvent,
+  type LiveChange,
+  type ClientErrorCode,
+} from './sync/client-state.js';
+
+// History.
+export { HistoryIndex, type HistoryIndexOptions } from './history/timeline.js';
