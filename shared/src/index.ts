@@ -59,3 +59,4 @@ export {
 
 // History.
 export { HistoryIndex, type HistoryIndexOptions } from './history/timeline.js';
+export { MemoryLog } from './log/memory-log.js';

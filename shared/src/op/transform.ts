@@ -6,8 +6,8 @@
  *
  * (TP1). When both insert at one position, `side` decides whose text comes first:
  * `'left'` puts a's insert before b's. In this project the rule is fixed by the log: an
- * op the server has already sequenced is always `'left'` of one it has not, so every
- * replica breaks every tie the same way without consulting anything but the log.
+ * op the server has not sequenced yet is `'left'` of one it has (sync/rebase.ts says
+ * why), so every replica breaks every tie the same way from the log alone.
  *
  * Deletes carry their text, so the transformed delete is cut to the part the other op
  * did not already delete, and split around text the other op inserted inside it: an

@@ -16,7 +16,15 @@
  * insert at D's start lands on different sides of Y in the two histories (the property
  * tests keep the counterexample). So composition stays out of sequencing; long
  * branches pay the grid, and the cheap cells (ops far apart) are kept cheap.
- * Remote ops are always `left`: the server sequenced them first.
+ *
+ * Ties. When a pending insert and a remote insert land on one position, the pending
+ * one goes first (`left`), i.e. the insert sequenced later sits before the earlier.
+ * Either fixed rule converges (TP1); this one also reproduces what people meant in the
+ * case that makes real ties in practice: one person deletes a character and types in
+ * its place while another types just after it. Positional ops forget which side of
+ * the deleted character each insert was on; this rule puts the replacement first,
+ * as a CRDT that keeps the deleted character as a tombstone does. The concurrent
+ * trace friendsforever reaches its recorded end text with this rule, not the other.
  */
 import type { Op } from '../op/op.js';
 import { transform } from '../op/transform.js';
@@ -40,8 +48,8 @@ function sweep(pending: Op[], x: Op): Op {
   for (let i = 0; i < pending.length; i++) {
     if (x.length === 0) break;
     const p = pending[i];
-    pending[i] = transform(p, x, 'right');
-    x = transform(x, p, 'left');
+    pending[i] = transform(p, x, 'left');
+    x = transform(x, p, 'right');
   }
   return x;
 }

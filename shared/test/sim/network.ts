@@ -10,7 +10,7 @@ import type { Op } from '../../src/op/op.js';
 import { Sequencer, type SubmitBatch } from '../../src/sync/sequencer.js';
 import { ClientState } from '../../src/sync/client-state.js';
 import { replay } from '../../src/log/replay.js';
-import { MemoryLog } from './memory-log.js';
+import { MemoryLog } from '../../src/log/memory-log.js';
 
 export type Down =
   | { type: 'events'; events: DocEvent[] }

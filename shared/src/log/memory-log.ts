@@ -1,7 +1,7 @@
-/** The simplest SequencerLog: an array in memory, for simulations. */
-import type { DocEvent, EventId } from '../../src/log/event.js';
-import { idKey } from '../../src/log/event.js';
-import type { SequencerLog } from '../../src/sync/sequencer.js';
+/** The simplest SequencerLog: the whole log in an array. For simulations, tools and tests. */
+import type { DocEvent, EventId } from './event.js';
+import { idKey } from './event.js';
+import type { SequencerLog } from '../sync/sequencer.js';
 
 export class MemoryLog implements SequencerLog {
   readonly events: DocEvent[] = [];
