@@ -45,3 +45,16 @@ export function applyAll(doc: string, ops: readonly Op[]): string {
   for (const op of ops) doc = unwrap(applyToString(doc, op));
   return doc;
 }
+
+/**
+ * The seed for a property: the fixed `fallback` unless `FC_SEED` is set, so a failure
+ * (fast-check prints its seed and path) can be replayed with
+ * `FC_SEED=<seed> npx vitest run <file> -t '<name>'`.
+ */
+export function seed(fallback: number): number {
+  const env = process.env.FC_SEED;
+  if (env === undefined || env === '') return fallback;
+  const n = Number(env);
+  if (!Number.isInteger(n)) throw new Error(`FC_SEED must be an integer, got ${JSON.stringify(env)}`);
+  return n;
+}
