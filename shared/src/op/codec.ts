@@ -61,7 +61,7 @@ export function decodeOp(json: unknown, limits: OpLimits = defaultOpLimits): Res
     }
     prev = kind;
   }
-  if (prev === 'retain') return bad('an op must not end with a retain');
+  if (prev === 'retain') return bad(`component ${json.length - 1}: an op must not end with a retain`);
   return ok(json as Component[]);
 }
 
