@@ -1,0 +1,253 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one (tests). */
+  port: number;
+  /** Where documents are stored; created if missing. */
+  dataDir: string;
+  /** The built client (dist/client). */
+  staticDir: string;
+  /** Interface to listen on; by default all of them. */
+  host?: string;
+}
+
+export interface RunningServer {
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  /** Stops accepting connections, closes every socket, resolves when the server is down. */
+  close(): Promise<void>;
+}
+
+/** The WebSocket endpoint's path. */
+export const WS_PATH = '/ws';
+
+/** Largest WebSocket message accepted, in bytes; bigger ones close the socket (1009). */
+const MAX_WS_PAYLOAD = 1 << 20;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
+
+export function contentTypeFor(filePath: string): string {
+  return CONTENT_TYPES[path.extname(filePath).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/**
+ * Maps a request pathname to a file inside `root`, or null when it would leave `root` (or is not a
+ * valid path at all). `pathname` is the raw, still percent-encoded path of the request URL.
+ */
+export function resolveStaticPath(root: string, pathname: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0')) return null;
+  const base = path.resolve(root);
+  const resolved = path.resolve(base, '.' + path.posix.normalize('/' + decoded));
+  const rel = path.relative(base, resolved);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return null;
+  return resolved;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, head: boolean): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(head ? undefined : text);
+}
+
+function sendText(res: ServerResponse, status: number, text: string, head: boolean): void {
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(head ? undefined : text);
+}
+
+async function isFile(p: string): Promise<number | null> {
+  try {
+    const s = await stat(p);
+    return s.isFile() ? s.size : null;
+  } catch {
+    return null;
+  }
+}
+
+function sendFile(
+  res: ServerResponse,
+  root: string,
+  filePath: string,
+  size: number,
+  head: boolean,
+): void {
+  const isHtml = path.extname(filePath).toLowerCase() === '.html';
+  // Vite's build puts content-hashed files under assets/: those never change.
+  const hashed = path.relative(root, filePath).split(path.sep)[0] === 'assets';
+  res.writeHead(200, {
+    'Content-Type': contentTypeFor(filePath),
+    'Content-Length': size,
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': hashed && !isHtml ? 'public, max-age=31536000, immutable' : 'no-cache',
+  });
+  if (head) {
+    res.end();
+    return;
+  }
+  const stream = createReadStream(filePath);
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}
+
+async function serveStatic(
+  req: IncomingMessage,
+  res: ServerResponse,
+  staticDir: string,
+  pathname: string,
+): Promise<void> {
+  const head = req.method === 'HEAD';
+  const root = path.resolve(staticDir);
+  const filePath = resolveStaticPath(root, pathname);
+  if (filePath === null) {
+    sendText(res, 404, 'Not found', head);
+    return;
+  }
+  const size = await isFile(filePath);
+  if (size !== null) {
+    sendFile(res, root, filePath, size, head);
+    return;
+  }
+  // SPA fallback: app routes such as /d/<docId> get index.html; a missing file (a path whose last
+  // segment has an extension, e.g. /assets/x.js) is a plain 404.
+  if (path.posix.extname(pathname) !== '') {
+    sendText(res, 404, 'Not found', head);
+    return;
+  }
+  const indexPath = path.join(root, 'index.html');
+  const indexSize = await isFile(indexPath);
+  if (indexSize === null) {
+    sendText(res, 404, 'Client not built: run `npm run build` (npm start does it).', head);
+    return;
+  }
+  sendFile(res, root, indexPath, indexSize, head);
+}
+
+function requestPathname(req: IncomingMessage): string | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
+}
+
+function handleSocket(ws: WebSocket): void {
+  ws.on('error', () => {
+    // Protocol errors (e.g. oversized frames) are answered by ws closing the socket; nothing else to do.
+  });
+  ws.on('message', () => {
+    ws.send(
+      JSON.stringify({
+        type: 'error',
+        code: 'not-implemented',
+        message: 'The sync protocol is not implemented yet.',
+      }),
+    );
+  });
+}
+
+/** Starts the HTTP server (static client, /healthz) with the WebSocket endpoint on /ws. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { dataDir, staticDir } = options;
+  await mkdir(dataDir, { recursive: true });
+
+  const server = http.createServer((req, res) => {
+    const head = req.method === 'HEAD';
+    const pathname = requestPathname(req);
+    if (pathname === null) {
+      sendText(res, 400, 'Bad request', head);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      sendText(res, 405, 'Method not allowed', false);
+      return;
+    }
+    if (pathname === '/healthz') {
+      sendJson(res, 200, { ok: true }, head);
+      return;
+    }
+    serveStatic(req, res, staticDir, pathname).catch(() => {
+      if (!res.headersSent) sendText(res, 500, 'Internal server error', head);
+      else res.destroy();
+    });
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
+  wss.on('connection', handleSocket);
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, headBuf: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (requestPathname(req) !== WS_PATH) {
+      socket.once('finish', () => socket.destroy());
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, headBuf, (ws) => wss.emit('connection', ws, req));
+  });
+
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | null = null;
+
+  return {
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
