@@ -1,0 +1,139 @@
+/**
+ * Our core measured the way the peers are (same traces, same versions in the same
+ * order, same timing helpers), through the public surface of shared/src/index.ts.
+ *
+ * What "the document" means for us differs from a CRDT, and the figures say which:
+ * - replay: the whole log folded from empty. The events are built from the trace
+ *   beforehand (`traceToEvents`), as they would be read from the log store.
+ * - open: what a client or the server does on load: decode the newest checkpoint (the
+ *   one at the last multiple of 1,000) and replay the events after it.
+ * - state at versions: `HistoryIndex.textAt`, built once over the log (the peers
+ *   likewise build their snapshots / heads / frontiers during replay, untimed).
+ * - size: the encoded log (JSON of the events) is our full history, comparable to the
+ *   CRDT documents that keep their history; open size is checkpoint + tail.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import * as core from '../shared/src/index.js';
+import type { Checkpoint, DocEvent, Rope } from '../shared/src/index.js';
+import { gc, hashText, timeEach, timeRuns, utf8Bytes } from './measure.js';
+import { measureMemoryInChild } from './memory.js';
+import { type Cell, type SideResults, type TraceContext, failCell, latencyCells, memoryCell, timingCell } from './peers/peer.js';
+
+/** Checkpoints are taken every this many events, on the server and in the history index. */
+export const CHECKPOINT_EVERY = 1000;
+
+const DOC_ID = 'bench';
+
+/** The saved form the memory child loads: the newest checkpoint and the events after it. */
+interface Saved {
+  checkpoint: string;
+  tail: string;
+}
+
+/** Loads a document from its saved form (decode checkpoint, parse tail, replay). */
+export function openSaved(saved: string): { text: string; rope: Rope } {
+  const s = JSON.parse(saved) as Saved;
+  const rope = openFrom(s.checkpoint, JSON.parse(s.tail) as DocEvent[]);
+  return { text: rope.toString(), rope };
+}
+
+function openFrom(checkpoint: string, tail: readonly DocEvent[]): Rope {
+  const decoded = core.decodeCheckpoint(checkpoint);
+  if (!decoded.ok) throw new Error(`bench: checkpoint does not decode: ${decoded.error.code}: ${decoded.error.message}`);
+  return core.replay(decoded.value, tail);
+}
+
+export async function runOurs(ctx: TraceContext, log: (s: string) => void): Promise<SideResults> {
+  const out: SideResults = {};
+  const checkEnd = (text: string) => {
+    if (text !== ctx.endContent) throw new Error(`ours on ${ctx.trace}: final text differs from endContent`);
+  };
+
+  log('ours: events');
+  let t0 = performance.now();
+  const events = core.traceToEvents(ctx.patches);
+  const prepareMs = performance.now() - t0;
+  if (events.length !== ctx.patches.length) throw new Error(`ours: ${events.length} events for ${ctx.patches.length} patches`);
+
+  log('ours: replay');
+  out.replay = timingCell(
+    timeRuns(() => core.replay(null, events).toString(), { runs: 5, warmup: 1, check: checkEnd }),
+    `events built beforehand in ${prepareMs.toFixed(0)} ms`,
+  );
+
+  log('ours: open (checkpoint + tail)');
+  const cpSeq = Math.floor(events.length / CHECKPOINT_EVERY) * CHECKPOINT_EVERY;
+  const head = core.replay(null, events.slice(0, cpSeq));
+  const cp: Checkpoint = core.checkpointOf(DOC_ID, cpSeq, head);
+  const cpText = core.encodeCheckpoint(cp);
+  const tail = events.slice(cpSeq);
+  const tailJson = JSON.stringify(tail);
+  out.open = timingCell(
+    timeRuns(() => openFrom(cpText, tail).toString(), { runs: 5, warmup: 1, check: checkEnd }),
+    `checkpoint at ${cpSeq} + ${tail.length} events`,
+  );
+  out.openSize = {
+    value: utf8Bytes(cpText) + utf8Bytes(tailJson),
+    status: 'ok',
+    note: 'checkpoint + tail events (JSON)',
+    detail: { checkpointBytes: utf8Bytes(cpText), tailBytes: utf8Bytes(tailJson), runs: cp.authorship.length },
+  };
+
+  log('ours: encoded log');
+  const logJson = JSON.stringify(events);
+  out.encodedSize = { value: utf8Bytes(logJson), status: 'ok', note: 'event log as JSON' };
+  out.encodedSizeGzip = { value: gzipSync(logJson).length, status: 'ok' };
+
+  log(`ours: state at ${ctx.versions.length} versions`);
+  gc();
+  t0 = performance.now();
+  const index = new core.HistoryIndex(events, { every: CHECKPOINT_EVERY });
+  const buildMs = performance.now() - t0;
+  const lat = timeEach(
+    ctx.order,
+    (i) => index.textAt(ctx.versions[i]),
+    (i, text) => {
+      if (hashText(text) !== ctx.expected[i]) throw new Error(`ours on ${ctx.trace}: wrong text at version ${ctx.versions[i]}`);
+    },
+    ctx.versionsBudgetMs,
+  );
+  const cells = latencyCells(lat);
+  out.versionsP50 = { ...cells.p50, detail: { ...lat, buildMs } };
+  out.versionsP99 = cells.p99;
+  gc();
+
+  log('ours: memory (child process)');
+  const file = join(ctx.tmpDir, `ours-${ctx.trace}.json`);
+  await writeFile(file, JSON.stringify({ checkpoint: cpText, tail: tailJson } satisfies Saved));
+  out.memory = memoryCell(await measureMemoryInChild('ours', file));
+  return out;
+}
+
+/** What `offlineBranchBench` returns, once the core has it. */
+type OfflineBranchBench = (nPending: number, nRemote: number) => { ms: number };
+
+/**
+ * Slot for the core engineer: rebasing a long offline branch over a long remote one
+ * (10,000 pending local events against 10,000 remote). The peers have no equivalent
+ * measurement, so this is reported for ours only. "pending" until the core exports
+ * `offlineBranchBench`.
+ */
+export function oursRebase(): Cell {
+  const fn = (core as unknown as Record<string, unknown>).offlineBranchBench;
+  if (typeof fn !== 'function') return { value: null, status: 'pending', note: 'shared/src/index.ts does not export offlineBranchBench yet' };
+  try {
+    const bench = fn as OfflineBranchBench;
+    bench(1000, 1000); // warm-up
+    const runs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      gc();
+      runs.push(bench(10_000, 10_000).ms);
+    }
+    runs.sort((a, b) => a - b);
+    return { value: runs[1], status: 'ok', note: '10,000 pending vs 10,000 remote, median of 3', detail: { runs } };
+  } catch (e) {
+    return failCell(e);
+  }
+}

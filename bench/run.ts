@@ -1,0 +1,170 @@
+/**
+ * `npm run bench`: our core and the peer libraries (Yjs, json-joy, Loro, Automerge)
+ * measured in the same run, on the same real traces, with the same versions asked in
+ * the same order. Prints a table and writes bench/results/<date>.json + latest.json.
+ *
+ *   npm run bench                      everything (about 6–8 minutes on 2 cores)
+ *   npm run bench -- --peers-only      skip our core (e.g. while it does not build)
+ *   npm run bench -- --peers=yjs,loro  only these peers (ours still runs)
+ *   npm run bench -- --traces=seph-blog1
+ *   npm run bench -- --versions-budget=60   seconds per side for the 1,000 versions
+ *   npm run bench -- --order=asc       versions in ascending order (a slider scrub)
+ *   npm run bench -- --no-write        print only
+ *
+ * The process re-starts itself under `node --expose-gc --import tsx` so that GC can be
+ * forced between timed runs; the memory figures come from child processes (memory.ts).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { flattenPatches, loadTrace, tracesDir } from '../tools/trace-file.js';
+import { expectedAt, hasGc, shuffledOrder, spreadVersions } from './measure.js';
+import { type Cell, type Peer, type SideResults, type TraceContext, failCell, runPeer } from './peers/peer.js';
+import { peer as yjs } from './peers/yjs.js';
+import { peer as jsonjoy } from './peers/jsonjoy.js';
+import { peer as loro } from './peers/loro.js';
+import { peer as automerge } from './peers/automerge.js';
+import { type BenchReport, type TraceReport, libraryVersions, machineInfo, renderTable, writeReport } from './report.js';
+
+const ALL_PEERS: readonly Peer[] = [yjs, jsonjoy, loro, automerge];
+const DEFAULT_TRACES = ['automerge-paper', 'seph-blog1'];
+const VERSION_COUNT = 1000;
+/** The core functions ours.ts needs; checked up front for a clear message. */
+const CORE_API = ['traceToEvents', 'replay', 'checkpointOf', 'encodeCheckpoint', 'decodeCheckpoint', 'HistoryIndex'];
+
+interface Options {
+  peersOnly: boolean;
+  peers: readonly Peer[];
+  traces: readonly string[];
+  /** Per side and trace, for the 1,000 versions. 30 s keeps the whole run under ~10 minutes. */
+  versionsBudgetMs: number;
+  order: 'random' | 'asc';
+  write: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const opts: Options = { peersOnly: false, peers: ALL_PEERS, traces: DEFAULT_TRACES, versionsBudgetMs: 30_000, order: 'random', write: true };
+  for (const a of argv) {
+    const [key, value = ''] = a.split('=', 2);
+    if (key === '--peers-only') opts.peersOnly = true;
+    else if (key === '--no-write') opts.write = false;
+    else if (key === '--peers') {
+      const names = value.split(',').filter(Boolean);
+      const unknown = names.filter((n) => !ALL_PEERS.some((p) => p.name === n));
+      if (unknown.length) throw new Error(`unknown peer(s) ${unknown.join(', ')}; known: ${ALL_PEERS.map((p) => p.name).join(', ')}`);
+      opts.peers = ALL_PEERS.filter((p) => names.includes(p.name));
+    } else if (key === '--traces') opts.traces = value.split(',').filter(Boolean);
+    else if (key === '--versions-budget') {
+      const s = Number(value);
+      if (!(s > 0)) throw new Error('--versions-budget takes seconds > 0');
+      opts.versionsBudgetMs = s * 1000;
+    } else if (key === '--order') {
+      if (value !== 'random' && value !== 'asc') throw new Error('--order is random or asc');
+      opts.order = value;
+    } else throw new Error(`unknown option ${a}`);
+  }
+  return opts;
+}
+
+/** Re-runs this script under --expose-gc; resolves with the child's exit code. */
+function respawnWithGc(): Promise<number> {
+  const self = fileURLToPath(import.meta.url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', self, ...process.argv.slice(2)], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+const started = performance.now();
+const loadAtStart = Number(loadavg()[0].toFixed(2));
+function log(s: string): void {
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+}
+
+/** Our side, or why it cannot run: the core is written concurrently and may be incomplete. */
+async function loadOurs(): Promise<typeof import('./ours.js') | string> {
+  try {
+    const core = (await import('../shared/src/index.js')) as unknown as Record<string, unknown>;
+    const missing = CORE_API.filter((n) => typeof core[n] !== 'function');
+    if (missing.length) return `shared/src/index.ts does not export ${missing.join(', ')}`;
+    return await import('./ours.js');
+  } catch (e) {
+    return `cannot load shared/src/index.ts: ${(e as Error).message}`;
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const ours = opts.peersOnly ? 'skipped (--peers-only)' : await loadOurs();
+  if (typeof ours === 'string') log(`ours: ${ours}`);
+  const tmpDir = await mkdtemp(join(tmpdir(), 'eventide-bench-'));
+  const traces: TraceReport[] = [];
+  try {
+    for (const name of opts.traces) {
+      const file = join(tracesDir(), 'sequential', `${name}.json.gz`);
+      log(`${name}: loading ${file}`);
+      const trace = await loadTrace(file);
+      if (trace.kind !== 'sequential') throw new Error(`${file}: the benchmark needs a sequential trace`);
+      const patches = flattenPatches(trace);
+      const versions = spreadVersions(patches.length, VERSION_COUNT);
+      const order = opts.order === 'random' ? shuffledOrder(versions.length) : versions.map((_, i) => i);
+      const ctx: TraceContext = {
+        trace: name,
+        patches,
+        endContent: trace.endContent,
+        versions,
+        order,
+        expected: expectedAt(patches, versions),
+        versionsBudgetMs: opts.versionsBudgetMs,
+        tmpDir,
+      };
+      const sides: Record<string, SideResults> = {};
+      if (typeof ours !== 'string') sides.ours = await ours.runOurs(ctx, log);
+      else sides.ours = { replay: { value: null, status: opts.peersOnly ? 'n/a' : 'error', note: ours } };
+      for (const peer of opts.peers) {
+        try {
+          sides[peer.name] = await runPeer(peer, ctx, log);
+        } catch (e) {
+          // A broken peer must not cost the other figures; the error is in the report.
+          log(`${peer.name}: FAILED: ${(e as Error).message}`);
+          sides[peer.name] = { replay: failCell(e) };
+        }
+      }
+      traces.push({ trace: name, patches: patches.length, finalLength: trace.endContent.length, sides });
+    }
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+
+  const rebase: Cell = typeof ours === 'string' ? { value: null, status: 'n/a', note: ours } : ours.oursRebase();
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    machine: { ...(await machineInfo()), loadAverage1mAtStart: loadAtStart },
+    libraries: await libraryVersions(),
+    options: {
+      peersOnly: opts.peersOnly,
+      peers: opts.peers.map((p) => p.name),
+      traces: opts.traces,
+      versions: VERSION_COUNT,
+      versionOrder: opts.order === 'random' ? 'seeded shuffle, same for every side' : 'ascending',
+      versionsBudgetSeconds: opts.versionsBudgetMs / 1000,
+      ratio: 'ours / peer: below 1 means ours is faster or smaller',
+    },
+    notes: Object.fromEntries(opts.peers.map((p) => [p.name, p.notes])),
+    traces,
+    rebase,
+    totalSeconds: Math.round((performance.now() - started) / 1000),
+  };
+  process.stdout.write(renderTable(report) + '\n');
+  if (opts.write) log(`wrote ${await writeReport(report)} and bench/results/latest.json`);
+  log(`done in ${report.totalSeconds} s`);
+}
+
+if (!hasGc()) {
+  process.exitCode = await respawnWithGc();
+} else {
+  await main();
+}
