@@ -49,10 +49,15 @@ export class HistoryIndex {
 
   /** Adds events at the head (live edits arriving while the slider is open). */
   append(events: readonly DocEvent[]): void {
+    // Check the whole batch first: a batch that broke off part way would leave the cursor
+    // ahead of cursorSeq, and every later answer wrong.
+    for (let i = 0; i < events.length; i++) {
+      const want = this.events.length + i + 1;
+      if (events[i].seq !== want) throw new Error(`HistoryIndex: expected seq ${want}, got ${events[i].seq}`);
+    }
     const builder = this.cursorSeq === this.events.length ? this.cursor : this.ropeAt(this.events.length);
     let seq = this.events.length;
     for (const e of events) {
-      if (e.seq !== seq + 1) throw new Error(`HistoryIndex: expected seq ${seq + 1}, got ${e.seq}`);
       this.events.push(e);
       replayInto(builder, seq, [e]);
       seq++;
