@@ -14,8 +14,8 @@ const intentArb = fc.record({ at: fc.nat(), del: fc.nat({ max: 6 }), ins: textAr
  * Random trace patches `[pos, deleteCount, inserted]` that fit one after the other (as
  * traceToEvents wants them). Mostly inserts, so the document grows.
  */
-export function patchesArb(maxLength: number): fc.Arbitrary<Patch[]> {
-  return fc.array(fc.tuple(intentArb, fc.nat({ max: 9 })), { maxLength }).map((steps) => {
+export function patchesArb(maxLength: number, minLength = 0): fc.Arbitrary<Patch[]> {
+  return fc.array(fc.tuple(intentArb, fc.nat({ max: 9 })), { minLength, maxLength, size: 'max' }).map((steps) => {
     const patches: Patch[] = [];
     let len = 0;
     for (const [{ at, del, ins }, r] of steps) {
@@ -30,8 +30,8 @@ export function patchesArb(maxLength: number): fc.Arbitrary<Patch[]> {
 }
 
 /** A single-author log made from random trace patches, as imported traces are. */
-export function traceLogArb(maxLength: number): fc.Arbitrary<DocEvent[]> {
-  return patchesArb(maxLength).map((patches) => traceToEvents(patches, { author: 'tracer', client: 'trace' }));
+export function traceLogArb(maxLength: number, minLength = 0): fc.Arbitrary<DocEvent[]> {
+  return patchesArb(maxLength, minLength).map((patches) => traceToEvents(patches, { author: 'tracer', client: 'trace' }));
 }
 
 const AUTHORS = ['ann', 'bob', 'cy', '', '😀-dana'];
@@ -41,14 +41,14 @@ const AUTHORS = ['ann', 'bob', 'cy', '', '😀-dana'];
  * each event by a random author with a random kind. Built on a plain string, so the
  * deleted text in each op is what the document has there.
  */
-export function multiAuthorLogArb(maxLength: number): fc.Arbitrary<DocEvent[]> {
+export function multiAuthorLogArb(maxLength: number, minLength = 0): fc.Arbitrary<DocEvent[]> {
   const stepArb = fc.record({
     author: fc.constantFrom(...AUTHORS),
     kind: fc.constantFrom<EventKind>(...eventKinds),
     first: intentArb,
     second: fc.option(intentArb, { freq: 3 }),
   });
-  return fc.array(stepArb, { maxLength }).map((steps) => {
+  return fc.array(stepArb, { minLength, maxLength, size: 'max' }).map((steps) => {
     const events: DocEvent[] = [];
     const clientSeq = new Map<string, number>();
     let doc = '';
@@ -93,7 +93,7 @@ export function multiAuthorLogArb(maxLength: number): fc.Arbitrary<DocEvent[]> {
   });
 }
 
-/** Either kind of log. */
-export function logArb(maxLength: number): fc.Arbitrary<DocEvent[]> {
-  return fc.oneof(traceLogArb(maxLength), multiAuthorLogArb(maxLength));
+/** Either kind of log, with lengths spread over minLength..maxLength (not fast-check's small default). */
+export function logArb(maxLength: number, minLength = 0): fc.Arbitrary<DocEvent[]> {
+  return fc.oneof(traceLogArb(maxLength, minLength), multiAuthorLogArb(maxLength, minLength));
 }

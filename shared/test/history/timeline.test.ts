@@ -1,0 +1,168 @@
+/**
+ * The history index (time travel, the history slider): the state it shows at version v
+ * is exactly the fold of the first v events (T1, L5), whatever order the versions are
+ * asked for in and while live events keep arriving.
+ */
+import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
+import { HistoryIndex } from '../../src/history/timeline.js';
+import { replay, traceToEvents } from '../../src/log/replay.js';
+import type { DocEvent } from '../../src/log/event.js';
+import type { AuthorRun } from '../../src/text/authorship.js';
+import { seed } from '../op/arbitraries.js';
+import { logArb } from '../log/log-arbitraries.js';
+
+type Query =
+  | { k: 'forward'; n: number }
+  | { k: 'back'; n: number }
+  | { k: 'jump'; at: number }
+  | { k: 'head' }
+  | { k: 'zero' }
+  | { k: 'append'; n: number };
+
+const queryArb: fc.Arbitrary<Query> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('forward' as const), n: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('back' as const), n: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('jump' as const), at: fc.nat() }) },
+  { weight: 1, arbitrary: fc.constant({ k: 'head' as const }) },
+  { weight: 1, arbitrary: fc.constant({ k: 'zero' as const }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('append' as const), n: fc.integer({ min: 1, max: 40 }) }) },
+);
+
+/** The truth: a full replay of the first v events, memoized per log. */
+function reference(events: readonly DocEvent[]): (v: number) => { text: string; authorship: AuthorRun[] } {
+  const memo = new Map<number, { text: string; authorship: AuthorRun[] }>();
+  return (v) => {
+    let s = memo.get(v);
+    if (s === undefined) {
+      const rope = replay(null, events.slice(0, v));
+      s = { text: rope.toString(), authorship: rope.authorship() };
+      memo.set(v, s);
+    }
+    return s;
+  };
+}
+
+describe('HistoryIndex', () => {
+  it('T1/L5: textAt(v) and ropeAt(v).authorship() equal a full replay of the first v events, for any walk over versions and with live appends', () => {
+    const SEED = 0x71e1;
+    fc.assert(
+      fc.property(
+        logArb(300, 100).chain((events) =>
+          fc.tuple(
+            fc.constant(events),
+            fc.nat({ max: events.length }),
+            fc.array(queryArb, { minLength: 10, maxLength: 40, size: 'max' }),
+            fc.constantFrom(7, 7, 7, 1, 3, 50),
+          ),
+        ),
+        ([events, initial, queries, every]) => {
+          const truth = reference(events);
+          const index = new HistoryIndex(events.slice(0, initial), { every });
+          let have = initial;
+          let v = have;
+          const check = (what: string) => {
+            const want = truth(v);
+            expect(index.head, what).toBe(have);
+            expect(index.textAt(v), `${what}: textAt(${v}), every ${every}`).toBe(want.text);
+            expect(index.ropeAt(v).authorship(), `${what}: ropeAt(${v}).authorship(), every ${every}`).toEqual(want.authorship);
+            expect(index.eventAt(v), `${what}: eventAt(${v})`).toBe(v === 0 ? undefined : events[v - 1]);
+          };
+          check('start');
+          for (const q of queries) {
+            switch (q.k) {
+              case 'forward':
+                v = Math.min(have, v + q.n);
+                break;
+              case 'back':
+                v = Math.max(0, v - q.n);
+                break;
+              case 'jump':
+                v = q.at % (have + 1);
+                break;
+              case 'head':
+                v = have;
+                break;
+              case 'zero':
+                v = 0;
+                break;
+              case 'append': {
+                const more = events.slice(have, have + q.n);
+                index.append(more);
+                have += more.length;
+                // The view stays where it was; the head must be right at once as well.
+                check(`after appending ${more.length} (viewing ${v})`);
+                const keep = v;
+                v = have;
+                check(`head after appending ${more.length}`);
+                v = keep;
+                break;
+              }
+            }
+            check(q.k);
+          }
+        },
+      ),
+      { seed: seed(SEED), numRuns: 150 },
+    );
+  });
+
+  it('versions outside 0..head (negative, past the head, fractional, NaN) throw RangeError', () => {
+    const events = traceToEvents([
+      [0, 0, 'hello'],
+      [5, 0, ' world'],
+      [0, 1, 'H'],
+    ]);
+    const index = new HistoryIndex(events, { every: 2 });
+    for (const v of [-1, 4, 100, 1.5, Number.NaN, Infinity]) {
+      expect(() => index.ropeAt(v), `ropeAt(${v})`).toThrow(RangeError);
+      expect(() => index.textAt(v), `textAt(${v})`).toThrow(RangeError);
+    }
+    // A bad query changes nothing: the index still answers.
+    expect(index.textAt(3)).toBe('Hello world');
+    expect(index.textAt(0)).toBe('');
+    // After a live event, the new head is in range and the one after it is not.
+    const [next] = traceToEvents([
+      [0, 0, 'hello'],
+      [5, 0, ' world'],
+      [0, 1, 'H'],
+      [11, 0, '!'],
+    ]).slice(3);
+    index.append([next]);
+    expect(index.head).toBe(4);
+    expect(index.textAt(4)).toBe('Hello world!');
+    expect(() => index.textAt(5)).toThrow(RangeError);
+  });
+
+  it('append rejects events that do not continue the log, and stays usable', () => {
+    const events = traceToEvents([
+      [0, 0, 'ab'],
+      [2, 0, 'c'],
+      [0, 1, ''],
+    ]);
+    const index = new HistoryIndex(events.slice(0, 1), { every: 7 });
+    expect(() => index.append([events[2]])).toThrow(/expected seq 2, got 3/);
+    index.append(events.slice(1));
+    expect(index.textAt(3)).toBe('bc');
+    expect(index.textAt(1)).toBe('ab');
+  });
+
+  it('a batch that breaks off part way through is rejected whole: the index is unchanged and still right', () => {
+    const events = traceToEvents([
+      [0, 0, 'ab'],
+      [2, 0, 'c'],
+      [0, 1, ''],
+      [2, 0, 'd'],
+    ]);
+    for (const every of [1, 2, 7]) {
+      const index = new HistoryIndex(events.slice(0, 1), { every });
+      // events[1] continues the log, events[3] does not (seq 4 after 2).
+      expect(() => index.append([events[1], events[3]])).toThrow(/expected seq 3, got 4/);
+      expect(index.head, `every ${every}`).toBe(1);
+      expect(index.textAt(1), `every ${every}`).toBe('ab');
+      index.append(events.slice(1));
+      expect(index.head).toBe(4);
+      for (let v = 0; v <= 4; v++) expect(index.textAt(v), `every ${every}, v ${v}`).toBe(replay(null, events.slice(0, v)).toString());
+    }
+  });
+});
