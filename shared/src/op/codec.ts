@@ -2,8 +2,8 @@
  * The wire and storage form of an op is its canonical JSON: `[5, "abc", {"d": "xy"}]`.
  * `decodeOp` is the only door from untrusted JSON into `Op`: it rejects anything that
  * is not exactly a canonical op (wrong types, empty or fractional pieces, non-canonical
- * order, lone surrogates split off their pair are allowed: positions are UTF-16 units
- * as in the editor), with a message that says where. Whether the op fits a document is
+ * order), with a message that says where. Positions are UTF-16 units as in the editor,
+ * so an op may split a surrogate pair; that is the editor's business, not the codec's. Whether the op fits a document is
  * a separate question, answered by `checkOp` when it is applied.
  */
 import type { Component, Op } from './op.js';

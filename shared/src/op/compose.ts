@@ -1,9 +1,9 @@
 /**
  * Compose: one op that does what `a` then `b` do. Walks `b` over the output of `a`:
  * text `a` inserted and `b` deletes cancels out, so typing then backspacing composes to
- * nothing, and a run of keystrokes composes to a single insert. That is what keeps the
- * batched rebase in sync/ linear on real typing: thousands of events compose to a
- * handful of components.
+ * nothing, and a run of keystrokes composes to a single insert (undo steps, diffs
+ * between versions). Composition is exact for applying, not for transforming: see
+ * transform.ts.
  */
 import { type Op, OpBuilder, OpCursor } from './op.js';
 

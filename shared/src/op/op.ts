@@ -17,9 +17,7 @@
  * Canonical form, which every function here produces and which makes ops comparable
  * with deep equality: no empty component, no two neighbours of the same kind, no
  * trailing retain, and where a delete and an insert meet with nothing kept between
- * them, the insert comes first (so a replacement is `[pos, "new", { d: "old" }]`;
- * this order is the one under which transforming over a composition equals
- * transforming step by step). The format leaves room for formatting: a component
+ * them, the insert comes first (so a replacement is `[pos, "new", { d: "old" }]`). The format leaves room for formatting: a component
  * can later grow attributes (`{ r: n, a }`, `{ i: s, a }`) without changing these.
  */
 

@@ -13,8 +13,10 @@
  * did not already delete, and split around text the other op inserted inside it: an
  * edit never removes text its author did not see.
  *
- * Transforming over a composition equals transforming step by step (the property
- * tests check it); the batched rebase in sync/ depends on that.
+ * Transforming over a composition is NOT always the same as transforming step by step:
+ * a composition forgets on which side of a deleted character an insert was made, which
+ * decides ties (the op tests keep a counterexample). Sync therefore never transforms
+ * over composed ops (sync/rebase.ts).
  */
 import { type Component, type Op, OpBuilder, OpCursor } from './op.js';
 

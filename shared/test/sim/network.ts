@@ -150,7 +150,7 @@ export class SimNetwork {
   /** Delivers everything everywhere until nothing moves; every client ends connected. */
   settle(): void {
     for (const c of this.clients) if (!c.conn) this.connect(c);
-    for (let guard = 0; guard < 1_000_000; guard++) {
+    for (let guard = 0; guard < 10_000; guard++) {
       let moved = false;
       for (const conn of this.conns) {
         while (conn.up.length > 0) {
