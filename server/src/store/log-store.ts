@@ -1,0 +1,67 @@
+/**
+ * Where documents' logs and server checkpoints live. Small on purpose: the sequencer
+ * (shared/src/sync/sequencer.ts) is the only appender and keeps the document in memory;
+ * the store only has to keep what it was given, durably, and read it back.
+ *
+ * All calls are synchronous: the SQLite implementation (better-sqlite3) is, and a
+ * single-writer, in-process store gains nothing from promises on the hot path. Every
+ * implementation passes the same contract suite (server/test/store/contract.ts).
+ *
+ * Expected failures are values: a full disk or a broken file is a `store-failed`
+ * result, after which nothing of that append is stored (an append is all or nothing).
+ */
+import type { Checkpoint, DocEvent, EventId, Result } from '../../../shared/src/index.js';
+
+export type StoreErrorCode = 'head-mismatch' | 'store-failed';
+
+/** One document in the listing. */
+export interface DocumentInfo {
+  readonly docId: string;
+  /** The last seq (0: no events yet). */
+  readonly head: number;
+  /** Server time of the last event, ms since the epoch (0 if none). */
+  readonly updatedAt: number;
+}
+
+export interface LogStore {
+  /**
+   * Appends `events` (seqs expectedHead + 1, + 2, …) to `docId`'s log in one durable
+   * step: when this returns ok they survive a process crash (L2). Refuses with
+   * `head-mismatch` if the log's head is not `expectedHead`, with `store-failed` on
+   * an I/O error; either way nothing of the call is stored.
+   */
+  append(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null>;
+
+  /**
+   * Appends to several documents at once, all or nothing (group commit across rooms).
+   * Same rules as `append` for each entry.
+   */
+  appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Result<null>;
+
+  /** The last seq of `docId`'s log; 0 for an unknown document. */
+  head(docId: string): number;
+
+  /** Events with from < seq ≤ to, in seq order (fewer if the log is shorter). */
+  range(docId: string, from: number, to: number): DocEvent[];
+
+  /** The seq an event id was appended at, if it was. */
+  seqOf(docId: string, id: EventId): number | undefined;
+
+  /** The highest clientSeq appended for `client` in `docId`; 0 if none. */
+  lastClientSeq(docId: string, client: string): number;
+
+  /** Stores a checkpoint; a second one at the same seq replaces the first. */
+  putCheckpoint(cp: Checkpoint): Result<null>;
+
+  /** The checkpoint with the greatest seq ≤ `at`, or null. */
+  checkpointAtOrBefore(docId: string, at: number): Checkpoint | null;
+
+  /** The seqs that have checkpoints with from ≤ seq ≤ to, ascending (for history paging). */
+  checkpointSeqs(docId: string, from: number, to: number): number[];
+
+  /** Every document with at least one event, most recently edited first. */
+  listDocuments(): DocumentInfo[];
+
+  /** Releases files and handles. */
+  close(): void;
+}
