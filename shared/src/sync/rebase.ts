@@ -37,19 +37,144 @@ export interface Rebased {
 }
 
 export function rebase(pending: readonly Op[], remote: readonly Op[]): Rebased {
-  const out = pending.slice();
+  const ps = pending.map(moving);
+  const blocks: Block[] = [];
+  for (let i = 0; i < ps.length; i += BLOCK) blocks.push({ from: i, to: Math.min(i + BLOCK, ps.length), shift: 0, first: 0, last: 0, delta: 0, dirty: true });
   const xs: Op[] = [];
-  for (const r of remote) xs.push(sweep(out, r));
-  return { pending: out, remote: xs };
+  for (const r of remote) xs.push(sweepBlocks(ps, blocks, moving(r)));
+  for (const b of blocks) pushDown(ps, b);
+  return { pending: ps.map(settle), remote: xs };
 }
 
-/** Rewrites `pending` in place past `x`; returns x rewritten past all of pending. */
-function sweep(pending: Op[], x: Op): Op {
-  for (let i = 0; i < pending.length; i++) {
-    if (x.length === 0) break;
+const BLOCK = 32;
+
+/**
+ * A run of consecutive pending ops, so that a remote op far from all of them crosses
+ * the run in one step: when it lies after every op of the run it only moves by the
+ * run's total length change; when it lies before all of them they all move together
+ * (`shift`, pushed down to the members when the run must be entered). In the frame of
+ * the run's first op: `last` bounds where the members' changes end (each member's end
+ * minus what the members before it added) and `first` where they start.
+ */
+interface Block {
+  readonly from: number;
+  readonly to: number;
+  shift: number;
+  first: number;
+  last: number;
+  delta: number;
+  dirty: boolean;
+}
+
+function measure(ps: Moving[], b: Block): void {
+  let added = 0;
+  let first = Infinity;
+  let last = -Infinity;
+  for (let i = b.from; i < b.to; i++) {
+    const p = ps[i];
+    if (p.op.length === 0) continue;
+    const l = p.lead + p.shift;
+    if (l < first) first = l;
+    if (l + p.span - added > last) last = l + p.span - added;
+    added += p.delta;
+  }
+  b.first = first;
+  b.last = last;
+  b.delta = added;
+  b.dirty = false;
+}
+
+function pushDown(ps: Moving[], b: Block): void {
+  if (b.shift === 0) return;
+  for (let i = b.from; i < b.to; i++) ps[i].shift += b.shift;
+  b.shift = 0;
+  b.dirty = true;
+}
+
+function sweepBlocks(ps: Moving[], blocks: Block[], x: Moving): Op {
+  for (const b of blocks) {
+    if (x.op.length === 0) break;
+    if (b.dirty) {
+      pushDown(ps, b);
+      measure(ps, b);
+    }
+    if (b.first === Infinity) continue; // only no-ops
+    const xl = x.lead + x.shift;
+    if (b.last + b.shift < xl) {
+      x.shift += b.delta;
+    } else if (xl + x.span < b.first + b.shift) {
+      b.shift += x.delta;
+    } else {
+      pushDown(ps, b);
+      x = sweep(ps, b.from, b.to, x);
+      b.dirty = true;
+    }
+  }
+  return settle(x);
+}
+
+/**
+ * An op in the middle of a sweep, with its leading retain kept apart as a number so
+ * that the common cell, two ops far apart, costs a comparison and an addition: the op
+ * before the other one is unchanged and the one after it only moves.
+ */
+interface Moving {
+  op: Op;
+  /** Added to the op's leading retain. */
+  shift: number;
+  /** The op's own leading retain (0 if it starts with a change). */
+  lead: number;
+  /** Input units from the end of the leading retain to the op's last change. */
+  span: number;
+  /** How much the op changes the document's length. */
+  delta: number;
+}
+
+function moving(op: Op): Moving {
+  const lead = op.length > 0 && typeof op[0] === 'number' ? op[0] : 0;
+  let span = 0;
+  let delta = 0;
+  for (let i = lead > 0 ? 1 : 0; i < op.length; i++) {
+    const c = op[i];
+    if (typeof c === 'number') span += c;
+    else if (typeof c === 'string') delta += c.length;
+    else {
+      span += c.d.length;
+      delta -= c.d.length;
+    }
+  }
+  return { op, shift: 0, lead, span, delta };
+}
+
+/** The op a Moving stands for. */
+function settle(m: Moving): Op {
+  if (m.shift === 0 || m.op.length === 0) return m.op;
+  const op = m.op;
+  if (m.lead > 0) {
+    const n = m.lead + m.shift;
+    return n > 0 ? [n, ...op.slice(1)] : op.slice(1);
+  }
+  return [m.shift, ...op];
+}
+
+/** Carries pending[from..to) past `x` in place; returns x carried past them. */
+function sweep(pending: Moving[], from: number, to: number, x: Moving): Moving {
+  for (let i = from; i < to; i++) {
+    if (x.op.length === 0) break;
     const p = pending[i];
-    pending[i] = transform(p, x, 'left');
-    x = transform(x, p, 'right');
+    if (p.op.length === 0) continue;
+    const pl = p.lead + p.shift;
+    const xl = x.lead + x.shift;
+    if (pl + p.span < xl) {
+      x.shift += p.delta; // p is wholly before x
+    } else if (xl + x.span < pl) {
+      p.shift += x.delta; // x is wholly before p
+    } else {
+      const po = settle(p);
+      const xo = settle(x);
+      pending[i] = moving(transform(po, xo, 'left'));
+      x = moving(transform(xo, po, 'right'));
+    }
   }
   return x;
 }
