@@ -19,8 +19,8 @@ import { type Op } from '../op/op.js';
 import { checkOp } from '../op/apply.js';
 import { type Result, ok } from '../result.js';
 
-const LEAF_MAX = 1024;
-const LEAF_FILL = 768; // how full bulk-built and split leaves are
+const LEAF_MAX = 256;
+const LEAF_FILL = 192; // how full bulk-built and split leaves are
 const NODE_MAX = 32;
 
 interface Leaf {
