@@ -13,12 +13,11 @@
 import type { DocEvent } from '../log/event.js';
 import { replayInto } from '../log/replay.js';
 import { Rope } from '../text/rope.js';
-import type { AuthorRun } from '../text/authorship.js';
 
+/** A frozen copy of the rope at `seq`; it shares leaf strings with later copies. */
 interface Snapshot {
   readonly seq: number;
-  readonly text: string;
-  readonly authorship: AuthorRun[];
+  readonly rope: Rope;
 }
 
 export interface HistoryIndexOptions {
@@ -38,7 +37,7 @@ export class HistoryIndex {
     this.every = Math.max(1, opts.every ?? 1000);
     this.events = [];
     this.cursor = Rope.empty();
-    this.snapshots.push({ seq: 0, text: '', authorship: [] });
+    this.snapshots.push({ seq: 0, rope: Rope.empty() });
     this.append(events);
   }
 
@@ -61,7 +60,7 @@ export class HistoryIndex {
       this.events.push(e);
       replayInto(builder, seq, [e]);
       seq++;
-      if (seq % this.every === 0) this.snapshots.push({ seq, text: builder.toString(), authorship: builder.authorship() });
+      if (seq % this.every === 0) this.snapshots.push({ seq, rope: builder.clone() });
     }
     this.cursor = builder;
     this.cursorSeq = seq;
@@ -79,7 +78,7 @@ export class HistoryIndex {
     }
     const snap = this.snapshots[Math.floor(v / this.every)];
     if (!(this.cursorSeq <= v && this.cursorSeq >= snap.seq)) {
-      this.cursor = Rope.fromRuns(snap.text, snap.authorship);
+      this.cursor = snap.rope.clone();
       this.cursorSeq = snap.seq;
     }
     replayInto(this.cursor, this.cursorSeq, this.events.slice(this.cursorSeq, v));
