@@ -24,8 +24,27 @@ export interface BenchReport {
   options: Record<string, unknown>;
   notes: Record<string, readonly string[]>;
   traces: TraceReport[];
+  /** The table's rows as data: filled by `compare`. */
+  comparisons: Comparison[];
   rebase: Cell;
   totalSeconds: number;
+}
+
+/** One row of the table: ours against one peer on one trace and measurement. */
+export interface Comparison {
+  trace: string;
+  measure: string;
+  unit: 'ms' | 'bytes';
+  ours: number | null;
+  peer: string;
+  peerValue: number | null;
+  /** ours / peer; below 1 means ours is faster or smaller. Null when either side has no figure. */
+  ratio: number | null;
+  /** The ratio in words, e.g. "12.3x faster". */
+  verdict: string;
+  /** Status of each side when not 'ok' (not-finished, skipped, n/a, pending, error). */
+  oursStatus: Cell['status'];
+  peerStatus: Cell['status'];
 }
 
 /** Measurement keys in print order, with what they mean. Unknown keys print last. */
@@ -34,8 +53,8 @@ const MEASURES: Record<string, { label: string; unit: 'ms' | 'bytes' }> = {
   'replay:model': { label: 'replay (json-joy Model)', unit: 'ms' },
   open: { label: 'open saved doc', unit: 'ms' },
   openSize: { label: 'bytes read to open', unit: 'bytes' },
-  encodedSize: { label: 'encoded history', unit: 'bytes' },
-  encodedSizeGzip: { label: 'encoded, gzipped', unit: 'bytes' },
+  encodedSize: { label: 'stored size', unit: 'bytes' },
+  encodedSizeGzip: { label: 'stored size, gzipped', unit: 'bytes' },
   versionsP50: { label: 'state at version p50', unit: 'ms' },
   versionsP99: { label: 'state at version p99', unit: 'ms' },
   memory: { label: 'memory after load', unit: 'bytes' },
@@ -84,18 +103,45 @@ function fmt(value: number, unit: 'ms' | 'bytes'): string {
   return `${value.toFixed(3)} ms`;
 }
 
-function cellText(c: Cell | undefined, unit: 'ms' | 'bytes'): string {
-  if (!c) return '-';
-  if (c.value === null) return c.status;
-  return fmt(c.value, unit) + (c.status === 'not-finished' ? ' *' : '');
+function verdict(ratio: number | null, unit: 'ms' | 'bytes'): string {
+  if (ratio === null) return '';
+  const [better, worse] = unit === 'ms' ? ['faster', 'slower'] : ['smaller', 'larger'];
+  return ratio <= 1 ? `${(1 / ratio).toFixed(1)}x ${better}` : `${ratio.toFixed(1)}x ${worse}`;
 }
 
-function verdict(ours: Cell | undefined, peer: Cell | undefined, unit: 'ms' | 'bytes'): { ratio: string; words: string } {
-  if (!ours || !peer || ours.value === null || peer.value === null || peer.value === 0) return { ratio: '', words: '' };
-  const r = ours.value / peer.value;
-  const [better, worse] = unit === 'ms' ? ['faster', 'slower'] : ['smaller', 'larger'];
-  const words = r <= 1 ? `${(1 / r).toFixed(1)}x ${better}` : `${r.toFixed(1)}x ${worse}`;
-  return { ratio: r < 0.01 ? r.toExponential(1) : r.toFixed(3), words };
+const MISSING: Cell = { value: null, status: 'n/a' };
+
+/** Every (trace, measurement, peer) pair with both figures and their ratio, in print order. */
+export function compare(traces: readonly TraceReport[]): Comparison[] {
+  const out: Comparison[] = [];
+  for (const t of traces) {
+    const keys = new Set<string>();
+    for (const side of Object.values(t.sides)) for (const k of Object.keys(side)) keys.add(k);
+    const ordered = [...Object.keys(MEASURES).filter((k) => keys.has(k)), ...[...keys].filter((k) => !(k in MEASURES))];
+    const peers = Object.keys(t.sides).filter((s) => s !== 'ours');
+    for (const measure of ordered) {
+      const unit = MEASURES[measure]?.unit ?? 'ms';
+      const ours = t.sides.ours?.[measure] ?? MISSING;
+      for (const peer of peers) {
+        const cell = t.sides[peer][measure] ?? MISSING;
+        if (cell === MISSING && ours === MISSING) continue;
+        const ratio = ours.value !== null && cell.value !== null && cell.value > 0 ? ours.value / cell.value : null;
+        out.push({
+          trace: t.trace,
+          measure,
+          unit,
+          ours: ours.value,
+          peer,
+          peerValue: cell.value,
+          ratio,
+          verdict: verdict(ratio, unit),
+          oursStatus: ours.status,
+          peerStatus: cell.status,
+        });
+      }
+    }
+  }
+  return out;
 }
 
 function pad(s: string, n: number, right = false): string {
@@ -109,33 +155,44 @@ export function renderTable(report: BenchReport): string {
   const widths = [16, 22, 12, 10, 14, 10, 16];
   const row = (cols: string[]) =>
     cols.map((c, i) => pad(c, widths[i], i === 2 || i === 4 || i === 5)).join('  ').trimEnd();
+  const text = (value: number | null, status: Cell['status'], unit: 'ms' | 'bytes') =>
+    value === null ? (status === 'ok' ? '-' : status) : fmt(value, unit) + (status === 'not-finished' ? ' *' : '');
   lines.push(row(head));
   lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  let lastTrace = '';
+  for (const c of report.comparisons) {
+    if (lastTrace && c.trace !== lastTrace) lines.push('');
+    lastTrace = c.trace;
+    const ratio = c.ratio === null ? '' : c.ratio < 0.01 ? c.ratio.toExponential(1) : c.ratio.toFixed(3);
+    const label = MEASURES[c.measure]?.label ?? c.measure;
+    lines.push(row([c.trace, label, text(c.ours, c.oursStatus, c.unit), c.peer, text(c.peerValue, c.peerStatus, c.unit), ratio, c.verdict]));
+  }
+  lines.push('');
+  // Why a figure is missing or partial, from the cells' notes.
   const footnotes = new Set<string>();
   for (const t of report.traces) {
-    const keys = new Set<string>();
-    for (const side of Object.values(t.sides)) for (const k of Object.keys(side)) keys.add(k);
-    const ordered = [...Object.keys(MEASURES).filter((k) => keys.has(k)), ...[...keys].filter((k) => !(k in MEASURES))];
-    const peers = Object.keys(t.sides).filter((s) => s !== 'ours');
-    for (const k of ordered) {
-      const m = MEASURES[k] ?? { label: k, unit: 'ms' as const };
-      const ours = t.sides.ours?.[k];
-      for (const p of peers) {
-        const cell = t.sides[p][k];
-        if (!cell && !ours) continue;
-        const v = verdict(ours, cell, m.unit);
-        lines.push(row([t.trace, m.label, cellText(ours, m.unit), p, cellText(cell, m.unit), v.ratio, v.words]));
-        for (const c of [ours, cell]) {
-          if (c && c.status !== 'ok' && c.note) footnotes.add(`${t.trace} ${m.label} ${c === ours ? 'ours' : p}: ${c.note}`);
-        }
+    for (const [side, cells] of Object.entries(t.sides)) {
+      for (const [measure, cell] of Object.entries(cells)) {
+        if (cell.status !== 'ok' && cell.note) footnotes.add(`${t.trace} ${MEASURES[measure]?.label ?? measure} ${side}: ${cell.note}`);
       }
     }
-    lines.push('');
   }
+  lines.push(
+    'stored size: ours = the whole event log as JSON; peers = their saved document (Loro, Automerge: with full',
+    '  history; Yjs (gc on) and json-joy: current state with tombstones, no deleted text, so no old versions).',
+    'bytes read to open: ours = newest checkpoint + events after it; peers = the saved document.',
+    'memory: JS heap + external (ArrayBuffers, WASM) growth for one more loaded document (bench/memory.ts).',
+    `state at version: ${report.options.versionOrder}; * = stopped at the time budget, figures over the versions done.`,
+    '',
+  );
   const rb = report.rebase;
-  lines.push(`offline branch rebase (10,000 pending vs 10,000 remote), ours only: ${rb.value === null ? rb.status : fmt(rb.value, 'ms')}`);
+  const parts = rb.detail as { serverMs?: number; clientMs?: number } | undefined;
+  const split = parts?.serverMs !== undefined && parts.clientMs !== undefined ? ` (server ${fmt(parts.serverMs, 'ms')} + client ${fmt(parts.clientMs, 'ms')})` : '';
+  lines.push(
+    `offline branch rebase, 10,000 pending vs 10,000 remote, ours only: ${rb.value === null ? `${rb.status}${rb.note ? `: ${rb.note}` : ''}` : fmt(rb.value, 'ms') + split}`,
+  );
   if (footnotes.size) {
-    lines.push('', '* and non-ok figures:');
+    lines.push('', 'missing or partial figures:');
     for (const f of footnotes) lines.push(`  ${f}`);
   }
   return lines.join('\n');

@@ -26,7 +26,7 @@ import { peer as yjs } from './peers/yjs.js';
 import { peer as jsonjoy } from './peers/jsonjoy.js';
 import { peer as loro } from './peers/loro.js';
 import { peer as automerge } from './peers/automerge.js';
-import { type BenchReport, type TraceReport, libraryVersions, machineInfo, renderTable, writeReport } from './report.js';
+import { type BenchReport, type TraceReport, compare, libraryVersions, machineInfo, renderTable, writeReport } from './report.js';
 
 const ALL_PEERS: readonly Peer[] = [yjs, jsonjoy, loro, automerge];
 const DEFAULT_TRACES = ['automerge-paper', 'seph-blog1'];
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     await rm(tmpDir, { recursive: true, force: true });
   }
 
-  const rebase: Cell = typeof ours === 'string' ? { value: null, status: 'n/a', note: ours } : ours.oursRebase();
+  const rebase: Cell = typeof ours === 'string' ? { value: null, status: 'n/a', note: ours } : await ours.oursRebase(log);
   const report: BenchReport = {
     date: new Date().toISOString(),
     machine: { ...(await machineInfo()), loadAverage1mAtStart: loadAtStart },
@@ -155,6 +155,7 @@ async function main(): Promise<void> {
     },
     notes: Object.fromEntries(opts.peers.map((p) => [p.name, p.notes])),
     traces,
+    comparisons: compare(traces),
     rebase,
     totalSeconds: Math.round((performance.now() - started) / 1000),
   };

@@ -52,17 +52,14 @@ function save(patches: readonly Patch[]): Uint8Array {
   }
 }
 
-/** Docs opened by the timed runs; freed when the next one is opened (see `open`). */
-let lastOpened: LoroDoc | null = null;
-
 function open(bytes: Uint8Array): { text: string; doc: unknown } {
-  // Freeing the previous run's document outside of its own timing keeps repeated
-  // opens from growing WASM memory; the memory child opens only once.
-  lastOpened?.free();
   const doc = new LoroDoc();
   doc.import(bytes);
-  lastOpened = doc;
   return { text: doc.getText(TEXT).toString(), doc };
+}
+
+function close(doc: unknown): void {
+  (doc as LoroDoc).free();
 }
 
 function history(patches: readonly Patch[], versions: readonly number[]): PeerHistory {
@@ -102,5 +99,6 @@ export const peer: Peer = {
   replay,
   save,
   open,
+  close,
   history,
 };
