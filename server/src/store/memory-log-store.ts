@@ -1,0 +1,204 @@
+/**
+ * The LogStore in memory: one array of events per document, plus the id index L3 needs.
+ * For tests, simulations and benchmarks; it passes the same contract suite as the SQLite
+ * store (server/test/store/contract.ts), so code tested against it behaves the same on disk.
+ *
+ * Stored events are frozen copies (only the DocEvent fields are kept, as SQLite keeps
+ * them), so neither the caller's later changes to what it appended nor changes to what
+ * `range` returned can alter the log. Checkpoints are kept encoded, exactly as on disk.
+ *
+ * What the contract treats as the caller's bug, not as an expected failure (both stores
+ * throw and store nothing): events whose seqs do not continue the head one by one
+ * (expectedHead + 1, + 2, …; L1), an event id already in the document's log or twice
+ * in one call (L3), and a checkpoint beyond the document's head.
+ */
+import type { LogStore, DocumentInfo } from './log-store.js';
+import {
+  type Checkpoint,
+  type DocEvent,
+  type EventId,
+  type Result,
+  ok,
+  err,
+  idKey,
+  encodeCheckpoint,
+  decodeCheckpoint,
+} from '../../../shared/src/index.js';
+import type { Component } from '../../../shared/src/index.js';
+
+interface DocLog {
+  readonly events: DocEvent[];
+  readonly ids: Map<string, number>;
+  readonly lastCs: Map<string, number>;
+  /** seq → encodeCheckpoint text. */
+  readonly checkpoints: Map<number, string>;
+}
+
+type Entry = { docId: string; expectedHead: number; events: readonly DocEvent[] };
+
+export class MemoryLogStore implements LogStore {
+  private readonly docs = new Map<string, DocLog>();
+  private closed = false;
+
+  append(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null> {
+    return this.appendMany([{ docId, expectedHead, events }]);
+  }
+
+  appendMany(entries: readonly Entry[]): Result<null> {
+    this.open();
+    // Check everything first (entries apply in order, so a later entry for the same
+    // document continues an earlier one), then store: nothing is half-done.
+    const heads = new Map<string, number>();
+    const newIds = new Map<string, Set<string>>();
+    const staged: { docId: string; events: DocEvent[] }[] = [];
+    for (const { docId, expectedHead, events } of entries) {
+      const log = this.docs.get(docId);
+      const head = heads.get(docId) ?? log?.events.length ?? 0;
+      if (head !== expectedHead) return headMismatch(docId, expectedHead, head);
+      checkContinues(docId, expectedHead, events);
+      let fresh = newIds.get(docId);
+      if (fresh === undefined) newIds.set(docId, (fresh = new Set()));
+      for (const e of events) {
+        const k = idKey(e.id);
+        if (log?.ids.has(k) || fresh.has(k)) throw duplicateId(docId, e);
+        fresh.add(k);
+      }
+      heads.set(docId, expectedHead + events.length);
+      staged.push({ docId, events: events.map(frozenCopy) });
+    }
+    for (const { docId, events } of staged) {
+      if (events.length === 0) continue;
+      const log = this.docLog(docId);
+      for (const e of events) {
+        log.events.push(e);
+        log.ids.set(idKey(e.id), e.seq);
+        log.lastCs.set(e.id.client, Math.max(log.lastCs.get(e.id.client) ?? 0, e.id.clientSeq));
+      }
+    }
+    return ok(null);
+  }
+
+  head(docId: string): number {
+    this.open();
+    return this.docs.get(docId)?.events.length ?? 0;
+  }
+
+  range(docId: string, from: number, to: number): DocEvent[] {
+    this.open();
+    const events = this.docs.get(docId)?.events;
+    if (events === undefined) return [];
+    const lo = Math.max(0, Math.floor(from));
+    const hi = Math.min(events.length, Math.floor(to));
+    return hi > lo ? events.slice(lo, hi) : [];
+  }
+
+  seqOf(docId: string, id: EventId): number | undefined {
+    this.open();
+    return this.docs.get(docId)?.ids.get(idKey(id));
+  }
+
+  lastClientSeq(docId: string, client: string): number {
+    this.open();
+    return this.docs.get(docId)?.lastCs.get(client) ?? 0;
+  }
+
+  putCheckpoint(cp: Checkpoint): Result<null> {
+    this.open();
+    checkCheckpoint(cp, this.head(cp.docId));
+    this.docLog(cp.docId).checkpoints.set(cp.seq, encodeCheckpoint(cp));
+    return ok(null);
+  }
+
+  checkpointAtOrBefore(docId: string, at: number): Checkpoint | null {
+    this.open();
+    const cps = this.docs.get(docId)?.checkpoints;
+    if (cps === undefined) return null;
+    // Newest first; one that does not decode is skipped (a cache, never the truth).
+    const seqs = [...cps.keys()].filter((s) => s <= at).sort((a, b) => b - a);
+    for (const seq of seqs) {
+      const cp = decodeCheckpoint(cps.get(seq)!);
+      if (cp.ok && cp.value.docId === docId && cp.value.seq === seq) return cp.value;
+    }
+    return null;
+  }
+
+  checkpointSeqs(docId: string, from: number, to: number): number[] {
+    this.open();
+    const cps = this.docs.get(docId)?.checkpoints;
+    if (cps === undefined) return [];
+    return [...cps.keys()].filter((s) => s >= from && s <= to).sort((a, b) => a - b);
+  }
+
+  listDocuments(): DocumentInfo[] {
+    this.open();
+    const out: DocumentInfo[] = [];
+    for (const [docId, log] of this.docs) {
+      const n = log.events.length;
+      if (n > 0) out.push({ docId, head: n, updatedAt: log.events[n - 1].time });
+    }
+    return out.sort(byRecency);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private open(): void {
+    if (this.closed) throw new Error('MemoryLogStore: used after close()');
+  }
+
+  private docLog(docId: string): DocLog {
+    let log = this.docs.get(docId);
+    if (log === undefined) {
+      log = { events: [], ids: new Map(), lastCs: new Map(), checkpoints: new Map() };
+      this.docs.set(docId, log);
+    }
+    return log;
+  }
+}
+
+/** Most recently edited first; ties by docId, so the order is total and the same in every store. */
+export function byRecency(a: DocumentInfo, b: DocumentInfo): number {
+  return b.updatedAt - a.updatedAt || (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0);
+}
+
+export function headMismatch(docId: string, expected: number, head: number) {
+  return err('head-mismatch', `document ${JSON.stringify(docId)}: expected head ${expected}, the log's head is ${head}`);
+}
+
+/** Throws (a caller's bug, L1) unless `events` are seqs head + 1, head + 2, … */
+export function checkContinues(docId: string, head: number, events: readonly DocEvent[]): void {
+  for (let i = 0; i < events.length; i++) {
+    if (events[i].seq !== head + i + 1) {
+      throw new Error(
+        `LogStore: document ${JSON.stringify(docId)}: event ${i} of the append has seq ${events[i].seq}, expected ${head + i + 1} (L1: seqs continue the head without a gap)`,
+      );
+    }
+  }
+}
+
+export function duplicateId(docId: string, e: DocEvent): Error {
+  return new Error(`LogStore: document ${JSON.stringify(docId)}: event id ${idKey(e.id)} is already in the log (L3: an id is appended at most once)`);
+}
+
+/** Throws (a caller's bug) for a checkpoint the document's log cannot have produced. */
+export function checkCheckpoint(cp: Checkpoint, head: number): void {
+  if (!Number.isInteger(cp.seq) || cp.seq < 0 || cp.seq > head) {
+    throw new Error(`LogStore: checkpoint of ${JSON.stringify(cp.docId)} at seq ${cp.seq}, but the log's head is ${head}`);
+  }
+}
+
+function frozenCopy(e: DocEvent): DocEvent {
+  const op = Object.freeze(e.op.map((c: Component) => (typeof c === 'object' ? Object.freeze({ d: c.d }) : c)));
+  const copy: DocEvent = {
+    id: Object.freeze({ client: e.id.client, clientSeq: e.id.clientSeq }),
+    seq: e.seq,
+    base: e.base,
+    author: e.author,
+    time: e.time,
+    op,
+    kind: e.kind,
+    ...(e.meta !== undefined && e.meta !== null ? { meta: Object.freeze({ ...e.meta }) } : {}),
+  };
+  return Object.freeze(copy);
+}
