@@ -1,0 +1,383 @@
+/**
+ * The LogStore contract on SQLite (a fresh file in its own temp dir per test), then what
+ * only a file can show: durability across close and reopen, a full disk and a real OS
+ * write error (store-failed, nothing stored, still readable), corrupt rows (a clear
+ * error naming doc and seq), a second writer on the same file, and SIGKILL at random
+ * moments (every acknowledged seq survives exactly once, L1/L2).
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import Database from 'better-sqlite3';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SqliteLogStore, CorruptEventError } from '../../src/store/sqlite-log-store.js';
+import { checkpointOf, replay, type DocEvent, type Result } from '../../../shared/src/index.js';
+import { logStoreContract, ev, evs } from './contract.js';
+
+const root = resolve(__dirname, '..', '..', '..');
+const storeUrl = pathToFileURL(join(root, 'server', 'src', 'store', 'sqlite-log-store.ts')).href;
+const sharedUrl = pathToFileURL(join(root, 'shared', 'src', 'index.ts')).href;
+
+const dirs: string[] = [];
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'eventide-store-'));
+  dirs.push(dir);
+  return join(dir, 'eventide.sqlite');
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+logStoreContract('SqliteLogStore', () => SqliteLogStore.open(tempFile()));
+
+function failed(r: Result<null>): string {
+  if (r.ok) throw new Error('expected store-failed, got ok');
+  expect(r.error.code).toBe('store-failed');
+  return r.error.message;
+}
+
+describe('SqliteLogStore on disk', () => {
+  it('uses WAL with synchronous FULL and creates its folder', () => {
+    const file = join(tempFile(), '..', 'nested', 'deeper', 'eventide.sqlite');
+    const s = SqliteLogStore.open(file);
+    expect(s.settings()).toEqual({ file, journalMode: 'wal', synchronous: 'FULL' });
+    s.close();
+    s.close(); // twice is fine
+  });
+
+  it('keeps everything across close and reopen: events, heads, ids (L3), checkpoints, listing', () => {
+    const file = tempFile();
+    let s = SqliteLogStore.open(file);
+    const log = evs(0, 5, (q) => ({ id: { client: q % 2 ? 'x' : 'y', clientSeq: Math.ceil(q / 2) }, meta: { q } }));
+    s.append('a', 0, log);
+    s.appendMany([
+      { docId: 'a', expectedHead: 5, events: [ev(6, { id: { client: 'x', clientSeq: 4 }, time: 9 })] },
+      { docId: 'b', expectedHead: 0, events: evs(0, 2) },
+    ]);
+    const cp = checkpointOf('a', 3, replay(null, log.slice(0, 3)));
+    s.putCheckpoint(cp);
+    const before = { a: s.range('a', 0, 100), b: s.range('b', 0, 100), docs: s.listDocuments() };
+    s.close();
+
+    s = SqliteLogStore.open(file);
+    expect(s.head('a')).toBe(6);
+    expect(s.head('b')).toBe(2);
+    expect(s.range('a', 0, 100)).toStrictEqual(before.a);
+    expect(s.range('b', 0, 100)).toStrictEqual(before.b);
+    expect(s.listDocuments()).toEqual(before.docs);
+    expect(s.seqOf('a', { client: 'x', clientSeq: 3 })).toBe(5);
+    expect(s.seqOf('a', { client: 'y', clientSeq: 2 })).toBe(4);
+    expect(s.seqOf('a', { client: 'x', clientSeq: 4 })).toBe(6);
+    expect(s.lastClientSeq('a', 'x')).toBe(4);
+    expect(s.lastClientSeq('a', 'y')).toBe(2);
+    expect(s.lastClientSeq('b', 'c1')).toBe(2);
+    expect(s.checkpointAtOrBefore('a', 6)).toEqual(cp);
+    expect(s.checkpointSeqs('a', 0, 6)).toEqual([3]);
+    // Appending goes on where it stopped, and a duplicate id is still refused (L3).
+    expect(s.append('a', 6, [ev(7, { id: { client: 'x', clientSeq: 5 } })]).ok).toBe(true);
+    expect(() => s.append('a', 7, [ev(8, { id: { client: 'y', clientSeq: 1 } })])).toThrow(/L3/);
+    expect(s.head('a')).toBe(7);
+    s.close();
+  });
+
+  it('a full disk (max_page_count): append, appendMany and putCheckpoint are store-failed, nothing stored, reads and small writes still work', () => {
+    const file = tempFile();
+    let s = SqliteLogStore.open(file);
+    s.append('a', 0, evs(0, 3));
+    s.close();
+    const raw = new Database(file);
+    const pages = raw.pragma('page_count', { simple: true }) as number;
+    raw.close();
+
+    s = SqliteLogStore.open(file, { maxPageCount: pages + 3 });
+    const big = evs(3, 300, () => ({ op: ['z'.repeat(1000)] }));
+    const msg = failed(s.append('a', 3, big));
+    expect(msg).toContain('SQLITE_FULL');
+    expect(s.head('a')).toBe(3);
+    expect(s.range('a', 0, 1000)).toEqual(evs(0, 3));
+    expect(s.seqOf('a', { client: 'c1', clientSeq: 4 })).toBeUndefined();
+
+    failed(
+      s.appendMany([
+        { docId: 'b', expectedHead: 0, events: [ev(1)] },
+        { docId: 'a', expectedHead: 3, events: big },
+      ]),
+    );
+    expect(s.head('b')).toBe(0);
+    expect(s.listDocuments().map((d) => d.docId)).toEqual(['a']);
+
+    const huge = { docId: 'a', seq: 3, text: 'q'.repeat(200_000), authorship: [{ author: 'ann', length: 200_000 }] };
+    expect(failed(s.putCheckpoint(huge))).toContain('SQLITE_FULL');
+    expect(s.checkpointAtOrBefore('a', 3)).toBeNull();
+
+    // Room for a small append is still there: the store is usable.
+    expect(s.append('a', 3, [ev(4)]).ok).toBe(true);
+    expect(s.head('a')).toBe(4);
+    s.close();
+    s = SqliteLogStore.open(file);
+    expect(s.range('a', 0, 1000)).toEqual(evs(0, 4));
+    s.close();
+  });
+
+  it.skipIf(spawnSync('bash', ['-c', 'ulimit -f 64']).status !== 0)(
+    'a real write error from the OS (file size limit, ulimit -f): store-failed, nothing stored, the process keeps serving',
+    async () => {
+      const file = tempFile();
+      const child = join(file, '..', 'write-error.mjs');
+      writeFileSync(
+        child,
+        `process.on('SIGXFSZ', () => {});
+const { SqliteLogStore } = await import(${JSON.stringify(storeUrl)});
+const s = SqliteLogStore.open(process.argv[2]);
+const mk = (seq, text) => ({ id: { client: 'c', clientSeq: seq }, seq, base: seq - 1, author: 'a', time: 1, op: [text], kind: 'edit' });
+let head = 0, r;
+for (;;) {
+  r = s.append('a', head, Array.from({ length: 20 }, (_, i) => mk(head + i + 1, 'z'.repeat(1000))));
+  if (!r.ok) break;
+  head += 20;
+}
+const after = { head: s.head('a'), n: s.range('a', 0, 1e9).length };
+const small = s.append('a', head, [mk(head + 1, 'x')]);
+console.log(JSON.stringify({ r, acked: head, after, small: small.ok, final: s.head('a') }));
+s.close();
+`,
+      );
+      const out = await runChild('bash', ['-c', `ulimit -f 256; exec node --import tsx ${JSON.stringify(child)} ${JSON.stringify(file)}`]);
+      expect(out.code, out.stderr).toBe(0);
+      const res = JSON.parse(out.stdout.trim().split('\n').pop()!);
+      expect(res.r.ok).toBe(false);
+      expect(res.r.error.code).toBe('store-failed');
+      expect(res.r.error.message).toMatch(/SQLITE_(IOERR|FULL)/);
+      expect(res.after).toEqual({ head: res.acked, n: res.acked });
+      expect(res.small).toBe(true);
+      expect(res.final).toBe(res.acked + 1);
+      const s = SqliteLogStore.open(file);
+      expect(s.head('a')).toBe(res.acked + 1);
+      expect(s.range('a', 0, 1e9).map((e) => e.seq)).toEqual(Array.from({ length: res.acked + 1 }, (_, i) => i + 1));
+      s.close();
+    },
+  );
+
+  it('a locked file (another connection holds the write lock past the busy timeout) is store-failed, nothing stored', () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file, { busyTimeoutMs: 50 });
+    s.append('a', 0, evs(0, 2));
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    expect(failed(s.append('a', 2, [ev(3)]))).toContain('SQLITE_BUSY');
+    expect(failed(s.putCheckpoint(checkpointOf('a', 2, replay(null, evs(0, 2)))))).toContain('SQLITE_BUSY');
+    expect(s.head('a')).toBe(2); // reads are not blocked (WAL)
+    other.exec('ROLLBACK');
+    other.close();
+    expect(s.append('a', 2, [ev(3)]).ok).toBe(true);
+    s.close();
+  });
+
+  it('two stores on one file (server and import): the head is checked inside the write transaction', () => {
+    const file = tempFile();
+    const one = SqliteLogStore.open(file);
+    const two = SqliteLogStore.open(file);
+    expect(one.append('a', 0, evs(0, 2)).ok).toBe(true);
+    const r = two.append('a', 0, evs(0, 1, () => ({ id: { client: 'other', clientSeq: 1 } })));
+    expect(!r.ok && r.error.code).toBe('head-mismatch');
+    expect(two.head('a')).toBe(2);
+    expect(two.append('a', 2, [ev(3)]).ok).toBe(true);
+    expect(one.range('a', 0, 10)).toEqual(evs(0, 3));
+    one.close();
+    two.close();
+  });
+
+  it('a corrupt row throws CorruptEventError naming doc and seq; the rows before it and other calls still work', () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file);
+    s.append('doc-x', 0, evs(0, 6));
+    const raw = new Database(file);
+    const damage = (seq: number, sql: string) => raw.prepare(`UPDATE events SET ${sql} WHERE doc_id = 'doc-x' AND seq = ?`).run(seq);
+    const expectCorrupt = (from: number, to: number, seq: number, detail: RegExp) => {
+      let thrown: unknown;
+      try {
+        s.range('doc-x', from, to);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(CorruptEventError);
+      const e = thrown as CorruptEventError;
+      expect(e.docId).toBe('doc-x');
+      expect(e.seq).toBe(seq);
+      expect(e.message).toContain(`"doc-x", seq ${seq}`);
+      expect(e.message).toMatch(detail);
+    };
+
+    damage(2, `op = '["abc'`);
+    expectCorrupt(0, 6, 2, /op is not JSON/);
+    expect(s.range('doc-x', 0, 1)).toEqual(evs(0, 1));
+    expect(s.range('doc-x', 2, 6)).toEqual(evs(2, 4));
+    expect(s.head('doc-x')).toBe(6);
+    expect(s.seqOf('doc-x', { client: 'c1', clientSeq: 2 })).toBe(2);
+
+    damage(2, `op = '[3]'`); // JSON, but not a canonical op
+    expectCorrupt(0, 6, 2, /op: .*must not end with a retain/);
+    damage(2, `op = '["ok"]', kind = 'explode'`);
+    expectCorrupt(1, 3, 2, /unknown kind "explode"/);
+    damage(2, `kind = 'edit', meta = '[1'`);
+    expectCorrupt(1, 3, 2, /meta is not JSON/);
+    damage(2, `meta = '[1]'`);
+    expectCorrupt(1, 3, 2, /meta must be an object/);
+    damage(2, `meta = NULL, author = x'00ff'`); // a blob where text belongs
+    expectCorrupt(1, 3, 2, /author/);
+    damage(2, `author = 'ann'`);
+    expect(s.range('doc-x', 0, 6)).toHaveLength(6);
+
+    raw.prepare(`DELETE FROM events WHERE doc_id = 'doc-x' AND seq = 4`).run();
+    expectCorrupt(0, 6, 4, /missing/);
+    expect(s.range('doc-x', 0, 3)).toHaveLength(3);
+    raw.close();
+    s.close();
+  });
+
+  it('a checkpoint that does not decode is skipped: an older one (or none) is used, never a wrong one', () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file);
+    const log = evs(0, 9);
+    s.append('a', 0, log);
+    s.putCheckpoint(checkpointOf('a', 3, replay(null, log.slice(0, 3))));
+    s.putCheckpoint(checkpointOf('a', 6, replay(null, log.slice(0, 6))));
+    const raw = new Database(file);
+    raw.prepare(`UPDATE checkpoints SET data = '{"v":1,' WHERE seq = 6`).run();
+    expect(s.checkpointAtOrBefore('a', 9)?.seq).toBe(3);
+    // Valid JSON for another seq in the row for seq 3: not used either.
+    raw.prepare('UPDATE checkpoints SET data = ? WHERE seq = 3').run(JSON.stringify({ v: 1, docId: 'a', seq: 2, text: '', authors: [], runs: [] }));
+    expect(s.checkpointAtOrBefore('a', 9)).toBeNull();
+    expect(s.checkpointSeqs('a', 0, 9)).toEqual([3, 6]); // listed; atOrBefore decides whether they are usable
+    raw.close();
+    s.close();
+  });
+
+  it('refuses a file with a newer schema, or one that is not a database, when opening', () => {
+    const file = tempFile();
+    SqliteLogStore.open(file).close();
+    const raw = new Database(file);
+    raw.pragma('user_version = 2');
+    raw.close();
+    expect(() => SqliteLogStore.open(file)).toThrow(/schema version 2/);
+    const junk = tempFile();
+    writeFileSync(junk, 'this is not a database, just some text that is long enough to look like a header'.repeat(100));
+    expect(() => SqliteLogStore.open(junk)).toThrow(/not a database/);
+  });
+
+  it('SIGKILL at random moments: every acknowledged seq is stored exactly once, seqs contiguous, appendMany atomic across documents (L1, L2)', async () => {
+    const seed = Number(process.env.STORE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`crash test seed ${seed} (STORE_CRASH_SEED=${seed} repeats it)`);
+    const rnd = mulberry32(seed);
+    const file = tempFile();
+    const child = join(file, '..', 'crash-child.mjs');
+    writeFileSync(child, crashChild);
+    let acked = 0;
+    let rounds = 0;
+    for (let round = 0; round < 10; round++) {
+      const delay = Math.floor(rnd() * 400);
+      const out = await runChild('node', ['--import', 'tsx', child, file, String(seed + round)], { killAfterReadyMs: delay });
+      expect(out.signal, `round ${round} (seed ${seed}): child ended by itself: ${out.stderr}`).toBe('SIGKILL');
+      const lines = out.stdout.split('\n');
+      lines.pop(); // an unfinished last line is not an acknowledgement
+      const ready = lines.shift();
+      expect(ready).toBe(`ready ${acked}`);
+      const seen: number[] = [];
+      for (const line of lines) for (const n of line.split(' ')) seen.push(Number(n));
+      // The child acknowledges in order, continuing from what it found on disk.
+      expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => acked + i + 1));
+      if (seen.length > 0) acked = seen[seen.length - 1];
+
+      const s = SqliteLogStore.open(file);
+      const head = s.head('crash');
+      expect(head).toBeGreaterThanOrEqual(acked);
+      expect(s.head('crash-b')).toBe(head);
+      const all = s.range('crash', 0, head);
+      expect(all.map((e: DocEvent) => e.seq)).toEqual(Array.from({ length: head }, (_, i) => i + 1));
+      for (let q = 1; q <= acked; q++) expect(s.seqOf('crash', { client: 'w', clientSeq: q })).toBe(q);
+      const cp = s.checkpointAtOrBefore('crash', head);
+      if (cp !== null) expect(replay(cp, s.range('crash', cp.seq, head)).toString()).toBe(replay(null, all).toString());
+      s.close();
+      acked = head; // committed but not yet printed is stored too: the next child continues from it
+      rounds++;
+    }
+    expect(rounds).toBe(10);
+    expect(acked).toBeGreaterThan(0);
+    console.log(`crash test: 10 SIGKILLs, ${acked} events in the log, none lost or doubled`);
+  }, 180_000);
+});
+
+/**
+ * The crash child: appends random batches to two documents at once (appendMany), puts a
+ * checkpoint now and then, and prints each batch's seqs once append returned ok.
+ */
+const crashChild = `import { writeSync } from 'node:fs';
+const { SqliteLogStore } = await import(${JSON.stringify(storeUrl)});
+const { replay, checkpointOf } = await import(${JSON.stringify(sharedUrl)});
+const [file, seedText] = process.argv.slice(2);
+let x = Number(seedText) >>> 0;
+const rnd = () => { x = (x + 0x6d2b79f5) >>> 0; let t = x; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+const s = SqliteLogStore.open(file);
+let head = s.head('crash');
+const cp = s.checkpointAtOrBefore('crash', head);
+const rope = replay(cp, s.range('crash', cp ? cp.seq : 0, head));
+writeSync(1, 'ready ' + head + '\\n');
+for (;;) {
+  const n = 1 + Math.floor(rnd() * 30);
+  const make = (tag) => Array.from({ length: n }, (_, i) => ({ id: { client: 'w', clientSeq: head + i + 1 }, seq: head + i + 1, base: head, author: 'w' + (i % 3), time: Date.now(), op: [tag + (head + i + 1) + ' '], kind: 'edit' }));
+  const a = make('a');
+  const r = s.appendMany([{ docId: 'crash', expectedHead: head, events: a }, { docId: 'crash-b', expectedHead: head, events: make('b') }]);
+  if (!r.ok) { writeSync(2, JSON.stringify(r.error) + '\\n'); process.exit(2); }
+  for (const e of a) rope.apply(e.op, e.author);
+  head += n;
+  writeSync(1, a.map((e) => e.seq).join(' ') + '\\n');
+  if (rnd() < 0.1) {
+    const c = s.putCheckpoint(checkpointOf('crash', head, rope));
+    if (!c.ok) { writeSync(2, JSON.stringify(c.error) + '\\n'); process.exit(2); }
+  }
+}
+`;
+
+function mulberry32(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = x;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a child from the repo root; with killAfterReadyMs, SIGKILLs it that long after its first line. */
+function runChild(cmd: string, args: string[], opts: { killAfterReadyMs?: number } = {}): Promise<ChildResult> {
+  return new Promise((done, fail) => {
+    const p = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let armed = false;
+    const guard = setTimeout(() => p.kill('SIGKILL'), 60_000);
+    p.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (opts.killAfterReadyMs !== undefined && !armed && stdout.includes('\n')) {
+        armed = true;
+        setTimeout(() => p.kill('SIGKILL'), opts.killAfterReadyMs);
+      }
+    });
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('error', fail);
+    p.on('close', (code, signal) => {
+      clearTimeout(guard);
+      done({ code, signal, stdout, stderr });
+    });
+  });
+}
