@@ -60,3 +60,6 @@ export {
 // History.
 export { HistoryIndex, type HistoryIndexOptions } from './history/timeline.js';
 export { MemoryLog } from './log/memory-log.js';
+
+// The wire protocol (docs/protocol.md).
+export * from './protocol/messages.js';

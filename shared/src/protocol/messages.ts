@@ -1,0 +1,294 @@
+/**
+ * The wire protocol on `/ws` (docs/protocol.md tells the story; this file is the law).
+ *
+ * Every message is one JSON text frame with a `type`. The shapes are defined once, here,
+ * with zod, and the TypeScript types are inferred from them, so the validator and the
+ * types cannot drift apart. Ops are never trusted to a schema of their own: the op
+ * field runs through the core's `decodeOp` (the codec is the only door for ops), and a
+ * bad op is reported as `op-malformed`, not as a generic shape error, because the
+ * client can do something specific about it (drop the event: it is a bug).
+ *
+ * `decodeClientMessage` is what the server calls on every frame. It never throws: bad
+ * JSON, unknown types, wrong shapes, a foreign protocol version all come back as a
+ * coded `Result`, which the server turns into an `error` message (S1). Decoding is on
+ * the hot path (every keystroke is a submit), so the decoder dispatches on `type`
+ * itself and runs only that message's schema; its cost is measured in
+ * shared/test/protocol/messages.test.ts.
+ */
+import { z } from 'zod';
+import { decodeOp, defaultOpLimits } from '../op/codec.js';
+import { eventKinds, type EventKind } from '../log/event.js';
+import { type Result, type CodedError, ok, err } from '../result.js';
+
+/** Bumped on any change a peer of the previous version would misread. */
+export const PROTOCOL_VERSION = 1;
+
+/** Limits of the protocol; the server enforces them, the client stays inside them. */
+export const protocolLimits = {
+  /** Largest frame, in bytes; bigger ones close the socket with 1009. */
+  maxFrameBytes: 1 << 20,
+  /** Most events in one submit. */
+  maxEventsPerSubmit: 1000,
+  /** Most events in one history page. */
+  maxHistoryLimit: 1000,
+  /** A client further behind than this (or new) is caught up from a checkpoint. */
+  catchUpCheckpointAfter: 1000,
+  /** Lengths of identifiers and names, in UTF-16 units. */
+  maxIdLength: 128,
+  maxNameLength: 64,
+  maxMetaKeys: 16,
+} as const;
+
+/** Stable error codes: clients switch on these (docs/protocol.md has what to do for each). */
+export const errorCodes = [
+  'bad-json',
+  'bad-message',
+  'unknown-type',
+  'protocol-version',
+  'not-joined',
+  'already-joined',
+  'frame-too-large',
+  'rate-limited',
+  'op-malformed',
+  'op-out-of-range',
+  'op-delete-mismatch',
+  'base-ahead',
+  'wrong-client',
+  'out-of-order',
+  'rebase-required',
+  'doc-too-large',
+  'store-failed',
+  'server-shutting-down',
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+// ---- building blocks -------------------------------------------------------------
+
+const seqNum = z.int().nonnegative();
+const idString = z.string().min(1).max(protocolLimits.maxIdLength);
+/** Document ids appear in URLs and file names: keep them plain. */
+const docId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'docId must be 1-128 of A-Z a-z 0-9 _ -');
+
+/** An op, through the codec. Issues carry `params.code = 'op-malformed'`. */
+export const opSchema = z.unknown().transform((value, ctx) => {
+  const r = decodeOp(value, defaultOpLimits);
+  if (r.ok) return r.value;
+  ctx.issues.push({ code: 'custom', message: r.error.message, input: value, params: { code: 'op-malformed' } });
+  return z.NEVER;
+});
+
+const eventIdSchema = z.object({ client: idString, clientSeq: z.int().positive() });
+const kindSchema = z.enum(eventKinds as unknown as [EventKind, ...EventKind[]]);
+const metaSchema = z
+  .record(z.string().max(64), z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]))
+  .refine((m) => Object.keys(m).length <= protocolLimits.maxMetaKeys, `meta may have at most ${protocolLimits.maxMetaKeys} keys`);
+
+export const localEventSchema = z.object({
+  id: eventIdSchema,
+  author: z.string().max(protocolLimits.maxIdLength),
+  op: opSchema,
+  kind: kindSchema,
+  meta: metaSchema.optional(),
+});
+
+export const docEventSchema = z.object({
+  id: eventIdSchema,
+  seq: z.int().positive(),
+  base: seqNum,
+  author: z.string(),
+  time: z.number(),
+  op: opSchema,
+  kind: kindSchema,
+  meta: metaSchema.optional(),
+});
+
+export const checkpointSchema = z
+  .object({
+    docId: z.string(),
+    seq: seqNum,
+    text: z.string(),
+    authorship: z.array(z.object({ author: z.string(), length: z.int().positive() })).readonly(),
+  })
+  .refine((cp) => cp.authorship.reduce((n, r) => n + r.length, 0) === cp.text.length, 'authorship must cover the text exactly');
+
+export const userSchema = z.object({
+  name: z.string().max(protocolLimits.maxNameLength),
+  color: z.string().max(32),
+});
+
+export const cursorSchema = z.object({ anchor: seqNum, head: seqNum }).nullable();
+
+// ---- client → server -------------------------------------------------------------
+
+export const helloSchema = z.object({
+  type: z.literal('hello'),
+  protocol: z.literal(PROTOCOL_VERSION),
+  docId,
+  client: idString,
+  user: userSchema,
+  /** The client's confirmed seq: the last seq it has received (0: none). */
+  last: seqNum,
+  token: z.string().max(512).optional(),
+});
+
+export const submitSchema = z.object({
+  type: z.literal('submit'),
+  base: seqNum,
+  events: z.array(localEventSchema).min(1).max(protocolLimits.maxEventsPerSubmit),
+});
+
+export const presenceUpSchema = z.object({ type: z.literal('presence'), cursor: cursorSchema });
+
+export const historySchema = z
+  .object({
+    type: z.literal('history'),
+    reqId: z.int().nonnegative(),
+    from: seqNum,
+    to: seqNum,
+    limit: z.int().min(1).max(protocolLimits.maxHistoryLimit),
+  })
+  .refine((h) => h.from <= h.to, 'history needs from ≤ to');
+
+export const pingSchema = z.object({ type: z.literal('ping'), t: z.number() });
+
+export const clientMessageSchema = z.union([helloSchema, submitSchema, presenceUpSchema, historySchema, pingSchema]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type HelloMessage = z.infer<typeof helloSchema>;
+export type SubmitMessage = z.infer<typeof submitSchema>;
+export type PresenceMessage = z.infer<typeof presenceUpSchema>;
+export type HistoryMessage = z.infer<typeof historySchema>;
+export type PingMessage = z.infer<typeof pingSchema>;
+export type Cursor = z.infer<typeof cursorSchema>;
+export type User = z.infer<typeof userSchema>;
+
+// ---- server → client -------------------------------------------------------------
+
+export const welcomeSchema = z.object({
+  type: z.literal('welcome'),
+  protocol: z.literal(PROTOCOL_VERSION),
+  docId: z.string(),
+  /** The document's committed head when the welcome was sent. */
+  head: seqNum,
+  /** Where the events start: a checkpoint (the client starts over from it), or null. */
+  checkpoint: checkpointSchema.nullable(),
+  /** Events after the checkpoint, or after the hello's `last` when there is none. */
+  events: z.array(docEventSchema).readonly(),
+});
+
+export const eventsSchema = z.object({ type: z.literal('events'), events: z.array(docEventSchema).min(1).readonly() });
+export const ackSchema = z.object({ type: z.literal('ack'), id: eventIdSchema, seq: z.int().positive() });
+export const presenceDownSchema = z.object({
+  type: z.literal('presence'),
+  client: z.string(),
+  user: userSchema,
+  cursor: cursorSchema,
+});
+export const presenceLeaveSchema = z.object({ type: z.literal('presence-leave'), client: z.string() });
+export const historyPageSchema = z.object({
+  type: z.literal('history-page'),
+  reqId: z.int().nonnegative(),
+  events: z.array(docEventSchema).readonly(),
+  checkpoints: z.array(checkpointSchema).readonly(),
+  /** Where the next page starts (its `from`), or null when `to` was reached. */
+  next: seqNum.nullable(),
+});
+export const errorSchema = z.object({
+  type: z.literal('error'),
+  code: z.enum(errorCodes),
+  message: z.string(),
+  fatal: z.boolean(),
+});
+export const pongSchema = z.object({ type: z.literal('pong'), t: z.number() });
+
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  welcomeSchema,
+  eventsSchema,
+  ackSchema,
+  presenceDownSchema,
+  presenceLeaveSchema,
+  historyPageSchema,
+  errorSchema,
+  pongSchema,
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+export type WelcomeMessage = z.infer<typeof welcomeSchema>;
+export type EventsMessage = z.infer<typeof eventsSchema>;
+export type AckMessage = z.infer<typeof ackSchema>;
+export type PresenceDownMessage = z.infer<typeof presenceDownSchema>;
+export type PresenceLeaveMessage = z.infer<typeof presenceLeaveSchema>;
+export type HistoryPageMessage = z.infer<typeof historyPageSchema>;
+export type ErrorMessage = z.infer<typeof errorSchema>;
+export type PongMessage = z.infer<typeof pongSchema>;
+
+// ---- decoding --------------------------------------------------------------------
+
+export type DecodeErrorCode = 'bad-json' | 'bad-message' | 'unknown-type' | 'protocol-version' | 'op-malformed';
+
+const clientSchemas: Record<string, z.ZodType<ClientMessage>> = {
+  hello: helloSchema,
+  submit: submitSchema,
+  presence: presenceUpSchema,
+  history: historySchema,
+  ping: pingSchema,
+};
+
+/** Parses and validates one frame from a client. Never throws. */
+export function decodeClientMessage(raw: string): Result<ClientMessage, CodedError<DecodeErrorCode>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    return err('bad-json', `not JSON: ${(e as Error).message}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    return err('bad-message', 'a message must be a JSON object');
+  }
+  const type = (json as { type?: unknown }).type;
+  if (typeof type !== 'string') return err('bad-message', 'a message needs a string "type"');
+  const schema = Object.hasOwn(clientSchemas, type) ? clientSchemas[type] : undefined;
+  if (schema === undefined) return err('unknown-type', `unknown message type ${JSON.stringify(type.slice(0, 40))}`);
+  if (type === 'hello') {
+    const protocol = (json as { protocol?: unknown }).protocol;
+    if (protocol !== PROTOCOL_VERSION) {
+      return err('protocol-version', `this server speaks protocol ${PROTOCOL_VERSION}, the hello says ${JSON.stringify(protocol)}`);
+    }
+  }
+  return validated(schema, json, type);
+}
+
+/** Parses and validates one frame from the server (for clients and tests). Never throws. */
+export function decodeServerMessage(raw: string): Result<ServerMessage, CodedError<DecodeErrorCode>> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (e) {
+    return err('bad-json', `not JSON: ${(e as Error).message}`);
+  }
+  return validated(serverMessageSchema, json, 'server message');
+}
+
+function validated<T>(schema: z.ZodType<T>, json: unknown, what: string): Result<T, CodedError<DecodeErrorCode>> {
+  let r: ReturnType<typeof schema.safeParse>;
+  try {
+    r = schema.safeParse(json);
+  } catch (e) {
+    // zod does not throw on data, but a guard costs nothing and keeps the promise.
+    return err('bad-message', `${what}: ${(e as Error).message}`);
+  }
+  if (r.success) return ok(r.data);
+  const issues = r.error.issues;
+  const opIssue = issues.find((i) => i.code === 'custom' && (i as { params?: { code?: string } }).params?.code === 'op-malformed');
+  const first = opIssue ?? issues[0];
+  const where = first.path.length > 0 ? first.path.join('.') + ': ' : '';
+  return err(opIssue ? 'op-malformed' : 'bad-message', `${what}: ${where}${first.message}`);
+}
+
+/** Encodes a server message (one place, so a later binary form changes one function). */
+export function encodeServerMessage(msg: ServerMessage): string {
+  return JSON.stringify(msg);
+}
+
+/** Encodes a client message. */
+export function encodeClientMessage(msg: ClientMessage): string {
+  return JSON.stringify(msg);
+}
