@@ -4,7 +4,12 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+import { protocolLimits } from '../../shared/src/index.js';
+import type { LogStore } from './store/log-store.js';
+import { SqliteLogStore } from './store/sqlite-log-store.js';
+import { SyncHub } from './hub.js';
+import type { SyncOptions } from './options.js';
 
 export interface ServerOptions {
   /** TCP port; 0 picks a free one (tests). */
@@ -15,12 +20,24 @@ export interface ServerOptions {
   staticDir: string;
   /** Interface to listen on; by default all of them. */
   host?: string;
+  /**
+   * Where logs live; by default SQLite at `<dataDir>/eventide.sqlite`. A store passed in
+   * stays the caller's to close; the default one is closed on shutdown.
+   */
+  store?: LogStore;
+  /** Limits and knobs of the sync endpoint (options.ts). */
+  sync?: Partial<SyncOptions>;
 }
 
 export interface RunningServer {
   /** The port actually bound (useful with port 0). */
   port: number;
-  /** Stops accepting connections, closes every socket, resolves when the server is down. */
+  /** The sync endpoint's state (rooms, commit queue), for tests and diagnostics. */
+  hub: SyncHub;
+  /**
+   * Stops accepting connections and events, stores and acknowledges what was sequenced,
+   * closes every socket with 1001, closes the store; resolves when the server is down.
+   */
   close(): Promise<void>;
 }
 
@@ -28,7 +45,10 @@ export interface RunningServer {
 export const WS_PATH = '/ws';
 
 /** Largest WebSocket message accepted, in bytes; bigger ones close the socket (1009). */
-const MAX_WS_PAYLOAD = 1 << 20;
+const MAX_WS_PAYLOAD = protocolLimits.maxFrameBytes;
+
+/** The store file inside DATA_DIR. */
+export const STORE_FILE = 'eventide.sqlite';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -167,25 +187,13 @@ function requestPathname(req: IncomingMessage): string | null {
   }
 }
 
-function handleSocket(ws: WebSocket): void {
-  ws.on('error', () => {
-    // Protocol errors (e.g. oversized frames) are answered by ws closing the socket; nothing else to do.
-  });
-  ws.on('message', () => {
-    ws.send(
-      JSON.stringify({
-        type: 'error',
-        code: 'not-implemented',
-        message: 'The sync protocol is not implemented yet.',
-      }),
-    );
-  });
-}
-
 /** Starts the HTTP server (static client, /healthz) with the WebSocket endpoint on /ws. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { dataDir, staticDir } = options;
   await mkdir(dataDir, { recursive: true });
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? SqliteLogStore.open(path.join(dataDir, STORE_FILE));
+  const hub = new SyncHub(store, options.sync, ownsStore);
 
   const server = http.createServer((req, res) => {
     const head = req.method === 'HEAD';
@@ -210,10 +218,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
-  wss.on('connection', handleSocket);
+  wss.on('connection', (ws) => hub.accept(ws));
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, headBuf: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (hub.shuttingDown) {
+      socket.once('finish', () => socket.destroy());
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     if (requestPathname(req) !== WS_PATH) {
       socket.once('finish', () => socket.destroy());
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -227,26 +240,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     socket.destroy();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    await hub.shutdown();
+    throw e;
+  }
 
   const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | null = null;
 
   return {
     port,
+    hub,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const ws of wss.clients) ws.terminate();
+      closing ??= (async () => {
+        const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await hub.shutdown();
         wss.close();
-        server.close(() => resolve());
         server.closeAllConnections();
-      });
+        await httpClosed;
+      })();
       return closing;
     },
   };

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './http';
+import { syncOptionsFromEnv } from './options';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -19,7 +20,9 @@ async function main(): Promise<void> {
   const dataDir = path.resolve(process.env.DATA_DIR || './data');
   const staticDir = path.join(repoRoot, 'dist', 'client');
 
-  const server = await startServer({ port, dataDir, staticDir });
+  const sync = syncOptionsFromEnv(process.env);
+
+  const server = await startServer({ port, dataDir, staticDir, sync });
   console.log(`eventide: data in ${dataDir}`);
   console.log(`eventide: serving ${staticDir}`);
   console.log(`eventide: listening on http://localhost:${server.port} (WebSocket on /ws)`);

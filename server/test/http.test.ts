@@ -168,25 +168,22 @@ describe('http', () => {
 });
 
 describe('websocket', () => {
-  it('answers any message on /ws with a not-implemented error', async () => {
+  it('speaks the sync protocol on /ws: garbage gets a coded error, a hello gets a welcome', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
     ws.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    const reply = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
-    ws.send(JSON.stringify({ type: 'hello' }));
-    const msg = JSON.parse(await reply) as { type: string; code: string; message: string };
-    expect(msg.type).toBe('error');
-    expect(msg.code).toBe('not-implemented');
-    expect(typeof msg.message).toBe('string');
-    expect(msg.message.length).toBeGreaterThan(0);
-
-    // Garbage is answered the same way, and the socket stays usable.
-    const second = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
+    const next = () => new Promise<Record<string, unknown>>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+    let reply = next();
     ws.send('not json at all');
-    expect(JSON.parse(await second)).toMatchObject({ type: 'error', code: 'not-implemented' });
+    expect(await reply).toMatchObject({ type: 'error', code: 'bad-json', fatal: false });
+
+    // The socket stays usable.
+    reply = next();
+    ws.send(JSON.stringify({ type: 'hello', protocol: 1, docId: 'http-test', client: 'c1', user: { name: 'a', color: '#000' }, last: 0 }));
+    expect(await reply).toMatchObject({ type: 'welcome', protocol: 1, docId: 'http-test', head: 0, checkpoint: null, events: [] });
     ws.close();
   });
 

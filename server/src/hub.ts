@@ -1,0 +1,149 @@
+/**
+ * The sync hub: everything the WebSocket endpoint shares across connections. It owns
+ * the open rooms (loaded on the first hello for a document, dropped when the last
+ * connection leaves and nothing waits for a commit), the commit queue, the heartbeat,
+ * and the order of a clean shutdown:
+ *
+ *   1. stop taking events: submits and hellos are refused with `server-shutting-down`;
+ *   2. flush the commit queue, so everything sequenced is stored and acknowledged;
+ *   3. close every socket with 1001 (going away), after its queued output;
+ *   4. close the store.
+ *
+ * A crash skips all of this and loses nothing acknowledged (L2): acks only ever follow
+ * a commit. What a crash loses is sequenced-but-uncommitted events, which their
+ * clients still hold and resend.
+ */
+import type { WebSocket } from 'ws';
+import type { LogStore } from './store/log-store.js';
+import { CommitQueue } from './commit-queue.js';
+import { Room, type CommitItem } from './room.js';
+import { Connection, CloseCode, type ConnectionHost } from './socket.js';
+import { defaultSyncOptions, type SyncOptions } from './options.js';
+
+export class SyncHub implements ConnectionHost {
+  readonly options: SyncOptions;
+  readonly rooms = new Map<string, Room>();
+  readonly connections = new Set<Connection>();
+  readonly queue: CommitQueue;
+  private stopping = false;
+  private stopped: Promise<void> | null = null;
+  private readonly heartbeat: NodeJS.Timeout | null;
+
+  constructor(
+    readonly store: LogStore,
+    options: Partial<SyncOptions> = {},
+    /** Whether shutdown closes the store (true when the server opened it). */
+    private readonly ownsStore = true,
+  ) {
+    this.options = { ...defaultSyncOptions, ...options };
+    this.queue = new CommitQueue({
+      store,
+      log: this.options.log,
+      windowMs: this.options.commitWindowMs,
+      afterFlush: (rooms) => this.afterFlush(rooms),
+    });
+    this.heartbeat = this.options.heartbeatMs > 0 ? setInterval(() => this.beat(), this.options.heartbeatMs) : null;
+    this.heartbeat?.unref();
+  }
+
+  get shuttingDown(): boolean {
+    return this.stopping;
+  }
+
+  /** A new WebSocket on /ws. */
+  accept(ws: WebSocket): void {
+    if (this.stopping) {
+      ws.on('error', () => {});
+      ws.close(CloseCode.goingAway, 'server-shutting-down');
+      return;
+    }
+    this.connections.add(new Connection(ws, this));
+  }
+
+  openRoom(docId: string): Room {
+    let room = this.rooms.get(docId);
+    if (room === undefined) {
+      room = new Room(docId, {
+        store: this.store,
+        log: this.options.log,
+        sequencer: { maxDocLength: this.options.maxDocLength, window: this.options.sequencerWindow },
+        checkpointEvery: this.options.checkpointEvery,
+        now: Date.now,
+      });
+      this.rooms.set(docId, room);
+    }
+    return room;
+  }
+
+  releaseRoom(room: Room): void {
+    if (room.idle && this.rooms.get(room.docId) === room) this.rooms.delete(room.docId);
+  }
+
+  commit(item: CommitItem): void {
+    this.queue.push(item);
+  }
+
+  connectionClosed(conn: Connection): void {
+    this.connections.delete(conn);
+    const room = conn.room;
+    if (room === null) return;
+    room.leave(conn);
+    this.releaseRoom(room);
+  }
+
+  private afterFlush(rooms: readonly Room[]): void {
+    for (const room of rooms) {
+      if (room.broken) {
+        // Its sequencer no longer matches the store and could not be rebuilt: drop it;
+        // the clients reconnect and the next hello loads it afresh.
+        if (this.rooms.get(room.docId) === room) this.rooms.delete(room.docId);
+        for (const c of this.connections) if (c.room === room) c.sendError('store-failed', 'the document had to be reloaded', CloseCode.serverError);
+      } else {
+        this.releaseRoom(room);
+      }
+    }
+  }
+
+  /** Ping every socket; drop those that did not answer the previous ping. */
+  private beat(): void {
+    for (const c of this.connections) {
+      if (!c.alive) {
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      try {
+        c.ws.ping();
+      } catch {
+        c.ws.terminate();
+      }
+    }
+  }
+
+  /** The clean shutdown described above; resolves when the store is closed. */
+  shutdown(graceMs = 2000): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopping = true;
+      if (this.heartbeat) clearInterval(this.heartbeat);
+      this.queue.flush();
+      const conns = [...this.connections];
+      const closed = conns.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.ws.readyState === c.ws.CLOSED) return resolve();
+            c.ws.once('close', () => resolve());
+          }),
+      );
+      for (const c of conns) c.close(CloseCode.goingAway, 'server-shutting-down');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(closed), new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      for (const c of this.connections) c.ws.terminate();
+      // Anything that slipped in while closing was refused, but flush once more to be sure.
+      this.queue.flush();
+      this.rooms.clear();
+      if (this.ownsStore) this.store.close();
+    })();
+    return this.stopped;
+  }
+}

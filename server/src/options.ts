@@ -1,0 +1,127 @@
+/**
+ * The sync server's knobs, their defaults, and how the environment sets them. One
+ * place, so main.ts stays wiring and tests can start a server with tight limits (a
+ * flood test wants a small bucket; a fuzz test wants a large one) without touching code.
+ *
+ * Rate limits are token buckets per connection: `rate` tokens a second up to `burst`.
+ * Events (what reaches the log) and frames (everything, presence and pings included)
+ * are counted apart: a paste of a long outbox after a day offline is many events in few
+ * frames, a cursor dragged around is many frames and no events.
+ */
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export const consoleLogger: Logger = {
+  info: (m) => console.log(`eventide: ${m}`),
+  warn: (m) => console.warn(`eventide: ${m}`),
+  error: (m) => console.error(`eventide: ${m}`),
+};
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export interface Bucket {
+  /** Tokens added per second. */
+  readonly rate: number;
+  /** Most tokens held (the largest burst). */
+  readonly burst: number;
+}
+
+export interface SyncOptions {
+  /** Events a connection may submit. A batch over the limit is refused whole (rate-limited). */
+  readonly events: Bucket;
+  /**
+   * Frames a connection may send. A frame over the limit is dropped (rate-limited);
+   * a connection that keeps going until it owes another `burst` is closed (1008).
+   */
+  readonly frames: Bucket;
+  /** Interval of WebSocket ping frames; a socket that missed the previous pong is dropped. */
+  readonly heartbeatMs: number;
+  /** How long submits are collected before one store transaction (0: until the event loop turns). */
+  readonly commitWindowMs: number;
+  /** A server checkpoint after this many committed events. */
+  readonly checkpointEvery: number;
+  /** Largest document, UTF-16 units. */
+  readonly maxDocLength: number;
+  /** Recent events (and the forms their authors sent) the sequencer keeps in memory. */
+  readonly sequencerWindow: number;
+  /** A connection whose unsent output exceeds this many bytes is too slow and is dropped. */
+  readonly maxBufferedBytes: number;
+  readonly log: Logger;
+}
+
+export const defaultSyncOptions: SyncOptions = {
+  events: { rate: 1000, burst: 10_000 },
+  frames: { rate: 500, burst: 1000 },
+  heartbeatMs: 30_000,
+  commitWindowMs: 0,
+  checkpointEvery: 1000,
+  maxDocLength: 64 * 1024 * 1024,
+  sequencerWindow: 20_000,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  log: consoleLogger,
+};
+
+/** Knobs from the environment (all optional): EVENTIDE_RATE_EVENTS=rate/burst and so on. */
+export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions> {
+  const out: { -readonly [K in keyof SyncOptions]?: SyncOptions[K] } = {};
+  const bucket = (name: string): Bucket | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const m = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(v);
+    if (!m) throw new Error(`${name} must look like RATE/BURST (e.g. 1000/10000), got ${JSON.stringify(v)}`);
+    return { rate: Number(m[1]), burst: Number(m[2]) };
+  };
+  const int = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const events = bucket('EVENTIDE_RATE_EVENTS');
+  if (events) out.events = events;
+  const frames = bucket('EVENTIDE_RATE_FRAMES');
+  if (frames) out.frames = frames;
+  const heartbeat = int('EVENTIDE_HEARTBEAT_MS');
+  if (heartbeat !== undefined) out.heartbeatMs = heartbeat;
+  const window = int('EVENTIDE_COMMIT_WINDOW_MS');
+  if (window !== undefined) out.commitWindowMs = window;
+  const every = int('EVENTIDE_CHECKPOINT_EVERY');
+  if (every !== undefined && every > 0) out.checkpointEvery = every;
+  const maxDoc = int('EVENTIDE_MAX_DOC_LENGTH');
+  if (maxDoc !== undefined && maxDoc > 0) out.maxDocLength = maxDoc;
+  return out;
+}
+
+/** A token bucket; `take` spends if it can. `owe` spends regardless and returns the balance. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    private readonly spec: Bucket,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.tokens = spec.burst;
+    this.last = now();
+  }
+  private refill(): void {
+    const t = this.now();
+    this.tokens = Math.min(this.spec.burst, this.tokens + ((t - this.last) / 1000) * this.spec.rate);
+    this.last = t;
+  }
+  take(n: number): boolean {
+    this.refill();
+    if (this.tokens < n) return false;
+    this.tokens -= n;
+    return true;
+  }
+  owe(n: number): number {
+    this.refill();
+    this.tokens -= n;
+    return this.tokens;
+  }
+}

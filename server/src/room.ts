@@ -1,0 +1,287 @@
+/**
+ * A room is one open document on the server: its sequencer (the only appender, L1),
+ * the connections that joined it, and what goes out to them.
+ *
+ * Two heads. The sequencer's head runs ahead: a submit is sequenced the moment it
+ * arrives, so the next submit (pipelined, from anyone) is rebased over it. The
+ * committed head follows when the commit queue (commit-queue.ts) has written the group
+ * to the store; only then do acks and events go out (L2), in seq order, so every
+ * connection sees one gapless stream. Catch-up and history read the store, i.e. only
+ * what is committed; a connection that joins between sequencing and commit gets the
+ * committed prefix in its welcome and the rest with the next broadcast.
+ *
+ * If a commit fails, the sequencer has advanced past what is durable. It is then
+ * rebuilt from the store (`reload`), exactly as after a restart: clients whose events
+ * were lost resend them (their outbox still has them).
+ *
+ * Every `checkpointEvery` committed events the room writes a server checkpoint, so a
+ * new or far-behind client is caught up from a checkpoint plus a short tail, and
+ * loading the room replays at most that tail.
+ */
+import {
+  Sequencer,
+  replay,
+  checkpointOf,
+  protocolLimits,
+  PROTOCOL_VERSION,
+  encodeServerMessage,
+  type Checkpoint,
+  type Cursor,
+  type DocEvent,
+  type EventId,
+  type SequencerLog,
+  type SequencerOptions,
+  type ServerMessage,
+  type HistoryMessage,
+  type User,
+  type SubmitBatch,
+  type SubmitErrorCode,
+  type CodedError,
+  type Result,
+  ok,
+  err,
+} from '../../shared/src/index.js';
+import type { LogStore } from './store/log-store.js';
+import type { Logger } from './options.js';
+
+/** What a room needs of a connection. */
+export interface Peer {
+  readonly client: string;
+  readonly user: User;
+  cursor: Cursor;
+  /** Sends an encoded server message; a closed peer drops it. */
+  sendRaw(text: string): void;
+}
+
+/** One sequenced submit waiting for its commit. */
+export interface CommitItem {
+  readonly room: Room;
+  readonly peer: Peer;
+  readonly appended: readonly DocEvent[];
+  readonly duplicates: readonly { readonly id: EventId; readonly seq: number }[];
+}
+
+export interface RoomOptions {
+  readonly store: LogStore;
+  readonly log: Logger;
+  readonly sequencer: SequencerOptions;
+  /** A server checkpoint after this many committed events. */
+  readonly checkpointEvery: number;
+  /** Server clock, ms since the epoch. */
+  readonly now: () => number;
+}
+
+/** The sequencer reads what its memory no longer holds from the store. */
+class StoreLog implements SequencerLog {
+  constructor(
+    private readonly store: LogStore,
+    private readonly docId: string,
+  ) {}
+  range(from: number, to: number): readonly DocEvent[] {
+    return this.store.range(this.docId, from, to);
+  }
+  seqOf(id: EventId): number | undefined {
+    return this.store.seqOf(this.docId, id);
+  }
+  lastClientSeq(client: string): number {
+    return this.store.lastClientSeq(this.docId, client);
+  }
+}
+
+export class Room {
+  private sequencer!: Sequencer;
+  private committed = 0;
+  private lastCheckpoint = 0;
+  /** Commit items of this room still in the queue. */
+  pending = 0;
+  /** Set when the room could not be rebuilt from the store: it must be dropped. */
+  broken = false;
+  readonly peers = new Set<Peer>();
+
+  /** Loads the document from the store: latest checkpoint plus the tail. Throws if the store does. */
+  constructor(
+    readonly docId: string,
+    private readonly opts: RoomOptions,
+  ) {
+    this.load();
+  }
+
+  get committedHead(): number {
+    return this.committed;
+  }
+
+  get sequencerHead(): number {
+    return this.sequencer.head;
+  }
+
+  /** The document's text at the sequencer's head (tests and debugging). */
+  text(): string {
+    return this.sequencer.text.toString();
+  }
+
+  private load(): void {
+    const { store } = this.opts;
+    const head = store.head(this.docId);
+    const cp = head > 0 ? store.checkpointAtOrBefore(this.docId, head) : null;
+    const from = cp?.seq ?? 0;
+    const text = replay(cp, store.range(this.docId, from, head));
+    this.sequencer = new Sequencer(this.docId, new StoreLog(store, this.docId), text, head, this.opts.sequencer);
+    this.committed = head;
+    this.lastCheckpoint = from;
+    if (head - from >= this.opts.checkpointEvery) this.checkpoint();
+  }
+
+  /**
+   * The store is the truth again (after a failed commit): a new sequencer from it. If
+   * the store turns out to hold more than was broadcast (a commit reported as failed
+   * that did land), the difference goes out now, so no connection's stream has a gap.
+   */
+  reload(): void {
+    const before = this.committed;
+    this.load();
+    if (this.committed > before) {
+      const events = this.opts.store.range(this.docId, before, this.committed);
+      if (events.length > 0) this.broadcastRaw(encodeServerMessage({ type: 'events', events }));
+    }
+  }
+
+  /**
+   * Adds `peer` and sends its welcome: a checkpoint plus the tail if it is new or far
+   * behind, else the events after `last`. Refuses a `last` beyond the committed head.
+   */
+  join(peer: Peer, last: number): Result<null, CodedError<'base-ahead'>> {
+    const head = this.committed;
+    if (last > head) {
+      return err('base-ahead', `you have seq ${last}, but this document's log ends at ${head}: it is not the log you synced with`);
+    }
+    const { store } = this.opts;
+    let checkpoint: Checkpoint | null = null;
+    if (head > last && (last === 0 || head - last > protocolLimits.catchUpCheckpointAfter)) {
+      const cp = store.checkpointAtOrBefore(this.docId, head);
+      if (cp !== null && cp.seq > last) checkpoint = cp;
+    }
+    const events = store.range(this.docId, checkpoint?.seq ?? last, head);
+    peer.sendRaw(encodeServerMessage({ type: 'welcome', protocol: PROTOCOL_VERSION, docId: this.docId, head, checkpoint, events }));
+    // Who is here, then tell the others.
+    for (const p of this.peers) {
+      peer.sendRaw(encodeServerMessage({ type: 'presence', client: p.client, user: p.user, cursor: p.cursor }));
+    }
+    this.peers.add(peer);
+    this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor: peer.cursor });
+    return ok(null);
+  }
+
+  /** Removes `peer`; the others hear it left unless the same client is still here. */
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer)) return;
+    for (const p of this.peers) if (p.client === peer.client) return;
+    this.relay(peer, { type: 'presence-leave', client: peer.client });
+  }
+
+  /** Whether the room can be dropped from memory: nobody here, nothing waiting. */
+  get idle(): boolean {
+    return this.peers.size === 0 && this.pending === 0;
+  }
+
+  /**
+   * Sequences a batch. On success the result is a commit item for the queue: nothing
+   * goes out until it is committed. A refusal changes nothing.
+   */
+  submit(peer: Peer, batch: SubmitBatch): Result<CommitItem, CodedError<SubmitErrorCode>> {
+    const r = this.sequencer.submit(peer.client, batch, this.opts.now());
+    if (!r.ok) return r;
+    return ok({ room: this, peer, appended: r.value.appended, duplicates: r.value.duplicates });
+  }
+
+  /**
+   * The queue committed `items` (this room's, in sequencing order): move the committed
+   * head and send each connection its stream in seq order: acks to the submitter,
+   * events to everyone else, then the answers for duplicates (their seqs are at or
+   * below the head by now).
+   */
+  committedItems(items: readonly CommitItem[]): void {
+    const all: DocEvent[] = [];
+    const submitters = new Set<Peer>();
+    for (const it of items) {
+      for (const e of it.appended) all.push(e);
+      if (it.appended.length > 0) submitters.add(it.peer);
+    }
+    if (all.length > 0) {
+      this.committed = all[all.length - 1].seq;
+      const shared = encodeServerMessage({ type: 'events', events: all });
+      for (const p of this.peers) {
+        if (!submitters.has(p)) p.sendRaw(shared);
+        else this.sendInterleaved(p, items);
+      }
+    }
+    for (const it of items) {
+      if (it.duplicates.length === 0 || !this.peers.has(it.peer)) continue;
+      for (const d of it.duplicates) it.peer.sendRaw(encodeServerMessage({ type: 'ack', id: d.id, seq: d.seq }));
+    }
+    if (this.committed - this.lastCheckpoint >= this.opts.checkpointEvery && this.sequencer.head === this.committed) {
+      this.checkpoint();
+    }
+  }
+
+  /** A submitter's stream: runs of others' events, and an ack where its own event stands. */
+  private sendInterleaved(p: Peer, items: readonly CommitItem[]): void {
+    let run: DocEvent[] = [];
+    for (const it of items) {
+      for (const e of it.appended) {
+        if (it.peer === p) {
+          if (run.length > 0) p.sendRaw(encodeServerMessage({ type: 'events', events: run }));
+          run = [];
+          p.sendRaw(encodeServerMessage({ type: 'ack', id: e.id, seq: e.seq }));
+        } else {
+          run.push(e);
+        }
+      }
+    }
+    if (run.length > 0) p.sendRaw(encodeServerMessage({ type: 'events', events: run }));
+  }
+
+  /** Writes a checkpoint at the head; a failure only costs a longer replay later. */
+  private checkpoint(): void {
+    const head = this.sequencer.head;
+    try {
+      const r = this.opts.store.putCheckpoint(checkpointOf(this.docId, head, this.sequencer.text));
+      if (r.ok) this.lastCheckpoint = head;
+      else this.opts.log.warn(`room ${this.docId}: checkpoint at ${head} not stored: ${r.error.message}`);
+    } catch (e) {
+      this.opts.log.warn(`room ${this.docId}: checkpoint at ${head} not stored: ${(e as Error).message}`);
+    }
+  }
+
+  /** One page of history: events and checkpoints with from < seq ≤ end. */
+  history(peer: Peer, req: HistoryMessage): void {
+    const head = this.committed;
+    const stop = Math.min(req.to, head);
+    const end = Math.max(req.from, Math.min(stop, req.from + req.limit));
+    const events = end > req.from ? this.opts.store.range(this.docId, req.from, end) : [];
+    const checkpoints: Checkpoint[] = [];
+    if (end > req.from) {
+      for (const s of this.opts.store.checkpointSeqs(this.docId, req.from + 1, end).slice(0, 4)) {
+        const cp = this.opts.store.checkpointAtOrBefore(this.docId, s);
+        if (cp !== null && cp.seq === s) checkpoints.push(cp);
+      }
+    }
+    const next = end < stop ? end : null;
+    peer.sendRaw(encodeServerMessage({ type: 'history-page', reqId: req.reqId, events, checkpoints, next }));
+  }
+
+  /** A cursor moved: everyone else hears it. Never logged. */
+  presence(peer: Peer, cursor: Cursor): void {
+    peer.cursor = cursor;
+    this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor });
+  }
+
+  private relay(from: Peer, msg: ServerMessage): void {
+    if (this.peers.size <= 1 && this.peers.has(from)) return;
+    const text = encodeServerMessage(msg);
+    for (const p of this.peers) if (p !== from) p.sendRaw(text);
+  }
+
+  private broadcastRaw(text: string): void {
+    for (const p of this.peers) p.sendRaw(text);
+  }
+}

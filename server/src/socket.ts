@@ -1,0 +1,237 @@
+/**
+ * One WebSocket connection: it parses and validates every frame, enforces the
+ * per-connection limits, and routes what is valid to its room. This is the edge where
+ * untrusted input arrives, so its rule is S1: any frame gets either an answer (an
+ * `error` with a stable code when it is refused) or a close with a stated code, it
+ * changes nothing it should not, and nothing it contains can throw past this file.
+ *
+ *   - frames over 1 MiB never reach us: `ws` (maxPayload) closes with 1009;
+ *   - binary frames, bad JSON, unknown types and wrong shapes are refused, not fatal;
+ *   - a hello of another protocol version is fatal (close 1002);
+ *   - frames beyond the frame bucket are dropped (rate-limited); a connection that
+ *     keeps flooding is closed with 1008; a submit beyond the event bucket is refused
+ *     whole, so the client backs off and resends;
+ *   - liveness is checked with WebSocket ping frames (the hub's heartbeat), so a dead
+ *     peer behind a silent network is dropped and its presence cleared.
+ */
+import type { WebSocket, RawData } from 'ws';
+import {
+  decodeClientMessage,
+  encodeServerMessage,
+  type ClientMessage,
+  type Cursor,
+  type ErrorCode,
+  type HelloMessage,
+  type SubmitMessage,
+  type User,
+} from '../../shared/src/index.js';
+import type { CommitItem, Peer, Room } from './room.js';
+import { TokenBucket, type SyncOptions } from './options.js';
+
+/** WebSocket close codes the server uses (docs/protocol.md). */
+export const CloseCode = {
+  goingAway: 1001,
+  protocolError: 1002,
+  policy: 1008,
+  tooBig: 1009,
+  serverError: 1011,
+} as const;
+
+/** What a connection needs from the hub (hub.ts). */
+export interface ConnectionHost {
+  readonly options: SyncOptions;
+  readonly shuttingDown: boolean;
+  /** The room of `docId`, loaded from the store if needed. Throws if the store does. */
+  openRoom(docId: string): Room;
+  /** Drops the room from memory if nobody is in it and nothing waits for a commit. */
+  releaseRoom(room: Room): void;
+  commit(item: CommitItem): void;
+  connectionClosed(conn: Connection): void;
+}
+
+const OPEN = 1;
+
+export class Connection implements Peer {
+  client = '';
+  user: User = { name: '', color: '' };
+  cursor: Cursor = null;
+  room: Room | null = null;
+  /** Cleared when a ping goes out, set by the pong. */
+  alive = true;
+  private closing = false;
+  private readonly frameBucket: TokenBucket;
+  private readonly eventBucket: TokenBucket;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly host: ConnectionHost,
+  ) {
+    this.frameBucket = new TokenBucket(host.options.frames);
+    this.eventBucket = new TokenBucket(host.options.events);
+    ws.on('error', (e) => {
+      // ws closes the socket itself (1009 for an oversized frame, 1002 for a bad one).
+      host.options.log.info(`socket error: ${e.message}`);
+    });
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('close', () => {
+      this.closing = true;
+      host.connectionClosed(this);
+    });
+  }
+
+  sendRaw(text: string): void {
+    const ws = this.ws;
+    if (ws.readyState !== OPEN) return;
+    if (ws.bufferedAmount > this.host.options.maxBufferedBytes) {
+      // Too slow to keep up: dropping it is kinder than buffering without end; it re-syncs.
+      this.host.options.log.warn(`dropping a connection of ${this.client || 'unknown client'}: ${ws.bufferedAmount} bytes unsent`);
+      ws.terminate();
+      return;
+    }
+    ws.send(text);
+  }
+
+  /** Sends an error; a fatal one is followed by a close with `closeCode`. */
+  sendError(code: ErrorCode, message: string, closeCode?: number): void {
+    this.sendRaw(encodeServerMessage({ type: 'error', code, message, fatal: closeCode !== undefined }));
+    if (closeCode !== undefined) this.close(closeCode, code);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    if (this.closing) return;
+    try {
+      const balance = this.frameBucket.owe(1);
+      if (balance < 0) {
+        if (balance < -this.host.options.frames.burst) {
+          this.sendError('rate-limited', 'too many frames, closing', CloseCode.policy);
+        } else {
+          this.sendError('rate-limited', `too many frames: at most ${this.host.options.frames.rate} a second; this one was dropped`);
+        }
+        return;
+      }
+      if (isBinary) {
+        this.sendError('bad-message', 'binary frames are not part of the protocol: send JSON text');
+        return;
+      }
+      const text = Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Array.isArray(data)
+          ? Buffer.concat(data).toString('utf8')
+          : Buffer.from(data).toString('utf8');
+      const r = decodeClientMessage(text);
+      if (!r.ok) {
+        if (r.error.code === 'protocol-version') this.sendError(r.error.code, r.error.message, CloseCode.protocolError);
+        else this.sendError(r.error.code, r.error.message);
+        return;
+      }
+      this.route(r.value);
+    } catch (e) {
+      // A bug, not the client's fault; it must not take the process down.
+      this.host.options.log.error(`handling a frame from ${this.client || 'unknown client'} threw: ${(e as Error).stack ?? String(e)}`);
+      this.sendError('bad-message', 'the server could not handle this message');
+    }
+  }
+
+  private route(msg: ClientMessage): void {
+    switch (msg.type) {
+      case 'hello':
+        return this.hello(msg);
+      case 'ping':
+        return this.sendRaw(encodeServerMessage({ type: 'pong', t: msg.t }));
+      default:
+        break;
+    }
+    const room = this.room;
+    if (room === null) {
+      this.sendError('not-joined', `send hello before ${msg.type}`);
+      return;
+    }
+    switch (msg.type) {
+      case 'submit':
+        return this.submit(room, msg);
+      case 'presence':
+        return room.presence(this, msg.cursor);
+      case 'history':
+        try {
+          room.history(this, msg);
+        } catch (e) {
+          this.host.options.log.error(`history of ${room.docId} failed: ${(e as Error).message}`);
+          this.sendError('store-failed', 'the history could not be read; try again');
+        }
+        return;
+    }
+  }
+
+  private hello(msg: HelloMessage): void {
+    if (this.room !== null) {
+      this.sendError('already-joined', `this connection is already in document ${this.room.docId}; open another to join another`);
+      return;
+    }
+    if (this.host.shuttingDown) {
+      this.sendError('server-shutting-down', 'the server is shutting down; reconnect shortly', CloseCode.goingAway);
+      return;
+    }
+    let room: Room;
+    try {
+      room = this.host.openRoom(msg.docId);
+    } catch (e) {
+      this.host.options.log.error(`loading ${msg.docId} failed: ${(e as Error).stack ?? String(e)}`);
+      this.sendError('store-failed', 'the document could not be loaded; try again');
+      return;
+    }
+    this.client = msg.client;
+    this.user = msg.user;
+    let joined;
+    try {
+      joined = room.join(this, msg.last);
+    } catch (e) {
+      this.host.releaseRoom(room);
+      this.host.options.log.error(`catch-up of ${msg.docId} failed: ${(e as Error).stack ?? String(e)}`);
+      this.sendError('store-failed', 'the document could not be read; try again');
+      return;
+    }
+    if (!joined.ok) {
+      this.host.releaseRoom(room);
+      this.sendError(joined.error.code, joined.error.message, CloseCode.policy);
+      return;
+    }
+    this.room = room;
+  }
+
+  private submit(room: Room, msg: SubmitMessage): void {
+    if (this.host.shuttingDown) {
+      this.sendError('server-shutting-down', 'the server is shutting down: nothing was stored; resend after reconnecting');
+      return;
+    }
+    if (!this.eventBucket.take(msg.events.length)) {
+      this.sendError('rate-limited', `too many events: at most ${this.host.options.events.rate} a second; nothing was stored, resend later`);
+      return;
+    }
+    let r;
+    try {
+      r = room.submit(this, { base: msg.base, events: msg.events });
+    } catch (e) {
+      this.host.options.log.error(`sequencing in ${room.docId} failed: ${(e as Error).stack ?? String(e)}`);
+      this.sendError('store-failed', 'the server could not read the log; nothing was stored, resend later');
+      return;
+    }
+    if (!r.ok) {
+      this.sendError(r.error.code, r.error.message);
+      return;
+    }
+    this.host.commit(r.value);
+  }
+}
