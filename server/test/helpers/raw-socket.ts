@@ -1,0 +1,98 @@
+/**
+ * A bare WebSocket for tests that speak the protocol by hand (or break it on purpose):
+ * it queues every decoded server message and the close code, and lets a test await
+ * "the next message of this type" or "the close". No sync logic at all: that is
+ * ws-client.ts.
+ */
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION, type ServerMessage } from '../../../shared/src/index.js';
+
+export class RawSocket {
+  readonly messages: ServerMessage[] = [];
+  closeCode: number | null = null;
+  private readonly closed: Promise<number>;
+  private wake: (() => void) | null = null;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('error', () => {});
+    ws.on('message', (d) => {
+      this.messages.push(JSON.parse(String(d)) as ServerMessage);
+      this.wake?.();
+    });
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code) => {
+        this.closeCode = code;
+        this.wake?.();
+        resolve(code);
+      }),
+    );
+  }
+
+  static open(url: string): Promise<RawSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { maxPayload: 256 * 1024 * 1024 });
+      const s = new RawSocket(ws);
+      ws.once('open', () => resolve(s));
+      ws.once('error', reject);
+    });
+  }
+
+  /** Opens a socket and joins `docId`; resolves with the welcome. */
+  static async join(url: string, docId: string, client: string, last = 0): Promise<{ sock: RawSocket; welcome: Extract<ServerMessage, { type: 'welcome' }> }> {
+    const sock = await RawSocket.open(url);
+    sock.sendJson({ type: 'hello', protocol: PROTOCOL_VERSION, docId, client, user: { name: client, color: '#123' }, last });
+    const welcome = await sock.next('welcome');
+    return { sock, welcome };
+  }
+
+  send(data: string | Buffer, binary = false): void {
+    this.ws.send(data, { binary });
+  }
+
+  sendJson(v: unknown): void {
+    this.ws.send(JSON.stringify(v));
+  }
+
+  get open(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /**
+   * Removes and returns the first queued message of `type` (waiting for it), dropping
+   * nothing else. Rejects on close or after `ms`.
+   */
+  async next<T extends ServerMessage['type']>(type: T, ms = 10_000): Promise<Extract<ServerMessage, { type: T }>> {
+    const t0 = Date.now();
+    for (;;) {
+      const i = this.messages.findIndex((m) => m.type === type);
+      if (i >= 0) return this.messages.splice(i, 1)[0] as Extract<ServerMessage, { type: T }>;
+      if (this.closeCode !== null) throw new Error(`socket closed (${this.closeCode}) while waiting for ${type}`);
+      const left = ms - (Date.now() - t0);
+      if (left <= 0) throw new Error(`timed out waiting for ${type}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  /** Resolves with the close code, or rejects after `ms`. */
+  waitClose(ms = 10_000): Promise<number> {
+    return Promise.race([
+      this.closed,
+      new Promise<number>((_, reject) => setTimeout(() => reject(new Error('timed out waiting for close')), ms).unref()),
+    ]);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+  }
+}

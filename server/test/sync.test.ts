@@ -1,0 +1,196 @@
+/**
+ * The sync endpoint in-process (startServer with a MemoryLogStore, or a store that
+ * fails on command): the paths a real process cannot easily be pushed into. A commit
+ * that fails (the rooms are rebuilt, clients re-sync and lose nothing), one that is
+ * reported failed but landed, catch-up from a checkpoint with and without an outbox,
+ * the heartbeat, the event bucket, the handshake's refusals, rooms unloading, and the
+ * clean shutdown (acks before the 1001 close). The real process is tested in
+ * process-*.test.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../src/http';
+import { MemoryLogStore } from '../src/store/memory-log-store';
+import { silentLogger, type SyncOptions } from '../src/options';
+import { err, PROTOCOL_VERSION, type DocEvent, type Result } from '../../shared/src/index';
+import { Random } from '../../shared/test/sim/random';
+import { WsClient } from './helpers/ws-client';
+import { RawSocket } from './helpers/raw-socket';
+import { checkAgainstLog, randomEdit, settle } from './helpers/typing';
+
+/** A MemoryLogStore whose appends fail (or lie) when told to. */
+class FlakyStore extends MemoryLogStore {
+  failNext = 0;
+  /** Store the events, then report failure anyway (an ambiguous commit). */
+  lieNext = 0;
+  override appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Result<null> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      return err('store-failed', 'injected failure');
+    }
+    const r = super.appendMany(entries);
+    if (r.ok && this.lieNext > 0) {
+      this.lieNext--;
+      return err('store-failed', 'injected failure after the write');
+    }
+    return r;
+  }
+}
+
+let servers: RunningServer[] = [];
+let clients: WsClient[] = [];
+
+async function serve(store: MemoryLogStore, sync: Partial<SyncOptions> = {}): Promise<{ srv: RunningServer; url: string }> {
+  const srv = await startServer({ port: 0, host: '127.0.0.1', dataDir: '/tmp', staticDir: '/nonexistent', store, sync: { log: silentLogger, ...sync } });
+  servers.push(srv);
+  return { srv, url: `ws://127.0.0.1:${srv.port}/ws` };
+}
+
+function client(url: string, name: string, docId = 'doc', seed = 1): WsClient {
+  const c = new WsClient({ url, docId, client: name, random: new Random(seed).next.bind(new Random(seed)) });
+  clients.push(c);
+  return c;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+afterEach(async () => {
+  for (const c of clients) c.stop();
+  clients = [];
+  for (const s of servers) await s.close();
+  servers = [];
+});
+
+describe('sync endpoint (in-process)', () => {
+  it('converges a few typists; the room is unloaded when the last one leaves', async () => {
+    const store = new MemoryLogStore();
+    const { srv, url } = await serve(store);
+    const rnd = new Random(7);
+    const cs = [0, 1, 2, 3, 4].map((i) => client(url, `t${i}`));
+    cs.forEach((c) => c.start());
+    for (let k = 0; k < 60; k++) {
+      for (const c of cs) randomEdit(c, rnd);
+      await sleep(rnd.int(4));
+    }
+    const head = await settle(cs);
+    expect(head).toBe(300);
+    checkAgainstLog(store.range('doc', 0, head), cs);
+    expect(srv.hub.rooms.size).toBe(1);
+    cs.forEach((c) => c.stop());
+    for (let i = 0; i < 250 && srv.hub.rooms.size > 0; i++) await sleep(20);
+    expect(srv.hub.rooms.size).toBe(0);
+  });
+
+  it('a failed commit is not acknowledged; the room is rebuilt and clients resend', async () => {
+    const store = new FlakyStore();
+    const { srv, url } = await serve(store);
+    const rnd = new Random(11);
+    const cs = [0, 1, 2].map((i) => client(url, `f${i}`));
+    cs.forEach((c) => c.start());
+    await Promise.all(cs.map((c) => c.waitFor(() => c.ready)));
+    for (let k = 0; k < 40; k++) {
+      if (k % 10 === 5) store.failNext = 2;
+      if (k % 10 === 8) store.lieNext = 1;
+      for (const c of cs) randomEdit(c, rnd);
+      await sleep(3);
+    }
+    const head = await settle(cs);
+    expect(srv.hub.queue.stats.failures).toBeGreaterThanOrEqual(3);
+    expect(cs.flatMap((c) => c.errors)).toContain('store-failed');
+    checkAgainstLog(store.range('doc', 0, head), cs);
+  });
+
+  it('catches a new client up from a checkpoint, and a far-behind client with an outbox through history', async () => {
+    const store = new MemoryLogStore();
+    const { url } = await serve(store, { checkpointEvery: 100 });
+    const rnd = new Random(3);
+    const a = client(url, 'a');
+    const c = client(url, 'c');
+    c.start();
+    await c.waitFor(() => c.ready);
+    c.edit(['c']);
+    await c.waitFor(() => c.state.pending.length === 0);
+    c.stop();
+    for (let k = 0; k < 3; k++) randomEdit(c, rnd); // offline edits
+    for (let k = 0; k < 1200; k++) randomEdit(a, rnd); // made offline, sent in batches
+    a.start();
+    await a.waitFor(() => a.ready && a.state.pending.length === 0, 20_000);
+    const b = client(url, 'b');
+    b.start();
+    c.start();
+    const head = await settle([a, b, c]);
+    expect(head).toBe(1204);
+    expect(b.checkpointsUsed).toBe(1);
+    expect(c.historyFetches).toBe(1);
+    checkAgainstLog(store.range('doc', 0, head), [a, b, c]);
+  });
+
+  it('drops a peer that stops answering pings, and tells the others it left', async () => {
+    const { url } = await serve(new MemoryLogStore(), { heartbeatMs: 100 });
+    const watcher = client(url, 'w');
+    watcher.keepOthers = true;
+    watcher.start();
+    await watcher.waitFor(() => watcher.ready);
+    const { sock } = await RawSocket.join(url, 'doc', 'silent');
+    await watcher.waitFor(() => watcher.others.some((m) => m.type === 'presence' && m.client === 'silent'));
+    (sock.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // no more pongs
+    await watcher.waitFor(() => watcher.others.some((m) => m.type === 'presence-leave' && m.client === 'silent'), 5000, 'presence-leave');
+  });
+
+  it('refuses a submit beyond the event bucket whole', async () => {
+    const store = new MemoryLogStore();
+    const { url } = await serve(store, { events: { rate: 5, burst: 10 } });
+    const { sock } = await RawSocket.join(url, 'doc', 'r');
+    const events = Array.from({ length: 11 }, (_, i) => ({ id: { client: 'r', clientSeq: i + 1 }, author: 'r', op: ['x'], kind: 'edit' }));
+    sock.sendJson({ type: 'submit', base: 0, events });
+    expect(await sock.next('error')).toMatchObject({ code: 'rate-limited', fatal: false });
+    sock.sendJson({ type: 'submit', base: 0, events: events.slice(0, 10) });
+    expect(await sock.next('ack')).toMatchObject({ seq: 1 });
+    await sleep(20);
+    expect(store.head('doc')).toBe(10);
+  });
+
+  it('answers handshake mistakes with their codes', async () => {
+    const store = new MemoryLogStore();
+    const { url } = await serve(store);
+    const hello = { type: 'hello', protocol: PROTOCOL_VERSION, docId: 'doc', client: 'h', user: { name: 'h', color: '' }, last: 0 };
+
+    const s1 = await RawSocket.open(url);
+    s1.sendJson({ type: 'submit', base: 0, events: [{ id: { client: 'h', clientSeq: 1 }, author: 'h', op: ['x'], kind: 'edit' }] });
+    expect(await s1.next('error')).toMatchObject({ code: 'not-joined', fatal: false });
+    s1.sendJson({ type: 'ping', t: 5 });
+    expect(await s1.next('pong')).toMatchObject({ t: 5 });
+    s1.sendJson(hello);
+    await s1.next('welcome');
+    s1.sendJson(hello);
+    expect(await s1.next('error')).toMatchObject({ code: 'already-joined', fatal: false });
+
+    const s2 = await RawSocket.open(url);
+    s2.sendJson({ ...hello, protocol: 99 });
+    expect(await s2.next('error')).toMatchObject({ code: 'protocol-version', fatal: true });
+    expect(await s2.waitClose()).toBe(1002);
+
+    const s3 = await RawSocket.open(url);
+    s3.sendJson({ ...hello, last: 5 });
+    expect(await s3.next('error')).toMatchObject({ code: 'base-ahead', fatal: true });
+    expect(await s3.waitClose()).toBe(1008);
+
+    const s4 = await RawSocket.open(url);
+    s4.send(Buffer.from('{"type":"ping","t":1}'), true);
+    expect(await s4.next('error')).toMatchObject({ code: 'bad-message' });
+    expect(store.head('doc')).toBe(0);
+  });
+
+  it('shuts down cleanly: what was sequenced is stored and acknowledged before the 1001 close', async () => {
+    const store = new MemoryLogStore();
+    const { srv, url } = await serve(store, { commitWindowMs: 50 });
+    const { sock } = await RawSocket.join(url, 'doc', 's');
+    const events = Array.from({ length: 5 }, (_, i) => ({ id: { client: 's', clientSeq: i + 1 }, author: 's', op: ['x'], kind: 'edit' }));
+    sock.sendJson({ type: 'submit', base: 0, events });
+    for (let i = 0; i < 50 && srv.hub.queue.size === 0; i++) await sleep(2); // sequenced, waiting for the window
+    expect(store.head('doc')).toBe(0);
+    await srv.close();
+    expect(store.head('doc')).toBe(5);
+    expect(await sock.waitClose()).toBe(1001);
+    expect(sock.messages.filter((m) => m.type === 'ack').map((m) => (m as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
