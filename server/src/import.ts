@@ -1,0 +1,234 @@
+/**
+ * `npm run import -- --doc ID FILE [--data DIR]`: makes a sequential editing trace
+ * (../shared/traces format, `.json` or `.json.gz`) the history of document ID in the
+ * server's store, `<DATA_DIR>/eventide.sqlite` (DATA_DIR from --data, else the DATA_DIR
+ * environment variable, else ./data), one event per patch.
+ *
+ * Events: author and client `import`, clientSeq = seq, time = the patch's txn time
+ * (Date.parse, 0 if missing or invalid). They go in by chunks of 10,000, each one
+ * transaction, and the server's checkpoint policy is applied as they go: one checkpoint
+ * every 1,000 events, built during a single replay pass. Everything that can be wrong
+ * with the trace (unreadable, not sequential, a patch outside the document, a result
+ * other than its endContent) is found before the first write. Refuses a document that
+ * already has events. A store failure part-way (full disk) leaves a valid prefix of
+ * the history, and the message says up to which seq.
+ *
+ * Prints one JSON line: {"doc","file","events","checkpoints","length","ms","store"}
+ * (`ms`: the import itself, trace loading excluded). Exits 1 with a message on stderr
+ * on any refusal or failure.
+ */
+import path from 'node:path';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import type { LogStore } from './store/log-store.js';
+import { SqliteLogStore } from './store/sqlite-log-store.js';
+import { loadTrace, flattenPatches } from '../../tools/trace-file.js';
+import {
+  type Patch,
+  type Result,
+  ok,
+  err,
+  Rope,
+  replay,
+  replayInto,
+  traceToEvents,
+  checkpointOf,
+} from '../../shared/src/index.js';
+
+/** Events per append (one transaction each). */
+export const IMPORT_CHUNK = 10_000;
+/** The server's checkpoint policy: one every this many events. */
+export const CHECKPOINT_EVERY = 1_000;
+/** The server's store file inside DATA_DIR. */
+export const STORE_FILE = 'eventide.sqlite';
+
+export interface ImportSummary {
+  events: number;
+  checkpoints: number;
+  /** Length of the final text, UTF-16 units. */
+  length: number;
+}
+
+export interface ImportOptions {
+  /** If given, the replayed history must end at exactly this text (checked before any write). */
+  endContent?: string;
+  chunk?: number;
+  checkpointEvery?: number;
+}
+
+/**
+ * Appends `patches` (a sequential trace, from the empty document) as `docId`'s whole
+ * history, `times[i]` being patch i's time, with a checkpoint every 1,000 events.
+ * Refuses a document that has events (`doc-not-empty`), an empty or invalid trace
+ * (`trace-invalid`), a result other than `endContent` (`trace-mismatch`); store errors
+ * come back as the store's codes with the seq reached.
+ */
+export function importTrace(
+  store: LogStore,
+  docId: string,
+  patches: readonly Patch[],
+  times: readonly number[],
+  opts: ImportOptions = {},
+): Result<ImportSummary> {
+  const chunk = opts.chunk ?? IMPORT_CHUNK;
+  const every = opts.checkpointEvery ?? CHECKPOINT_EVERY;
+  const existing = store.head(docId);
+  if (existing !== 0) {
+    return err('doc-not-empty', `document ${JSON.stringify(docId)} already has ${existing} events; import only makes new documents`);
+  }
+  if (patches.length === 0) return err('trace-invalid', 'the trace has no patches: nothing to import');
+
+  let events;
+  try {
+    events = traceToEvents(patches, { author: 'import', client: 'import', times });
+  } catch (e) {
+    return err('trace-invalid', (e as Error).message);
+  }
+  if (opts.endContent !== undefined) {
+    const text = replay(null, events).toString();
+    if (text !== opts.endContent) {
+      return err('trace-mismatch', `the patches give a text of ${text.length} units that differs from endContent (${opts.endContent.length} units)`);
+    }
+  }
+
+  // One replay pass, interleaved with the writes: append a chunk, then walk the rope
+  // through it and store the checkpoints that fall inside it.
+  const rope = Rope.empty();
+  let checkpoints = 0;
+  for (let from = 0; from < events.length; from += chunk) {
+    const to = Math.min(events.length, from + chunk);
+    const appended = store.append(docId, from, events.slice(from, to));
+    if (!appended.ok) return stopped(appended.error, docId, from, events.length);
+    for (let at = from; at < to; ) {
+      const next = Math.min(to, (Math.floor(at / every) + 1) * every);
+      replayInto(rope, at, events.slice(at, next));
+      at = next;
+      if (at % every === 0) {
+        const put = store.putCheckpoint(checkpointOf(docId, at, rope));
+        if (!put.ok) return stopped(put.error, docId, to, events.length);
+        checkpoints++;
+      }
+    }
+  }
+  return ok({ events: events.length, checkpoints, length: rope.length });
+}
+
+function stopped(e: { code: string; message: string }, docId: string, head: number, total: number) {
+  const state = head === 0 ? 'nothing was stored' : `the document now holds seqs 1…${head}, a valid prefix of the history`;
+  return err(e.code, `import of ${JSON.stringify(docId)} stopped at seq ${head} of ${total} (${state}): ${e.message}`);
+}
+
+interface Args {
+  docId: string;
+  file: string;
+  dataDir: string;
+}
+
+const USAGE = 'usage: npm run import -- --doc ID FILE.json[.gz] [--data DIR]';
+
+function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Args | string {
+  let docId: string | undefined;
+  let dataDir: string | undefined;
+  const files: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--doc' || a === '--data') {
+      const v = argv[++i];
+      if (v === undefined || v === '' || v.startsWith('--')) return `${a} needs a value (use ${a}=VALUE for one that starts with --)`;
+      if (a === '--doc') docId = v;
+      else dataDir = v;
+    } else if (a.startsWith('--doc=')) docId = a.slice(6);
+    else if (a.startsWith('--data=')) dataDir = a.slice(7);
+    else if (a.startsWith('-')) return `unknown option ${a}`;
+    else files.push(a);
+  }
+  if (docId === undefined || docId === '') return 'missing --doc ID';
+  if (files.length !== 1) return `expected exactly one trace file, got ${files.length}`;
+  return { docId, file: files[0], dataDir: path.resolve(dataDir ?? (env.DATA_DIR || './data')) };
+}
+
+/** Where the command writes; tests pass their own. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+const processIo: Io = {
+  out: (line) => process.stdout.write(line),
+  err: (line) => process.stderr.write(line),
+};
+
+/** The command: returns the exit code. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: Io = processIo): Promise<number> {
+  const args = parseArgs(argv, env);
+  if (typeof args === 'string') {
+    io.err(`import: ${args}\n${USAGE}\n`);
+    return 1;
+  }
+  let trace;
+  try {
+    trace = await loadTrace(args.file);
+  } catch (e) {
+    io.err(`import: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (trace.kind !== 'sequential') {
+    io.err(`import: ${args.file}: a ${trace.kind} trace; only sequential traces can be imported as one document's history\n`);
+    return 1;
+  }
+  if (trace.startContent !== '') {
+    io.err(`import: ${args.file}: the trace starts from non-empty content; a document's history starts from the empty document\n`);
+    return 1;
+  }
+  const patches = flattenPatches(trace);
+  const times = trace.txns.flatMap((t) => {
+    const time = t.time === undefined ? NaN : Date.parse(t.time);
+    return t.patches.map(() => (Number.isFinite(time) ? time : 0));
+  });
+
+  const storeFile = path.join(args.dataDir, STORE_FILE);
+  let store: SqliteLogStore;
+  try {
+    store = SqliteLogStore.open(storeFile);
+  } catch (e) {
+    io.err(`import: cannot open the store ${storeFile}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  try {
+    const t0 = performance.now();
+    const r = importTrace(store, args.docId, patches, times, { endContent: trace.endContent });
+    const ms = Math.round(performance.now() - t0);
+    if (!r.ok) {
+      io.err(`import: ${args.file}: ${r.error.code}: ${r.error.message}\n`);
+      return 1;
+    }
+    const line = { doc: args.docId, file: args.file, ...r.value, ms, store: storeFile };
+    io.out(`${JSON.stringify(line)}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`import: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,175 @@
+/**
+ * Importing a real sequential trace as a document's history (server/src/import.ts):
+ * the log, the checkpoints every 1,000 events, L5 from the last checkpoint, and the
+ * command's refusals.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { importTrace, main, STORE_FILE } from '../src/import.js';
+import { SqliteLogStore } from '../src/store/sqlite-log-store.js';
+import { MemoryLogStore } from '../src/store/memory-log-store.js';
+import { loadTrace, flattenPatches, tracesDir, type SequentialTrace } from '../../tools/trace-file.js';
+import { replay, type Result } from '../../shared/src/index.js';
+
+const run = promisify(execFile);
+const root = resolve(__dirname, '..', '..');
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+const ff = join(tracesDir(), 'sequential', 'friendsforever_flat.json.gz');
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'eventide-import-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function friends(): Promise<{ trace: SequentialTrace; times: number[] }> {
+  const trace = await loadTrace(ff);
+  if (trace.kind !== 'sequential') throw new Error('expected a sequential trace');
+  const times = trace.txns.flatMap((t) => t.patches.map(() => Date.parse(t.time) || 0));
+  return { trace, times };
+}
+
+describe('importTrace', () => {
+  it('imports friendsforever_flat into SQLite: head, a checkpoint every 1,000, L5 from the last one, event fields', async () => {
+    const { trace, times } = await friends();
+    const patches = flattenPatches(trace);
+    const file = join(tempDir(), STORE_FILE);
+    const store = SqliteLogStore.open(file);
+    const r = importTrace(store, 'ff', patches, times, { endContent: trace.endContent });
+    expect(r).toEqual({ ok: true, value: { events: 26078, checkpoints: 26, length: trace.endContent.length } });
+    store.close();
+
+    const s = SqliteLogStore.open(file);
+    const head = s.head('ff');
+    expect(head).toBe(patches.length);
+    expect(s.checkpointSeqs('ff', 0, head)).toEqual(Array.from({ length: 26 }, (_, i) => (i + 1) * 1000));
+    const cp = s.checkpointAtOrBefore('ff', head)!;
+    expect(cp.seq).toBe(26_000);
+    expect(replay(cp, s.range('ff', cp.seq, head)).toString()).toBe(trace.endContent);
+    // Every checkpoint is the fold of the log up to it.
+    const all = s.range('ff', 0, head);
+    for (const seq of [1000, 13_000, 26_000]) {
+      expect(s.checkpointAtOrBefore('ff', seq + 999)).toEqual({
+        docId: 'ff',
+        seq,
+        text: replay(null, all.slice(0, seq)).toString(),
+        authorship: [{ author: 'import', length: replay(null, all.slice(0, seq)).length }],
+      });
+    }
+    expect(replay(null, all).toString()).toBe(trace.endContent);
+    const first = all[0];
+    expect(first).toMatchObject({ id: { client: 'import', clientSeq: 1 }, seq: 1, base: 0, author: 'import', kind: 'edit', time: times[0] });
+    expect(all[head - 1].time).toBe(times[head - 1]); // this trace's times are all the epoch; see the CLI test for real ones
+    expect(s.seqOf('ff', { client: 'import', clientSeq: 12_345 })).toBe(12_345);
+    expect(s.lastClientSeq('ff', 'import')).toBe(head);
+    expect(s.listDocuments()).toEqual([{ docId: 'ff', head, updatedAt: times[head - 1] }]);
+    s.close();
+  });
+
+  it('refuses a document with events, an empty trace, a patch outside the document, a wrong endContent; writes nothing then', async () => {
+    const s = new MemoryLogStore();
+    const bad = (r: Result<unknown>, code: string) => expect(!r.ok && r.error.code).toBe(code);
+    bad(importTrace(s, 'a', [], []), 'trace-invalid');
+    bad(importTrace(s, 'a', [[0, 0, 'ab'], [5, 1, '']], [0, 0]), 'trace-invalid');
+    bad(importTrace(s, 'a', [[0, 0, 'ab']], [0], { endContent: 'abc' }), 'trace-mismatch');
+    expect(s.head('a')).toBe(0);
+    expect(importTrace(s, 'a', [[0, 0, 'ab']], [7], { endContent: 'ab' })).toEqual({ ok: true, value: { events: 1, checkpoints: 0, length: 2 } });
+    bad(importTrace(s, 'a', [[0, 0, 'cd']], [0]), 'doc-not-empty');
+    expect(s.range('a', 0, 10).map((e) => e.op)).toEqual([['ab']]);
+  });
+
+  it('chunks and checkpoints at the boundaries: chunk 7, every 3, 20 events', () => {
+    const s = new MemoryLogStore();
+    const patches = Array.from({ length: 20 }, (_, i) => [i, 0, String.fromCharCode(97 + i)] as [number, number, string]);
+    const r = importTrace(s, 'a', patches, [], { chunk: 7, checkpointEvery: 3 });
+    expect(r).toEqual({ ok: true, value: { events: 20, checkpoints: 6, length: 20 } });
+    expect(s.checkpointSeqs('a', 0, 20)).toEqual([3, 6, 9, 12, 15, 18]);
+    for (const seq of [3, 6, 9, 12, 15, 18]) expect(s.checkpointAtOrBefore('a', seq)?.text).toBe('abcdefghijklmnopqrst'.slice(0, seq));
+  });
+});
+
+describe('npm run import', () => {
+  it('imports into <DATA_DIR>/eventide.sqlite, prints a summary line, refuses a second import and a missing file', async () => {
+    const data = tempDir();
+    const { stdout } = await run('npm', ['run', '-s', 'import', '--', '--doc', 'ff', ff, '--data', data], { cwd: root });
+    const line = JSON.parse(stdout.trim());
+    expect(Object.keys(line)).toEqual(['doc', 'file', 'events', 'checkpoints', 'length', 'ms', 'store']);
+    expect(line).toMatchObject({ doc: 'ff', file: ff, events: 26078, checkpoints: 26, length: 21362, store: join(data, 'eventide.sqlite') });
+    expect(line.ms).toBeGreaterThan(0);
+
+    // DATA_DIR from the environment, the same file: the document is there already.
+    const again = await run(tsx, ['server/src/import.ts', '--doc', 'ff', ff], { cwd: root, env: { ...process.env, DATA_DIR: data } }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(again?.code).toBe(1);
+    expect(again?.stderr).toMatch(/document "ff" already has 26078 events/);
+
+    const missing = join(data, 'missing.json.gz');
+    const gone = await run(tsx, ['server/src/import.ts', '--doc', 'other', missing, '--data', data], { cwd: root }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(gone?.code).toBe(1);
+    expect(gone?.stderr).toContain(`${missing}: cannot read trace file`);
+
+    const s = SqliteLogStore.open(join(data, 'eventide.sqlite'));
+    expect(s.listDocuments().map((d) => [d.docId, d.head])).toEqual([['ff', 26078]]);
+    s.close();
+  });
+
+  it('takes the time of each event from its txn (Date.parse; 0 when missing or invalid), .json files too', async () => {
+    const data = tempDir();
+    const file = join(data, 'small.json');
+    const txns = [
+      { time: '2021-04-19T06:06:58.219Z', patches: [[0, 0, 'héllo 😀'], [5, 0, '!']] },
+      { time: 'not a time', patches: [[0, 1, 'H']] },
+      { patches: [[9, 0, ' wörld']] },
+    ];
+    writeFileSync(file, JSON.stringify({ startContent: '', endContent: 'Héllo! 😀 wörld', txns }));
+    const { stdout } = await run(tsx, ['server/src/import.ts', '--doc=small', file, `--data=${data}`], { cwd: root });
+    expect(JSON.parse(stdout)).toMatchObject({ doc: 'small', events: 4, checkpoints: 0, length: 'Héllo! 😀 wörld'.length });
+    const s = SqliteLogStore.open(join(data, 'eventide.sqlite'));
+    const t = Date.parse('2021-04-19T06:06:58.219Z');
+    expect(s.range('small', 0, 10).map((e) => e.time)).toEqual([t, t, 0, 0]);
+    expect(replay(null, s.range('small', 0, 10)).toString()).toBe('Héllo! 😀 wörld');
+    s.close();
+  });
+
+  it('refuses a concurrent trace, a broken file, non-empty startContent and bad arguments (exit 1), without storing anything', async () => {
+    const data = tempDir();
+    const broken = join(data, 'broken.json');
+    writeFileSync(broken, '{"txns": [');
+    const started = join(data, 'started.json');
+    writeFileSync(started, JSON.stringify({ startContent: 'x', endContent: 'xy', txns: [{ time: '', patches: [[1, 0, 'y']] }] }));
+    const cases: [string[], RegExp][] = [
+      [['--doc', 'c', join(tracesDir(), 'concurrent', 'friendsforever.json.gz')], /concurrent trace; only sequential/],
+      [['--doc', 'b', broken], /broken\.json: trace is not valid JSON/],
+      [['--doc', 's', started], /starts from non-empty content/],
+      [[ff], /missing --doc/],
+      [['--doc', 'x'], /exactly one trace file/],
+      [['--doc', 'x', ff, ff], /exactly one trace file, got 2/],
+      [['--doc', 'x', ff, '--frobnicate'], /unknown option --frobnicate/],
+      [['--doc', 'x', ff, '--data'], /--data needs a value/],
+    ];
+    for (const [args, message] of cases) {
+      const out: string[] = [];
+      const errs: string[] = [];
+      const code = await main([...args, '--data', data], {}, { out: (l) => out.push(l), err: (l) => errs.push(l) });
+      expect(code, args.join(' ')).toBe(1);
+      expect(out).toEqual([]);
+      expect(errs.join('')).toMatch(message);
+    }
+    const s = SqliteLogStore.open(join(data, 'eventide.sqlite'));
+    expect(s.listDocuments()).toEqual([]);
+    s.close();
+  });
+});
