@@ -1,0 +1,383 @@
+/**
+ * The browser's copy of documents, in IndexedDB (through `idb`). It is a cache of the
+ * server's log plus the one thing only the browser has: the outbox, the local edits the
+ * server has not acknowledged yet (DESIGN.md O1, O2).
+ *
+ * Per document it keeps
+ *   - the latest checkpoint (`encodeCheckpoint` text) and the confirmed tail after it,
+ *     so the document shows at once on open, with or without a network;
+ *   - per client slot (see slot.ts: one per open tab), the outbox in clientSeq order,
+ *     `nextClientSeq`, and `outboxBase`: the confirmed seq the stored outbox forms
+ *     apply after. The outbox is rebased whenever remote events arrive, and the stored
+ *     forms must match the stored tail, so every write says where its outbox stands;
+ *   - a summary for the document list (title = first line, last edit time).
+ *
+ * Every write is one transaction: tail appends, outbox changes, the slot record, the
+ * summary and (sometimes) a checkpoint commit together or not at all, so the stored
+ * state is always one the client actually had.
+ *
+ * Checkpoints. A checkpoint at seq c lets the tail up to c go. Another tab's outbox may
+ * still be stored at an older base b < c, and restoring it needs the state at b, so a
+ * checkpoint is not written while such an outbox exists (the write says so and the
+ * caller tries again later). Tail entries at or below the checkpoint are ignored on
+ * load and dropped by the next checkpoint.
+ *
+ * Failures are values (`StorageError`): quota, a blocked upgrade, IndexedDB missing or
+ * broken. Nothing here throws for them; the caller keeps working from memory.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import {
+  type Checkpoint,
+  type DocEvent,
+  type LocalEvent,
+  type Result,
+  type CodedError,
+  ok,
+  err,
+  encodeCheckpoint,
+  decodeCheckpoint,
+} from '../../../shared/src/index.js';
+
+export type StorageErrorCode = 'quota' | 'blocked' | 'unavailable' | 'failed';
+export type StorageError = CodedError<StorageErrorCode>;
+
+/** What the document list shows. */
+export interface DocSummary {
+  readonly docId: string;
+  /** The first line of the text (trimmed, at most 120 units); '' for an empty document. */
+  readonly title: string;
+  /** Last change seen here, local or remote (ms since the epoch). */
+  readonly updatedAt: number;
+  /** The highest confirmed seq stored. */
+  readonly head: number;
+  /** The seq of the stored checkpoint (0: none). */
+  readonly checkpointSeq: number;
+}
+
+interface CheckpointRecord {
+  readonly docId: string;
+  readonly seq: number;
+  readonly data: string;
+}
+
+interface SlotRecord {
+  readonly docId: string;
+  readonly client: string;
+  readonly nextClientSeq: number;
+  readonly outboxBase: number;
+  readonly outboxSize: number;
+}
+
+interface EventideDB extends DBSchema {
+  docs: { key: string; value: DocSummary };
+  checkpoints: { key: string; value: CheckpointRecord };
+  /** Key [docId, seq]. */
+  tail: { key: [string, number]; value: DocEvent };
+  /** Key [docId, client, clientSeq]. */
+  outbox: { key: [string, string, number]; value: LocalEvent };
+  /** Key [docId, client]. */
+  slots: { key: [string, string]; value: SlotRecord };
+  settings: { key: string; value: string };
+}
+
+export const DB_NAME = 'eventide';
+const DB_VERSION = 1;
+
+/** A document as stored for one client slot. */
+export interface StoredDoc {
+  readonly checkpoint: Checkpoint | null;
+  /** Confirmed events after the checkpoint, contiguous. */
+  readonly tail: readonly DocEvent[];
+  /** This slot's outbox, in order, in forms that apply after `outboxBase`. */
+  readonly outbox: readonly LocalEvent[];
+  /** Where the outbox applies: checkpoint seq ≤ outboxBase ≤ the tail's last seq. */
+  readonly outboxBase: number;
+  readonly nextClientSeq: number;
+  /** Something stored could not be used (a broken checkpoint, an outbox past the tail). */
+  readonly problems: readonly string[];
+}
+
+/** One transaction's worth of changes to a document, for one client slot. */
+export interface DocWrite {
+  /** Confirmed events to append to the tail (in seq order). */
+  readonly tail: readonly DocEvent[];
+  /**
+   * Outbox entries to store. With `replace` they are the whole outbox (its forms changed
+   * by a rebase, or the store is being brought back in line); otherwise new entries.
+   */
+  readonly outbox: { readonly replace: boolean; readonly events: readonly LocalEvent[] };
+  /** clientSeq of the oldest unconfirmed event (or nextClientSeq): entries below it go. */
+  readonly outboxHead: number;
+  /** The confirmed seq the outbox forms apply after. */
+  readonly outboxBase: number;
+  /** The size of the whole outbox after this write. */
+  readonly outboxSize: number;
+  readonly nextClientSeq: number;
+  /** A checkpoint at `outboxBase`, written if nothing still needs the older tail. */
+  readonly checkpoint?: Checkpoint;
+  /** New list entry values (title, time); omitted to keep them. */
+  readonly summary?: { readonly title: string; readonly updatedAt: number };
+}
+
+export interface WriteOutcome {
+  /** Whether the checkpoint (if any) was stored; false when another slot needs older state. */
+  readonly checkpointWritten: boolean;
+}
+
+export interface OpenOptions {
+  /** The database name (tests use one per case). */
+  readonly name?: string;
+  /** Give up waiting for a blocked open after this long. */
+  readonly timeoutMs?: number;
+  /** Called when the connection breaks later (e.g. the browser closed it). */
+  readonly onTerminated?: (e: StorageError) => void;
+}
+
+/** A storage failure as a value, from whatever IndexedDB threw. */
+export function storageError(e: unknown): StorageError {
+  const name = (e as { name?: unknown } | null)?.name;
+  const message = e instanceof Error ? e.message : String(e);
+  if (name === 'QuotaExceededError') return { code: 'quota', message: `storage is full: ${message}` };
+  if (name === 'InvalidStateError' || name === 'UnknownError') return { code: 'unavailable', message: `storage unavailable: ${message}` };
+  return { code: 'failed', message: `storage failed: ${message}` };
+}
+
+const INF = Number.POSITIVE_INFINITY;
+
+export class LocalStore {
+  private constructor(private readonly db: IDBPDatabase<EventideDB>) {}
+
+  /** Opens (creating or upgrading) the database; a failure is a value. */
+  static async open(options: OpenOptions = {}): Promise<Result<LocalStore, StorageError>> {
+    if ((globalThis as { indexedDB?: IDBFactory }).indexedDB === undefined) {
+      return err('unavailable', 'IndexedDB is not available in this browser');
+    }
+    const name = options.name ?? DB_NAME;
+    const timeoutMs = options.timeoutMs ?? 5000;
+    let blocked = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let opening: Promise<IDBPDatabase<EventideDB>>;
+    try {
+      opening = openDB<EventideDB>(name, DB_VERSION, {
+        upgrade(db, oldVersion) {
+          if (oldVersion < 1) {
+            db.createObjectStore('docs', { keyPath: 'docId' });
+            db.createObjectStore('checkpoints', { keyPath: 'docId' });
+            db.createObjectStore('tail');
+            db.createObjectStore('outbox');
+            db.createObjectStore('slots');
+            db.createObjectStore('settings');
+          }
+        },
+        blocked() {
+          blocked = true;
+        },
+        blocking() {
+          // A newer version wants to upgrade (another tab after a deploy): let it.
+          void opening.then((db) => db.close());
+        },
+        terminated() {
+          options.onTerminated?.({ code: 'unavailable', message: 'the browser closed the storage connection' });
+        },
+      });
+    } catch (e) {
+      // Some browsers throw synchronously (e.g. private modes that forbid storage).
+      const se = storageError(e);
+      return err(se.code, se.message);
+    }
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      const r = await Promise.race([opening, timeout]);
+      if (r === 'timeout') {
+        // Close it if it ever opens, so it does not block anyone.
+        void opening.then((db) => db.close()).catch(() => undefined);
+        return blocked
+          ? err('blocked', 'storage is blocked by another tab with an older version of the app; close it and reload')
+          : err('unavailable', `storage did not open within ${timeoutMs} ms`);
+      }
+      return ok(new LocalStore(r));
+    } catch (e) {
+      const se = storageError(e);
+      return err(se.code, se.message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** A value kept per browser (created with `make` the first time). */
+  async setting(key: string, make: () => string): Promise<Result<string, StorageError>> {
+    return guard(async () => {
+      const tx = this.db.transaction('settings', 'readwrite');
+      const have = await tx.store.get(key);
+      const value = have ?? make();
+      if (have === undefined) await tx.store.put(value, key);
+      await tx.done;
+      return value;
+    });
+  }
+
+  /** Every stored document, most recently changed first. */
+  async listDocuments(): Promise<Result<DocSummary[], StorageError>> {
+    return guard(async () => {
+      const all = await this.db.getAll('docs');
+      return all.sort((a, b) => b.updatedAt - a.updatedAt || (a.docId < b.docId ? -1 : 1));
+    });
+  }
+
+  async summary(docId: string): Promise<Result<DocSummary | null, StorageError>> {
+    return guard(async () => (await this.db.get('docs', docId)) ?? null);
+  }
+
+  /** The document as stored, with `client`'s outbox. */
+  async load(docId: string, client: string): Promise<Result<StoredDoc, StorageError>> {
+    return guard(async () => {
+      const tx = this.db.transaction(['checkpoints', 'tail', 'outbox', 'slots'], 'readonly');
+      const [cpRec, slot] = await Promise.all([tx.objectStore('checkpoints').get(docId), tx.objectStore('slots').get([docId, client])]);
+      const problems: string[] = [];
+      let checkpoint: Checkpoint | null = null;
+      if (cpRec !== undefined) {
+        const d = decodeCheckpoint(cpRec.data);
+        if (d.ok && d.value.seq === cpRec.seq) checkpoint = d.value;
+        else problems.push(`the stored checkpoint at ${cpRec.seq} is unusable${d.ok ? '' : `: ${d.error.message}`}`);
+      }
+      const from = checkpoint?.seq ?? 0;
+      const tail: DocEvent[] = [];
+      if (cpRec === undefined || checkpoint !== null) {
+        const stored = await tx.objectStore('tail').getAll(IDBKeyRange.bound([docId, from + 1], [docId, INF]));
+        for (const ev of stored) {
+          if (ev.seq !== from + tail.length + 1) break; // a gap: what follows is unusable
+          tail.push(ev);
+        }
+      }
+      const head = from + tail.length;
+      let outbox = await tx.objectStore('outbox').getAll(IDBKeyRange.bound([docId, client, 0], [docId, client, INF]));
+      let outboxBase = slot?.outboxBase ?? head;
+      if (outbox.length > 0 && (outboxBase < from || outboxBase > head)) {
+        problems.push(`${outbox.length} unsent edits were stored against version ${outboxBase}, which is no longer stored here; they cannot be restored`);
+        outbox = [];
+      }
+      if (outbox.length === 0) outboxBase = head;
+      await tx.done;
+      const maxOwn = outbox.length > 0 ? outbox[outbox.length - 1].id.clientSeq : 0;
+      return {
+        checkpoint,
+        tail,
+        outbox,
+        outboxBase,
+        nextClientSeq: Math.max(slot?.nextClientSeq ?? 1, maxOwn + 1),
+        problems,
+      };
+    });
+  }
+
+  /** Applies one write in one transaction. */
+  async write(docId: string, client: string, w: DocWrite): Promise<Result<WriteOutcome, StorageError>> {
+    return guard(async () => {
+      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots'], 'readwrite');
+      const docs = tx.objectStore('docs');
+      const tail = tx.objectStore('tail');
+      const outbox = tx.objectStore('outbox');
+      const slots = tx.objectStore('slots');
+      const pending: Promise<unknown>[] = [];
+      const old = await docs.get(docId);
+      let checkpointSeq = old?.checkpointSeq ?? 0;
+      let head = old?.head ?? 0;
+
+      for (const ev of w.tail) {
+        if (ev.seq <= checkpointSeq) continue;
+        pending.push(tail.put(ev, [docId, ev.seq]));
+        head = Math.max(head, ev.seq);
+      }
+      head = Math.max(head, w.outboxBase);
+
+      if (w.outbox.replace) {
+        pending.push(outbox.delete(IDBKeyRange.bound([docId, client, 0], [docId, client, INF])));
+      } else if (w.outboxHead > 1) {
+        pending.push(outbox.delete(IDBKeyRange.bound([docId, client, 0], [docId, client, w.outboxHead - 1])));
+      }
+      for (const e of w.outbox.events) {
+        if (e.id.clientSeq < w.outboxHead) continue;
+        pending.push(outbox.put(e, [docId, client, e.id.clientSeq]));
+      }
+      pending.push(
+        slots.put(
+          { docId, client, nextClientSeq: w.nextClientSeq, outboxBase: w.outboxBase, outboxSize: w.outboxSize },
+          [docId, client],
+        ),
+      );
+
+      let checkpointWritten = false;
+      const cp = w.checkpoint;
+      if (cp !== undefined && cp.seq > checkpointSeq) {
+        const others = await slots.getAll(IDBKeyRange.bound([docId, ''], [docId, '\uffff']));
+        const needsOlder = others.some((s) => s.client !== client && s.outboxSize > 0 && s.outboxBase < cp.seq);
+        if (!needsOlder) {
+          pending.push(tx.objectStore('checkpoints').put({ docId, seq: cp.seq, data: encodeCheckpoint(cp) }));
+          pending.push(tail.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq])));
+          checkpointSeq = cp.seq;
+          head = Math.max(head, cp.seq);
+          checkpointWritten = true;
+        }
+      }
+
+      pending.push(
+        docs.put({
+          docId,
+          title: w.summary?.title ?? old?.title ?? '',
+          updatedAt: w.summary?.updatedAt ?? old?.updatedAt ?? 0,
+          head,
+          checkpointSeq,
+        }),
+      );
+      await Promise.all(pending);
+      await tx.done;
+      return { checkpointWritten };
+    });
+  }
+
+  /** Forgets a document entirely (every slot). */
+  async deleteDocument(docId: string): Promise<Result<null, StorageError>> {
+    return guard(async () => {
+      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots'], 'readwrite');
+      await Promise.all([
+        tx.objectStore('docs').delete(docId),
+        tx.objectStore('checkpoints').delete(docId),
+        tx.objectStore('tail').delete(IDBKeyRange.bound([docId, 0], [docId, INF])),
+        tx.objectStore('outbox').delete(IDBKeyRange.bound([docId, '', 0], [docId, '\uffff', INF])),
+        tx.objectStore('slots').delete(IDBKeyRange.bound([docId, ''], [docId, '\uffff'])),
+      ]);
+      await tx.done;
+      return null;
+    });
+  }
+
+  /** The outbox sizes of every slot of a document (for diagnostics and tests). */
+  async slotsOf(docId: string): Promise<Result<{ client: string; outboxSize: number; outboxBase: number; nextClientSeq: number }[], StorageError>> {
+    return guard(async () => {
+      const all = await this.db.getAll('slots', IDBKeyRange.bound([docId, ''], [docId, '\uffff']));
+      return all.map((s) => ({ client: s.client, outboxSize: s.outboxSize, outboxBase: s.outboxBase, nextClientSeq: s.nextClientSeq }));
+    });
+  }
+}
+
+/** The title the document list shows: the first line, trimmed. */
+export function titleOf(firstChars: string): string {
+  const nl = firstChars.indexOf('\n');
+  const line = (nl < 0 ? firstChars : firstChars.slice(0, nl)).trim();
+  return line.length > 120 ? line.slice(0, 120) : line;
+}
+
+async function guard<T>(f: () => Promise<T>): Promise<Result<T, StorageError>> {
+  try {
+    return ok(await f());
+  } catch (e) {
+    const se = storageError(e);
+    return err(se.code, se.message);
+  }
+}

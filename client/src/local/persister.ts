@@ -1,0 +1,261 @@
+/**
+ * Keeps one document's `ClientState` written to the local store (O1).
+ *
+ * The rule: a local edit counts as done once it is in IndexedDB. The editor shows a
+ * keystroke at once (it must), but the sync layer may send an event only after the
+ * transaction holding it has committed: `sendableUpTo()` is the highest clientSeq it
+ * may send. So an event the server has acknowledged is always one a reload would
+ * have restored, and a reload at any moment loses no acknowledged or stored edit.
+ *
+ * Writes are batched: changes accumulate (new local events, confirmed events for the
+ * tail, a rebased outbox) and go out as one transaction at the next animation frame,
+ * with at most one transaction in flight. Each write describes the state at the moment
+ * it is built, so what is stored is always a state the client had.
+ *
+ * A checkpoint goes with a write every `checkpointEvery` confirmed events, and when
+ * the document has been idle for `idleMs` with confirmed events since the last one.
+ *
+ * Failures: a failed write is reported (`error`), its changes stay queued, and the
+ * persister switches to memory mode: sending is no longer held back (edits keep
+ * syncing), and the next attempt, `retryMs` later or at the next change after that,
+ * rewrites the outbox whole. When a write succeeds again the error clears. Without a
+ * store (IndexedDB unavailable) it is in memory mode for good.
+ */
+import { checkpointOf, type ClientState, type DocEvent, type LocalEvent } from '../../../shared/src/index.js';
+import { type LocalStore, type StorageError, type DocWrite, titleOf } from './local-store.js';
+
+export interface PersisterOptions {
+  /** null: nothing is stored (memory mode for good; `initialError` says why). */
+  readonly store: LocalStore | null;
+  readonly docId: string;
+  readonly client: string;
+  /** The current state (it may be replaced, e.g. when the server sends a checkpoint). */
+  readonly state: () => ClientState;
+  /** Why there is no store, shown until ... forever. */
+  readonly initialError?: StorageError | null;
+  /** Highest clientSeq already stored (what was restored). */
+  readonly storedClientSeq?: number;
+  /** Runs `f` at the next write opportunity (by default the next animation frame). */
+  readonly schedule?: (f: () => void) => void;
+  readonly now?: () => number;
+  readonly checkpointEvery?: number;
+  readonly idleMs?: number;
+  readonly retryMs?: number;
+  /** Most confirmed events kept queued while writes fail; beyond it a checkpoint replaces them. */
+  readonly maxQueuedTail?: number;
+  /** The error or `sendableUpTo()` changed. */
+  readonly onChange?: () => void;
+}
+
+export class DocPersister {
+  private readonly o: PersisterOptions;
+  private readonly schedule: (f: () => void) => void;
+  private readonly now: () => number;
+  private readonly checkpointEvery: number;
+  private readonly idleMs: number;
+  private readonly retryMs: number;
+  private readonly maxQueuedTail: number;
+
+  private err: StorageError | null;
+  private failing = false;
+  private written: number;
+  private tail: DocEvent[] = [];
+  private replaceOutbox = false;
+  private edits = false;
+  private textChanged = false;
+  private wantCheckpoint = false;
+  private sinceCheckpoint = 0;
+  private scheduled = false;
+  private inflight: Promise<void> | null = null;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryAt = 0;
+  private closed = false;
+
+  constructor(options: PersisterOptions) {
+    this.o = options;
+    this.schedule = options.schedule ?? nextFrame;
+    this.now = options.now ?? Date.now;
+    this.checkpointEvery = options.checkpointEvery ?? 500;
+    this.idleMs = options.idleMs ?? 2000;
+    this.retryMs = options.retryMs ?? 5000;
+    this.maxQueuedTail = options.maxQueuedTail ?? 20_000;
+    this.err = options.store === null ? (options.initialError ?? { code: 'unavailable', message: 'storage is unavailable' }) : null;
+    this.written = options.storedClientSeq ?? 0;
+  }
+
+  /** The last storage failure, until a write succeeds again. */
+  get error(): StorageError | null {
+    return this.err;
+  }
+
+  /** Whether edits are only in memory (no store, or writes failing). */
+  get memoryOnly(): boolean {
+    return this.o.store === null || this.failing;
+  }
+
+  /** The highest clientSeq the sync layer may send. */
+  sendableUpTo(): number {
+    return this.memoryOnly ? Number.POSITIVE_INFINITY : this.written;
+  }
+
+  /** Whether something is waiting to be written or being written. */
+  get busy(): boolean {
+    return this.inflight !== null || this.dirty;
+  }
+
+  private get dirty(): boolean {
+    return this.edits || this.tail.length > 0 || this.replaceOutbox || this.wantCheckpoint || this.textChanged;
+  }
+
+  /** New local events were made (ClientState.edit). */
+  noteEdit(): void {
+    this.edits = true;
+    this.textChanged = true;
+    this.kick();
+  }
+
+  /**
+   * Events were confirmed (received, or own acks as log events). `rebased`: others'
+   * events arrived while the outbox was not empty, so its forms changed.
+   */
+  noteConfirmed(events: readonly DocEvent[], rebased: boolean): void {
+    if (events.length === 0) return;
+    for (const e of events) this.tail.push(e);
+    if (rebased) this.replaceOutbox = true;
+    this.textChanged = true;
+    this.sinceCheckpoint += events.length;
+    if (this.sinceCheckpoint >= this.checkpointEvery) this.wantCheckpoint = true;
+    if (this.tail.length > this.maxQueuedTail) {
+      // Writes have been failing for long: a checkpoint at the current state replaces the queue.
+      this.tail = [];
+      this.wantCheckpoint = true;
+      this.replaceOutbox = true;
+    }
+    this.kick();
+  }
+
+  /**
+   * The state was replaced wholesale (a checkpoint from the server): store a checkpoint of
+   * it and the whole outbox.
+   */
+  noteReset(): void {
+    this.tail = [];
+    this.replaceOutbox = true;
+    this.wantCheckpoint = true;
+    this.textChanged = true;
+    this.kick();
+  }
+
+  /** Writes what is queued now (and waits for it); resolves when nothing is queued. */
+  async flush(): Promise<void> {
+    for (let guard = 0; guard < 100; guard++) {
+      if (this.inflight) {
+        await this.inflight;
+        if (this.failing) return;
+        continue;
+      }
+      if (!this.dirty || this.o.store === null || this.closed) return;
+      this.startWrite();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    clearTimeout(this.retryTimer);
+  }
+
+  private kick(): void {
+    if (this.o.store === null || this.closed) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.idle(), this.idleMs);
+    if (this.failing && this.now() < this.retryAt) return; // the retry timer will come
+    if (this.scheduled || this.inflight) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      if (!this.inflight && this.dirty && !this.closed) this.startWrite();
+    });
+  }
+
+  private idle(): void {
+    if (this.closed) return;
+    if (this.sinceCheckpoint > 0) {
+      this.wantCheckpoint = true;
+      this.kick();
+    }
+  }
+
+  private startWrite(): void {
+    const store = this.o.store;
+    if (store === null) return;
+    const st = this.o.state();
+    const pend = st.pending;
+    const replace = this.replaceOutbox;
+    const events: LocalEvent[] = [];
+    for (const p of pend) if (replace || p.event.id.clientSeq > this.written) events.push(p.event);
+    const tail = this.tail;
+    const cp = this.wantCheckpoint ? checkpointOf(this.o.docId, st.confirmedSeq, st.confirmed) : undefined;
+    const live = st.live;
+    const summary = this.textChanged ? { title: titleOf(live.slice(0, Math.min(live.length, 400))), updatedAt: this.now() } : undefined;
+    const upTo = st.nextClientSeq - 1;
+    const w: DocWrite = {
+      tail,
+      outbox: { replace, events },
+      outboxHead: pend.length > 0 ? pend[0].event.id.clientSeq : st.nextClientSeq,
+      outboxBase: st.confirmedSeq,
+      outboxSize: pend.length,
+      nextClientSeq: st.nextClientSeq,
+      ...(cp ? { checkpoint: cp } : {}),
+      ...(summary ? { summary } : {}),
+    };
+    this.tail = [];
+    this.replaceOutbox = false;
+    this.edits = false;
+    this.textChanged = false;
+    this.wantCheckpoint = false;
+    const seenSinceCheckpoint = this.sinceCheckpoint;
+
+    this.inflight = store.write(this.o.docId, this.o.client, w).then((r) => {
+      this.inflight = null;
+      if (r.ok) {
+        this.written = Math.max(this.written, upTo);
+        this.failing = false;
+        if (this.err !== null && this.o.store !== null) this.err = null;
+        if (cp) this.sinceCheckpoint = Math.max(0, this.sinceCheckpoint - seenSinceCheckpoint);
+        this.o.onChange?.();
+      } else {
+        // Keep everything for the next attempt, which rewrites the outbox whole.
+        this.tail = tail.concat(this.tail);
+        this.replaceOutbox = true;
+        this.edits = true;
+        if (summary) this.textChanged = true;
+        if (cp) this.wantCheckpoint = true;
+        this.failing = true;
+        this.err = r.error;
+        this.retryAt = this.now() + this.retryMs;
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => {
+          this.retryAt = 0;
+          this.kick();
+        }, this.retryMs);
+        this.o.onChange?.();
+        return;
+      }
+      if (this.dirty) this.kick();
+    });
+  }
+}
+
+/** The next animation frame, or a short timer where frames do not run (hidden tabs, workers). */
+export function nextFrame(f: () => void): void {
+  let done = false;
+  const run = () => {
+    if (done) return;
+    done = true;
+    f();
+  };
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
+  setTimeout(run, 50);
+}
