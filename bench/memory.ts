@@ -3,8 +3,9 @@
  *
  * Why a child: in the bench process the heap holds the traces, the other peers' state
  * and their garbage, and WASM memory (Loro, Automerge) only ever grows, so a delta
- * taken there says little. A fresh `node --expose-gc` that imports one library, reads
- * the saved bytes, then measures before and after loading them, isolates the document.
+ * taken there says little. A fresh `node --expose-gc` that imports one library and
+ * reads the saved bytes, then measures around further loads of them (see `child`),
+ * isolates the document.
  *
  * Both the JS heap and `external` (ArrayBuffers, which include WASM linear memory) are
  * reported, since Loro and Automerge keep their documents in WASM memory.

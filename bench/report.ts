@@ -121,10 +121,12 @@ export function compare(traces: readonly TraceReport[]): Comparison[] {
     const peers = Object.keys(t.sides).filter((s) => s !== 'ours');
     for (const measure of ordered) {
       const unit = MEASURES[measure]?.unit ?? 'ms';
-      const ours = t.sides.ours?.[measure] ?? MISSING;
+      // A peer's replay variant (e.g. json-joy's Model) is compared with our one replay.
+      const ours = t.sides.ours?.[measure] ?? (measure.startsWith('replay:') ? t.sides.ours?.replay : undefined) ?? MISSING;
       for (const peer of peers) {
         const cell = t.sides[peer][measure] ?? MISSING;
-        if (cell === MISSING && ours === MISSING) continue;
+        // Variant rows belong to the one peer that has the variant.
+        if (cell === MISSING && (ours === MISSING || measure.includes(':'))) continue;
         const ratio = ours.value !== null && cell.value !== null && cell.value > 0 ? ours.value / cell.value : null;
         out.push({
           trace: t.trace,
@@ -196,6 +198,13 @@ export function renderTable(report: BenchReport): string {
     for (const f of footnotes) lines.push(`  ${f}`);
   }
   return lines.join('\n');
+}
+
+/** Re-reads a written report and recomputes its comparisons (for `--render`). */
+export async function readReport(file: string): Promise<BenchReport> {
+  const report = JSON.parse(await readFile(file, 'utf8')) as BenchReport;
+  if (!Array.isArray(report.traces)) throw new Error(`${file}: not a bench report`);
+  return { ...report, comparisons: compare(report.traces) };
 }
 
 /** Writes bench/results/<ISO date>.json and bench/results/latest.json; returns the dated path. */

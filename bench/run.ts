@@ -3,13 +3,14 @@
  * measured in the same run, on the same real traces, with the same versions asked in
  * the same order. Prints a table and writes bench/results/<date>.json + latest.json.
  *
- *   npm run bench                      everything (about 6–8 minutes on 2 cores)
+ *   npm run bench                      everything (about 8–9 minutes on 2 cores)
  *   npm run bench -- --peers-only      skip our core (e.g. while it does not build)
  *   npm run bench -- --peers=yjs,loro  only these peers (ours still runs)
  *   npm run bench -- --traces=seph-blog1
  *   npm run bench -- --versions-budget=60   seconds per side for the 1,000 versions
  *   npm run bench -- --order=asc       versions in ascending order (a slider scrub)
  *   npm run bench -- --no-write        print only
+ *   npm run bench -- --render=bench/results/latest.json   print a saved report again
  *
  * The process re-starts itself under `node --expose-gc --import tsx` so that GC can be
  * forced between timed runs; the memory figures come from child processes (memory.ts).
@@ -26,7 +27,7 @@ import { peer as yjs } from './peers/yjs.js';
 import { peer as jsonjoy } from './peers/jsonjoy.js';
 import { peer as loro } from './peers/loro.js';
 import { peer as automerge } from './peers/automerge.js';
-import { type BenchReport, type TraceReport, compare, libraryVersions, machineInfo, renderTable, writeReport } from './report.js';
+import { type BenchReport, type TraceReport, compare, libraryVersions, machineInfo, readReport, renderTable, writeReport } from './report.js';
 
 const ALL_PEERS: readonly Peer[] = [yjs, jsonjoy, loro, automerge];
 const DEFAULT_TRACES = ['automerge-paper', 'seph-blog1'];
@@ -42,14 +43,17 @@ interface Options {
   versionsBudgetMs: number;
   order: 'random' | 'asc';
   write: boolean;
+  /** Print this saved report instead of measuring. */
+  render: string | null;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { peersOnly: false, peers: ALL_PEERS, traces: DEFAULT_TRACES, versionsBudgetMs: 30_000, order: 'random', write: true };
+  const opts: Options = { peersOnly: false, peers: ALL_PEERS, traces: DEFAULT_TRACES, versionsBudgetMs: 30_000, order: 'random', write: true, render: null };
   for (const a of argv) {
     const [key, value = ''] = a.split('=', 2);
     if (key === '--peers-only') opts.peersOnly = true;
     else if (key === '--no-write') opts.write = false;
+    else if (key === '--render') opts.render = value;
     else if (key === '--peers') {
       const names = value.split(',').filter(Boolean);
       const unknown = names.filter((n) => !ALL_PEERS.some((p) => p.name === n));
@@ -98,6 +102,10 @@ async function loadOurs(): Promise<typeof import('./ours.js') | string> {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.render) {
+    process.stdout.write(renderTable(await readReport(opts.render)) + '\n');
+    return;
+  }
   const ours = opts.peersOnly ? 'skipped (--peers-only)' : await loadOurs();
   if (typeof ours === 'string') log(`ours: ${ours}`);
   const tmpDir = await mkdtemp(join(tmpdir(), 'eventide-bench-'));
@@ -167,5 +175,12 @@ async function main(): Promise<void> {
 if (!hasGc()) {
   process.exitCode = await respawnWithGc();
 } else {
-  await main();
+  try {
+    await main();
+  } catch (e) {
+    // Bad options and unreadable traces are the usual causes: the message says which.
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    if (!(e instanceof Error) || process.env.BENCH_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    process.exitCode = 1;
+  }
 }
