@@ -44,6 +44,9 @@ import {
 import type { LogStore } from './store/log-store.js';
 import type { Logger } from './options.js';
 
+/** Most checkpoints in one history page; the page ends at the last one it holds. */
+export const MAX_PAGE_CHECKPOINTS = 4;
+
 /** What a room needs of a connection. */
 export interface Peer {
   readonly client: string;
@@ -252,19 +255,26 @@ export class Room {
     }
   }
 
-  /** One page of history: events and checkpoints with from < seq ≤ end. */
+  /**
+   * One page of history: events and checkpoints with from < seq ≤ end, where end is
+   * `to` clamped to the committed head, at most `limit` events on, and cut at the
+   * `MAX_PAGE_CHECKPOINTS`th checkpoint (they can be large), so that a page always holds
+   * every checkpoint of its range and `next` continues exactly where it stopped.
+   */
   history(peer: Peer, req: HistoryMessage): void {
-    const head = this.committed;
-    const stop = Math.min(req.to, head);
-    const end = Math.max(req.from, Math.min(stop, req.from + req.limit));
-    const events = end > req.from ? this.opts.store.range(this.docId, req.from, end) : [];
+    const { store } = this.opts;
+    const stop = Math.min(req.to, this.committed);
+    let end = Math.max(req.from, Math.min(stop, req.from + req.limit));
     const checkpoints: Checkpoint[] = [];
     if (end > req.from) {
-      for (const s of this.opts.store.checkpointSeqs(this.docId, req.from + 1, end).slice(0, 4)) {
-        const cp = this.opts.store.checkpointAtOrBefore(this.docId, s);
+      const seqs = store.checkpointSeqs(this.docId, req.from + 1, end);
+      if (seqs.length > MAX_PAGE_CHECKPOINTS) end = seqs[MAX_PAGE_CHECKPOINTS - 1];
+      for (const s of seqs.slice(0, MAX_PAGE_CHECKPOINTS)) {
+        const cp = store.checkpointAtOrBefore(this.docId, s);
         if (cp !== null && cp.seq === s) checkpoints.push(cp);
       }
     }
+    const events = end > req.from ? store.range(this.docId, req.from, end) : [];
     const next = end < stop ? end : null;
     peer.sendRaw(encodeServerMessage({ type: 'history-page', reqId: req.reqId, events, checkpoints, next }));
   }

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import type { DocEvent, EventKind, Op } from '../../../shared/src/index.js';
+import { decodeCheckpoint, unwrap, type Checkpoint, type DocEvent, type EventKind, type Op } from '../../../shared/src/index.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -185,11 +185,12 @@ export function readLog(dbFile: string, docId: string): DocEvent[] {
   }
 }
 
-/** The seqs of the stored checkpoints of `docId`. */
-export function readCheckpointSeqs(dbFile: string, docId: string): number[] {
+/** The stored server checkpoints of `docId`, decoded, by seq. */
+export function readCheckpoints(dbFile: string, docId: string): Checkpoint[] {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
-    return db.prepare('SELECT seq FROM checkpoints WHERE doc_id = ? ORDER BY seq').pluck().all(docId) as number[];
+    const rows = db.prepare('SELECT data FROM checkpoints WHERE doc_id = ? ORDER BY seq').pluck().all(docId) as string[];
+    return rows.map((data) => unwrap(decodeCheckpoint(data)));
   } finally {
     db.close();
   }

@@ -6,8 +6,8 @@
  */
 import { expect } from 'vitest';
 import { opFromSplice, replay, idKey, type DocEvent } from '../../../shared/src/index.js';
-import type { Random } from '../../../shared/test/sim/random.js';
-import type { WsClient } from './ws-client.js';
+import { Random } from '../../../shared/test/sim/random.js';
+import { WsClient } from './ws-client.js';
 
 export interface TypingOptions {
   /** Deletes only happen while the text is longer than this. */
@@ -92,4 +92,44 @@ export function checkAgainstLog(log: readonly DocEvent[], clients: readonly WsCl
     if (c.state.confirmed.toString() !== text) throw new Error(`${c.opts.client}: confirmed text differs from the log's replay`);
     if (c.state.live.toString() !== text) throw new Error(`${c.opts.client}: live text differs from the log's replay`);
   }
+}
+
+/**
+ * Keeps `clients` typing: every `everyMs` (± jitter) one random client makes one
+ * random edit, online or not (offline edits wait in its outbox). Returns `stop`.
+ */
+export function startTyping(clients: readonly WsClient[], rnd: Random, everyMs = 2, opts: TypingOptions = {}): () => void {
+  let stopped = false;
+  const tick = () => {
+    if (stopped) return;
+    randomEdit(clients[rnd.int(clients.length)], rnd, opts);
+    setTimeout(tick, rnd.int(everyMs * 2 + 1));
+  };
+  tick();
+  return () => {
+    stopped = true;
+  };
+}
+
+/** The seed for a randomized test: $EVENTIDE_SEED, or a fresh one; printed either way. */
+export function testSeed(name: string): number {
+  const env = process.env.EVENTIDE_SEED;
+  const seed = env !== undefined && env !== '' ? Number(env) : Math.floor(Math.random() * 2 ** 31);
+  console.log(`${name}: seed ${seed} (rerun with EVENTIDE_SEED=${seed})`);
+  return seed;
+}
+
+/** `n` clients of one document, each with its own seeded backoff jitter; not started. */
+export function makeTypists(url: string, n: number, docId: string, seed: number, backoffMaxMs = 300): WsClient[] {
+  return Array.from({ length: n }, (_, i) => {
+    const r = new Random(seed * 31 + i);
+    return new WsClient({
+      url,
+      docId,
+      client: `${docId}-c${i}`,
+      user: { name: `user${i}`, color: '#333' },
+      random: () => r.next(),
+      backoffMaxMs,
+    });
+  });
 }
