@@ -1,0 +1,84 @@
+/**
+ * The figures docs/storage.md quotes, measured on real keystrokes (the first 100,000
+ * events of automerge-paper): append throughput with batches of 1 and 100 events under
+ * synchronous FULL (the default) and NORMAL, and one range read of 100,000 events.
+ * Prints one JSON line; asserts only that the range read stays well under a second
+ * (CPU time, so a busy machine does not make it flaky; wall time is printed beside it).
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteLogStore } from '../../src/store/sqlite-log-store.js';
+import { loadTrace, flattenPatches, tracesDir } from '../../../tools/trace-file.js';
+import { traceToEvents, type DocEvent } from '../../../shared/src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'eventide-figures-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const N = 100_000;
+
+/** Wall and CPU milliseconds of `f`. */
+function measure(f: () => void): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  f();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
+function appendRate(store: SqliteLogStore, docId: string, events: DocEvent[], batch: number, commits: number) {
+  const m = measure(() => {
+    for (let i = 0; i < commits; i++) {
+      const r = store.append(docId, i * batch, events.slice(i * batch, (i + 1) * batch));
+      if (!r.ok) throw new Error(r.error.message);
+    }
+  });
+  return { batch, commits, msPerCommit: round(m.wall / commits, 3), eventsPerSecond: Math.round((commits * batch) / (m.wall / 1000)) };
+}
+
+function round(x: number, digits = 1): number {
+  const k = 10 ** digits;
+  return Math.round(x * k) / k;
+}
+
+describe('SqliteLogStore figures', () => {
+  it('range of 100,000 real events well under a second; append throughput for batches of 1 and 100 (FULL and NORMAL)', async () => {
+    const trace = await loadTrace(join(tracesDir(), 'sequential', 'automerge-paper.json.gz'));
+    if (trace.kind !== 'sequential') throw new Error('expected a sequential trace');
+    const events = traceToEvents(flattenPatches(trace), { author: 'ann', client: 'c1', times: [] }).slice(0, N);
+    expect(events).toHaveLength(N);
+
+    const figures: Record<string, unknown> = {};
+    for (const synchronous of ['FULL', 'NORMAL'] as const) {
+      const store = SqliteLogStore.open(join(dir, `${synchronous}.sqlite`), { synchronous });
+      figures[synchronous] = {
+        batch1: appendRate(store, 'one', events, 1, 300),
+        batch100: appendRate(store, 'hundred', events, 100, 100),
+      };
+      store.close();
+    }
+
+    const store = SqliteLogStore.open(join(dir, 'range.sqlite'));
+    const load = measure(() => {
+      for (let i = 0; i < N; i += 10_000) {
+        const r = store.append('big', i, events.slice(i, i + 10_000));
+        if (!r.ok) throw new Error(r.error.message);
+      }
+    });
+    figures.load100kInChunksOf10k = { wallMs: round(load.wall) };
+    const reads: { wall: number; cpu: number }[] = [];
+    for (let k = 0; k < 3; k++) {
+      let got: DocEvent[] = [];
+      reads.push(measure(() => (got = store.range('big', 0, N))));
+      expect(got).toHaveLength(N);
+      expect(got[N - 1]).toStrictEqual(events[N - 1]);
+    }
+    store.close();
+    const best = reads.reduce((a, b) => (b.cpu < a.cpu ? b : a));
+    figures.range100k = { wallMs: reads.map((r) => round(r.wall)), cpuMs: reads.map((r) => round(r.cpu)) };
+    console.log(`store figures ${JSON.stringify(figures)}`);
+    expect(best.cpu).toBeLessThan(1000);
+  }, 120_000);
+});
