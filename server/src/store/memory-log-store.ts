@@ -9,8 +9,9 @@
  *
  * What the contract treats as the caller's bug, not as an expected failure (both stores
  * throw and store nothing): events whose seqs do not continue the head one by one
- * (expectedHead + 1, + 2, …; L1), an event id already in the document's log or twice
- * in one call (L3), and a checkpoint beyond the document's head.
+ * (expectedHead + 1, + 2, …; L1), a malformed event (see checkEvents), an event id
+ * already in the document's log or twice in one call (L3), and a checkpoint beyond the
+ * document's head.
  */
 import type { LogStore, DocumentInfo } from './log-store.js';
 import {
@@ -21,6 +22,8 @@ import {
   ok,
   err,
   idKey,
+  eventKinds,
+  decodeOp,
   encodeCheckpoint,
   decodeCheckpoint,
 } from '../../../shared/src/index.js';
@@ -55,7 +58,7 @@ export class MemoryLogStore implements LogStore {
       const log = this.docs.get(docId);
       const head = heads.get(docId) ?? log?.events.length ?? 0;
       if (head !== expectedHead) return headMismatch(docId, expectedHead, head);
-      checkContinues(docId, expectedHead, events);
+      checkEvents(docId, expectedHead, events);
       let fresh = newIds.get(docId);
       if (fresh === undefined) newIds.set(docId, (fresh = new Set()));
       for (const e of events) {
@@ -166,15 +169,46 @@ export function headMismatch(docId: string, expected: number, head: number) {
   return err('head-mismatch', `document ${JSON.stringify(docId)}: expected head ${expected}, the log's head is ${head}`);
 }
 
-/** Throws (a caller's bug, L1) unless `events` are seqs head + 1, head + 2, … */
-export function checkContinues(docId: string, head: number, events: readonly DocEvent[]): void {
+/**
+ * Throws (a caller's bug) unless `events` are seqs head + 1, head + 2, … (L1) and each is
+ * a well-formed DocEvent: a canonical op (a bad one stored would make the log unreadable
+ * for good), 0 ≤ base < seq, clientSeq ≥ 1, a known kind, a finite time, flat meta, and
+ * docId, client and author without lone surrogates (SQLite stores text as UTF-8, where
+ * they cannot be kept; op and meta are JSON, which escapes them).
+ */
+export function checkEvents(docId: string, head: number, events: readonly DocEvent[]): void {
+  if (!isWellFormed(docId)) throw new Error(`LogStore: document id ${JSON.stringify(docId)} has a lone surrogate`);
   for (let i = 0; i < events.length; i++) {
-    if (events[i].seq !== head + i + 1) {
-      throw new Error(
-        `LogStore: document ${JSON.stringify(docId)}: event ${i} of the append has seq ${events[i].seq}, expected ${head + i + 1} (L1: seqs continue the head without a gap)`,
-      );
+    const e = events[i];
+    const bad = (what: string) =>
+      new Error(`LogStore: document ${JSON.stringify(docId)}: event ${i} of the append (seq ${String(e?.seq)}): ${what}`);
+    if (e === null || typeof e !== 'object') throw bad('not an event');
+    if (e.seq !== head + i + 1) throw bad(`expected seq ${head + i + 1} (L1: seqs continue the head without a gap)`);
+    const id = e.id as Partial<EventId> | undefined;
+    if (typeof id?.client !== 'string' || !isWellFormed(id.client)) throw bad('id.client must be a string without lone surrogates');
+    if (!Number.isSafeInteger(id.clientSeq) || (id.clientSeq as number) < 1) throw bad('id.clientSeq must be an integer ≥ 1');
+    if (!Number.isSafeInteger(e.base) || e.base < 0 || e.base >= e.seq) throw bad(`base must be an integer from 0 to seq - 1, got ${e.base}`);
+    if (typeof e.author !== 'string' || !isWellFormed(e.author)) throw bad('author must be a string without lone surrogates');
+    if (typeof e.time !== 'number' || !Number.isFinite(e.time)) throw bad('time must be a finite number');
+    if (!kinds.has(e.kind)) throw bad(`unknown kind ${JSON.stringify(e.kind)}`);
+    const op = decodeOp(e.op);
+    if (!op.ok) throw bad(`op: ${op.error.message}`);
+    if (e.meta !== undefined) {
+      if (e.meta === null || typeof e.meta !== 'object' || Array.isArray(e.meta)) throw bad('meta must be an object');
+      for (const [k, v] of Object.entries(e.meta)) {
+        const okValue = v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+        if (!okValue) throw bad(`meta.${k} must be a string, a finite number, a boolean or null`);
+      }
     }
   }
+}
+
+const kinds = new Set<string>(eventKinds);
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function isWellFormed(s: string): boolean {
+  return !loneSurrogate.test(s);
 }
 
 export function duplicateId(docId: string, e: DocEvent): Error {
@@ -198,7 +232,7 @@ function frozenCopy(e: DocEvent): DocEvent {
     time: e.time,
     op,
     kind: e.kind,
-    ...(e.meta !== undefined && e.meta !== null ? { meta: Object.freeze({ ...e.meta }) } : {}),
+    ...(e.meta !== undefined ? { meta: Object.freeze({ ...e.meta }) } : {}),
   };
   return Object.freeze(copy);
 }

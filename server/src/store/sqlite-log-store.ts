@@ -11,8 +11,8 @@
  * back, so nothing of that call is stored. The calls that return plain values (head,
  * range, …) cannot return a failure: they throw, and a row that fails validation
  * throws a `CorruptEventError` naming the document and the seq. Caller bugs (seqs that
- * do not continue the head, an id appended twice, a checkpoint beyond the head) throw
- * like in the memory store.
+ * do not continue the head, a malformed event, an id appended twice, a checkpoint beyond
+ * the head) throw like in the memory store.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -32,7 +32,7 @@ import {
   encodeCheckpoint,
   decodeCheckpoint,
 } from '../../../shared/src/index.js';
-import { checkContinues, checkCheckpoint, duplicateId, headMismatch } from './memory-log-store.js';
+import { checkEvents, checkCheckpoint, duplicateId, headMismatch } from './memory-log-store.js';
 
 /** The schema this code reads and writes (PRAGMA user_version). */
 export const SCHEMA_VERSION = 1;
@@ -292,7 +292,7 @@ export class SqliteLogStore implements LogStore {
     for (const { docId, expectedHead, events } of entries) {
       const head = heads.get(docId)?.head ?? this.headIn(docId);
       if (head !== expectedHead) throw new HeadMismatch(headMismatch(docId, expectedHead, head));
-      checkContinues(docId, expectedHead, events);
+      checkEvents(docId, expectedHead, events);
       if (events.length === 0) continue;
       const insert = this.st.insertEvent;
       for (const e of events) {
@@ -307,10 +307,12 @@ export class SqliteLogStore implements LogStore {
             e.time,
             e.kind,
             JSON.stringify(e.op),
-            e.meta === undefined || e.meta === null ? null : JSON.stringify(e.meta),
+            e.meta === undefined ? null : JSON.stringify(e.meta),
           );
         } catch (x) {
-          if (isSqliteError(x) && x.code.startsWith('SQLITE_CONSTRAINT')) throw duplicateId(docId, e);
+          // The id index: a caller's bug (L3). A clash on (doc_id, seq) would mean the
+          // documents table and the events disagree: a damaged file, so store-failed.
+          if (isSqliteError(x) && x.code === 'SQLITE_CONSTRAINT_UNIQUE') throw duplicateId(docId, e);
           throw x;
         }
       }

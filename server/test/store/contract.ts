@@ -119,7 +119,7 @@ export function logStoreContract(name: string, make: () => LogStore): void {
 
     it('caller bugs throw and store nothing: seqs that do not continue the head (L1), an id appended twice (L3)', () => {
       s.append('a', 0, evs(0, 2));
-      expect(() => s.append('a', 2, [ev(4)])).toThrow(/seq 4, expected 3/);
+      expect(() => s.append('a', 2, [ev(4)])).toThrow(/\(seq 4\): expected seq 3/);
       expect(() => s.append('a', 2, [ev(3), ev(3, { id: { client: 'c1', clientSeq: 99 } })])).toThrow(/L1/);
       // The id c1:2 is already at seq 2.
       expect(() => s.append('a', 2, [ev(3, { id: { client: 'c2', clientSeq: 1 } }), ev(4, { id: { client: 'c1', clientSeq: 2 } })])).toThrow(
@@ -135,6 +135,32 @@ export function logStoreContract(name: string, make: () => LogStore): void {
       expect(s.lastClientSeq('a', 'c3')).toBe(0);
       // The same id in another document is another event.
       expect(s.append('b', 0, evs(0, 2)).ok).toBe(true);
+    });
+
+    it('malformed events are caller bugs: thrown, naming the problem, and nothing of the call is stored', () => {
+      s.append('a', 0, evs(0, 1));
+      const cases: [Partial<DocEvent> | Record<string, unknown>, RegExp][] = [
+        [{ op: [3] }, /op: .*must not end with a retain/],
+        [{ op: ['a', 'b'] }, /op: .*two inserts in a row/],
+        [{ op: 'abc' as unknown as Op }, /op: an op must be an array/],
+        [{ kind: 'explode' as EventKind }, /unknown kind "explode"/],
+        [{ base: 3 }, /base must be an integer from 0 to seq - 1/],
+        [{ base: -1 }, /base/],
+        [{ id: { client: 'c1', clientSeq: 0 } }, /clientSeq must be an integer ≥ 1/],
+        [{ id: { client: 'c\ud800', clientSeq: 5 } }, /id.client .*lone surrogates/],
+        [{ author: 'bad\udc00' }, /author .*lone surrogates/],
+        [{ author: 7 as unknown as string }, /author/],
+        [{ time: Number.NaN }, /time must be a finite number/],
+        [{ meta: [1] as unknown as EventMeta }, /meta must be an object/],
+        [{ meta: { x: { y: 1 } } as unknown as EventMeta }, /meta.x must be/],
+        [{ meta: { x: Infinity } }, /meta.x must be/],
+      ];
+      for (const [more, message] of cases) {
+        expect(() => s.append('a', 1, [ev(2), { ...ev(3), ...more } as DocEvent]), JSON.stringify(more)).toThrow(message);
+      }
+      expect(() => s.append('\ud800', 0, [ev(1)])).toThrow(/lone surrogate/);
+      expect(s.head('a')).toBe(1);
+      expect(s.range('a', 0, 10)).toEqual(evs(0, 1));
     });
 
     it('appendMany stores entries for several documents together; one bad entry stores nothing of any', () => {
@@ -324,7 +350,7 @@ export function logStoreContract(name: string, make: () => LogStore): void {
           seq: i + 1,
           base: Math.floor(i / 2),
           author: i % 3 ? 'Zoë 🦊' : 'ann',
-          time: 1_700_000_000_000 + i * 1000,
+          time: 1_700_000_000_000 + i * 1000 + (i === 2 ? 0.123 : 0),
           op,
           kind: kinds[i % kinds.length],
           ...(meta !== undefined ? { meta } : {}),
