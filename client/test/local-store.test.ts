@@ -125,18 +125,30 @@ describe('LocalStore', () => {
 
   it('does not checkpoint past another slot whose outbox still needs the older tail', async () => {
     const store = await open(freshName());
-    const other: LocalEvent = { id: { client: 'o', clientSeq: 1 }, author: 'o', op: ['x'], kind: 'edit' };
-    await store.write('d', 'o', { tail: [], outbox: { replace: false, events: [other] }, outboxHead: 1, outboxBase: 0, outboxSize: 1, nextClientSeq: 2 });
-    const ev: DocEvent = { id: { client: 'z', clientSeq: 1 }, seq: 1, base: 0, author: 'z', time: 1, op: ['hi'], kind: 'edit' };
-    const cp = { docId: 'd', seq: 1, text: 'hi', authorship: [{ author: 'z', length: 2 }] };
-    const r = await store.write('d', 'me', { tail: [ev], outbox: { replace: false, events: [] }, outboxHead: 1, outboxBase: 1, outboxSize: 0, nextClientSeq: 1, checkpoint: cp });
+    const ev1: DocEvent = { id: { client: 'z', clientSeq: 1 }, seq: 1, base: 0, author: 'z', time: 1, op: ['hi'], kind: 'edit' };
+    const ev2: DocEvent = { id: { client: 'z', clientSeq: 2 }, seq: 2, base: 1, author: 'z', time: 2, op: ['>'], kind: 'edit' };
+    const other: LocalEvent = { id: { client: 'o', clientSeq: 1 }, author: 'o', op: [2, 'x'], kind: 'edit' };
+    await store.write('d', 'o', { tail: [ev1], outbox: { replace: false, events: [other] }, outboxHead: 1, outboxBase: 1, outboxSize: 1, nextClientSeq: 2 });
+    const cp = { docId: 'd', seq: 2, text: '>hi', authorship: [{ author: 'z', length: 3 }] };
+    const w = { tail: [ev2], outbox: { replace: false, events: [] }, outboxHead: 1, outboxBase: 2, outboxSize: 0, nextClientSeq: 1, checkpoint: cp };
+    const r = await store.write('d', 'me', w);
     expect(r.ok && r.value.checkpointWritten).toBe(false);
-    // The other slot still restores: its outbox at base 0, rebased over the stored tail.
+    // The other slot still restores: its outbox at base 1, rebased over the stored tail.
     const restored = restoreState(await load(store, 'd', 'o'), 'o', 'o');
     expect(restored.rebased).toBe(true);
-    // Ties: the later-sequenced insert goes first (docs/core.md), so the pending 'x' stays in front.
-    expect(restored.state.live.toString()).toBe('xhi');
-    expect(restored.state.pending.map((p) => p.event.op)).toEqual([['x']]);
+    expect(restored.state.live.toString()).toBe('>hix');
+    expect(restored.state.pending.map((p) => p.event.op)).toEqual([[3, 'x']]);
+    // An outbox made on the empty document (base 0) never holds a checkpoint back: it
+    // restores from empty, and catch-up fetches the events.
+    const zero: LocalEvent = { id: { client: 'n', clientSeq: 1 }, author: 'n', op: ['new'], kind: 'edit' };
+    await store.write('d', 'n', { tail: [], outbox: { replace: false, events: [zero] }, outboxHead: 1, outboxBase: 0, outboxSize: 1, nextClientSeq: 2 });
+    await store.write('d', 'o', { tail: [], outbox: { replace: true, events: [] }, outboxHead: 2, outboxBase: 2, outboxSize: 0, nextClientSeq: 2 });
+    const r2 = await store.write('d', 'me', { ...w, tail: [] });
+    expect(r2.ok && r2.value.checkpointWritten).toBe(true);
+    const n = await load(store, 'd', 'n');
+    expect(n.checkpoint).toBeNull();
+    expect(n.outbox).toEqual([zero]);
+    expect(restoreState(n, 'n', 'n').state.live.toString()).toBe('new');
     store.close();
   });
 

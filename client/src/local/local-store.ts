@@ -115,6 +115,11 @@ export interface DocWrite {
   readonly nextClientSeq: number;
   /** A checkpoint at `outboxBase`, written if nothing still needs the older tail. */
   readonly checkpoint?: Checkpoint;
+  /**
+   * Write the checkpoint even if another slot's outbox is stored at an older base (used
+   * when the state was replaced by a server checkpoint and the tail before it is unknown).
+   */
+  readonly forceCheckpoint?: boolean;
   /** New list entry values (title, time); omitted to keep them. */
   readonly summary?: { readonly title: string; readonly updatedAt: number };
 }
@@ -258,6 +263,12 @@ export class LocalStore {
       const head = from + tail.length;
       let outbox = await tx.objectStore('outbox').getAll(IDBKeyRange.bound([docId, client, 0], [docId, client, INF]));
       let outboxBase = slot?.outboxBase ?? head;
+      if (outbox.length > 0 && outboxBase === 0 && from > 0) {
+        // Made on an empty document (e.g. offline in a new document) before a checkpoint
+        // arrived: the empty document is always at hand; catch-up fetches the events.
+        await tx.done;
+        return { checkpoint: null, tail: [], outbox, outboxBase: 0, nextClientSeq: Math.max(slot?.nextClientSeq ?? 1, outbox[outbox.length - 1].id.clientSeq + 1), problems };
+      }
       if (outbox.length > 0 && (outboxBase < from || outboxBase > head)) {
         problems.push(`${outbox.length} unsent edits were stored against version ${outboxBase}, which is no longer stored here; they cannot be restored`);
         outbox = [];
@@ -316,7 +327,9 @@ export class LocalStore {
       const cp = w.checkpoint;
       if (cp !== undefined && cp.seq > checkpointSeq) {
         const others = await slots.getAll(IDBKeyRange.bound([docId, ''], [docId, '\uffff']));
-        const needsOlder = others.some((s) => s.client !== client && s.outboxSize > 0 && s.outboxBase < cp.seq);
+        const needsOlder =
+          w.forceCheckpoint !== true &&
+          others.some((s) => s.client !== client && s.outboxSize > 0 && s.outboxBase > 0 && s.outboxBase < cp.seq);
         if (!needsOlder) {
           pending.push(tx.objectStore('checkpoints').put({ docId, seq: cp.seq, data: encodeCheckpoint(cp) }));
           pending.push(tail.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq])));

@@ -64,6 +64,7 @@ export class DocPersister {
   private edits = false;
   private textChanged = false;
   private wantCheckpoint = false;
+  private forceCheckpoint = false;
   private sinceCheckpoint = 0;
   private scheduled = false;
   private inflight: Promise<void> | null = null;
@@ -135,6 +136,12 @@ export class DocPersister {
     this.kick();
   }
 
+  /** The outbox forms changed without new confirmed events (e.g. while restoring). */
+  noteRebased(): void {
+    this.replaceOutbox = true;
+    this.kick();
+  }
+
   /**
    * The state was replaced wholesale (a checkpoint from the server): store a checkpoint of
    * it and the whole outbox.
@@ -143,6 +150,7 @@ export class DocPersister {
     this.tail = [];
     this.replaceOutbox = true;
     this.wantCheckpoint = true;
+    this.forceCheckpoint = true;
     this.textChanged = true;
     this.kick();
   }
@@ -207,7 +215,7 @@ export class DocPersister {
       outboxBase: st.confirmedSeq,
       outboxSize: pend.length,
       nextClientSeq: st.nextClientSeq,
-      ...(cp ? { checkpoint: cp } : {}),
+      ...(cp ? { checkpoint: cp, forceCheckpoint: this.forceCheckpoint } : {}),
       ...(summary ? { summary } : {}),
     };
     this.tail = [];
@@ -215,6 +223,8 @@ export class DocPersister {
     this.edits = false;
     this.textChanged = false;
     this.wantCheckpoint = false;
+    const forced = this.forceCheckpoint;
+    this.forceCheckpoint = false;
     const seenSinceCheckpoint = this.sinceCheckpoint;
 
     this.inflight = store.write(this.o.docId, this.o.client, w).then((r) => {
@@ -232,6 +242,7 @@ export class DocPersister {
         this.edits = true;
         if (summary) this.textChanged = true;
         if (cp) this.wantCheckpoint = true;
+        if (forced) this.forceCheckpoint = true;
         this.failing = true;
         this.err = r.error;
         this.retryAt = this.now() + this.retryMs;

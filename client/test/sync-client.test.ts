@@ -1,0 +1,331 @@
+/**
+ * The browser's sync client against the real server in-process (MemoryLogStore), with
+ * fake-indexeddb for the local store and the `ws` package's WebSocket in place of the
+ * browser's. The network's online/offline state and Web Locks are test doubles.
+ */
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { startServer, type RunningServer } from '../../server/src/http.js';
+import { MemoryLogStore } from '../../server/src/store/memory-log-store.js';
+import { silentLogger, type SyncOptions } from '../../server/src/options.js';
+import { opFromSplice, replay, type Op } from '../../shared/src/index.js';
+import { LocalStore, type DocWrite } from '../src/local/local-store.js';
+import { SyncClient, diffChange, type NetworkLike, type SocketLike } from '../src/sync/sync-client.js';
+
+let servers: RunningServer[] = [];
+let clients: SyncClient[] = [];
+let stores: LocalStore[] = [];
+let dbCount = 0;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function serve(store = new MemoryLogStore(), sync: Partial<SyncOptions> = {}, port = 0) {
+  const srv = await startServer({ port, host: '127.0.0.1', dataDir: '/tmp', staticDir: '/nonexistent', store, sync: { log: silentLogger, ...sync } });
+  servers.push(srv);
+  return { srv, store, url: `ws://127.0.0.1:${srv.port}/ws` };
+}
+
+async function localStore(name = `sync-test-${++dbCount}`): Promise<LocalStore> {
+  const r = await LocalStore.open({ name });
+  if (!r.ok) throw new Error(r.error.message);
+  stores.push(r.value);
+  return r.value;
+}
+
+class Network implements NetworkLike {
+  online = true;
+  private readonly fs = new Set<(online: boolean) => void>();
+  isOnline() {
+    return this.online;
+  }
+  watch(f: (online: boolean) => void) {
+    this.fs.add(f);
+    return () => this.fs.delete(f);
+  }
+  set(online: boolean) {
+    this.online = online;
+    for (const f of this.fs) f(online);
+  }
+}
+
+/** Web Locks in memory, as much of them as slot.ts uses. */
+class Locks {
+  private readonly held = new Set<string>();
+  private readonly waiting = new Map<string, (() => void)[]>();
+  request(name: string, options: LockOptions, cb: (lock: Lock | null) => Promise<void> | undefined): Promise<void> {
+    const run = async () => {
+      this.held.add(name);
+      try {
+        await cb({ name, mode: 'exclusive' } as Lock);
+      } finally {
+        this.held.delete(name);
+        const next = this.waiting.get(name)?.shift();
+        if (next) next();
+      }
+    };
+    if (!this.held.has(name)) return run();
+    if (options.ifAvailable) return Promise.resolve(cb(null)).then(() => undefined);
+    return new Promise<void>((resolve, reject) => {
+      const go = () => run().then(resolve, reject);
+      const q = this.waiting.get(name) ?? [];
+      q.push(go);
+      this.waiting.set(name, q);
+      options.signal?.addEventListener('abort', () => {
+        const i = q.indexOf(go);
+        if (i >= 0) q.splice(i, 1);
+        reject(new DOMException('aborted', 'AbortError'));
+      });
+    });
+  }
+}
+
+interface OpenOpts {
+  store?: LocalStore | null;
+  network?: Network;
+  locks?: Locks;
+  name?: string;
+  docId?: string;
+  manualStart?: boolean;
+  extra?: Partial<Parameters<typeof SyncClient.open>[0]>;
+}
+
+async function open(url: string, o: OpenOpts = {}): Promise<SyncClient> {
+  const c = await SyncClient.open({
+    docId: o.docId ?? 'doc',
+    user: { name: o.name ?? 'ann', color: '#c00' },
+    store: o.store === undefined ? await localStore() : o.store,
+    url,
+    socket: (u) => new WebSocket(u) as unknown as SocketLike,
+    network: o.network ?? new Network(),
+    locks: (o.locks ?? new Locks()) as unknown as LockManager,
+    schedule: (f) => setTimeout(f, 1),
+    backoffMinMs: 20,
+    backoffMaxMs: 200,
+    manualStart: o.manualStart,
+    ...o.extra,
+  });
+  clients.push(c);
+  return c;
+}
+
+async function waitFor(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+const settled = (c: SyncClient) => c.getSnapshot().status === 'online' && c.getSnapshot().pending === 0;
+
+const mirrors = new WeakMap<SyncClient, { text: string }>();
+
+function type(c: SyncClient, pos: number, s: string): void {
+  for (let i = 0; i < s.length; i++) {
+    const op = opFromSplice(pos + i, '', s[i]);
+    const r = c.edit(op);
+    if (!r.ok) throw new Error(r.error.message);
+    const m = mirrors.get(c);
+    if (m) m.text = applyOp(m.text, op);
+  }
+}
+
+/** Mirrors what the editor does: its own edits, then the remote changes, kept in a string. */
+function mirror(c: SyncClient): { text: string } {
+  const m = { text: c.text() };
+  mirrors.set(c, m);
+  c.onRemote((changes) => {
+    for (const ch of changes) m.text = applyOp(m.text, ch.op);
+  });
+  return m;
+}
+
+function applyOp(s: string, op: Op): string {
+  let out = '';
+  let i = 0;
+  for (const c of op) {
+    if (typeof c === 'number') {
+      out += s.slice(i, i + c);
+      i += c;
+    } else if (typeof c === 'string') out += c;
+    else i += c.d.length;
+  }
+  return out + s.slice(i);
+}
+
+afterEach(async () => {
+  for (const c of clients) await c.close();
+  clients = [];
+  for (const s of servers) await s.close();
+  servers = [];
+  for (const s of stores) s.close();
+  stores = [];
+});
+
+describe('SyncClient', () => {
+  it('two clients typing at the same spot and apart converge to the log', async () => {
+    const { store, url } = await serve();
+    const a = await open(url, { name: 'ann' });
+    const b = await open(url, { name: 'bob' });
+    const ma = mirror(a);
+    const mb = mirror(b);
+    await waitFor(() => settled(a) && settled(b), 'both online');
+    type(a, 0, 'hello');
+    type(b, 0, 'world');
+    await waitFor(() => settled(a) && settled(b) && a.state.confirmedSeq === 10 && b.state.confirmedSeq === 10, 'first round');
+    type(a, 0, '[');
+    type(b, b.text().length, ']');
+    type(a, 3, 'xyz');
+    type(b, 3, 'pqr');
+    await waitFor(() => settled(a) && settled(b) && a.state.confirmedSeq === 18 && b.state.confirmedSeq === 18, 'second round');
+    const logText = replay(null, store.range('doc', 0, 18)).toString();
+    expect(a.text()).toBe(logText);
+    expect(b.text()).toBe(logText);
+    expect(ma.text).toBe(logText);
+    expect(mb.text).toBe(logText);
+    expect(logText.length).toBe(18);
+    // Presence: each sees the other by name.
+    await waitFor(() => a.getSnapshot().peers.length === 1 && b.getSnapshot().peers.length === 1, 'presence');
+    expect(a.getSnapshot().peers[0].user.name).toBe('bob');
+  });
+
+  it('sends an edit only after the local store has it (O1)', async () => {
+    const { store, url } = await serve();
+    const real = await localStore();
+    let release: (() => void) | null = null;
+    let open_ = false;
+    const gated = Object.create(real) as LocalStore;
+    gated.write = (docId: string, client: string, w: DocWrite) =>
+      open_
+        ? real.write(docId, client, w)
+        : new Promise((resolve) => {
+            release = () => {
+              open_ = true;
+              void real.write(docId, client, w).then(resolve);
+            };
+          });
+    const a = await open(url, { store: gated });
+    await waitFor(() => settled(a), 'online');
+    type(a, 0, 'abc');
+    await waitFor(() => release !== null, 'a write started');
+    await sleep(100);
+    expect(store.head('doc')).toBe(0);
+    expect(a.state.pending.every((p) => !p.sent)).toBe(true);
+    expect(a.getSnapshot().pending).toBe(3);
+    release!();
+    await waitFor(() => store.head('doc') === 3, 'committed after the write');
+    await waitFor(() => settled(a), 'acked');
+  });
+
+  it('offline: keeps typing, survives a reload from the local store, and sends everything once when back', async () => {
+    const { store, url } = await serve();
+    const net = new Network();
+    const locks = new Locks();
+    const ls = await localStore();
+    const other = await open(url, { name: 'bob' });
+    const a = await open(url, { store: ls, network: net, locks });
+    await waitFor(() => settled(a) && settled(other), 'online');
+    type(a, 0, 'one ');
+    await waitFor(() => settled(a), 'first sent');
+    net.set(false);
+    expect(a.getSnapshot().status).toBe('offline');
+    type(a, 4, 'two ');
+    type(other, 0, '>');
+    await a.close(); // "reload"
+    const a2 = await open(url, { store: ls, network: net, locks });
+    expect(a2.text()).toBe('one two ');
+    expect(a2.getSnapshot().status).toBe('offline');
+    expect(a2.getSnapshot().pending).toBe(4);
+    type(a2, 8, 'three');
+    await sleep(100);
+    expect(store.head('doc')).toBe(5); // nothing went out while offline
+    net.set(true);
+    await waitFor(() => settled(a2) && settled(other) && other.state.confirmedSeq === 14 && a2.state.confirmedSeq === 14, 'resync');
+    const logText = replay(null, store.range('doc', 0, 14)).toString();
+    expect(logText).toBe('>one two three');
+    expect(other.text()).toBe(logText);
+    expect(a2.text()).toBe(logText);
+  });
+
+  it('two tabs of one document in one browser get different client ids and converge', async () => {
+    const { store, url } = await serve();
+    const ls = await localStore();
+    const locks = new Locks();
+    const t1 = await open(url, { store: ls, locks });
+    const t2 = await open(url, { store: ls, locks });
+    expect(t1.client).not.toBe(t2.client);
+    type(t1, 0, 'aaa');
+    type(t2, 0, 'bbb');
+    await waitFor(() => settled(t1) && settled(t2) && t1.state.confirmedSeq === 6 && t2.state.confirmedSeq === 6, 'converged');
+    expect(t1.text()).toBe(t2.text());
+    expect(replay(null, store.range('doc', 0, 6)).toString()).toBe(t1.text());
+    // A later tab restores the stored copy and shows it at once.
+    await t1.flushStorage();
+    await t2.flushStorage();
+    const t3 = await open(url, { store: ls, locks, manualStart: true });
+    expect(t3.text()).toBe(t1.text());
+  });
+
+  it('catches up from a server checkpoint, and over history when it has an outbox', async () => {
+    const { url } = await serve(new MemoryLogStore(), { checkpointEvery: 10 });
+    const a = await open(url);
+    type(a, 0, 'x'.repeat(25));
+    await waitFor(() => settled(a) && a.state.confirmedSeq === 25, 'typed');
+    // Fresh: starts from the checkpoint.
+    const b = await open(url, { name: 'bob' });
+    const mb = mirror(b);
+    await waitFor(() => settled(b) && b.state.confirmedSeq === 25, 'b caught up');
+    expect(b.text()).toBe(a.text());
+    expect(mb.text).toBe(a.text());
+    // Offline-made edit on an empty copy: the events come by history, then the outbox goes.
+    const net = new Network();
+    net.online = false;
+    const c = await open(url, { name: 'cat', network: net });
+    type(c, 0, 'C');
+    net.set(true);
+    await waitFor(() => settled(c) && c.state.confirmedSeq === 26, 'c caught up and sent');
+    await waitFor(() => a.state.confirmedSeq === 26 && b.state.confirmedSeq === 26, 'all at 26');
+    expect(a.text()).toBe(c.text());
+    expect(b.text()).toBe(c.text());
+    expect(c.text()).toContain('C');
+  });
+
+  it('declares a silent connection dead and reconnects', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    let connections = 0;
+    wss.on('connection', () => connections++);
+    await new Promise((r) => wss.once('listening', r));
+    const port = (wss.address() as { port: number }).port;
+    try {
+      const a = await open(`ws://127.0.0.1:${port}/ws`, { extra: { pingEveryMs: 40, deadAfterMs: 120 } });
+      await waitFor(() => connections >= 2, 'a second connection');
+      expect(a.getSnapshot().errors.some((e) => e.code === 'timeout')).toBe(true);
+    } finally {
+      for (const c of clients) await c.close();
+      clients = [];
+      await new Promise((r) => wss.close(r));
+    }
+  });
+
+  it('re-syncs after a server restart and resends without duplicates', async () => {
+    const mem = new MemoryLogStore();
+    const first = await serve(mem);
+    const port = first.srv.port;
+    const a = await open(first.url);
+    type(a, 0, 'abc');
+    await waitFor(() => settled(a), 'sent');
+    await first.srv.close();
+    servers = servers.filter((s) => s !== first.srv);
+    type(a, 3, 'def');
+    await serve(mem, {}, port);
+    await waitFor(() => settled(a) && a.state.confirmedSeq === 6, 'resynced');
+    expect(replay(null, mem.range('doc', 0, 6)).toString()).toBe('abcdef');
+  });
+
+  it('diffChange keeps the common prefix and suffix and surrogate pairs whole', () => {
+    expect(diffChange('hello world', 'hello there world').op).toEqual([6, 'there ']);
+    expect(applyOp('a😀b', diffChange('a😀b', 'a😃b').op)).toBe('a😃b');
+    expect(diffChange('same', 'same').op).toEqual([]);
+  });
+});
