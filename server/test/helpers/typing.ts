@@ -1,10 +1,10 @@
 /**
- * People typing, for the integration tests: random edits on a client's live text
- * (seeded), waiting until a group of clients has settled, and the checks every
- * convergence test makes against the stored log (L1 contiguous seqs, L3 each id once,
- * L4 identical text, replay of the log equals what the clients hold).
+ * People typing, for the integration tests and the soak: random edits on a client's
+ * live text (seeded), waiting until a group of clients has settled, and the checks
+ * every convergence test makes against the stored log (L1 contiguous seqs, L3 each id
+ * once, L4 identical text, replay of the log equals what the clients hold). Plain
+ * throws rather than vitest's expect, so server/test/soak.ts can run it outside vitest.
  */
-import { expect } from 'vitest';
 import { opFromSplice, replay, idKey, type DocEvent } from '../../../shared/src/index.js';
 import { Random } from '../../../shared/test/sim/random.js';
 import { WsClient } from './ws-client.js';
@@ -83,12 +83,13 @@ export function checkAgainstLog(log: readonly DocEvent[], clients: readonly WsCl
   }
   const made = madeIds(clients);
   const missing = made.filter((k) => !bySeq.has(k));
-  expect(missing).toEqual([]);
+  if (missing.length > 0) throw new Error(`log: ${missing.length} events made by the clients are missing, e.g. ${missing.slice(0, 5).join(', ')}`);
   const own = new Set(clients.map((c) => c.opts.client));
-  expect(log.filter((e) => own.has(e.id.client)).length).toBe(made.length);
+  const ownInLog = log.filter((e) => own.has(e.id.client)).length;
+  if (ownInLog !== made.length) throw new Error(`log: ${ownInLog} events of these clients, but they made ${made.length}`);
   const text = replay(null, log).toString();
   for (const c of clients) {
-    expect(c.state.confirmedSeq).toBe(log.length);
+    if (c.state.confirmedSeq !== log.length) throw new Error(`${c.opts.client}: confirmed seq ${c.state.confirmedSeq}, the log has ${log.length}`);
     if (c.state.confirmed.toString() !== text) throw new Error(`${c.opts.client}: confirmed text differs from the log's replay`);
     if (c.state.live.toString() !== text) throw new Error(`${c.opts.client}: live text differs from the log's replay`);
   }
