@@ -311,6 +311,7 @@ export class SyncClient {
 
   /** Changes the name and colour others see (sent with the next hello). */
   setUser(user: User): void {
+    if (user.name === this.user.name && user.color === this.user.color) return;
     this.user = user;
     if (this.ws) this.reconnectNow(); // the server takes the user from the hello
   }

@@ -1,0 +1,67 @@
+/**
+ * Between CodeMirror's changes and the core's ops. Both count UTF-16 code units, so
+ * positions carry over as they are; the only care needed is line breaks: the editor
+ * must use '\n' as its one line separator (see binding.ts), or it would turn a '\r\n'
+ * someone else typed into '\n' and its text would drift from the document's (L4).
+ */
+import { ChangeSet, type ChangeSpec, type Text } from '@codemirror/state';
+import { OpBuilder, type Op } from '../../../shared/src/index.js';
+
+export const LINE_SEPARATOR = '\n';
+
+/** The op of one editor transaction's changes, made on `startDoc`. */
+export function opFromChanges(changes: ChangeSet, startDoc: Text): Op {
+  const b = new OpBuilder();
+  let pos = 0;
+  changes.iterChanges((fromA, toA, _fromB, _toB, inserted) => {
+    b.retain(fromA - pos);
+    if (toA > fromA) b.delete(startDoc.sliceString(fromA, toA, LINE_SEPARATOR));
+    if (inserted.length > 0) b.insert(inserted.toString());
+    pos = toA;
+  });
+  return b.done();
+}
+
+/** The editor changes of an op applied to a document of `length` units. */
+export function changesFromOp(op: Op, length: number): ChangeSet {
+  const specs: ChangeSpec[] = [];
+  let pos = 0;
+  let pending: { from: number; to: number; insert: string } | null = null;
+  const flush = () => {
+    if (pending) specs.push(pending);
+    pending = null;
+  };
+  for (const c of op) {
+    if (typeof c === 'number') {
+      flush();
+      pos += c;
+    } else if (typeof c === 'string') {
+      if (pending && pending.to === pos) pending.insert += c;
+      else {
+        flush();
+        pending = { from: pos, to: pos, insert: c };
+      }
+    } else {
+      if (pending && pending.to === pos) pending.to += c.d.length;
+      else {
+        flush();
+        pending = { from: pos, to: pos + c.d.length, insert: '' };
+      }
+      pos += c.d.length;
+    }
+  }
+  flush();
+  return ChangeSet.of(specs, length, LINE_SEPARATOR);
+}
+
+/** Several ops in a row as one change set (one editor transaction for a catch-up). */
+export function changesFromOps(ops: readonly Op[], length: number): ChangeSet {
+  let cs = ChangeSet.empty(length);
+  let len = length;
+  for (const op of ops) {
+    const next = changesFromOp(op, len);
+    cs = cs.compose(next);
+    len = next.newLength;
+  }
+  return cs;
+}
