@@ -1,0 +1,205 @@
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { produce } from 'immer';
+import type { User } from '../../../shared/src/index.js';
+import { pageStore } from '../local/open-store.js';
+import { SyncClient, type SyncSnapshot } from '../sync/sync-client.js';
+import { Editor } from '../editor/Editor.js';
+import { COLORS, MAX_NAME, useIdentity } from './identity.js';
+
+export function DocumentPage({ docId }: { docId: string }) {
+  const [user, setUser] = useIdentity();
+  const [client, setClient] = useState<SyncClient | null>(null);
+  const [openError, setOpenError] = useState<string | null>(null);
+  const userRef = useRef(user);
+  userRef.current = user;
+
+  useEffect(() => {
+    let cancelled = false;
+    let opened: SyncClient | null = null;
+    void (async () => {
+      try {
+        const { store, error } = await pageStore();
+        const c = await SyncClient.open({ docId, user: userRef.current, store, storageError: error });
+        if (cancelled) {
+          void c.close();
+          return;
+        }
+        opened = c;
+        setClient(c);
+      } catch (e) {
+        if (!cancelled) setOpenError((e as Error).message);
+      }
+    })();
+    const flush = () => void opened?.flushStorage();
+    const onVisibility = () => {
+      if (document.visibilityState === 'hidden') flush();
+    };
+    window.addEventListener('pagehide', flush);
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      cancelled = true;
+      window.removeEventListener('pagehide', flush);
+      document.removeEventListener('visibilitychange', onVisibility);
+      void opened?.close();
+      setClient(null);
+    };
+  }, [docId]);
+
+  useEffect(() => {
+    client?.setUser(user);
+  }, [client, user]);
+
+  return (
+    <section className="document" aria-label="Document">
+      <div className="document-bar">
+        <h2>Document</h2>
+        {client ? <Status client={client} /> : <span className="sync-status" data-testid="sync-status" data-state="offline" data-pending="0">Opening…</span>}
+      </div>
+      <div className="document-meta">
+        <IdentityEditor user={user} onChange={setUser} />
+        {client && <Presence client={client} user={user} />}
+        <label className="share">
+          Edit link
+          <input data-testid="share-edit-link" readOnly value={`${location.origin}/d/${docId}`} onFocus={(e) => e.currentTarget.select()} />
+        </label>
+      </div>
+      {openError && <p className="problem">This document could not be opened: {openError}</p>}
+      {client && <DocumentEditor client={client} />}
+    </section>
+  );
+}
+
+function useSnapshot(client: SyncClient): SyncSnapshot {
+  return useSyncExternalStore(client.subscribe, client.getSnapshot);
+}
+
+const STATUS_TEXT = { online: 'Saved', syncing: 'Syncing…', offline: 'Offline' } as const;
+
+function Status({ client }: { client: SyncClient }) {
+  const s = useSnapshot(client);
+  const pendingText = s.pending > 0 ? ` · ${s.pending} unsent` : '';
+  return (
+    <span className={`sync-status ${s.status}`} data-testid="sync-status" data-state={s.status} data-pending={s.pending} role="status">
+      {STATUS_TEXT[s.status]}
+      {pendingText}
+    </span>
+  );
+}
+
+function DocumentEditor({ client }: { client: SyncClient }) {
+  const s = useSnapshot(client);
+  const [resyncs, setResyncs] = useState<string[]>([]);
+  const last = s.errors.length > 0 ? s.errors[s.errors.length - 1] : null;
+  return (
+    <>
+      {s.fatal && <p className="problem" role="alert">{s.fatal}</p>}
+      {s.storageError && (
+        <p className="problem" role="alert" data-testid="storage-error">
+          Edits are not being saved on this device ({s.storageError.message}). They are kept in memory and still sent to the server
+          while you are online.
+        </p>
+      )}
+      {s.errors
+        .filter((e) => e.code === 'restore')
+        .map((e) => (
+          <p className="problem" key={e.time + e.message}>
+            {e.message}
+          </p>
+        ))}
+      {resyncs.length > 0 && <p className="problem">The editor was reloaded from the document: {resyncs[resyncs.length - 1]}</p>}
+      <Editor client={client} peers={s.peers} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} />
+      {last && last.code !== 'restore' && (
+        <p className="last-error" data-testid="sync-error">
+          Last sync problem: {last.code}: {last.message}
+        </p>
+      )}
+    </>
+  );
+}
+
+function Presence({ client, user }: { client: SyncClient; user: User }) {
+  const s = useSnapshot(client);
+  return (
+    <div className="presence" data-testid="presence" aria-label="Who is here">
+      <span className="presence-label">Here:</span>
+      <span className="person self" style={{ borderColor: user.color }}>
+        {user.name} (you)
+      </span>
+      {s.peers.map((p) => (
+        <span key={p.client} className="person" data-testid="presence-user" style={{ borderColor: /^#[0-9a-fA-F]{6}$/.test(p.user.color) ? p.user.color : '#6e7781' }}>
+          {p.user.name}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+interface IdentityForm {
+  editing: boolean;
+  name: string;
+  color: string;
+}
+
+function IdentityEditor({ user, onChange }: { user: User; onChange: (u: User) => void }) {
+  const [form, setForm] = useState<IdentityForm>({ editing: false, name: user.name, color: user.color });
+  const update = (f: (d: IdentityForm) => void) => setForm((s) => produce(s, f));
+  if (!form.editing) {
+    return (
+      <button
+        type="button"
+        className="identity"
+        data-testid="user-name"
+        onClick={() => setForm({ editing: true, name: user.name, color: user.color })}
+        title="Change your name and colour"
+      >
+        <span className="swatch" style={{ background: user.color }} />
+        {user.name}
+      </button>
+    );
+  }
+  return (
+    <form
+      className="identity-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onChange({ name: form.name, color: form.color });
+        update((d) => {
+          d.editing = false;
+        });
+      }}
+    >
+      <input
+        aria-label="Your name"
+        data-testid="user-name-input"
+        value={form.name}
+        maxLength={MAX_NAME}
+        autoFocus
+        onChange={(e) => {
+          const v = e.currentTarget.value;
+          update((d) => {
+            d.name = v;
+          });
+        }}
+      />
+      <span className="colors" role="radiogroup" aria-label="Your colour">
+        {COLORS.map((c) => (
+          <button
+            key={c}
+            type="button"
+            role="radio"
+            aria-checked={form.color === c}
+            aria-label={c}
+            className={form.color === c ? 'swatch-button chosen' : 'swatch-button'}
+            style={{ background: c }}
+            onClick={() =>
+              update((d) => {
+                d.color = c;
+              })
+            }
+          />
+        ))}
+      </span>
+      <button type="submit">Save</button>
+    </form>
+  );
+}
