@@ -27,6 +27,10 @@ export interface BenchReport {
   /** The table's rows as data: filled by `compare`. */
   comparisons: Comparison[];
   rebase: Cell;
+  /** A million real keystroke events (automerge-paper x4), ours only (bench/scale.ts). */
+  scale?: Record<string, number> | string;
+  /** The server process under WebSocket load (bench/server-load.ts). */
+  server?: Record<string, number | boolean>[] | string;
   totalSeconds: number;
 }
 
@@ -193,6 +197,24 @@ export function renderTable(report: BenchReport): string {
   lines.push(
     `offline branch rebase, 10,000 pending vs 10,000 remote, ours only: ${rb.value === null ? `${rb.status}${rb.note ? `: ${rb.note}` : ''}` : fmt(rb.value, 'ms') + split}`,
   );
+  if (report.scale !== undefined) {
+    const sc = report.scale;
+    lines.push(
+      typeof sc === 'string'
+        ? `scale: ${sc}`
+        : `scale, ${sc.events} events (automerge-paper x4): replay ${fmt(sc.replayMs, 'ms')} (${Math.round(sc.nsPerEvent)} ns/event); the same typed into a 10 MB document: ${fmt(sc.replay10MBMs, 'ms')}`,
+    );
+  }
+  if (report.server !== undefined) {
+    if (typeof report.server === 'string') lines.push(`server load: ${report.server}`);
+    else {
+      lines.push('server load (real process, SQLite FULL, WebSocket clients on loopback; latency = send to receipt by the others):');
+      lines.push('  docs  clients  ev/s/client  offered  appended/s  p50 ms  p99 ms  server RSS MB  generator CPU %  ok');
+      for (const r of report.server) {
+        lines.push(`  ${[r.docs, r.clients, r.ratePerClient, r.offered, r.appendedPerSec, r.p50, r.p99, r.serverRssMB, r.generatorCpuPct, r.ok].map(String).join('  ')}`);
+      }
+    }
+  }
   if (footnotes.size) {
     lines.push('', 'missing or partial figures:');
     for (const f of footnotes) lines.push(`  ${f}`);

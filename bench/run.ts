@@ -11,6 +11,7 @@
  *   npm run bench -- --order=asc       versions in ascending order (a slider scrub)
  *   npm run bench -- --no-write        print only
  *   npm run bench -- --render=bench/results/latest.json   print a saved report again
+ *   npm run bench -- --no-scale / --no-server / --server-only
  *
  * The process re-starts itself under `node --expose-gc --import tsx` so that GC can be
  * forced between timed runs; the memory figures come from child processes (memory.ts).
@@ -28,6 +29,9 @@ import { peer as jsonjoy } from './peers/jsonjoy.js';
 import { peer as loro } from './peers/loro.js';
 import { peer as automerge } from './peers/automerge.js';
 import { type BenchReport, type TraceReport, compare, libraryVersions, machineInfo, readReport, renderTable, writeReport } from './report.js';
+import { scale } from './scale.js';
+import { serverLoad } from './server-load.js';
+import { traceToEvents } from '../shared/src/index.js';
 
 const ALL_PEERS: readonly Peer[] = [yjs, jsonjoy, loro, automerge];
 const DEFAULT_TRACES = ['automerge-paper', 'seph-blog1'];
@@ -45,15 +49,25 @@ interface Options {
   write: boolean;
   /** Print this saved report instead of measuring. */
   render: string | null;
+  /** Run the million-event scale measure (bench/scale.ts). */
+  scale: boolean;
+  /** Run the server load measure (bench/server-load.ts). */
+  server: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { peersOnly: false, peers: ALL_PEERS, traces: DEFAULT_TRACES, versionsBudgetMs: 30_000, order: 'random', write: true, render: null };
+  const opts: Options = { peersOnly: false, peers: ALL_PEERS, traces: DEFAULT_TRACES, versionsBudgetMs: 30_000, order: 'random', write: true, render: null, scale: true, server: true };
   for (const a of argv) {
     const [key, value = ''] = a.split('=', 2);
     if (key === '--peers-only') opts.peersOnly = true;
     else if (key === '--no-write') opts.write = false;
     else if (key === '--render') opts.render = value;
+    else if (key === '--no-scale') opts.scale = false;
+    else if (key === '--no-server') opts.server = false;
+    else if (key === '--server-only') {
+      opts.traces = [];
+      opts.scale = false;
+    }
     else if (key === '--peers') {
       const names = value.split(',').filter(Boolean);
       const unknown = names.filter((n) => !ALL_PEERS.some((p) => p.name === n));
@@ -147,7 +161,30 @@ async function main(): Promise<void> {
     await rm(tmpDir, { recursive: true, force: true });
   }
 
-  const rebase: Cell = typeof ours === 'string' ? { value: null, status: 'n/a', note: ours } : await ours.oursRebase(log);
+  const rebase: Cell =
+    typeof ours === 'string' || opts.traces.length === 0 ? { value: null, status: 'n/a', note: typeof ours === 'string' ? ours : 'not run' } : await ours.oursRebase(log);
+  let scaleResult: BenchReport['scale'];
+  if (opts.scale && typeof ours !== 'string') {
+    log('scale: a million events');
+    try {
+      const a = await loadTrace(join(tracesDir(), 'sequential', 'automerge-paper.json.gz'));
+      if (a.kind !== 'sequential') throw new Error('automerge-paper is not sequential');
+      const events = traceToEvents(flattenPatches(a));
+      const runs = [0, 1, 2].map(() => scale(events, a.endContent));
+      runs.sort((x, y) => x.replayMs - y.replayMs);
+      scaleResult = { ...runs[1] };
+    } catch (e) {
+      scaleResult = `failed: ${(e as Error).message}`;
+    }
+  }
+  let serverResult: BenchReport['server'];
+  if (opts.server) {
+    try {
+      serverResult = (await serverLoad(log)) as unknown as Record<string, number | boolean>[];
+    } catch (e) {
+      serverResult = `failed: ${(e as Error).message}`;
+    }
+  }
   const report: BenchReport = {
     date: new Date().toISOString(),
     machine: { ...(await machineInfo()), loadAverage1mAtStart: loadAtStart },
@@ -165,6 +202,8 @@ async function main(): Promise<void> {
     traces,
     comparisons: compare(traces),
     rebase,
+    scale: scaleResult,
+    server: serverResult,
     totalSeconds: Math.round((performance.now() - started) / 1000),
   };
   process.stdout.write(renderTable(report) + '\n');
