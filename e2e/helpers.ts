@@ -1,0 +1,78 @@
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+
+/** What the editor shows, read through the test hook on the editor element (Editor.tsx). */
+export async function editorText(page: Page): Promise<string> {
+  return page.getByTestId('editor').evaluate((el) => {
+    const probe = (el as unknown as { eventide?: { text(): string } }).eventide;
+    if (!probe) throw new Error('the editor is not ready');
+    return probe.text();
+  });
+}
+
+/** Waits until the document page shows an editor. */
+export async function editorReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const el = document.querySelector('[data-testid="editor"]') as unknown as { eventide?: unknown } | null;
+    return !!el?.eventide;
+  });
+}
+
+/** Waits until everything typed is acknowledged and the connection is up. */
+export async function settled(page: Page): Promise<void> {
+  const status = page.getByTestId('sync-status');
+  await expect(status).toHaveAttribute('data-state', 'online');
+  await expect(status).toHaveAttribute('data-pending', '0');
+}
+
+/** Waits until all pages are settled and show the same text; returns it. */
+export async function converged(pages: Page[], timeoutMs = 20_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  let texts: string[] = [];
+  for (;;) {
+    for (const p of pages) await settled(p);
+    texts = await Promise.all(pages.map(editorText));
+    if (texts.every((t) => t === texts[0])) return texts[0];
+    if (Date.now() > end) break;
+    await pages[0].waitForTimeout(100);
+  }
+  expect(texts, 'texts should be identical').toEqual(texts.map(() => texts[0]));
+  return texts[0];
+}
+
+/** Opens a new document from the home page; returns its URL. */
+export async function newDocument(page: Page): Promise<string> {
+  await page.goto('/');
+  await page.getByTestId('new-doc').click();
+  await expect(page).toHaveURL(/\/d\/[A-Za-z0-9_-]+$/);
+  await editorReady(page);
+  return page.url();
+}
+
+export async function openDocument(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await editorReady(page);
+}
+
+/** A page in a fresh context (another browser, as far as the app can tell). */
+export async function freshPage(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  return { context, page };
+}
+
+/** Focuses the editor and moves the caret to the start or the end of the document. */
+export async function caretTo(page: Page, where: 'start' | 'end'): Promise<void> {
+  await page.getByTestId('editor').locator('.cm-content').focus();
+  await page.keyboard.press(where === 'start' ? 'Control+Home' : 'Control+End');
+}
+
+export function count(haystack: string, needle: string): number {
+  let n = 0;
+  for (let i = haystack.indexOf(needle); i >= 0; i = haystack.indexOf(needle, i + needle.length)) n++;
+  return n;
+}
+
+/** The characters of a string, sorted: two texts made of the same keystrokes compare equal. */
+export function multiset(s: string): string {
+  return [...s].sort().join('');
+}

@@ -1,0 +1,51 @@
+import { expect, test } from '@playwright/test';
+import { caretTo, converged, count, editorReady, editorText, freshPage, newDocument, openDocument, settled } from './helpers';
+
+test('offline: type, reload from the service worker, type more, come back: everything arrives exactly once (O1, O2)', async ({ browser }) => {
+  const a = await freshPage(browser);
+  const b = await freshPage(browser);
+  const url = await newDocument(a.page);
+  // The service worker must control the page before the network goes.
+  await a.page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await a.page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+  await caretTo(a.page, 'end');
+  await a.page.keyboard.type('online-1 ');
+  await settled(a.page);
+  await openDocument(b.page, url);
+  await settled(b.page);
+
+  await a.context.setOffline(true);
+  const status = a.page.getByTestId('sync-status');
+  await expect(status).toHaveAttribute('data-state', 'offline');
+  await caretTo(a.page, 'end');
+  await a.page.keyboard.type('offline-2 ');
+  await expect(status).toHaveAttribute('data-pending', '10');
+  // Meanwhile the other person keeps working.
+  await caretTo(b.page, 'start');
+  await b.page.keyboard.type('other-3 ');
+  await settled(b.page);
+
+  // Reload with no network: the shell comes from the service worker, the text from IndexedDB.
+  await a.page.reload();
+  await editorReady(a.page);
+  await expect(a.page.getByTestId('sync-status')).toHaveAttribute('data-state', 'offline');
+  expect(await editorText(a.page)).toBe('online-1 offline-2 ');
+  await expect(a.page.getByTestId('sync-status')).toHaveAttribute('data-pending', '10');
+  await caretTo(a.page, 'end');
+  await a.page.keyboard.type('offline-4');
+  await expect(a.page.getByTestId('sync-status')).toHaveAttribute('data-pending', '19');
+  expect(await editorText(b.page)).toBe('other-3 online-1 ');
+
+  await a.context.setOffline(false);
+  const text = await converged([a.page, b.page]);
+  for (const word of ['online-1', 'offline-2', 'other-3', 'offline-4']) expect(count(text, word), word).toBe(1);
+  expect(text).toBe('other-3 online-1 offline-2 offline-4');
+
+  const c = await freshPage(browser);
+  await openDocument(c.page, url);
+  await settled(c.page);
+  expect(await editorText(c.page)).toBe(text);
+  for (const ctx of [a, b, c]) await ctx.context.close();
+});
