@@ -136,7 +136,7 @@ it('drops a flood with rate-limited, then closes it with 1008; honest clients ar
   const pongs = sock.messages.filter((m) => m.type === 'pong').length;
   const errors = sock.messages.filter((m) => m.type === 'error');
   expect(pongs).toBeGreaterThanOrEqual(90);
-  expect(pongs).toBeLessThanOrEqual(150);
+  expect(pongs).toBeLessThanOrEqual(250); // 99 tokens plus what a slow machine refills meanwhile
   expect(errors.length).toBeGreaterThanOrEqual(90);
   expect(errors.every((e) => e.type === 'error' && e.code === 'rate-limited')).toBe(true);
   expect(errors.filter((e) => e.type === 'error' && e.fatal).length).toBe(1);
