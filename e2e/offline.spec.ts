@@ -49,3 +49,27 @@ test('offline: type, reload from the service worker, type more, come back: every
   expect(await editorText(c.page)).toBe(text);
   for (const ctx of [a, b, c]) await ctx.context.close();
 });
+
+test('a reload right after typing loses nothing, and what was typed reaches the server once (O1)', async ({ browser }) => {
+  const a = await freshPage(browser);
+  const url = await newDocument(a.page);
+  let expected = '';
+  for (let i = 0; i < 6; i++) {
+    // Online and offline alike: the reload comes before any write could have finished.
+    if (i === 3) await a.context.setOffline(true);
+    await caretTo(a.page, 'end');
+    const word = `w${i} `;
+    await a.page.keyboard.type(word);
+    expected += word;
+    await a.page.reload();
+    await editorReady(a.page);
+    expect(await editorText(a.page)).toBe(expected);
+  }
+  await a.context.setOffline(false);
+  await settled(a.page);
+  const b = await freshPage(browser);
+  await openDocument(b.page, url);
+  await settled(b.page);
+  expect(await editorText(b.page)).toBe(expected);
+  for (const ctx of [a, b]) await ctx.context.close();
+});

@@ -13,6 +13,7 @@ import {
 import { LocalStore, storageError, titleOf, type DocWrite, type StoredDoc } from '../src/local/local-store.js';
 import { DocPersister } from '../src/local/persister.js';
 import { restoreState } from '../src/local/restore.js';
+import { applyJournal, journalKey, type JournalStorage } from '../src/local/journal.js';
 
 let dbCount = 0;
 const freshName = () => `eventide-test-${++dbCount}`;
@@ -191,7 +192,15 @@ describe('DocPersister (O1)', () => {
     const st = new ClientState({ client: 'me', author: 'me' });
     const sched = manual();
     const writes: number[] = [];
-    const p = new DocPersister({ store, docId: 'd', client: 'me', state: () => st, schedule: sched.schedule, onChange: () => writes.push(p.sendableUpTo()) });
+    const p = new DocPersister({
+      store,
+      docId: 'd',
+      client: 'me',
+      state: () => st,
+      schedule: sched.schedule,
+      minGapMs: Number.POSITIVE_INFINITY,
+      onChange: () => writes.push(p.sendableUpTo()),
+    });
     for (let i = 0; i < 5; i++) {
       insertAt(st, i, 'abcde'[i]);
       p.noteEdit();
@@ -321,6 +330,54 @@ describe('DocPersister (O1)', () => {
     expect(restored.live.toString()).toBe('abcdef');
     p.close();
     real.close();
+  });
+
+  it('a page that goes before its write commits leaves a journal that the next open stores', async () => {
+    const name = freshName();
+    const real = await open(name);
+    const server = new Server('d');
+    const mem = new Map<string, string>();
+    const storage: JournalStorage = {
+      getItem: (k) => mem.get(k) ?? null,
+      setItem: (k, v) => void mem.set(k, v),
+      removeItem: (k) => void mem.delete(k),
+    };
+    // Stores the first write, then "the page is gone": later writes never commit.
+    let alive = true;
+    const dying = Object.create(real) as LocalStore;
+    dying.write = (docId: string, client: string, w: DocWrite) => (alive ? real.write(docId, client, w) : new Promise(() => undefined));
+    const me = new ClientState({ client: 'me', author: 'me' });
+    const p = new DocPersister({ store: dying, docId: 'd', client: 'me', state: () => me, journalStorage: storage });
+    insertAt(me, 0, 'abc');
+    p.noteEdit();
+    await p.flush();
+    // Someone else's event arrives and rebases the outbox; I type more; the page goes.
+    const other = new ClientState({ client: 'o', author: 'o' });
+    insertAt(other, 0, '>');
+    const theirs = server.submit('o', 0, other.takeBatch()!.events);
+    expect(me.receive(theirs).ok).toBe(true);
+    p.noteConfirmed(theirs, true);
+    insertAt(me, 4, 'd');
+    p.noteEdit();
+    alive = false;
+    expect(p.journal()).toBe(true);
+    expect(mem.has(journalKey('d', 'me'))).toBe(true);
+    p.close();
+
+    const next = await open(name);
+    expect(await applyJournal(next, storage, 'd', 'me')).toBe(true);
+    expect(mem.size).toBe(0);
+    const restored = restoreState(await load(next, 'd', 'me'), 'me', 'me').state;
+    expect(restored.live.toString()).toBe('abc>d');
+    expect(restored.confirmedSeq).toBe(1);
+    expect(restored.nextClientSeq).toBe(3);
+    // A stale journal (older than the store) is dropped, not applied.
+    mem.set(journalKey('d', 'me'), JSON.stringify({ v: 1, docId: 'd', client: 'me', write: { tail: [], outbox: { replace: true, events: [] }, outboxHead: 1, outboxBase: 0, outboxSize: 0, nextClientSeq: 1 } }));
+    expect(await applyJournal(next, storage, 'd', 'me')).toBe(false);
+    expect(mem.size).toBe(0);
+    expect(restoreState(await load(next, 'd', 'me'), 'me', 'me').state.live.toString()).toBe('abc>d');
+    real.close();
+    next.close();
   });
 
   it('without a store it is in memory mode for good and says why', () => {

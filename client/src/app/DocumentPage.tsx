@@ -30,7 +30,7 @@ export function DocumentPage({ docId }: { docId: string }) {
         if (!cancelled) setOpenError((e as Error).message);
       }
     })();
-    const flush = () => void opened?.flushStorage();
+    const flush = () => opened?.pageHidden();
     const onVisibility = () => {
       if (document.visibilityState === 'hidden') flush();
     };

@@ -23,6 +23,7 @@
  */
 import { checkpointOf, type ClientState, type DocEvent, type LocalEvent } from '../../../shared/src/index.js';
 import { type LocalStore, type StorageError, type DocWrite, titleOf } from './local-store.js';
+import { defaultJournalStorage, removeJournal, writeJournal, type JournalStorage } from './journal.js';
 
 export interface PersisterOptions {
   /** null: nothing is stored (memory mode for good; `initialError` says why). */
@@ -37,6 +38,15 @@ export interface PersisterOptions {
   readonly storedClientSeq?: number;
   /** Runs `f` at the next write opportunity (by default the next animation frame). */
   readonly schedule?: (f: () => void) => void;
+  /**
+   * With nothing in flight and no write started for this long, a change is written at once
+   * (after the current task, so a synchronous burst is one write) instead of at the next
+   * frame: at most one transaction per frame either way, and a lone keystroke is stored
+   * within milliseconds.
+   */
+  readonly minGapMs?: number;
+  /** Where `journal()` writes synchronously (localStorage by default; null: nowhere). */
+  readonly journalStorage?: JournalStorage | null;
   readonly now?: () => number;
   readonly checkpointEvery?: number;
   readonly idleMs?: number;
@@ -67,7 +77,13 @@ export class DocPersister {
   private forceCheckpoint = false;
   private sinceCheckpoint = 0;
   private scheduled = false;
+  /** The last write started (writes commit in the order they start: same object stores). */
   private inflight: Promise<void> | null = null;
+  private inflightCount = 0;
+  /** Tails of the writes in flight, oldest first (they complete in that order). */
+  private readonly inflightTails: (readonly DocEvent[])[] = [];
+  private journaled = false;
+  private lastStart = Number.NEGATIVE_INFINITY;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private retryAt = 0;
@@ -168,6 +184,44 @@ export class DocPersister {
     }
   }
 
+  /**
+   * The page is about to go: record synchronously what the store may not have yet (see
+   * journal.ts), and start writing it too. Returns whether a journal was written.
+   */
+  journal(): boolean {
+    if (this.o.store === null || this.closed) return false;
+    const uncommitted = this.inflightTails.length > 0 || this.dirty;
+    if (!uncommitted || this.forceCheckpoint) {
+      this.flushNow();
+      return false;
+    }
+    const st = this.o.state();
+    const pend = st.pending;
+    const tail: DocEvent[] = [];
+    for (const t of this.inflightTails) for (const e of t) tail.push(e);
+    for (const e of this.tail) tail.push(e);
+    const write: DocWrite = {
+      tail,
+      outbox: { replace: true, events: pend.map((p) => p.event) },
+      outboxHead: pend.length > 0 ? pend[0].event.id.clientSeq : st.nextClientSeq,
+      outboxBase: st.confirmedSeq,
+      outboxSize: pend.length,
+      nextClientSeq: st.nextClientSeq,
+    };
+    const storage = this.o.journalStorage === undefined ? defaultJournalStorage() : this.o.journalStorage;
+    this.journaled = writeJournal(storage, { v: 1, docId: this.o.docId, client: this.o.client, write });
+    this.flushNow();
+    return this.journaled;
+  }
+
+  /**
+   * Starts a write of what is queued right now, even with another in flight (the page is
+   * going away: pagehide). IndexedDB runs the two in the order they were made.
+   */
+  flushNow(): void {
+    if (this.dirty && this.o.store !== null && !this.closed) this.startWrite();
+  }
+
   close(): void {
     this.closed = true;
     clearTimeout(this.idleTimer);
@@ -181,10 +235,13 @@ export class DocPersister {
     if (this.failing && this.now() < this.retryAt) return; // the retry timer will come
     if (this.scheduled || this.inflight) return;
     this.scheduled = true;
-    this.schedule(() => {
+    const run = () => {
       this.scheduled = false;
       if (!this.inflight && this.dirty && !this.closed) this.startWrite();
-    });
+    };
+    const gap = this.o.minGapMs ?? 16;
+    if (Number.isFinite(gap) && this.now() - this.lastStart >= gap) queueMicrotask(run);
+    else this.schedule(run);
   }
 
   private idle(): void {
@@ -227,9 +284,20 @@ export class DocPersister {
     this.forceCheckpoint = false;
     const seenSinceCheckpoint = this.sinceCheckpoint;
 
-    this.inflight = store.write(this.o.docId, this.o.client, w).then((r) => {
-      this.inflight = null;
+    this.lastStart = this.now();
+    this.inflightCount++;
+    this.inflightTails.push(tail);
+    const journaledBefore = this.journaled;
+    const started = store.write(this.o.docId, this.o.client, w).then((r) => {
+      if (--this.inflightCount === 0) this.inflight = null;
+      this.inflightTails.shift();
       if (r.ok) {
+        if (journaledBefore && this.journaled && !this.dirty && this.inflightCount === 0) {
+          // Everything the journal held is stored now (the page lived on: bfcache).
+          const storage = this.o.journalStorage === undefined ? defaultJournalStorage() : this.o.journalStorage;
+          removeJournal(storage, this.o.docId, this.o.client);
+          this.journaled = false;
+        }
         this.written = Math.max(this.written, upTo);
         this.failing = false;
         if (this.err !== null && this.o.store !== null) this.err = null;
@@ -256,6 +324,7 @@ export class DocPersister {
       }
       if (this.dirty) this.kick();
     });
+    this.inflight = started;
   }
 }
 

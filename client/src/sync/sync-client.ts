@@ -45,6 +45,7 @@ import {
 import type { LocalStore, StorageError } from '../local/local-store.js';
 import { DocPersister } from '../local/persister.js';
 import { restoreState } from '../local/restore.js';
+import { applyJournal, defaultJournalStorage, type JournalStorage } from '../local/journal.js';
 import { acquireSlot, clientIdOf, slotOf, type Slot } from '../local/slot.js';
 
 export type SyncStatus = 'online' | 'offline' | 'syncing';
@@ -114,6 +115,8 @@ export interface SyncClientOptions {
   /** Passed to the persister (tests). */
   readonly schedule?: (f: () => void) => void;
   readonly locks?: LockManager;
+  /** Where the unload journal lives (localStorage by default). */
+  readonly journalStorage?: JournalStorage | null;
   /** Don't connect until `start()` (tests). */
   readonly manualStart?: boolean;
 }
@@ -186,7 +189,10 @@ export class SyncClient {
     let problems: readonly string[] = [];
     let rebased = false;
     let storedClientSeq = 0;
+    const journalStorage = options.journalStorage === undefined ? defaultJournalStorage() : options.journalStorage;
     if (store !== null) {
+      // What the previous page wrote synchronously as it went (journal.ts).
+      await applyJournal(store, journalStorage, docId, client);
       const loaded = await store.load(docId, client);
       if (loaded.ok) {
         const r = restoreState(loaded.value, client, author);
@@ -230,6 +236,7 @@ export class SyncClient {
       state: () => this.st,
       initialError: storageError,
       storedClientSeq,
+      ...(options.journalStorage !== undefined ? { journalStorage: options.journalStorage } : {}),
       ...(options.schedule ? { schedule: options.schedule } : {}),
       onChange: () => {
         this.pump();
@@ -276,9 +283,14 @@ export class SyncClient {
     }
   }
 
-  /** Writes what is queued to the local store now (pagehide; tests). */
+  /** Writes what is queued to the local store and waits for it (tests; closing). */
   flushStorage(): Promise<void> {
     return this.persister.flush();
+  }
+
+  /** The page is going away: start writing what is queued at once, without waiting. */
+  pageHidden(): void {
+    this.persister.journal();
   }
 
   // ---- the editor's side ------------------------------------------------------------
