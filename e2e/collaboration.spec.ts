@@ -43,6 +43,10 @@ test('two people typing at the same spot and at different spots end byte-identic
 
   // Carets of the others, by name.
   await expect(c.page.getByTestId('remote-caret')).toHaveCount(2);
+  for (const who of [a, b]) {
+    const name = (await who.page.getByTestId('user-name').innerText()).trim();
+    await expect(c.page.getByTestId('remote-caret').filter({ hasText: name })).toHaveCount(1);
+  }
   for (const ctx of [a, b, c]) await ctx.context.close();
 });
 

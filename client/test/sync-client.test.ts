@@ -190,6 +190,27 @@ describe('SyncClient', () => {
     expect(a.getSnapshot().peers[0].user.name).toBe('bob');
   });
 
+  it('sends the caret only once the edits before it are acknowledged, so others see it after the text', async () => {
+    const { url } = await serve();
+    const a = await open(url, { name: 'ann' });
+    const b = await open(url, { name: 'bob' });
+    await waitFor(() => settled(a) && settled(b), 'both online');
+    const seen: { len: number; head: number }[] = [];
+    b.subscribe(() => {
+      const peer = b.getSnapshot().peers.find((p) => p.client === a.client);
+      if (peer?.cursor) seen.push({ len: b.text().length, head: peer.cursor.head });
+    });
+    for (let i = 0; i < 20; i++) {
+      type(a, i, 'x');
+      a.setCursor({ anchor: i + 1, head: i + 1 });
+      await sleep(2);
+    }
+    await waitFor(() => settled(a) && b.state.confirmedSeq === 20, 'typed');
+    await waitFor(() => seen.length > 0 && seen[seen.length - 1].head === 20, 'the last caret');
+    // Never a caret beyond the text it counts.
+    for (const s of seen) expect(s.head).toBeLessThanOrEqual(s.len);
+  });
+
   it('sends an edit only after the local store has it (O1)', async () => {
     const { store, url } = await serve();
     const real = await localStore();

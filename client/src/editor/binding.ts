@@ -54,8 +54,10 @@ export function bindEditor(o: BindOptions): BoundEditor {
 
   const toDocument = ViewPlugin.define(() => ({
     update(u: ViewUpdate) {
+      let local = false;
       for (const tr of u.transactions) {
         if (!tr.docChanged || tr.annotation(remote)) continue;
+        local = true;
         const op = opFromChanges(tr.changes, tr.startState.doc);
         const r = client.edit(op);
         if (!r.ok) {
@@ -64,7 +66,8 @@ export function bindEditor(o: BindOptions): BoundEditor {
           return;
         }
       }
-      if (u.selectionSet || u.docChanged || u.focusChanged) {
+      // Remote changes move our caret too, but the others map it themselves: no presence for that.
+      if (u.selectionSet || local || u.focusChanged) {
         const sel = u.state.selection.main;
         client.setCursor(u.view.hasFocus || sel.head !== 0 ? { anchor: sel.anchor, head: sel.head } : null);
       }

@@ -155,6 +155,8 @@ export class SyncClient {
   private readonly sentBase = new Map<number, number>();
   private cursor: Cursor = null;
   private cursorTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The cursor changed since it was last sent on this connection. */
+  private cursorDirty = false;
   private readonly peers = new Map<string, PeerInfo>();
   private errors: SyncProblem[] = [];
   private fatal: string | null = null;
@@ -311,9 +313,17 @@ export class SyncClient {
     return () => this.remoteListeners.delete(f);
   }
 
-  /** Our caret/selection moved (UTF-16 positions in the live text). */
+  /**
+   * Our caret/selection moved (UTF-16 positions in the live text). It goes out only when
+   * the outbox is empty: presence is relayed at once while events wait for their commit, so
+   * a position sent with edits in flight would reach the others before the text it counts.
+   * Sent after the acks, it arrives after the events; meanwhile the others map the old
+   * caret through the incoming edits, which keeps it at the end of what is being typed.
+   */
   setCursor(cursor: Cursor): void {
+    if (cursor?.anchor === this.cursor?.anchor && cursor?.head === this.cursor?.head) return;
     this.cursor = cursor;
+    this.cursorDirty = true;
     if (this.cursorTimer) return;
     this.cursorTimer = setTimeout(() => {
       this.cursorTimer = null;
@@ -494,7 +504,9 @@ export class SyncClient {
   }
 
   private sendPresence(): void {
-    if (this.ready) this.send({ type: 'presence', cursor: this.cursor });
+    if (!this.ready || !this.cursorDirty || this.st.pending.length > 0) return;
+    this.cursorDirty = false;
+    this.send({ type: 'presence', cursor: this.cursor });
   }
 
   /** Sends what the outbox has unsent and stored, in batches. */
@@ -627,7 +639,8 @@ export class SyncClient {
     this.ready = true;
     this.attempt = 0;
     this.pump();
-    if (this.cursor !== null) this.sendPresence();
+    this.cursorDirty = this.cursor !== null;
+    this.sendPresence();
   }
 
   /** Confirmed events from the server, in seq order. */
@@ -643,6 +656,7 @@ export class SyncClient {
       for (const e of fresh) if (e.id.client === this.client) this.sentBase.delete(e.id.clientSeq);
     }
     if (r.value.length > 0) this.emit(r.value);
+    if (this.st.pending.length === 0) this.sendPresence();
     return true;
   }
 
@@ -669,6 +683,7 @@ export class SyncClient {
         ...(head.meta !== undefined ? { meta: head.meta } : {}),
       };
       this.persister.noteConfirmed([ev], false);
+      if (this.st.pending.length === 0) this.sendPresence();
     }
   }
 
