@@ -43,6 +43,10 @@ export default defineConfig({
       },
     }),
   ],
+  // `npm run dev`: the app from Vite, the WebSocket from a server started with `npm start` (port 8080).
+  server: {
+    proxy: { '/ws': { target: 'ws://localhost:8080', ws: true } },
+  },
   build: {
     outDir: here('./dist/client'),
     emptyOutDir: true,
