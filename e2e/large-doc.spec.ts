@@ -1,0 +1,211 @@
+import { gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { count, editorReady, editorText, freshPage, settled } from './helpers';
+import { OwnServer, freePort, importTraceFile, removeDir, repoRoot, tempDataDir } from './own-server';
+
+// A large real document (the automerge-paper trace imported as a history of ~260k events,
+// ~105k characters) opens, from the network and from the local copy, and typing in the middle
+// of it stays responsive. The figures are printed (one JSON line) and attached to the test;
+// the assertions are only generous sanity bounds.
+
+const TRACE = path.resolve(repoRoot, '..', 'shared', 'traces', 'sequential', 'automerge-paper.json.gz');
+const DOC = `paper-${Date.now().toString(36)}`;
+
+/** The document's text, its first line (shown at the top) and its last characters. */
+let END = '';
+let HEAD = '';
+let TAIL = '';
+
+let server: OwnServer;
+let dataDir: string;
+let imported: Record<string, unknown>;
+
+test.beforeAll(async ({}, testInfo) => {
+  testInfo.setTimeout(60_000);
+  END = (JSON.parse(gunzipSync(readFileSync(TRACE)).toString('utf8')) as { endContent: string }).endContent;
+  HEAD = END.split('\n')[0];
+  TAIL = END.slice(-60);
+  dataDir = tempDataDir('eventide-e2e-large-');
+  imported = await importTraceFile(DOC, TRACE, dataDir);
+  server = new OwnServer(await freePort(), dataDir);
+  await server.start();
+});
+
+test.afterAll(async () => {
+  await server?.stop('SIGTERM');
+  if (dataDir) removeDir(dataDir);
+});
+
+/**
+ * Navigates with `go` and waits, checking once per animation frame, until the editor shows the
+ * top of the document in its DOM and holds the whole text up to its last characters. Returns
+ * the wall time since `go` started and the page's own time since its navigation started.
+ */
+async function timeToText(page: Page, go: () => Promise<unknown>): Promise<{ wallMs: number; pageMs: number }> {
+  const t0 = Date.now();
+  await go();
+  const handle = await page.waitForFunction(
+    ({ head, tail, length }) => {
+      const el = document.querySelector('[data-testid="editor"]') as (HTMLElement & { eventide?: { text(): string } }) | null;
+      const probe = el?.eventide;
+      if (!el || !probe) return false;
+      const content = el.querySelector('.cm-content');
+      if (!content || !(content.textContent ?? '').includes(head)) return false;
+      const text = probe.text();
+      return text.length >= length && text.endsWith(tail) ? performance.now() : false;
+    },
+    { head: HEAD, tail: TAIL, length: END.length },
+    { polling: 'raf', timeout: 15_000 },
+  );
+  const wallMs = Date.now() - t0;
+  const pageMs = (await handle.jsonValue()) as number;
+  return { wallMs, pageMs: Math.round(pageMs) };
+}
+
+/** The stored summary of the document in IndexedDB (the app has opened the database by then). */
+async function storedSummary(page: Page, docId: string): Promise<{ head: number; checkpointSeq: number } | null> {
+  return page.evaluate(
+    (id) =>
+      new Promise<{ head: number; checkpointSeq: number } | null>((resolve) => {
+        const req = indexedDB.open('eventide');
+        req.onerror = () => resolve(null);
+        req.onsuccess = () => {
+          const db = req.result;
+          try {
+            const get = db.transaction('docs', 'readonly').objectStore('docs').get(id);
+            get.onsuccess = () => {
+              db.close();
+              resolve((get.result as { head: number; checkpointSeq: number } | undefined) ?? null);
+            };
+            get.onerror = () => {
+              db.close();
+              resolve(null);
+            };
+          } catch {
+            db.close();
+            resolve(null);
+          }
+        };
+      }),
+    docId,
+  );
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
+
+test('a large imported document (automerge-paper) opens quickly, from the network and from the local copy, and typing in its middle stays responsive', async ({
+  browser,
+}, testInfo) => {
+  const events = Number(imported.events);
+  expect(imported.length).toBe(END.length);
+  const url = `${server.url}/d/${DOC}`;
+  const { context, page } = await freshPage(browser);
+  try {
+    // (a) No local data: everything comes from the server.
+    const fresh = await timeToText(page, () => page.goto(url, { waitUntil: 'commit' }));
+    await settled(page);
+    expect(await editorText(page)).toBe(END);
+
+    // (b) The same context again, once the local copy holds a checkpoint of the document.
+    await expect
+      .poll(async () => {
+        const s = await storedSummary(page, DOC);
+        return s !== null && s.head === events && s.checkpointSeq > 0;
+      }, { timeout: 20_000 })
+      .toBe(true);
+    await page.waitForTimeout(2_000);
+    const stored = await storedSummary(page, DOC);
+    const local = await timeToText(page, () => page.reload({ waitUntil: 'commit' }));
+    await editorReady(page);
+    await settled(page);
+    expect(await editorText(page)).toBe(END);
+
+    // (c) Keypress to paint, in the middle of the document.
+    // The page scrolls (the editor grows with its text): bring the middle of the document into view.
+    await page.getByTestId('editor').evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      window.scrollTo(0, window.scrollY + r.top + r.height / 2 - window.innerHeight / 2);
+    });
+    await page.waitForTimeout(300);
+    const point = await page.getByTestId('editor').evaluate((el) => {
+      const middle = window.innerHeight / 2;
+      let best: { x: number; y: number; d: number } | null = null;
+      for (const line of el.querySelectorAll('.cm-line')) {
+        const r = line.getBoundingClientRect();
+        if ((line.textContent ?? '').length < 20 || r.bottom < 0 || r.top > window.innerHeight) continue;
+        const d = Math.abs((r.top + r.bottom) / 2 - middle);
+        if (!best || d < best.d) best = { x: r.left + 20, y: r.top + Math.min(r.height / 2, 8), d };
+      }
+      return best;
+    });
+    expect(point, 'a line of text in the middle of the viewport').not.toBeNull();
+    await page.mouse.click(point!.x, point!.y);
+    await page.getByTestId('editor').evaluate((el) => {
+      const w = window as unknown as { __latencies: number[] };
+      w.__latencies = [];
+      let waiting: number[] = [];
+      const content = el.querySelector('.cm-content')!;
+      document.addEventListener('keydown', () => waiting.push(performance.now()), true);
+      new MutationObserver(() => {
+        if (waiting.length === 0) return;
+        // The keys whose change has reached the DOM: they are painted at the next frame.
+        const batch = waiting;
+        waiting = [];
+        requestAnimationFrame(() => {
+          const now = performance.now();
+          for (const t of batch) w.__latencies.push(now - t);
+        });
+      }).observe(content, { childList: true, subtree: true, characterData: true });
+    });
+    const typed = Array.from({ length: 10 }, (_, i) => `probe${i}xyz `).join('');
+    expect(typed.length).toBe(100);
+    const typingStart = Date.now();
+    await page.keyboard.type(typed, { delay: 30 });
+    const typingMs = Date.now() - typingStart;
+    await page.waitForTimeout(200);
+    const latencies = await page.evaluate(() => (window as unknown as { __latencies: number[] }).__latencies.slice());
+    await settled(page);
+    const text = await editorText(page);
+    expect(text.length).toBe(END.length + typed.length);
+    expect(count(text, typed)).toBe(1);
+    const at = text.indexOf(typed) / text.length;
+    expect(at).toBeGreaterThan(0.2);
+    expect(at).toBeLessThan(0.8);
+
+    const sorted = latencies.slice().sort((x, y) => x - y);
+    const figures = {
+      test: 'large-doc',
+      doc: { events, length: END.length, importMs: imported.ms },
+      a_freshOpen: fresh,
+      b_localOpen: { ...local, storedCheckpointSeq: stored?.checkpointSeq ?? null },
+      c_keypressToPaint: {
+        keys: typed.length,
+        samples: sorted.length,
+        p50: round(percentile(sorted, 0.5)),
+        p95: round(percentile(sorted, 0.95)),
+        max: round(sorted[sorted.length - 1]),
+        typingWallMs: typingMs,
+        at: round(at * 100) / 100,
+      },
+    };
+    console.log(JSON.stringify(figures));
+    await testInfo.attach('large-doc.json', { body: JSON.stringify(figures, null, 2), contentType: 'application/json' });
+
+    // Generous bounds only: these are sanity checks, not benchmarks.
+    expect(fresh.wallMs).toBeLessThan(15_000);
+    expect(local.wallMs).toBeLessThan(15_000);
+    expect(sorted.length).toBeGreaterThanOrEqual(90);
+    expect(figures.c_keypressToPaint.p95).toBeLessThan(200);
+  } catch (e) {
+    await testInfo.attach('server.log', { body: server.log, contentType: 'text/plain' });
+    throw e;
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file is in e2e/). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDataDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A server of this test's own (not the config's webServer): `node --import tsx server/src/main.ts`
+ * on `port` with `dataDir`, serving the already built dist/client. Resolves once /healthz answers.
+ */
+export class OwnServer {
+  private proc: ChildProcess | null = null;
+  private output = '';
+
+  constructor(
+    readonly port: number,
+    readonly dataDir: string,
+  ) {}
+
+  get url(): string {
+    return `http://localhost:${this.port}`;
+  }
+
+  /** What the server printed so far (for failure messages). */
+  get log(): string {
+    return this.output;
+  }
+
+  async start(timeoutMs = 20_000): Promise<void> {
+    if (this.proc) throw new Error('already running');
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, PORT: String(this.port), DATA_DIR: this.dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = proc;
+    const keep = (chunk: Buffer) => {
+      this.output += chunk.toString();
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    let exited: string | null = null;
+    proc.once('exit', (code, signal) => {
+      exited = `exited with ${code ?? signal}`;
+      if (this.proc === proc) this.proc = null;
+    });
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      if (exited) throw new Error(`server ${exited} before it was healthy:\n${this.output}`);
+      try {
+        const res = await fetch(`${this.url}/healthz`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > end) throw new Error(`server not healthy after ${timeoutMs} ms:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Sends `signal` and waits until the process is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return;
+    this.proc = null;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill(signal);
+    await gone;
+  }
+}
+
+/** Runs `npx tsx server/src/import.ts --doc ID FILE --data DIR` (before the server opens the store); returns its JSON line. */
+export async function importTraceFile(docId: string, file: string, dataDir: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'server/src/import.ts', '--doc', docId, file, '--data', dataDir], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let errOut = '';
+    proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr.on('data', (c: Buffer) => (errOut += c.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`import exited with ${code}: ${errOut}`));
+      else resolve(JSON.parse(out.trim()) as Record<string, unknown>);
+    });
+  });
+}
