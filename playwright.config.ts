@@ -14,8 +14,11 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
-  workers: 2,
-  retries: 0,
+  // One worker: the tests start their own servers and import a large document; two workers on this
+  // 2-core machine starve the browsers. One retry on CI, because "two tabs" failed once in ~15
+  // full runs under load (cause not found yet); Playwright reports such a test as flaky.
+  workers: 1,
+  retries: process.env.CI ? 1 : 0,
   forbidOnly: !!process.env.CI,
   // The JSON report goes where CI says (PLAYWRIGHT_JSON_OUTPUT_FILE); without it, only the list.
   reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_FILE ? [['list'], ['json']] : [['list']],
