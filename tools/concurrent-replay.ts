@@ -64,7 +64,6 @@ export function replayConcurrent(trace: ConcurrentTrace): ConcurrentResult {
 
   // Per transaction: how many of each agent's transactions its state holds.
   const after: Int32Array[] = [];
-  const count = new Array<number>(n).fill(0);
   for (let t = 0; t < trace.txns.length; t++) {
     const txn = trace.txns[t];
     const before = new Int32Array(n);
@@ -74,7 +73,7 @@ export function replayConcurrent(trace: ConcurrentTrace): ConcurrentResult {
       for (let k = 0; k < n; k++) if (v[k] > before[k]) before[k] = v[k];
     }
     const a = agents[txn.agent];
-    if (before[txn.agent] !== count[txn.agent]) {
+    if (before[txn.agent] !== a.lastEventOfTxn.length) {
       throw new Error(`txn ${t}: agent ${txn.agent}'s transactions are not totally ordered`);
     }
     // Bring the agent's replica to exactly `before`.
@@ -105,8 +104,7 @@ export function replayConcurrent(trace: ConcurrentTrace): ConcurrentResult {
       if (!r.ok) throw new Error(`txn ${t}: ${r.error.message}`);
     }
     a.lastEventOfTxn.push(a.state.nextClientSeq - 1);
-    count[txn.agent]++;
-    before[txn.agent] = count[txn.agent];
+    before[txn.agent] = a.lastEventOfTxn.length;
     after.push(before);
   }
   for (let b = 0; b < n; b++) flush(b);
