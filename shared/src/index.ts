@@ -59,6 +59,15 @@ export {
 
 // History.
 export { HistoryIndex, type HistoryIndexOptions } from './history/timeline.js';
+export { planRevert, revertEvents, caretAfter, MarkTracker, type RevertableEvent } from './history/revert.js';
+export {
+  UndoHistory,
+  stepOf,
+  targetOf,
+  type StepKey,
+  type UndoTarget,
+  type UndoFoldEvent,
+} from './history/undo.js';
 export { MemoryLog } from './log/memory-log.js';
 
 // The wire protocol (docs/protocol.md).
