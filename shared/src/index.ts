@@ -59,7 +59,7 @@ export {
 
 // History.
 export { HistoryIndex, type HistoryIndexOptions } from './history/timeline.js';
-export { planRevert, revertEvents, caretAfter, MarkTracker, type RevertableEvent } from './history/revert.js';
+export { planRevert, revertEvents, caretAfter, MarkTracker, type RevertableEvent, type RevertContext } from './history/revert.js';
 export {
   UndoHistory,
   stepOf,

@@ -23,54 +23,89 @@
  * their neighbours now are, and touches no character anyone else wrote (U1). With no
  * other events in between it is exactly the inverse of the group (U3).
  *
+ * Revived characters. Undo puts deleted characters back as new inserts, yet they are the
+ * same characters: type "abc" (step 1), delete "c" (step 2), undo step 2, undo step 1 —
+ * the second undo must remove the "c" too. So when one of the author's own events
+ * deletes characters of the group, the tracker remembers them as *ghosts*, named by
+ * where they were deleted (event, unit of its deleted text). When a later undo or redo
+ * of the same author reverts the events that deleted them, the tracker replays that
+ * revert's own tracker (recursively, the same code) to learn the provenance of each
+ * unit it put back, and the group's ghosts among them become the group's range again.
+ *
  * Cost: the marks of a step are few and sit together, so an event that ends before
  * them only shifts a shared offset, one that starts after them is skipped, and only
  * events that touch them are walked. Reverting a step 100,000 events back is a pass
- * over 100,000 ops doing a few comparisons each.
+ * over 100,000 ops doing a few comparisons each; sub-trackers run only when ghosts
+ * of the group are being revived.
  */
 import type { Op } from '../op/op.js';
-import type { EventId } from '../log/event.js';
 import { OpBuilder } from '../op/op.js';
+import type { EventId, EventKind } from '../log/event.js';
+import { idKey } from '../log/event.js';
 
-/** A mark on the current text: `text` inserted by the group at `pos` (range) or deleted by it there (anchor). */
-interface Mark {
-  /** Position in the text, minus the shared offset. */
-  pos: number;
-  readonly range: boolean;
-  readonly text: string;
+/** Where a deleted unit came from: units `off`.. of the deleted text of event `ev` (a log index). */
+interface Prov {
+  readonly ev: number;
+  readonly off: number;
+  readonly len: number;
 }
 
 /**
- * The op that reverts the events `ops[i]` for which `member(i)` holds, applied after all
- * of `ops`. `ops` is a contiguous stretch of a log (each applies after the previous);
- * members may be interleaved with anyone else's events. The result never deletes a
- * character that a non-member inserted, and may be empty (nothing of the group is left).
+ * What sits in a gap: text the group deleted, to be restored (`r`, with provenance), or a
+ * placeholder for one unit deleted by one of the author's events that a later undo or
+ * redo will bring back (`ph`: its provenance key; `ghost`: it was the group's own).
+ * Placeholders keep the order of everything deleted in the gap, so revived units land
+ * on the right side of the group's restorable text.
  */
-export function planRevert(ops: readonly Op[], member: (index: number) => boolean): Op {
-  const t = new MarkTracker();
-  for (let i = 0; i < ops.length; i++) t.step(ops[i], member(i));
-  return t.revert();
+type Item = { readonly r: string; readonly prov: readonly Prov[] } | { readonly ph: number; readonly ghost: boolean };
+
+/** A mark on the current text: the group's characters at `pos` (range) or a gap's items (anchor). */
+type Mark =
+  | { pos: number; readonly range: true; readonly text: string }
+  | { pos: number; readonly range: false; readonly items: readonly Item[] };
+
+/** How a non-group event of the group's author affects the group beyond moving marks. */
+interface StepExtras {
+  /** Its deletes leave placeholders (a later undo or redo brings them back). */
+  readonly placeholders: boolean;
+  /** Per inserted unit (over all its inserts, in order): the provenance key it revives, or -1. */
+  readonly revives?: readonly number[];
+}
+
+const provKey = (ev: number, off: number): number => ev * 0x100000 + off;
+
+function pushItems(into: Item[], items: readonly Item[]): void {
+  for (const it of items) {
+    const last = into[into.length - 1];
+    if ('r' in it && last !== undefined && 'r' in last) into[into.length - 1] = { r: last.r + it.r, prov: [...last.prov, ...it.prov] };
+    else into.push(it);
+  }
 }
 
 /**
- * The marks of one group, carried forward event by event. Usable incrementally: feed
- * it the log in order (`step`) and ask `revert()` at any point.
+ * The marks of one group, carried forward event by event. Feed it the log in order
+ * (`step`) and ask `revert()` at any point.
  */
 export class MarkTracker {
   private marks: Mark[] = [];
   /** Added to every stored position: events wholly before the marks only move this. */
   private offset = 0;
+  /** Log indices of events whose deletes left placeholders here. */
+  readonly placeholderEvents = new Set<number>();
 
   /** Whether the group still has anything to revert. */
   get empty(): boolean {
     return this.marks.length === 0;
   }
 
-  /** Takes the next event of the log; `own` says whether it belongs to the group. */
-  step(op: Op, own: boolean): void {
+  /**
+   * Takes the next event of the log; `own` says whether it belongs to the group. `ev`
+   * is its index in the log (for provenance); `extras` as in StepExtras.
+   */
+  step(op: Op, own: boolean, ev = -1, extras?: StepExtras): void {
     if (op.length === 0) return;
     const marks = this.marks;
-    if (!own) {
+    if (!own && extras === undefined) {
       if (marks.length === 0) return;
       // Fast paths: the op starts after the last mark, or ends before the first.
       const first = op[0];
@@ -93,7 +128,7 @@ export class MarkTracker {
         return;
       }
     }
-    this.walk(op, own);
+    this.walk(op, own, ev, extras);
   }
 
   /** The op that reverts the group now. */
@@ -108,32 +143,88 @@ export class MarkTracker {
         b.delete(m.text);
         at += m.text.length;
       } else {
-        b.insert(m.text);
+        for (const it of m.items) if ('r' in it) b.insert(it.r);
       }
     }
     return b.done();
+  }
+
+  /** The units the revert would put back, in order, each with its provenance. */
+  restored(): { text: string; prov: Prov[] } {
+    let text = '';
+    const prov: Prov[] = [];
+    for (const m of this.marks) {
+      if (m.range) continue;
+      for (const it of m.items) {
+        if (!('r' in it)) continue;
+        text += it.r;
+        for (const p of it.prov) prov.push(p);
+      }
+    }
+    return { text, prov };
   }
 
   /**
    * The general case: one pass over the op and the marks together, building the new
    * mark list in output positions (offset folded in).
    */
-  private walk(op: Op, own: boolean): void {
+  private walk(op: Op, own: boolean, ev: number, extras: StepExtras | undefined): void {
     const old = this.marks;
     const off = this.offset;
     const out: Mark[] = [];
+    const revives = extras?.revives;
+    const placeholders = extras?.placeholders === true;
     let k = 0; // next old mark
     let pin = 0; // input position
     let pout = 0; // output position
+    let insOff = 0; // units of the op's inserts seen so far
+    let delOff = 0; // units of the op's deletes seen so far
     // Old ranges are consumed piecewise: `cut` is how much of old[k] is already behind us.
     let cut = 0;
-    // A pending anchor at pout being gathered across deletes (merged texts, in order).
-    let pending: string | null = null;
+    // The items of a gap at pout being gathered across a delete, in order.
+    let pending: Item[] | null = null;
 
     const markPos = (m: Mark): number => m.pos + off;
+    const pushAnchor = (pos: number, items: readonly Item[]): void => {
+      if (items.length === 0) return;
+      const last = out[out.length - 1];
+      if (last !== undefined && !last.range && last.pos === pos) {
+        const merged = last.items.slice();
+        pushItems(merged, items);
+        out[out.length - 1] = { pos, range: false, items: merged };
+      } else out.push({ pos, range: false, items });
+    };
+    // Revived units inserted at `at`, waiting for their gap to be complete.
+    let revived: { at: number; text: string; keys: readonly number[] } | null = null;
     const flush = (): void => {
-      if (pending !== null && pending.length > 0) out.push({ pos: pout, range: false, text: pending });
+      if (revived !== null) {
+        placeRevived(revived, pending ?? []);
+        revived = null;
+      } else if (pending !== null) pushAnchor(pout, pending);
       pending = null;
+    };
+    // Each revived unit goes where its placeholder is in the gap; a unit without one goes
+    // before the rest of the gap, as a fresh insert would.
+    const placeRevived = (r: { at: number; text: string; keys: readonly number[] }, gap: readonly Item[]): void => {
+      let g = 0;
+      for (let i = 0; i < r.text.length; i++) {
+        const key = r.keys[i];
+        let j = -1;
+        if (key >= 0) {
+          for (let x = g; x < gap.length; x++) {
+            const it = gap[x];
+            if ('ph' in it && it.ph === key) {
+              j = x;
+              break;
+            }
+          }
+        }
+        if (j < 0) continue;
+        pushAnchor(r.at + i, gap.slice(g, j));
+        if ((gap[j] as { ghost: boolean }).ghost) pushRange(r.at + i, r.text[i]);
+        g = j + 1;
+      }
+      pushAnchor(r.at + r.text.length, gap.slice(g));
     };
     const pushRange = (pos: number, text: string): void => {
       const last = out[out.length - 1];
@@ -153,7 +244,7 @@ export class MarkTracker {
             // An anchor at endIn belongs to the next character: not ours yet.
             if (mp >= endIn) break;
             flush();
-            out.push({ pos: pout + (mp - pin), range: false, text: m.text });
+            pushAnchor(pout + (mp - pin), m.items);
             k++;
             continue;
           }
@@ -174,31 +265,54 @@ export class MarkTracker {
         pin = endIn;
         pout += c;
       } else if (typeof c === 'string') {
-        // Insert at pin. A range running across pin is split; anchors at pin and ranges
-        // starting at pin come after the new text. Nothing of old lies before pin here.
+        // Insert at pin. A range running across pin is split; a fresh insert goes before
+        // the gap's items (an anchor belongs to the character after it); a revived unit
+        // goes where its placeholder is.
         flush();
-        if (own) pushRange(pout, c);
+        if (own) {
+          pushRange(pout, c);
+        } else if (revives !== undefined) {
+          // The gap here, plus whatever a delete right after this insert merges into it
+          // (canonical ops put the insert first), is where the revived units go; they
+          // are placed when the gap is complete (flush).
+          pending = [];
+          while (k < old.length && !old[k].range && markPos(old[k]) === pin) {
+            pushItems(pending, (old[k] as { items: readonly Item[] }).items);
+            k++;
+          }
+          revived = { at: pout, text: c, keys: revives.slice(insOff, insOff + c.length) };
+        }
+        insOff += c.length;
         pout += c.length;
       } else {
-        // Delete [pin, pin + len). Old ranges in it shrink; anchors in [pin, pin + len]
-        // and, for the group's own delete, the foreign characters merge into one anchor.
+        // Delete [pin, pin + len). Ranges in it shrink; the gaps in [pin, pin + len]
+        // merge, in order, with what the delete leaves behind: the group's own delete
+        // leaves the foreign text to restore, the author's revivable delete leaves
+        // placeholders.
         const len = c.d.length;
         const endIn = pin + len;
         let p = pin; // input position within the deleted text
-        if (pending === null) pending = '';
+        if (pending === null) pending = [];
+        const gap: Item[] = pending;
         while (p < endIn || (k < old.length && !old[k].range && markPos(old[k]) === endIn)) {
           const m = k < old.length ? old[k] : undefined;
           const mp = m === undefined ? Infinity : markPos(m) + cut;
           if (m !== undefined && !m.range && mp <= p) {
-            pending += m.text;
+            pushItems(gap, m.items);
             k++;
             continue;
           }
           if (p >= endIn) break;
           if (m !== undefined && m.range && mp <= p) {
-            // Our characters being deleted: they vanish, whoever deletes them.
+            // The group's characters being deleted: they vanish, unless a later undo or
+            // redo of the author will bring them back.
             const rest = m.text.length - cut;
             const take = Math.min(rest, endIn - p);
+            if (placeholders) {
+              const from = delOff + (p - pin);
+              for (let u = 0; u < take; u++) gap.push({ ph: provKey(ev, from + u), ghost: true });
+              this.placeholderEvents.add(ev);
+            }
             p += take;
             if (take === rest) {
               k++;
@@ -208,9 +322,15 @@ export class MarkTracker {
           }
           // Foreign characters up to the next mark (or the end of the delete).
           const to = Math.min(endIn, mp);
-          if (own) pending += c.d.slice(p - pin, to - pin);
+          if (own) {
+            pushItems(gap, [{ r: c.d.slice(p - pin, to - pin), prov: [{ ev, off: delOff + (p - pin), len: to - p }] }]);
+          } else if (placeholders) {
+            for (let u = p; u < to; u++) gap.push({ ph: provKey(ev, delOff + (u - pin)), ghost: false });
+            this.placeholderEvents.add(ev);
+          }
           p = to;
         }
+        delOff += len;
         pin = endIn;
       }
     }
@@ -218,18 +338,179 @@ export class MarkTracker {
     // Marks after the op's last component shift by its length change.
     const shift = pout - pin;
     if (k < old.length && cut > 0) {
-      const m = old[k];
-      pushRange(markPos(m) + cut + shift, m.text.slice(cut));
+      const m = old[k] as { text: string };
+      pushRange(markPos(old[k]) + cut + shift, m.text.slice(cut));
       k++;
     }
     for (; k < old.length; k++) {
       const m = old[k];
       const pos = markPos(m) + shift;
       if (m.range) pushRange(pos, m.text);
-      else out.push({ pos, range: false, text: m.text });
+      else pushAnchor(pos, m.items);
     }
     this.marks = out;
     this.offset = 0;
+  }
+}
+
+/**
+ * The op that reverts the events `ops[i]` for which `member(i)` holds, applied after all
+ * of `ops`. `ops` is a contiguous stretch of a log (each applies after the previous);
+ * members may be interleaved with anyone else's events. The result never deletes a
+ * character that a non-member inserted, and may be empty (nothing of the group is left).
+ * It knows nothing of undo events inside the stretch; `revertEvents` does.
+ */
+export function planRevert(ops: readonly Op[], member: (index: number) => boolean): Op {
+  const t = new MarkTracker();
+  for (let i = 0; i < ops.length; i++) t.step(ops[i], member(i), i);
+  return t.revert();
+}
+
+/** What `revertEvents` needs of a log entry. */
+export interface RevertableEvent {
+  readonly id: EventId;
+  readonly op: Op;
+  readonly author?: string;
+  readonly kind?: EventKind;
+}
+
+/** How a group's author's undo and redo events inside the stretch are read. */
+export interface RevertContext {
+  /** The author of the group. */
+  readonly author: string;
+  /** For an undo or redo event: the events it reverted (UndoHistory.revertedBy). */
+  revertedBy(id: EventId): readonly EventId[] | undefined;
+}
+
+/** Sub-trackers nest at most this deep; deeper revivals are treated as plain inserts. */
+const MAX_DEPTH = 16;
+
+/**
+ * The op that reverts the events named by `targets`, applied after the last of `log`
+ * (a contiguous stretch of the log ending at the head, e.g. confirmed events then the
+ * outbox). Null when a target is not in `log`: the stretch does not reach back far
+ * enough, and the caller must fetch more history first. With `ctx`, characters of the
+ * group that the author deleted and then brought back by undo or redo count as the
+ * group's (see the essay above); without it they count as new.
+ */
+export function revertEvents(log: readonly RevertableEvent[], targets: readonly EventId[], ctx?: RevertContext): Op | null {
+  if (targets.length === 0) return [];
+  const idx = indexOf(log, targets);
+  if (idx === null) return null;
+  return new Reverter(log, ctx).track(idx, log.length, 0).revert();
+}
+
+/** Log indices of `ids` (scanning back from the head), or null if one is missing. */
+function indexOf(log: readonly RevertableEvent[], ids: readonly EventId[], before = log.length): number[] | null {
+  const want = new Map<string, Set<number>>();
+  for (const t of ids) {
+    let s = want.get(t.client);
+    if (s === undefined) want.set(t.client, (s = new Set()));
+    s.add(t.clientSeq);
+  }
+  const found: number[] = [];
+  for (let i = before - 1; i >= 0 && found.length < ids.length; i--) {
+    const s = want.get(log[i].id.client);
+    if (s !== undefined && s.has(log[i].id.clientSeq)) found.push(i);
+  }
+  return found.length < ids.length ? null : found.reverse();
+}
+
+class Reverter {
+  /** Id key → log index, built on first need. */
+  private index: Map<string, number> | null = null;
+  /** Per undo/redo event index: the log indices of what it reverted (null: not all in the log). */
+  private readonly revertedIdx = new Map<number, number[] | null>();
+  /** Per undo/redo event index: the provenance key of each unit it put back (null: unknown). */
+  private readonly restoredKeys = new Map<number, number[] | null>();
+
+  constructor(
+    private readonly log: readonly RevertableEvent[],
+    private readonly ctx: RevertContext | undefined,
+  ) {}
+
+  /** The tracker of the group at log indices `members` (ascending), run up to `end`. */
+  track(members: readonly number[], end: number, depth: number): MarkTracker {
+    const t = new MarkTracker();
+    const log = this.log;
+    const ctx = this.ctx;
+    const isMember = new Set(members);
+    const start = members[0];
+    // Events of the author whose deletes a later undo or redo in the stretch brings back.
+    const revivable = new Set<number>();
+    if (ctx !== undefined) {
+      for (let i = start; i < end; i++) {
+        const e = log[i];
+        if (e.author === ctx.author && (e.kind === 'undo' || e.kind === 'redo')) {
+          for (const x of this.reverted(i) ?? []) revivable.add(x);
+        }
+      }
+    }
+    for (let i = start; i < end; i++) {
+      const e = log[i];
+      if (isMember.has(i)) {
+        t.step(e.op, true, i);
+        continue;
+      }
+      if (ctx === undefined || e.author !== ctx.author) {
+        t.step(e.op, false, i);
+        continue;
+      }
+      let revives: number[] | undefined;
+      if ((e.kind === 'undo' || e.kind === 'redo') && t.placeholderEvents.size > 0 && depth < MAX_DEPTH) {
+        const x = this.reverted(i);
+        if (x !== null && x.some((j) => t.placeholderEvents.has(j))) revives = this.restoredBy(i, depth) ?? undefined;
+      }
+      const placeholders = revivable.has(i);
+      t.step(e.op, false, i, placeholders || revives !== undefined ? { placeholders, revives } : undefined);
+    }
+    return t;
+  }
+
+  /** Log indices of what undo/redo event `i` reverted, or null. */
+  private reverted(i: number): number[] | null {
+    let r = this.revertedIdx.get(i);
+    if (r !== undefined) return r;
+    r = null;
+    const ids = this.ctx?.revertedBy(this.log[i].id);
+    if (ids !== undefined && ids.length > 0) {
+      if (this.index === null) {
+        this.index = new Map();
+        for (let j = 0; j < this.log.length; j++) this.index.set(idKey(this.log[j].id), j);
+      }
+      const idx: number[] = [];
+      for (const id of ids) {
+        const j = this.index.get(idKey(id));
+        if (j === undefined || j >= i) break;
+        idx.push(j);
+      }
+      if (idx.length === ids.length) r = idx.sort((a, b) => a - b);
+    }
+    this.revertedIdx.set(i, r);
+    return r;
+  }
+
+  /**
+   * The provenance key of each unit undo/redo event `i` inserts: replays the tracker of
+   * what it reverted, up to it, and lines its restored units up with the event's inserts
+   * (the same text in order, unless something unexpected got in between: then null).
+   */
+  private restoredBy(i: number, depth: number): number[] | null {
+    const memo = this.restoredKeys.get(i);
+    if (memo !== undefined) return memo;
+    let keys: number[] | null = null;
+    const idx = this.reverted(i);
+    if (idx !== null) {
+      const { text, prov } = this.track(idx, i, depth + 1).restored();
+      let inserted = '';
+      for (const c of this.log[i].op) if (typeof c === 'string') inserted += c;
+      if (inserted === text) {
+        keys = [];
+        for (const p of prov) for (let u = 0; u < p.len; u++) keys.push(provKey(p.ev, p.off + u));
+      }
+    }
+    this.restoredKeys.set(i, keys);
+    return keys;
   }
 }
 
@@ -248,44 +529,4 @@ export function caretAfter(op: Op): number {
     } else caret = pos;
   }
   return caret;
-}
-
-/** What `revertEvents` needs of a log entry. */
-export interface RevertableEvent {
-  readonly id: EventId;
-  readonly op: Op;
-}
-
-/**
- * The op that reverts the events named by `targets`, applied after the last of `log`
- * (a contiguous stretch of the log ending at the head, e.g. confirmed events then the
- * outbox). Null when a target is not in `log`: the stretch does not reach back far
- * enough, and the caller must fetch more history first.
- */
-export function revertEvents(log: readonly RevertableEvent[], targets: readonly EventId[]): Op | null {
-  if (targets.length === 0) return [];
-  const want = new Map<string, Set<number>>();
-  for (const t of targets) {
-    let s = want.get(t.client);
-    if (s === undefined) want.set(t.client, (s = new Set()));
-    s.add(t.clientSeq);
-  }
-  // Find the earliest target, scanning back from the head; count what we find.
-  let found = 0;
-  let first = -1;
-  for (let i = log.length - 1; i >= 0 && found < targets.length; i--) {
-    const s = want.get(log[i].id.client);
-    if (s !== undefined && s.has(log[i].id.clientSeq)) {
-      found++;
-      first = i;
-    }
-  }
-  if (found < targets.length) return null;
-  const t = new MarkTracker();
-  for (let i = first; i < log.length; i++) {
-    const e = log[i];
-    const s = want.get(e.id.client);
-    t.step(e.op, s !== undefined && s.has(e.id.clientSeq));
-  }
-  return t.revert();
 }

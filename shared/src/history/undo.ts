@@ -67,6 +67,8 @@ export class UndoHistory {
   private readonly done: StepState[] = [];
   /** Undone steps that can be redone; the top is the last. */
   private redoable: StepState[] = [];
+  /** For each undo and redo event (by id key): the events it reverted. */
+  private readonly reverted = new Map<string, EventId[]>();
 
   constructor(readonly author: string) {}
 
@@ -78,11 +80,13 @@ export class UndoHistory {
       const s = key === null ? undefined : this.steps.get(key);
       if (s === undefined) return; // a step from before what this fold has seen
       if (ev.kind === 'undo' && s.done) {
+        this.reverted.set(idKey(ev.id), s.events);
         remove(this.done, s);
         s.done = false;
         s.events = [ev.id];
         this.redoable.push(s);
       } else if (ev.kind === 'redo' && !s.done && remove(this.redoable, s)) {
+        this.reverted.set(idKey(ev.id), s.events);
         s.done = true;
         s.events = [ev.id];
         this.done.push(s);
@@ -102,6 +106,14 @@ export class UndoHistory {
     this.done.push(fresh);
     for (const r of this.redoable) this.steps.delete(r.key);
     this.redoable = [];
+  }
+
+  /**
+   * The events an undo or redo event of this author reverted (as the fold saw them), so
+   * that reverting later steps can tell the characters it brought back (revert.ts).
+   */
+  revertedBy(id: EventId): readonly EventId[] | undefined {
+    return this.reverted.get(idKey(id));
   }
 
   /** What undo reverts next, or null when there is nothing to undo. */

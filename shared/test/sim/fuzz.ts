@@ -6,7 +6,7 @@
 import { SimNetwork, type SimClient } from './network.js';
 import { Random } from './random.js';
 import { replay } from '../../src/log/replay.js';
-import { idKey } from '../../src/log/event.js';
+import { idKey, type DocEvent, type LocalEvent } from '../../src/log/event.js';
 import type { Op } from '../../src/op/op.js';
 import { OpBuilder } from '../../src/op/op.js';
 import type { Rope } from '../../src/text/rope.js';
@@ -15,6 +15,13 @@ export interface FuzzOptions {
   clients: number;
   steps: number;
   restarts: boolean;
+  /**
+   * Makes a client's local change instead of a random edit (undo tests use it); returns
+   * the event made, or a string naming what went wrong.
+   */
+  act?: (rnd: Random, net: SimNetwork, c: SimClient) => LocalEvent | string;
+  /** Extra invariants on the settled log; a string names the first one broken. */
+  check?: (events: readonly DocEvent[]) => string | null;
 }
 
 /** A random edit that fits `text`: insert, delete, or replace somewhere. */
@@ -47,10 +54,16 @@ export function runFuzz(seed: number, opts: FuzzOptions): string | null {
     const c = rnd.pick(clients);
     const r = rnd.next();
     if (r < 0.35) {
-      const op = randomEdit(rnd, c.state.live);
-      const e = c.state.edit(op);
-      if (!e.ok) return `seed ${seed} step ${step}: a valid edit was refused: ${e.error.message}`;
-      made.add(idKey(e.value.id));
+      if (opts.act) {
+        const e = opts.act(rnd, net, c);
+        if (typeof e === 'string') return `seed ${seed} step ${step}: ${e}`;
+        made.add(idKey(e.id));
+      } else {
+        const op = randomEdit(rnd, c.state.live);
+        const e = c.state.edit(op);
+        if (!e.ok) return `seed ${seed} step ${step}: a valid edit was refused: ${e.error.message}`;
+        made.add(idKey(e.value.id));
+      }
     } else if (r < 0.5) {
       net.send(c, 1 + rnd.int(4));
     } else if (r < 0.7) {
@@ -85,6 +98,10 @@ export function runFuzz(seed: number, opts: FuzzOptions): string | null {
     if (c.state.live.toString() !== text) return `seed ${seed}: ${c.name}'s live text differs from the log's replay (confirmed ${c.state.confirmed.toString() === text ? "equal" : "differs"}) ${JSON.stringify(c.state.live.toString())} vs ${JSON.stringify(text)}`;
     if (c.state.confirmed.toString() !== text) return `seed ${seed}: ${c.name}'s confirmed text differs`;
     if (JSON.stringify(c.state.live.authorship()) !== authors) return `seed ${seed}: ${c.name}'s authorship differs`;
+  }
+  if (opts.check) {
+    const r = opts.check(events);
+    if (r !== null) return `seed ${seed}: ${r}`;
   }
   return null;
 }
