@@ -72,3 +72,18 @@ export { MemoryLog } from './log/memory-log.js';
 
 // The wire protocol (docs/protocol.md).
 export * from './protocol/messages.js';
+
+// Capability links and their tokens (docs/security.md).
+export {
+  type Role,
+  TOKEN_BYTES,
+  TOKEN_PATTERN,
+  tokenFromBytes,
+  isWellFormedToken,
+  viewTokenOf,
+  tokenHash,
+  docLink,
+  docLinkPath,
+  parseCapability,
+} from './access/capability.js';
+export { sha256 } from './access/sha256.js';
