@@ -380,6 +380,8 @@ export interface RevertContext {
   readonly author: string;
   /** For an undo or redo event: the events it reverted (UndoHistory.revertedBy). */
   revertedBy(id: EventId): readonly EventId[] | undefined;
+  /** How many undo and redo events the author has made; 0 lets the stretch go unsearched for them. */
+  readonly revertCount?: number;
 }
 
 /** Sub-trackers nest at most this deep; deeper revivals are treated as plain inserts. */
@@ -395,23 +397,41 @@ const MAX_DEPTH = 16;
  */
 export function revertEvents(log: readonly RevertableEvent[], targets: readonly EventId[], ctx?: RevertContext): Op | null {
   if (targets.length === 0) return [];
-  const idx = indexOf(log, targets);
+  let undos = ctx === undefined ? undefined : { author: ctx.author, found: [] as number[] };
+  if (ctx?.revertCount === 0) undos = undefined;
+  const idx = indexOf(log, targets, log.length, undos);
   if (idx === null) return null;
-  return new Reverter(log, ctx).track(idx, log.length, 0).revert();
+  return new Reverter(log, ctx).track(idx, log.length, 0, undos?.found).revert();
 }
 
 /** Log indices of `ids` (scanning back from the head), or null if one is missing. */
-function indexOf(log: readonly RevertableEvent[], ids: readonly EventId[], before = log.length): number[] | null {
-  const want = new Map<string, Set<number>>();
+function indexOf(
+  log: readonly RevertableEvent[],
+  ids: readonly EventId[],
+  before = log.length,
+  undos?: { readonly author: string; readonly found: number[] },
+): number[] | null {
+  // Numbers first: most events fail a range test on clientSeq without a string comparison.
+  let lo = Infinity;
+  let hi = -Infinity;
   for (const t of ids) {
-    let s = want.get(t.client);
-    if (s === undefined) want.set(t.client, (s = new Set()));
-    s.add(t.clientSeq);
+    if (t.clientSeq < lo) lo = t.clientSeq;
+    if (t.clientSeq > hi) hi = t.clientSeq;
   }
   const found: number[] = [];
   for (let i = before - 1; i >= 0 && found.length < ids.length; i--) {
-    const s = want.get(log[i].id.client);
-    if (s !== undefined && s.has(log[i].id.clientSeq)) found.push(i);
+    const e = log[i];
+    // The same pass notes the author's undo and redo events in the stretch (see track).
+    if (undos !== undefined && (e.kind === 'undo' || e.kind === 'redo') && e.author === undos.author) undos.found.push(i);
+    const id = e.id;
+    const cs = id.clientSeq;
+    if (cs < lo || cs > hi) continue;
+    for (let k = 0; k < ids.length; k++) {
+      if (ids[k].clientSeq === cs && ids[k].client === id.client) {
+        found.push(i);
+        break;
+      }
+    }
   }
   return found.length < ids.length ? null : found.reverse();
 }
@@ -429,35 +449,61 @@ class Reverter {
     private readonly ctx: RevertContext | undefined,
   ) {}
 
-  /** The tracker of the group at log indices `members` (ascending), run up to `end`. */
-  track(members: readonly number[], end: number, depth: number): MarkTracker {
+  /**
+   * The tracker of the group at log indices `members` (ascending), run up to `end`.
+   * `undos`, if the caller has them, are the author's undo and redo events in the stretch.
+   */
+  track(members: readonly number[], end: number, depth: number, undos?: readonly number[]): MarkTracker {
     const t = new MarkTracker();
     const log = this.log;
     const ctx = this.ctx;
-    const isMember = new Set(members);
     const start = members[0];
     // Events of the author whose deletes a later undo or redo in the stretch brings back.
     const revivable = new Set<number>();
+    const undoSet = new Set<number>();
     if (ctx !== undefined) {
-      for (let i = start; i < end; i++) {
-        const e = log[i];
-        if (e.author === ctx.author && (e.kind === 'undo' || e.kind === 'redo')) {
-          for (const x of this.reverted(i) ?? []) revivable.add(x);
+      const found: number[] = [];
+      if (undos !== undefined) found.push(...undos);
+      else if (ctx.revertCount !== 0) {
+        for (let i = start; i < end; i++) {
+          const e = log[i];
+          if ((e.kind === 'undo' || e.kind === 'redo') && e.author === ctx.author) found.push(i);
         }
       }
+      for (const i of found) {
+        undoSet.add(i);
+        for (const x of this.reverted(i) ?? []) revivable.add(x);
+      }
     }
+    // Only members, the events whose deletes will be revived, and the author's undos and
+    // redos need more than moving marks; the rest (nearly all) take the plain path
+    // without their author or kind being read.
+    const special = [...new Set([...revivable, ...undoSet])].filter((i) => i >= start && i < end).sort((a, b) => a - b);
+    let nextSpecialAt = 0;
+    let nextSpecial = special.length > 0 ? special[0] : -1;
+    let next = 0;
+    // The next member's index (-1 past the last: reading past an array's end is slow in V8).
+    let nextMember = members[0];
     for (let i = start; i < end; i++) {
       const e = log[i];
-      if (isMember.has(i)) {
+      if (i === nextMember) {
+        next++;
+        nextMember = next < members.length ? members[next] : -1;
+        if (i === nextSpecial) {
+          nextSpecialAt++;
+          nextSpecial = nextSpecialAt < special.length ? special[nextSpecialAt] : -1;
+        }
         t.step(e.op, true, i);
         continue;
       }
-      if (ctx === undefined || e.author !== ctx.author) {
+      if (i !== nextSpecial) {
         t.step(e.op, false, i);
         continue;
       }
+      nextSpecialAt++;
+      nextSpecial = nextSpecialAt < special.length ? special[nextSpecialAt] : -1;
       let revives: number[] | undefined;
-      if ((e.kind === 'undo' || e.kind === 'redo') && t.placeholderEvents.size > 0 && depth < MAX_DEPTH) {
+      if (undoSet.has(i) && t.placeholderEvents.size > 0 && depth < MAX_DEPTH) {
         const x = this.reverted(i);
         if (x !== null && x.some((j) => t.placeholderEvents.has(j))) revives = this.restoredBy(i, depth) ?? undefined;
       }

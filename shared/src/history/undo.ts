@@ -116,6 +116,11 @@ export class UndoHistory {
     return this.reverted.get(idKey(id));
   }
 
+  /** How many undo and redo events of this author the fold has taken. */
+  get revertCount(): number {
+    return this.reverted.size;
+  }
+
   /** What undo reverts next, or null when there is nothing to undo. */
   nextUndo(): UndoTarget | null {
     const s = this.done[this.done.length - 1];
