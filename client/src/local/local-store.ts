@@ -20,7 +20,7 @@
  * still be stored at an older base b < c, and restoring it needs the state at b, so a
  * checkpoint is not written while such an outbox exists (the write says so and the
  * caller tries again later). Tail entries at or below the checkpoint are ignored on
- * load and dropped by the next checkpoint.
+ * load and kept as a history cache (`events`), the last HISTORY_KEEP of them.
  *
  * Failures are values (`StorageError`): quota, a blocked upgrade, IndexedDB missing or
  * broken. Nothing here throws for them; the caller keeps working from memory.
@@ -148,6 +148,13 @@ export function storageError(e: unknown): StorageError {
 }
 
 const INF = Number.POSITIVE_INFINITY;
+
+/**
+ * Confirmed events kept below the checkpoint as a history cache (undo, the history
+ * panel: client/src/history/event-source.ts). Loading never reads them (it starts at the
+ * checkpoint), so opening stays as fast; older ones go at the next checkpoint.
+ */
+export const HISTORY_KEEP = 50_000;
 
 export class LocalStore {
   private constructor(private readonly db: IDBPDatabase<EventideDB>) {}
@@ -332,7 +339,8 @@ export class LocalStore {
           others.some((s) => s.client !== client && s.outboxSize > 0 && s.outboxBase > 0 && s.outboxBase < cp.seq);
         if (!needsOlder) {
           pending.push(tx.objectStore('checkpoints').put({ docId, seq: cp.seq, data: encodeCheckpoint(cp) }));
-          pending.push(tail.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq])));
+          // The tail before the checkpoint stays as a history cache, up to HISTORY_KEEP events.
+          if (cp.seq - HISTORY_KEEP > 0) pending.push(tail.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq - HISTORY_KEEP])));
           checkpointSeq = cp.seq;
           head = Math.max(head, cp.seq);
           checkpointWritten = true;
@@ -351,6 +359,23 @@ export class LocalStore {
       await Promise.all(pending);
       await tx.done;
       return { checkpointWritten };
+    });
+  }
+
+  /**
+   * Stored confirmed events with `from < seq ≤ to`, in seq order, at most `limit` (the
+   * tail and the history cache below the checkpoint; there may be gaps).
+   */
+  async events(docId: string, from: number, to: number, limit = 1000): Promise<Result<DocEvent[], StorageError>> {
+    if (to <= from) return ok([]);
+    return guard(() => this.db.getAll('tail', IDBKeyRange.bound([docId, from + 1], [docId, to]), limit));
+  }
+
+  /** The lowest stored confirmed seq of a document (0: none). */
+  async firstEventSeq(docId: string): Promise<Result<number, StorageError>> {
+    return guard(async () => {
+      const key = await this.db.getKey('tail', IDBKeyRange.bound([docId, 0], [docId, INF]));
+      return key === undefined ? 0 : key[1];
     });
   }
 

@@ -33,6 +33,9 @@ import {
   type Cursor,
   type DocEvent,
   type EventId,
+  type EventKind,
+  type EventMeta,
+  type HistoryPageMessage,
   type LiveChange,
   type LocalEvent,
   type Op,
@@ -165,6 +168,9 @@ export class SyncClient {
   private snapDirty = false;
   private readonly listeners = new Set<() => void>();
   private readonly remoteListeners = new Set<(changes: readonly LiveChange[]) => void>();
+  private readonly confirmedListeners = new Set<(events: readonly DocEvent[], reset: boolean) => void>();
+  /** History requests of others (the event source), by reqId. */
+  private readonly historyWaiters = new Map<number, { resolve: (r: Result<HistoryPageMessage, CodedError>) => void; timer: ReturnType<typeof setTimeout> }>();
 
   /** Opens a document: a slot, the stored copy, then (unless `manualStart`) the connection. */
   static async open(options: SyncClientOptions): Promise<SyncClient> {
@@ -282,6 +288,7 @@ export class SyncClient {
       this.slot.release();
       this.listeners.clear();
       this.remoteListeners.clear();
+      this.confirmedListeners.clear();
     }
   }
 
@@ -297,14 +304,63 @@ export class SyncClient {
 
   // ---- the editor's side ------------------------------------------------------------
 
-  /** A local edit of the live text (one editor transaction). */
-  edit(op: Op): Result<LocalEvent, CodedError> {
-    const r = this.st.edit(op);
+  /** A local edit of the live text (one editor transaction, an undo, a redo, a restore). */
+  edit(op: Op, kind: EventKind = 'edit', meta?: EventMeta): Result<LocalEvent, CodedError> {
+    const r = this.st.edit(op, kind, meta);
     if (r.ok) {
       this.persister.noteEdit();
       this.changed();
     }
     return r;
+  }
+
+  /** The id key (`idKey`) the next local event will have (undo steps are named by it). */
+  nextEventKey(): string {
+    return `${this.st.nextClientSeq}@${this.client}`;
+  }
+
+  /**
+   * Confirmed events as they become known here, in seq order (others' from the stream,
+   * ours from acks, in the form the log holds). `reset`: the state was replaced by a
+   * server checkpoint, so these events do not follow the previous ones.
+   */
+  onConfirmed(f: (events: readonly DocEvent[], reset: boolean) => void): () => void {
+    this.confirmedListeners.add(f);
+    return () => this.confirmedListeners.delete(f);
+  }
+
+  /**
+   * One page of the server's log, `from < seq ≤ to` (the protocol's `history` request).
+   * A value, never a throw: `offline` when there is no joined connection, or when it is
+   * lost before the answer; `timeout` after `timeoutMs`.
+   */
+  history(from: number, to: number, limit: number = protocolLimits.maxHistoryLimit, timeoutMs = 15_000): Promise<Result<HistoryPageMessage, CodedError>> {
+    const ws = this.ws;
+    if (ws === null || ws.readyState !== OPEN || this.closed) {
+      return Promise.resolve({ ok: false, error: { code: 'offline', message: 'not connected to the server' } });
+    }
+    const reqId = this.nextReqId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.historyWaiters.delete(reqId);
+        resolve({ ok: false, error: { code: 'timeout', message: `no history from the server within ${Math.round(timeoutMs / 1000)} s` } });
+      }, timeoutMs);
+      this.historyWaiters.set(reqId, { resolve, timer });
+      this.send({ type: 'history', reqId, from, to, limit: Math.max(1, Math.min(limit, protocolLimits.maxHistoryLimit)) });
+    });
+  }
+
+  private failHistoryWaiters(message: string): void {
+    for (const [id, w] of this.historyWaiters) {
+      clearTimeout(w.timer);
+      this.historyWaiters.delete(id);
+      w.resolve({ ok: false, error: { code: 'offline', message } });
+    }
+  }
+
+  private emitConfirmed(events: readonly DocEvent[], reset: boolean): void {
+    if (events.length === 0 && !reset) return;
+    for (const f of [...this.confirmedListeners]) f(events, reset);
   }
 
   /** Changes to the live text from elsewhere, in order, for the editor. */
@@ -434,6 +490,7 @@ export class SyncClient {
     this.ready = false;
     this.catchUp = null;
     this.st.disconnected();
+    this.failHistoryWaiters('the connection was lost');
     if (this.peers.size > 0) this.peers.clear();
     if (ws) {
       ws.onmessage = null;
@@ -553,6 +610,15 @@ export class SyncClient {
       return;
     }
     if (msg.type === 'pong') return;
+    if (msg.type === 'history-page') {
+      const w = this.historyWaiters.get(msg.reqId);
+      if (w !== undefined) {
+        clearTimeout(w.timer);
+        this.historyWaiters.delete(msg.reqId);
+        w.resolve({ ok: true, value: msg });
+        return;
+      }
+    }
     if (this.catchUp && msg.type !== 'history-page') {
       this.catchUp.buffered.push(msg);
       return;
@@ -615,7 +681,9 @@ export class SyncClient {
           this.streamError(r.error);
           return;
         }
-        this.persister.noteConfirmed(msg.events.filter((e) => e.seq > cp.seq), false);
+        const fresh = msg.events.filter((e) => e.seq > cp.seq);
+        this.persister.noteConfirmed(fresh, false);
+        this.emitConfirmed(fresh, true);
         this.emit([diffChange(before, next.live.toString())]);
         this.caughtUp();
         return;
@@ -653,6 +721,7 @@ export class SyncClient {
     if (fresh.length > 0) {
       const rebased = hadPending && fresh.some((e) => e.id.client !== this.client);
       this.persister.noteConfirmed(fresh, rebased);
+      this.emitConfirmed(fresh, false);
       for (const e of fresh) if (e.id.client === this.client) this.sentBase.delete(e.id.clientSeq);
     }
     if (r.value.length > 0) this.emit(r.value);
@@ -683,6 +752,7 @@ export class SyncClient {
         ...(head.meta !== undefined ? { meta: head.meta } : {}),
       };
       this.persister.noteConfirmed([ev], false);
+      this.emitConfirmed([ev], false);
       if (this.st.pending.length === 0) this.sendPresence();
     }
   }
