@@ -29,6 +29,8 @@ export interface BenchReport {
   rebase: Cell;
   /** A million real keystroke events (automerge-paper x4), ours only (bench/scale.ts). */
   scale?: Record<string, number> | string;
+  /** One undo of a step 100,000 events back in automerge-paper, ours only (bench/undo.ts). */
+  undo?: Record<string, number> | string;
   /** The server process under WebSocket load (bench/server-load.ts). */
   server?: Record<string, number | boolean>[] | string;
   totalSeconds: number;
@@ -197,6 +199,14 @@ export function renderTable(report: BenchReport): string {
   lines.push(
     `offline branch rebase, 10,000 pending vs 10,000 remote, ours only: ${rb.value === null ? `${rb.status}${rb.note ? `: ${rb.note}` : ''}` : fmt(rb.value, 'ms') + split}`,
   );
+  if (report.undo !== undefined) {
+    const u = report.undo;
+    lines.push(
+      typeof u === 'string'
+        ? `undo: ${u}`
+        : `undo of a ${u.stepEvents}-event step ${u.back} events back (automerge-paper), ours only: ${fmt(u.undoMs, 'ms')} median, ${fmt(u.undoMaxMs, 'ms')} worst of ${u.runs}; folding the whole log into the undo stack once: ${fmt(u.foldMs, 'ms')}`,
+    );
+  }
   if (report.scale !== undefined) {
     const sc = report.scale;
     lines.push(

@@ -31,6 +31,7 @@ import { peer as automerge } from './peers/automerge.js';
 import { type BenchReport, type TraceReport, compare, libraryVersions, machineInfo, readReport, renderTable, writeReport } from './report.js';
 import { scale } from './scale.js';
 import { serverLoad } from './server-load.js';
+import { undoBench } from './undo.js';
 import { traceToEvents } from '../shared/src/index.js';
 
 const ALL_PEERS: readonly Peer[] = [yjs, jsonjoy, loro, automerge];
@@ -177,6 +178,17 @@ async function main(): Promise<void> {
       scaleResult = `failed: ${(e as Error).message}`;
     }
   }
+  let undoResult: BenchReport['undo'];
+  if (typeof ours !== 'string' && opts.traces.length > 0) {
+    log('undo: a step 100,000 events back');
+    try {
+      const a = await loadTrace(join(tracesDir(), 'sequential', 'automerge-paper.json.gz'));
+      if (a.kind !== 'sequential') throw new Error('automerge-paper is not sequential');
+      undoResult = { ...undoBench(traceToEvents(flattenPatches(a))) };
+    } catch (e) {
+      undoResult = `failed: ${(e as Error).message}`;
+    }
+  }
   let serverResult: BenchReport['server'];
   if (opts.server) {
     try {
@@ -203,6 +215,7 @@ async function main(): Promise<void> {
     comparisons: compare(traces),
     rebase,
     scale: scaleResult,
+    undo: undoResult,
     server: serverResult,
     totalSeconds: Math.round((performance.now() - started) / 1000),
   };
