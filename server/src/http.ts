@@ -5,11 +5,15 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
-import { protocolLimits } from '../../shared/src/index.js';
 import type { LogStore } from './store/log-store.js';
 import { SqliteLogStore } from './store/sqlite-log-store.js';
 import { SyncHub } from './hub.js';
-import type { SyncOptions } from './options.js';
+import { defaultSyncOptions, type SyncOptions } from './options.js';
+import type { AccessStore } from './access/access-store.js';
+import { MemoryAccessStore } from './access/access-store.js';
+import { SqliteAccessStore, ACCESS_FILE } from './access/sqlite-access-store.js';
+import { AddressBuckets } from './access/address-limits.js';
+import { securityHeaders, originAllowed } from './security-headers.js';
 
 export interface ServerOptions {
   /** TCP port; 0 picks a free one (tests). */
@@ -25,6 +29,11 @@ export interface ServerOptions {
    * stays the caller's to close; the default one is closed on shutdown.
    */
   store?: LogStore;
+  /**
+   * Who may use which document; by default SQLite at `<dataDir>/access.sqlite`, or in
+   * memory when a store is passed in (tests). A store passed in stays the caller's.
+   */
+  access?: AccessStore;
   /** Limits and knobs of the sync endpoint (options.ts). */
   sync?: Partial<SyncOptions>;
 }
@@ -44,8 +53,6 @@ export interface RunningServer {
 /** The WebSocket endpoint's path. */
 export const WS_PATH = '/ws';
 
-/** Largest WebSocket message accepted, in bytes; bigger ones close the socket (1009). */
-const MAX_WS_PAYLOAD = protocolLimits.maxFrameBytes;
 
 /** The store file inside DATA_DIR. */
 export const STORE_FILE = 'eventide.sqlite';
@@ -97,6 +104,7 @@ export function resolveStaticPath(root: string, pathname: string): string | null
 function sendJson(res: ServerResponse, status: number, body: unknown, head: boolean): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...securityHeaders,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
@@ -106,6 +114,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, head: bool
 
 function sendText(res: ServerResponse, status: number, text: string, head: boolean): void {
   res.writeHead(status, {
+    ...securityHeaders,
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
   });
@@ -132,9 +141,9 @@ function sendFile(
   // Vite's build puts content-hashed files under assets/: those never change.
   const hashed = path.relative(root, filePath).split(path.sep)[0] === 'assets';
   res.writeHead(200, {
+    ...securityHeaders,
     'Content-Type': contentTypeFor(filePath),
     'Content-Length': size,
-    'X-Content-Type-Options': 'nosniff',
     'Cache-Control': hashed && !isHtml ? 'public, max-age=31536000, immutable' : 'no-cache',
   });
   if (head) {
@@ -193,7 +202,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await mkdir(dataDir, { recursive: true });
   const ownsStore = options.store === undefined;
   const store = options.store ?? SqliteLogStore.open(path.join(dataDir, STORE_FILE));
-  const hub = new SyncHub(store, options.sync, ownsStore);
+  const access = options.access ?? (ownsStore ? SqliteAccessStore.open(path.join(dataDir, ACCESS_FILE)) : new MemoryAccessStore());
+  const hub = new SyncHub(store, options.sync, ownsStore, access);
+  const sync = { ...defaultSyncOptions, ...options.sync };
+  const connectionsByAddress = new AddressBuckets(sync.connections);
 
   const server = http.createServer((req, res) => {
     const head = req.method === 'HEAD';
@@ -203,6 +215,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      for (const [k, v] of Object.entries(securityHeaders)) res.setHeader(k, v);
       res.setHeader('Allow', 'GET, HEAD');
       sendText(res, 405, 'Method not allowed', false);
       return;
@@ -217,8 +230,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_PAYLOAD });
-  wss.on('connection', (ws) => hub.accept(ws));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: sync.maxFrameBytes });
+  wss.on('connection', (ws, req: IncomingMessage) => hub.accept(ws, req.socket.remoteAddress ?? ''));
+
+  /** Refuses an upgrade before it happens; the body names the error code. */
+  const refuse = (socket: Duplex, status: string, code: string) => {
+    socket.once('finish', () => socket.destroy());
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${code.length}\r\n\r\n${code}`);
+  };
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, headBuf: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -230,6 +249,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (requestPathname(req) !== WS_PATH) {
       socket.once('finish', () => socket.destroy());
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    // Cross-site WebSocket hijacking: a page elsewhere must not open our socket with the
+    // user's network position. (Non-browser clients can send any Origin; tokens guard those.)
+    if (!originAllowed(req.headers.origin, req.headers.host, sync.allowedOrigins)) {
+      sync.log.info(`refused a WebSocket from origin ${JSON.stringify(req.headers.origin).slice(0, 200)}`);
+      refuse(socket, '403 Forbidden', 'origin-forbidden');
+      return;
+    }
+    if (!connectionsByAddress.take(req.socket.remoteAddress ?? '')) {
+      refuse(socket, '429 Too Many Requests', 'too-many-connections');
       return;
     }
     wss.handleUpgrade(req, socket, headBuf, (ws) => wss.emit('connection', ws, req));

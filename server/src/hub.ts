@@ -19,6 +19,9 @@ import { CommitQueue } from './commit-queue.js';
 import { Room, type CommitItem } from './room.js';
 import { Connection, CloseCode, type ConnectionHost } from './socket.js';
 import { defaultSyncOptions, type SyncOptions } from './options.js';
+import { MemoryAccessStore, type AccessStore } from './access/access-store.js';
+import { AccessGate, type AccessErrorCode, type GateRequest } from './access/gate.js';
+import type { CodedError, Result, Role } from '../../shared/src/index.js';
 
 export class SyncHub implements ConnectionHost {
   readonly options: SyncOptions;
@@ -28,14 +31,18 @@ export class SyncHub implements ConnectionHost {
   private stopping = false;
   private stopped: Promise<void> | null = null;
   private readonly heartbeat: NodeJS.Timeout | null;
+  private readonly gate: AccessGate;
 
   constructor(
     readonly store: LogStore,
     options: Partial<SyncOptions> = {},
-    /** Whether shutdown closes the store (true when the server opened it). */
+    /** Whether shutdown closes the stores (true when the server opened them). */
     private readonly ownsStore = true,
+    /** Who may use which document (hashes of tokens). */
+    readonly access: AccessStore = new MemoryAccessStore(),
   ) {
     this.options = { ...defaultSyncOptions, ...options };
+    this.gate = new AccessGate(access, (docId) => this.rooms.get(docId)?.sequencerHead ?? store.head(docId), this.options.creates);
     this.queue = new CommitQueue({
       store,
       log: this.options.log,
@@ -50,14 +57,18 @@ export class SyncHub implements ConnectionHost {
     return this.stopping;
   }
 
-  /** A new WebSocket on /ws. */
-  accept(ws: WebSocket): void {
+  /** A new WebSocket on /ws from `address`. */
+  accept(ws: WebSocket, address = ''): void {
     if (this.stopping) {
       ws.on('error', () => {});
       ws.close(CloseCode.goingAway, 'server-shutting-down');
       return;
     }
-    this.connections.add(new Connection(ws, this));
+    this.connections.add(new Connection(ws, this, address));
+  }
+
+  authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {
+    return this.gate.authorize(req);
   }
 
   openRoom(docId: string): Room {
@@ -142,7 +153,10 @@ export class SyncHub implements ConnectionHost {
       // Anything that slipped in while closing was refused, but flush once more to be sure.
       this.queue.flush();
       this.rooms.clear();
-      if (this.ownsStore) this.store.close();
+      if (this.ownsStore) {
+        this.store.close();
+        this.access.close();
+      }
     })();
     return this.stopped;
   }

@@ -9,6 +9,8 @@
  * frames, a cursor dragged around is many frames and no events.
  */
 
+import { protocolLimits } from '../../shared/src/index.js';
+
 export interface Logger {
   info(msg: string): void;
   warn(msg: string): void;
@@ -50,6 +52,19 @@ export interface SyncOptions {
   readonly sequencerWindow: number;
   /** A connection whose unsent output exceeds this many bytes is too slow and is dropped. */
   readonly maxBufferedBytes: number;
+  /** Largest WebSocket frame, bytes; a bigger one closes the socket (1009). */
+  readonly maxFrameBytes: number;
+  /** New WebSocket connections per remote address (a bucket: `rate` a second, `burst`); over it, 429 before the upgrade. */
+  readonly connections: Bucket;
+  /** New documents per remote address; over it, the creating hello is refused (too-many-documents). */
+  readonly creates: Bucket;
+  /**
+   * Origins whose pages may open the WebSocket. null: only the app's own origin (the
+   * Origin's host equals the request's Host). `['*']`: any. Others get 403 before the upgrade.
+   */
+  readonly allowedOrigins: readonly string[] | null;
+  /** A connection that has not joined a document (sent a valid hello) by then is closed (hello-timeout). */
+  readonly helloTimeoutMs: number;
   readonly log: Logger;
 }
 
@@ -62,8 +77,18 @@ export const defaultSyncOptions: SyncOptions = {
   maxDocLength: 64 * 1024 * 1024,
   sequencerWindow: 20_000,
   maxBufferedBytes: 64 * 1024 * 1024,
+  maxFrameBytes: protocolLimits.maxFrameBytes,
+  connections: perMinute(600),
+  creates: perMinute(60),
+  allowedOrigins: null,
+  helloTimeoutMs: 10_000,
   log: consoleLogger,
 };
+
+/** A bucket of `n` a minute that may all be spent at once. */
+export function perMinute(n: number): Bucket {
+  return { rate: n / 60, burst: n };
+}
 
 /** Knobs from the environment (all optional): EVENTIDE_RATE_EVENTS=rate/burst and so on. */
 export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions> {
@@ -94,6 +119,24 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
   if (every !== undefined && every > 0) out.checkpointEvery = every;
   const maxDoc = int('EVENTIDE_MAX_DOC_LENGTH');
   if (maxDoc !== undefined && maxDoc > 0) out.maxDocLength = maxDoc;
+  const maxFrame = int('EVENTIDE_MAX_FRAME_BYTES');
+  if (maxFrame !== undefined && maxFrame > 0) out.maxFrameBytes = maxFrame;
+  const conns = int('EVENTIDE_CONNECTIONS_PER_MINUTE');
+  if (conns !== undefined && conns > 0) out.connections = perMinute(conns);
+  const creates = int('EVENTIDE_CREATES_PER_MINUTE');
+  if (creates !== undefined && creates > 0) out.creates = perMinute(creates);
+  const helloMs = int('EVENTIDE_HELLO_TIMEOUT_MS');
+  if (helloMs !== undefined) out.helloTimeoutMs = helloMs;
+  const origins = env.EVENTIDE_ALLOWED_ORIGINS;
+  if (origins !== undefined && origins.trim() !== '') {
+    const list = origins.split(',').map((o) => o.trim()).filter((o) => o !== '');
+    for (const o of list) {
+      if (o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o)) {
+        throw new Error(`EVENTIDE_ALLOWED_ORIGINS must be a comma-separated list of origins (https://host[:port]) or *, got ${JSON.stringify(o)}`);
+      }
+    }
+    out.allowedOrigins = list;
+  }
   return out;
 }
 
@@ -118,6 +161,11 @@ export class TokenBucket {
     if (this.tokens < n) return false;
     this.tokens -= n;
     return true;
+  }
+  /** Whether the bucket is back to its burst (nothing to remember about its owner). */
+  isFull(): boolean {
+    this.refill();
+    return this.tokens >= this.spec.burst;
   }
   owe(n: number): number {
     this.refill();

@@ -34,6 +34,7 @@ import {
   type ServerMessage,
   type HistoryMessage,
   type User,
+  type Role,
   type SubmitBatch,
   type SubmitErrorCode,
   type CodedError,
@@ -51,6 +52,8 @@ export const MAX_PAGE_CHECKPOINTS = 4;
 export interface Peer {
   readonly client: string;
   readonly user: User;
+  /** What the connection may do (its welcome says so). */
+  readonly role: Role;
   cursor: Cursor;
   /** Sends an encoded server message; a closed peer drops it. */
   sendRaw(text: string): void;
@@ -164,7 +167,7 @@ export class Room {
       if (cp !== null && cp.seq > last) checkpoint = cp;
     }
     const events = store.range(this.docId, checkpoint?.seq ?? last, head);
-    peer.sendRaw(encodeServerMessage({ type: 'welcome', protocol: PROTOCOL_VERSION, docId: this.docId, head, checkpoint, events }));
+    peer.sendRaw(encodeServerMessage({ type: 'welcome', protocol: PROTOCOL_VERSION, docId: this.docId, role: peer.role, head, checkpoint, events }));
     // Who is here, then tell the others.
     for (const p of this.peers) {
       peer.sendRaw(encodeServerMessage({ type: 'presence', client: p.client, user: p.user, cursor: p.cursor }));

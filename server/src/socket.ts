@@ -12,7 +12,13 @@
  *     keeps flooding is closed with 1008; a submit beyond the event bucket is refused
  *     whole, so the client backs off and resends;
  *   - liveness is checked with WebSocket ping frames (the hub's heartbeat), so a dead
- *     peer behind a silent network is dropped and its presence cleared.
+ *     peer behind a silent network is dropped and its presence cleared;
+ *   - access (docs/security.md): the hello's token decides the connection's role (the
+ *     hub's AccessGate); a hello without a valid token is fatal (access-denied, 1008).
+ *     The connection is bound to that one document for good, and every message is
+ *     checked against the role, not only the hello: a submit from a view connection is
+ *     refused (read-only). A connection that has not joined within `helloTimeoutMs` is
+ *     closed (hello-timeout), so idle sockets cannot pile up.
  */
 import type { WebSocket, RawData } from 'ws';
 import {
@@ -24,7 +30,11 @@ import {
   type HelloMessage,
   type SubmitMessage,
   type User,
+  type Role,
+  type Result,
+  type CodedError,
 } from '../../shared/src/index.js';
+import type { GateRequest, AccessErrorCode } from './access/gate.js';
 import type { CommitItem, Peer, Room } from './room.js';
 import { TokenBucket, type SyncOptions } from './options.js';
 
@@ -47,6 +57,8 @@ export interface ConnectionHost {
   releaseRoom(room: Room): void;
   commit(item: CommitItem): void;
   connectionClosed(conn: Connection): void;
+  /** The role a hello's token gives (access/gate.ts). Throws if a store does. */
+  authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>>;
 }
 
 const OPEN = 1;
@@ -56,18 +68,30 @@ export class Connection implements Peer {
   user: User = { name: '', color: '' };
   cursor: Cursor = null;
   room: Room | null = null;
+  /** What the hello's token allows; meaningful once `room` is set. */
+  role: Role = 'view';
   /** Cleared when a ping goes out, set by the pong. */
   alive = true;
   private closing = false;
   private readonly frameBucket: TokenBucket;
   private readonly eventBucket: TokenBucket;
+  private helloTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly ws: WebSocket,
     private readonly host: ConnectionHost,
+    /** The remote address (for per-address limits). */
+    readonly address = '',
   ) {
     this.frameBucket = new TokenBucket(host.options.frames);
     this.eventBucket = new TokenBucket(host.options.events);
+    if (host.options.helloTimeoutMs > 0) {
+      this.helloTimer = setTimeout(() => {
+        this.helloTimer = null;
+        if (this.room === null) this.sendError('hello-timeout', `no valid hello within ${host.options.helloTimeoutMs} ms`, CloseCode.policy);
+      }, host.options.helloTimeoutMs);
+      this.helloTimer.unref();
+    }
     ws.on('error', (e) => {
       // ws closes the socket itself (1009 for an oversized frame, 1002 for a bad one).
       host.options.log.info(`socket error: ${e.message}`);
@@ -78,6 +102,7 @@ export class Connection implements Peer {
     });
     ws.on('close', () => {
       this.closing = true;
+      if (this.helloTimer) clearTimeout(this.helloTimer);
       host.connectionClosed(this);
     });
   }
@@ -159,8 +184,13 @@ export class Connection implements Peer {
       this.sendError('not-joined', `send hello before ${msg.type}`);
       return;
     }
+    // Checked on every message: the role was fixed by the hello, for this room only.
     switch (msg.type) {
       case 'submit':
+        if (this.role !== 'edit') {
+          this.sendError('read-only', 'this connection joined with a view link: it cannot change the document; nothing was stored');
+          return;
+        }
         return this.submit(room, msg);
       case 'presence':
         return room.presence(this, msg.cursor);
@@ -184,6 +214,19 @@ export class Connection implements Peer {
       this.sendError('server-shutting-down', 'the server is shutting down; reconnect shortly', CloseCode.goingAway);
       return;
     }
+    let access: Result<Role, CodedError<AccessErrorCode>>;
+    try {
+      access = this.host.authorize({ docId: msg.docId, token: msg.token, create: msg.create === true, address: this.address });
+    } catch (e) {
+      this.host.options.log.error(`access check of ${msg.docId} failed: ${(e as Error).stack ?? String(e)}`);
+      this.sendError('store-failed', 'the document could not be loaded; try again');
+      return;
+    }
+    if (!access.ok) {
+      this.sendError(access.error.code, access.error.message, CloseCode.policy);
+      return;
+    }
+    this.role = access.value;
     let room: Room;
     try {
       room = this.host.openRoom(msg.docId);
@@ -209,6 +252,8 @@ export class Connection implements Peer {
       return;
     }
     this.room = room;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
+    this.helloTimer = null;
   }
 
   private submit(room: Room, msg: SubmitMessage): void {

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { resolveStaticPath, startServer, type RunningServer } from '../src/http';
+import { PROTOCOL_VERSION } from '../../shared/src/index';
+import { editAccess } from './helpers/tokens';
 
 const INDEX_HTML = '<!doctype html><title>Eventide test</title><div id="root"></div>';
 const ASSET_JS = 'console.log("asset");';
@@ -182,8 +184,8 @@ describe('websocket', () => {
 
     // The socket stays usable.
     reply = next();
-    ws.send(JSON.stringify({ type: 'hello', protocol: 1, docId: 'http-test', client: 'c1', user: { name: 'a', color: '#000' }, last: 0 }));
-    expect(await reply).toMatchObject({ type: 'welcome', protocol: 1, docId: 'http-test', head: 0, checkpoint: null, events: [] });
+    ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, docId: 'http-test', client: 'c1', user: { name: 'a', color: '#000' }, last: 0, ...editAccess('http-test') }));
+    expect(await reply).toMatchObject({ type: 'welcome', protocol: PROTOCOL_VERSION, docId: 'http-test', role: 'edit', head: 0, checkpoint: null, events: [] });
     ws.close();
   });
 

@@ -14,6 +14,7 @@ import { silentLogger, type SyncOptions } from '../src/options';
 import { err, PROTOCOL_VERSION, type DocEvent, type Result } from '../../shared/src/index';
 import { Random } from '../../shared/test/sim/random';
 import { WsClient } from './helpers/ws-client';
+import { editAccess } from './helpers/tokens';
 import { RawSocket } from './helpers/raw-socket';
 import { checkAgainstLog, randomEdit, settle } from './helpers/typing';
 
@@ -152,7 +153,7 @@ describe('sync endpoint (in-process)', () => {
   it('answers handshake mistakes with their codes', async () => {
     const store = new MemoryLogStore();
     const { url } = await serve(store);
-    const hello = { type: 'hello', protocol: PROTOCOL_VERSION, docId: 'doc', client: 'h', user: { name: 'h', color: '' }, last: 0 };
+    const hello = { type: 'hello', protocol: PROTOCOL_VERSION, docId: 'doc', client: 'h', user: { name: 'h', color: '' }, last: 0, ...editAccess('doc') };
 
     const s1 = await RawSocket.open(url);
     s1.sendJson({ type: 'submit', base: 0, events: [{ id: { client: 'h', clientSeq: 1 }, author: 'h', op: ['x'], kind: 'edit' }] });

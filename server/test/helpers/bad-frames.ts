@@ -9,6 +9,7 @@
  * values of the wrong type; `expectedFor` classifies arbitrary JSON the same way the
  * decoder must, so random garbage needs no hand-written answer.
  */
+import { editAccess } from './tokens.js';
 import { PROTOCOL_VERSION } from '../../../shared/src/index.js';
 import type { Random } from '../../../shared/test/sim/random.js';
 
@@ -76,7 +77,7 @@ export class BadFrames {
   }
 
   hello(extra: Record<string, unknown> = {}): string {
-    return JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, docId: this.docId, client: this.client, user: { name: 'mallory', color: '#f00' }, last: 0, ...extra });
+    return JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, docId: this.docId, client: this.client, user: { name: 'mallory', color: '#f00' }, last: 0, ...editAccess(this.docId), ...extra });
   }
 
   /** An op that can never fit: it reaches far beyond any document in these tests. */
@@ -174,7 +175,7 @@ export class BadFrames {
       case 1:
         return { kind: 'huge-garbage', data: Buffer.alloc((1 << 20) + 1 + r.int(100), 0x61), binary: r.chance(0.5), expect: { close: 1009 } };
       case 2:
-        return { kind: 'protocol-version', data: this.hello({ protocol: r.pick([0, 2, '1', null]) }), expect: { close: 1002, error: 'protocol-version' } };
+        return { kind: 'protocol-version', data: this.hello({ protocol: r.pick([0, PROTOCOL_VERSION - 1, PROTOCOL_VERSION + 1, String(PROTOCOL_VERSION), null]) }), expect: { close: 1002, error: 'protocol-version' } };
       default:
         return { kind: 'invalid-utf8', data: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), expect: { close: 1007 } };
     }

@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type ServerMessage } from '../../../shared/src/index.js';
+import { editAccess } from './tokens.js';
 
 export class RawSocket {
   readonly messages: ServerMessage[] = [];
@@ -38,9 +39,16 @@ export class RawSocket {
   }
 
   /** Opens a socket and joins `docId`; resolves with the welcome. */
-  static async join(url: string, docId: string, client: string, last = 0): Promise<{ sock: RawSocket; welcome: Extract<ServerMessage, { type: 'welcome' }> }> {
+  static async join(
+    url: string,
+    docId: string,
+    client: string,
+    last = 0,
+    /** Token fields of the hello; by default the test edit token, creating the document if new. */
+    access: { token?: string; create?: boolean } = editAccess(docId),
+  ): Promise<{ sock: RawSocket; welcome: Extract<ServerMessage, { type: 'welcome' }> }> {
     const sock = await RawSocket.open(url);
-    sock.sendJson({ type: 'hello', protocol: PROTOCOL_VERSION, docId, client, user: { name: client, color: '#123' }, last });
+    sock.sendJson({ type: 'hello', protocol: PROTOCOL_VERSION, docId, client, user: { name: client, color: '#123' }, last, ...access });
     const welcome = await sock.next('welcome');
     return { sock, welcome };
   }

@@ -99,7 +99,16 @@ export class ServerProcess {
     if (this.child) throw new Error('server already running');
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
       cwd: repoRoot,
-      env: { ...process.env, PORT: String(this.port), DATA_DIR: this.dataDir, ...this.env },
+      // Every test client comes from 127.0.0.1, so the per-address limits (connections and
+      // new documents a minute) are lifted unless a test sets them; access.test.ts tests them.
+      env: {
+        ...process.env,
+        PORT: String(this.port),
+        DATA_DIR: this.dataDir,
+        EVENTIDE_CONNECTIONS_PER_MINUTE: '1000000',
+        EVENTIDE_CREATES_PER_MINUTE: '1000000',
+        ...this.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.starts++;

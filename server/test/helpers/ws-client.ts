@@ -29,6 +29,7 @@ import {
   type User,
   type WelcomeMessage,
 } from '../../../shared/src/index.js';
+import { testToken } from './tokens.js';
 
 export interface WsClientOptions {
   url: string;
@@ -41,6 +42,10 @@ export interface WsClientOptions {
   backoffMinMs?: number;
   backoffMaxMs?: number;
   random?: () => number;
+  /** The link's token; by default the test edit token of `docId` (helpers/tokens.ts). */
+  token?: string;
+  /** Register the document if it is new (default true: test clients create what they join). */
+  create?: boolean;
 }
 
 export class WsClient {
@@ -158,6 +163,8 @@ export class WsClient {
         client: this.opts.client,
         user: this.user,
         last: this.state.confirmedSeq,
+        token: this.opts.token ?? testToken(this.opts.docId),
+        ...(this.opts.create === false ? {} : { create: true }),
       });
     });
     ws.on('message', (data) => {

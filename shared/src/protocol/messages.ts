@@ -19,9 +19,10 @@ import { z } from 'zod';
 import { decodeOp, defaultOpLimits } from '../op/codec.js';
 import { eventKinds, type EventKind } from '../log/event.js';
 import { type Result, type CodedError, ok, err } from '../result.js';
+import { TOKEN_PATTERN } from '../access/capability.js';
 
 /** Bumped on any change a peer of the previous version would misread. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Limits of the protocol; the server enforces them, the client stays inside them. */
 export const protocolLimits = {
@@ -59,6 +60,10 @@ export const errorCodes = [
   'doc-too-large',
   'store-failed',
   'server-shutting-down',
+  'access-denied',
+  'read-only',
+  'too-many-documents',
+  'hello-timeout',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -128,7 +133,13 @@ export const helloSchema = z.object({
   user: userSchema,
   /** The client's confirmed seq: the last seq it has received (0: none). */
   last: seqNum,
-  token: z.string().max(512).optional(),
+  /** The link's token (edit or view); without a valid one the hello is refused (access-denied). */
+  token: z.string().regex(TOKEN_PATTERN, 'token must be 22-128 of A-Z a-z 0-9 _ -').optional(),
+  /**
+   * Set by the document's creator only: if the server has never heard of `docId` (and its
+   * log is empty), `token` becomes the document's edit token. Ignored for a known document.
+   */
+  create: z.boolean().optional(),
 });
 
 export const submitSchema = z.object({
@@ -167,6 +178,8 @@ export const welcomeSchema = z.object({
   type: z.literal('welcome'),
   protocol: z.literal(PROTOCOL_VERSION),
   docId: z.string(),
+  /** What this connection may do, from the hello's token: `view` connections may not submit. */
+  role: z.enum(['edit', 'view']),
   /** The document's committed head when the welcome was sent. */
   head: seqNum,
   /** Where the events start: a checkpoint (the client starts over from it), or null. */

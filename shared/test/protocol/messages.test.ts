@@ -33,7 +33,8 @@ const submit: ClientMessage = {
 };
 const valid: ClientMessage[] = [
   hello,
-  { ...hello, token: 'abc' } as ClientMessage,
+  { ...hello, token: 'abcdefghijklmnopqrstuvwxyz_-0123' } as ClientMessage,
+  { ...hello, token: 'abcdefghijklmnopqrstuvwxyz_-0123', create: true } as ClientMessage,
   submit,
   { type: 'submit', base: 0, events: [{ id: { client: 'c', clientSeq: 9 }, author: 'a', op: ['hi'], kind: 'undo', meta: { t: 1, ok: true, s: 'x', n: null } }] },
   { type: 'presence', cursor: { anchor: 1, head: 4 } },
@@ -66,7 +67,10 @@ describe('decodeClientMessage', () => {
     expect(code('{"type":"nope"}')).toBe('unknown-type');
     expect(code('{"type":"__proto__"}')).toBe('unknown-type');
     expect(code('{"type":"toString"}')).toBe('unknown-type');
-    expect(code(JSON.stringify({ ...hello, protocol: 2 }))).toBe('protocol-version');
+    expect(code(JSON.stringify({ ...hello, protocol: PROTOCOL_VERSION + 1 }))).toBe('protocol-version');
+    expect(code(JSON.stringify({ ...hello, token: 'short' }))).toBe('bad-message');
+    expect(code(JSON.stringify({ ...hello, token: 'x'.repeat(22) + '%' }))).toBe('bad-message');
+    expect(code(JSON.stringify({ ...hello, create: 'yes' }))).toBe('bad-message');
     expect(code(JSON.stringify({ ...hello, protocol: undefined }))).toBe('protocol-version');
     expect(code(JSON.stringify({ ...hello, docId: '../etc' }))).toBe('bad-message');
     expect(code(JSON.stringify({ ...hello, last: -1 }))).toBe('bad-message');
@@ -152,8 +156,8 @@ describe('server messages', () => {
     const ev = { id: { client: 'c', clientSeq: 1 }, seq: 1, base: 0, author: 'a', time: 5, op: ['hi'], kind: 'edit' as const };
     const cp = { docId: 'd', seq: 1, text: 'hi', authorship: [{ author: 'a', length: 2 }] };
     const msgs: ServerMessage[] = [
-      { type: 'welcome', protocol: PROTOCOL_VERSION, docId: 'd', head: 1, checkpoint: cp, events: [] },
-      { type: 'welcome', protocol: PROTOCOL_VERSION, docId: 'd', head: 1, checkpoint: null, events: [ev] },
+      { type: 'welcome', protocol: PROTOCOL_VERSION, docId: 'd', role: 'edit', head: 1, checkpoint: cp, events: [] },
+      { type: 'welcome', protocol: PROTOCOL_VERSION, docId: 'd', role: 'edit', head: 1, checkpoint: null, events: [ev] },
       { type: 'events', events: [ev] },
       { type: 'ack', id: { client: 'c', clientSeq: 1 }, seq: 1 },
       { type: 'presence', client: 'c', user: { name: 'a', color: '#000' }, cursor: { anchor: 0, head: 2 } },

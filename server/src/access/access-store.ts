@@ -1,0 +1,44 @@
+/**
+ * Where the server keeps who may use a document: the SHA-256 of its edit token and of
+ * its view token (shared/src/access/capability.ts), never the tokens. A document without
+ * a record cannot be joined at all; a record is written once, when the creator's first
+ * hello (or `npm run import`) registers the document, and never changed.
+ *
+ * Synchronous like the log store (better-sqlite3). Two implementations: SQLite
+ * (sqlite-access-store.ts) for the server, memory for in-process tests.
+ */
+
+/** A document's access record. */
+export interface AccessRecord {
+  readonly docId: string;
+  /** SHA-256 hex of the edit token. */
+  readonly editHash: string;
+  /** SHA-256 hex of the view token. */
+  readonly viewHash: string;
+  /** Server time of registration, ms since the epoch. */
+  readonly createdAt: number;
+}
+
+export interface AccessStore {
+  get(docId: string): AccessRecord | null;
+  /**
+   * Registers a document. Returns false (and changes nothing) if `docId` already has a
+   * record: the first registration wins, forever. Throws if the store does.
+   */
+  register(record: AccessRecord): boolean;
+  close(): void;
+}
+
+/** In memory, for tests and the in-process server with a memory log store. */
+export class MemoryAccessStore implements AccessStore {
+  private readonly records = new Map<string, AccessRecord>();
+  get(docId: string): AccessRecord | null {
+    return this.records.get(docId) ?? null;
+  }
+  register(record: AccessRecord): boolean {
+    if (this.records.has(record.docId)) return false;
+    this.records.set(record.docId, { ...record });
+    return true;
+  }
+  close(): void {}
+}

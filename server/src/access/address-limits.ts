@@ -1,0 +1,46 @@
+/**
+ * Token buckets per remote address: how many connections (or new documents) one address
+ * may open a minute. Buckets back at their burst carry no information, so they are
+ * forgotten on a sweep; the map therefore holds only addresses active in the last burst
+ * period, and is capped besides (a flood from very many addresses then only makes the
+ * limit forget, it cannot grow memory without end).
+ */
+import { TokenBucket, type Bucket } from '../options.js';
+
+/** Most addresses remembered at once. */
+const MAX_ADDRESSES = 100_000;
+
+export class AddressBuckets {
+  private readonly buckets = new Map<string, TokenBucket>();
+  private lastSweep: number;
+
+  constructor(
+    private readonly spec: Bucket,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.lastSweep = now();
+  }
+
+  /** Spends `n` of `address`'s tokens if it has them. */
+  take(address: string, n = 1): boolean {
+    this.sweep();
+    let b = this.buckets.get(address);
+    if (b === undefined) {
+      if (this.buckets.size >= MAX_ADDRESSES) this.buckets.clear();
+      b = new TokenBucket(this.spec, this.now);
+      this.buckets.set(address, b);
+    }
+    return b.take(n);
+  }
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private sweep(): void {
+    const t = this.now();
+    if (t - this.lastSweep < 10_000) return;
+    this.lastSweep = t;
+    for (const [a, b] of this.buckets) if (b.isFull()) this.buckets.delete(a);
+  }
+}
