@@ -3,6 +3,7 @@
  * fake-indexeddb for the local store and the `ws` package's WebSocket in place of the
  * browser's. The network's online/offline state and Web Locks are test doubles.
  */
+import { editAccess } from '../../server/test/helpers/tokens.js';
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -93,6 +94,7 @@ interface OpenOpts {
 async function open(url: string, o: OpenOpts = {}): Promise<SyncClient> {
   const c = await SyncClient.open({
     docId: o.docId ?? 'doc',
+    ...editAccess(o.docId ?? 'doc'),
     user: { name: o.name ?? 'ann', color: '#c00' },
     store: o.store === undefined ? await localStore() : o.store,
     url,

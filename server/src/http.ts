@@ -196,13 +196,28 @@ function requestPathname(req: IncomingMessage): string | null {
   }
 }
 
+/**
+ * A log store passed in without an access store gets one in memory that lives as long
+ * as that store object, so a server restarted on the same store (tests) still knows who
+ * may use its documents.
+ */
+const memoryAccess = new WeakMap<LogStore, AccessStore>();
+function memoryAccessFor(store: LogStore): AccessStore {
+  let a = memoryAccess.get(store);
+  if (a === undefined) {
+    a = new MemoryAccessStore();
+    memoryAccess.set(store, a);
+  }
+  return a;
+}
+
 /** Starts the HTTP server (static client, /healthz) with the WebSocket endpoint on /ws. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { dataDir, staticDir } = options;
   await mkdir(dataDir, { recursive: true });
   const ownsStore = options.store === undefined;
   const store = options.store ?? SqliteLogStore.open(path.join(dataDir, STORE_FILE));
-  const access = options.access ?? (ownsStore ? SqliteAccessStore.open(path.join(dataDir, ACCESS_FILE)) : new MemoryAccessStore());
+  const access = options.access ?? (ownsStore ? SqliteAccessStore.open(path.join(dataDir, ACCESS_FILE)) : memoryAccessFor(store));
   const hub = new SyncHub(store, options.sync, ownsStore, access);
   const sync = { ...defaultSyncOptions, ...options.sync };
   const connectionsByAddress = new AddressBuckets(sync.connections);

@@ -44,6 +44,7 @@ import {
   type WelcomeMessage,
   type CodedError,
   type Result,
+  type Role,
 } from '../../../shared/src/index.js';
 import type { LocalStore, StorageError } from '../local/local-store.js';
 import { DocPersister } from '../local/persister.js';
@@ -77,6 +78,10 @@ export interface SyncSnapshot {
   readonly peers: readonly PeerInfo[];
   /** Set when the server refused this copy for good (e.g. its log is not ours). */
   readonly fatal: string | null;
+  /** The error code behind `fatal` (e.g. `access-denied`). */
+  readonly fatalCode: string | null;
+  /** What the server's last welcome allowed (null: no welcome yet). */
+  readonly role: Role | null;
 }
 
 /** The parts of the browser WebSocket used here (the `ws` package fits too, in tests). */
@@ -122,13 +127,33 @@ export interface SyncClientOptions {
   readonly journalStorage?: JournalStorage | null;
   /** Don't connect until `start()` (tests). */
   readonly manualStart?: boolean;
+  /** The link's token (edit or view), sent in the hello; the server decides the role from it. */
+  readonly token?: string;
+  /** This browser created the document: the hello registers `token` as its edit token if the server does not know it yet. */
+  readonly create?: boolean;
 }
 
 const OPEN = 1;
 const CONNECTING = 0;
 
 /** Codes after which reconnecting cannot help. */
-const FATAL_CODES = new Set(['protocol-version', 'base-ahead']);
+const FATAL_CODES = new Set(['protocol-version', 'base-ahead', 'access-denied', 'too-many-documents', 'read-only']);
+
+/** What the page says when the server refuses this copy for good. */
+function fatalText(code: string, message: string): string {
+  switch (code) {
+    case 'base-ahead':
+      return `The server's copy of this document does not match this browser's (${message}). Local edits are kept here but cannot be sent.`;
+    case 'access-denied':
+      return 'This link does not give access to this document.';
+    case 'too-many-documents':
+      return `The server refused a new document (${message}). Reload the page to try again.`;
+    case 'read-only':
+      return 'This is a view link: changes cannot be sent.';
+    default:
+      return `This version of the app cannot talk to the server (${message}); reload the page.`;
+  }
+}
 
 export class SyncClient {
   readonly docId: string;
@@ -163,6 +188,8 @@ export class SyncClient {
   private readonly peers = new Map<string, PeerInfo>();
   private errors: SyncProblem[] = [];
   private fatal: string | null = null;
+  private fatalCode: string | null = null;
+  private role: Role | null = null;
 
   private snap: SyncSnapshot;
   private snapDirty = false;
@@ -258,6 +285,11 @@ export class SyncClient {
   /** The live state (read-only use: the editor's initial text, tests). */
   get state(): ClientState {
     return this.st;
+  }
+
+  /** The local store this document is kept in (null: none). */
+  get localStore(): LocalStore | null {
+    return this.o.store;
   }
 
   /** The text people see. */
@@ -426,6 +458,8 @@ export class SyncClient {
       errors: this.errors,
       peers: [...this.peers.values()],
       fatal: this.fatal,
+      fatalCode: this.fatalCode,
+      role: this.role,
     };
   }
 
@@ -459,7 +493,16 @@ export class SyncClient {
     ws.onopen = () => {
       if (ws !== this.ws) return;
       this.lastHeard = Date.now();
-      this.send({ type: 'hello', protocol: PROTOCOL_VERSION, docId: this.docId, client: this.client, user: this.user, last: this.st.confirmedSeq });
+      this.send({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        docId: this.docId,
+        client: this.client,
+        user: this.user,
+        last: this.st.confirmedSeq,
+        ...(this.o.token !== undefined ? { token: this.o.token } : {}),
+        ...(this.o.create === true ? { create: true } : {}),
+      });
       this.changed();
     };
     ws.onmessage = (ev) => {
@@ -599,10 +642,8 @@ export class SyncClient {
     if (msg.type === 'error') {
       this.problem(msg.code, msg.message);
       if (FATAL_CODES.has(msg.code)) {
-        this.fatal =
-          msg.code === 'base-ahead'
-            ? `The server's copy of this document does not match this browser's (${msg.message}). Local edits are kept here but cannot be sent.`
-            : `This version of the app cannot talk to the server (${msg.message}); reload the page.`;
+        this.fatal = fatalText(msg.code, msg.message);
+        this.fatalCode = msg.code;
         this.drop();
         return;
       }
@@ -663,6 +704,7 @@ export class SyncClient {
   }
 
   private welcome(msg: WelcomeMessage): void {
+    this.role = msg.role;
     const cp = msg.checkpoint;
     if (cp !== null && cp.seq > this.st.confirmedSeq) {
       if (this.st.pending.length === 0 && this.st.confirmedSeq === 0) {
@@ -793,6 +835,7 @@ function sameSnapshot(a: SyncSnapshot, b: SyncSnapshot): boolean {
     a.storageError === b.storageError &&
     a.errors === b.errors &&
     a.fatal === b.fatal &&
+    a.role === b.role &&
     a.peers.length === b.peers.length &&
     a.peers.every((p, i) => p === b.peers[i])
   );

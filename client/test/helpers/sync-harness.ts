@@ -3,6 +3,7 @@
  * fake-indexeddb local stores, for client tests (undo, the event source). Import
  * 'fake-indexeddb/auto' in the test file first.
  */
+import { editAccess } from '../../../server/test/helpers/tokens.js';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../../server/src/http.js';
 import { MemoryLogStore } from '../../../server/src/store/memory-log-store.js';
@@ -82,6 +83,7 @@ export class Harness {
   async open(url: string, o: { store?: LocalStore | null; network?: Network; name?: string; docId?: string } = {}): Promise<SyncClient> {
     const c = await SyncClient.open({
       docId: o.docId ?? 'doc',
+      ...editAccess(o.docId ?? 'doc'),
       user: { name: o.name ?? 'ann', color: '#c00' },
       store: o.store === undefined ? await this.store() : o.store,
       url,
