@@ -51,7 +51,7 @@ export const MAX_PAGE_CHECKPOINTS = 4;
 /** What a room needs of a connection. */
 export interface Peer {
   readonly client: string;
-  readonly user: User;
+  user: User;
   /** What the connection may do (its welcome says so). */
   readonly role: Role;
   cursor: Cursor;
@@ -282,9 +282,10 @@ export class Room {
     peer.sendRaw(encodeServerMessage({ type: 'history-page', reqId: req.reqId, events, checkpoints, next }));
   }
 
-  /** A cursor moved: everyone else hears it. Never logged. */
-  presence(peer: Peer, cursor: Cursor): void {
+  /** A cursor moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
+  presence(peer: Peer, cursor: Cursor, user?: User): void {
     peer.cursor = cursor;
+    if (user !== undefined) peer.user = user;
     this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor });
   }
 

@@ -193,7 +193,7 @@ export class Connection implements Peer {
         }
         return this.submit(room, msg);
       case 'presence':
-        return room.presence(this, msg.cursor);
+        return room.presence(this, msg.cursor, msg.user);
       case 'history':
         try {
           room.history(this, msg);

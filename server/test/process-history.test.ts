@@ -141,6 +141,18 @@ describe('history and presence (real process)', () => {
     await c.next('pong');
     expect(c.messages.filter((m) => m.type === 'presence' && m.client === 'carol')).toEqual([]);
 
+    // A rename rides on presence: the others hear the new name at once, and so does a later newcomer.
+    const renamed = { name: 'Carol R', color: '#0a7c86' };
+    c.sendJson({ type: 'presence', cursor: { anchor: 2, head: 5 }, user: renamed });
+    for (const w of [a, b]) {
+      await w.waitFor(() => w.others.some((m) => m.type === 'presence' && m.client === 'carol' && m.user.name === 'Carol R'), 5000, 'rename');
+      expect(w.others.filter((m) => m.type === 'presence' && m.client === 'carol').at(-1)).toEqual({ type: 'presence', client: 'carol', user: renamed, cursor: { anchor: 2, head: 5 } });
+    }
+    const { sock: d } = await RawSocket.join(sp.url, 'pres', 'dave');
+    const seen = [await d.next('presence'), await d.next('presence'), await d.next('presence')];
+    expect(seen.find((m) => m.client === 'carol')).toEqual({ type: 'presence', client: 'carol', user: renamed, cursor: { anchor: 2, head: 5 } });
+    d.close();
+
     c.close();
     for (const w of [a, b]) await w.waitFor(() => w.others.some((m) => m.type === 'presence-leave' && m.client === 'carol'));
     a.stop();

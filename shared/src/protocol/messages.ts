@@ -148,7 +148,8 @@ export const submitSchema = z.object({
   events: z.array(localEventSchema).min(1).max(protocolLimits.maxEventsPerSubmit),
 });
 
-export const presenceUpSchema = z.object({ type: z.literal('presence'), cursor: cursorSchema });
+/** `user`, when present, replaces the name and colour the hello gave (a rename, live). */
+export const presenceUpSchema = z.object({ type: z.literal('presence'), cursor: cursorSchema, user: userSchema.optional() });
 
 export const historySchema = z
   .object({
