@@ -4,6 +4,7 @@ import type { User } from '../../../shared/src/index.js';
 import { pageStore } from '../local/open-store.js';
 import { SyncClient, type SyncSnapshot } from '../sync/sync-client.js';
 import { Editor } from '../editor/Editor.js';
+import { useUndoController } from '../undo/UndoBar.js';
 import { COLORS, MAX_NAME, useIdentity } from './identity.js';
 
 export function DocumentPage({ docId }: { docId: string }) {
@@ -89,6 +90,7 @@ function Status({ client }: { client: SyncClient }) {
 function DocumentEditor({ client }: { client: SyncClient }) {
   const s = useSnapshot(client);
   const [resyncs, setResyncs] = useState<string[]>([]);
+  const undo = useUndoController(client);
   const last = s.errors.length > 0 ? s.errors[s.errors.length - 1] : null;
   return (
     <>
@@ -107,7 +109,7 @@ function DocumentEditor({ client }: { client: SyncClient }) {
           </p>
         ))}
       {resyncs.length > 0 && <p className="problem">The editor was reloaded from the document: {resyncs[resyncs.length - 1]}</p>}
-      <Editor client={client} peers={s.peers} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} />
+      <Editor client={client} peers={s.peers} undo={undo} readOnly={s.role === 'view'} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} />
       {last && last.code !== 'restore' && (
         <p className="last-error" data-testid="sync-error">
           Last sync problem: {last.code}: {last.message}

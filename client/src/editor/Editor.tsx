@@ -1,5 +1,7 @@
 import { useEffect, useRef } from 'react';
 import type { PeerInfo, SyncClient } from '../sync/sync-client.js';
+import type { UndoController } from '../undo/undo-controller.js';
+import { UndoBar } from '../undo/UndoBar.js';
 import { bindEditor, type BoundEditor } from './binding.js';
 
 /** Test hook on the editor element: what the editor shows and what the document holds. */
@@ -7,14 +9,33 @@ export interface EditorProbe {
   text(): string;
   live(): string;
   confirmedSeq(): number;
+  /** The undo and redo stack depths (null until the stored history is folded). */
+  undoDepth(): { undo: number; redo: number } | null;
+  /** The caret (main selection head). */
+  caret(): number;
 }
 
-export function Editor({ client, peers, onResync }: { client: SyncClient; peers: readonly PeerInfo[]; onResync?: (why: string) => void }) {
+export function Editor({
+  client,
+  peers,
+  onResync,
+  undo = null,
+  readOnly = false,
+}: {
+  client: SyncClient;
+  peers: readonly PeerInfo[];
+  onResync?: (why: string) => void;
+  undo?: UndoController | null;
+  /** View-only: no undo or redo buttons. */
+  readOnly?: boolean;
+}) {
   const parent = useRef<HTMLDivElement>(null);
   const overlay = useRef<HTMLDivElement>(null);
   const bound = useRef<BoundEditor | null>(null);
   const resync = useRef(onResync);
   resync.current = onResync;
+  const undoRef = useRef(undo);
+  undoRef.current = undo;
 
   useEffect(() => {
     const p = parent.current;
@@ -26,6 +47,11 @@ export function Editor({ client, peers, onResync }: { client: SyncClient; peers:
       text: () => b.view.state.doc.toString(),
       live: () => client.text(),
       confirmedSeq: () => client.state.confirmedSeq,
+      undoDepth: () => {
+        const u = undoRef.current;
+        return u !== null && u.getSnapshot().ready ? u.history().depth : null;
+      },
+      caret: () => b.view.state.selection.main.head,
     };
     (p as unknown as { eventide?: EditorProbe }).eventide = probe;
     if (document.activeElement === document.body) b.view.focus();
@@ -36,6 +62,18 @@ export function Editor({ client, peers, onResync }: { client: SyncClient; peers:
     };
   }, [client]);
 
+  // Declared after the binding's effect, so it runs after it (and again when either changes).
+  useEffect(() => {
+    const b = bound.current;
+    if (!b || !undo || readOnly) return; // view-only: the undo keys do nothing
+    b.setUndo(undo);
+    undo.attach(b.applyUndo);
+    return () => {
+      b.setUndo(null);
+      undo.attach(null);
+    };
+  }, [undo, client, readOnly]);
+
   useEffect(() => {
     bound.current?.setCarets(
       peers
@@ -45,9 +83,12 @@ export function Editor({ client, peers, onResync }: { client: SyncClient; peers:
   }, [peers, client]);
 
   return (
-    <div className="editor-frame">
-      <div className="editor" data-testid="editor" ref={parent} />
-      <div className="caret-overlay" ref={overlay} />
-    </div>
+    <>
+      {!readOnly && <UndoBar undo={undo} focus={() => bound.current?.view.focus()} />}
+      <div className="editor-frame">
+        <div className="editor" data-testid="editor" ref={parent} />
+        <div className="caret-overlay" ref={overlay} />
+      </div>
+    </>
   );
 }

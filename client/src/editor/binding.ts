@@ -5,27 +5,43 @@
  *     (`SyncClient.edit`), its op read from the transaction's changes.
  *   - What arrives from elsewhere is dispatched as transactions annotated `remote` (and
  *     kept out of any history), which the binding recognises and never sends back.
- *   - CodeMirror's own history is not enabled: undo and redo will be events in the
- *     log (DESIGN.md U1-U3, a later issue). Until then their keys do nothing, so the
- *     browser's native contenteditable undo cannot change the text behind our back.
+ *   - CodeMirror's own history is not enabled: undo and redo are events in the log
+ *     (DESIGN.md U1-U3, undo/undo-controller.ts). Their keys (Mod-z, Mod-Shift-z, Mod-y,
+ *     Ctrl-y) go to the undo controller and never to the browser, whose native
+ *     contenteditable undo would change the text behind our back.
+ *   - Each local edit says which undo step it belongs to (`meta.step`): the step grouper
+ *     (undo/step-grouper.ts) decides from the transaction's userEvent, its shape, the
+ *     time, and whether the caret jumped since the last edit.
+ *   - An undo or redo is applied by the binding (`applyUndo`): the op goes into the
+ *     document as its own event, then into the editor annotated `applied` (not sent
+ *     again), with the caret where the change happened, scrolled into view.
  *   - '\n' is the only line separator, so the editor's text is the document's, unit for
  *     unit (convert.ts).
  *   - Our caret goes out as presence; others' come in as carets (carets.ts).
  */
 import { Annotation, EditorState, Transaction, type Extension } from '@codemirror/state';
 import { EditorView, ViewPlugin, keymap, type ViewUpdate } from '@codemirror/view';
-import type { LiveChange } from '../../../shared/src/index.js';
+import { caretAfter, type LiveChange } from '../../../shared/src/index.js';
 import type { SyncClient } from '../sync/sync-client.js';
-import { LINE_SEPARATOR, changesFromOps, opFromChanges } from './convert.js';
+import type { UndoApplier, UndoController } from '../undo/undo-controller.js';
+import { StepGrouper } from '../undo/step-grouper.js';
+import { LINE_SEPARATOR, changesFromOp, changesFromOps, editShape, opFromChanges } from './convert.js';
 import { caretExtensions, setCarets, type RemoteCaret } from './carets.js';
 
 /** Marks transactions that bring others' changes (never sent back). */
 export const remote = Annotation.define<boolean>();
 
+/** Marks transactions of changes already made to the document here (undo, redo). */
+export const applied = Annotation.define<boolean>();
+
 export interface BoundEditor {
   readonly view: EditorView;
   /** Shows these people's carets (positions in the live text). */
   setCarets(carets: readonly RemoteCaret[]): void;
+  /** Applies an undo or redo op (for `UndoController.attach`). */
+  readonly applyUndo: UndoApplier;
+  /** Where the undo keys go (null: nowhere; they are still kept from the browser). */
+  setUndo(undo: UndoController | null): void;
   destroy(): void;
 }
 
@@ -37,11 +53,16 @@ export interface BindOptions {
   /** The editor and the document disagreed and the editor was reset (a bug): say so. */
   readonly onResync?: (why: string) => void;
   readonly extensions?: Extension;
+  /** The clock for undo step grouping (ms). */
+  readonly now?: () => number;
 }
 
 export function bindEditor(o: BindOptions): BoundEditor {
   const { client } = o;
+  const now = o.now ?? (() => Date.now());
   let view!: EditorView;
+  let undo: UndoController | null = null;
+  const grouper = new StepGrouper();
 
   const resync = (why: string) => {
     const text = client.text();
@@ -56,16 +77,23 @@ export function bindEditor(o: BindOptions): BoundEditor {
     update(u: ViewUpdate) {
       let local = false;
       for (const tr of u.transactions) {
-        if (!tr.docChanged || tr.annotation(remote)) continue;
+        if (tr.annotation(remote) || tr.annotation(applied)) continue;
+        if (!tr.docChanged) {
+          // The caret moved without an edit (a click, an arrow key): typing after it is a new step.
+          if (tr.selection !== undefined) grouper.breakRun();
+          continue;
+        }
         local = true;
         const op = opFromChanges(tr.changes, tr.startState.doc);
-        const r = client.edit(op);
+        const step = grouper.stepFor(editShape(tr, now()), client.nextEventKey());
+        const r = client.edit(op, 'edit', { step });
         if (!r.ok) {
           // Cannot happen while the editor mirrors the live text; if it does, the document wins.
           queueMicrotask(() => resync(`an edit did not fit the document: ${r.error.message}`));
           return;
         }
       }
+      if (local) undo?.clearMessage();
       // Remote changes move our caret too, but the others map it themselves: no presence for that.
       if (u.selectionSet || local || u.focusChanged) {
         const sel = u.state.selection.main;
@@ -74,11 +102,37 @@ export function bindEditor(o: BindOptions): BoundEditor {
     },
   }));
 
-  const noNativeUndo = keymap.of([
-    { key: 'Mod-z', run: () => true, preventDefault: true },
-    { key: 'Mod-Shift-z', run: () => true, preventDefault: true },
-    { key: 'Mod-y', run: () => true, preventDefault: true },
+  const runUndo = () => {
+    void undo?.undo();
+    return true;
+  };
+  const runRedo = () => {
+    void undo?.redo();
+    return true;
+  };
+  // Always handled (even with no controller), so the browser's own undo never runs.
+  const undoKeys = keymap.of([
+    { key: 'Mod-z', run: runUndo, preventDefault: true },
+    { key: 'Mod-Shift-z', run: runRedo, preventDefault: true },
+    { key: 'Mod-y', run: runRedo, preventDefault: true },
+    { key: 'Ctrl-y', run: runRedo, preventDefault: true },
   ]);
+
+  const applyUndo: UndoApplier = (op, kind, meta) => {
+    const r = client.edit(op, kind, meta);
+    if (!r.ok) return r;
+    grouper.breakRun();
+    const changes = changesFromOp(op, view.state.doc.length);
+    const caret = Math.min(caretAfter(op), changes.newLength);
+    view.dispatch({
+      changes,
+      selection: { anchor: caret },
+      scrollIntoView: true,
+      annotations: [applied.of(true), Transaction.addToHistory.of(false), Transaction.userEvent.of(kind)],
+    });
+    if (view.state.doc.length !== client.state.live.length) resync(`the editor and the document differ in length after ${kind}`);
+    return r;
+  };
 
   view = new EditorView({
     parent: o.parent,
@@ -88,7 +142,7 @@ export function bindEditor(o: BindOptions): BoundEditor {
         EditorState.lineSeparator.of(LINE_SEPARATOR),
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'false' }),
-        noNativeUndo,
+        undoKeys,
         toDocument,
         caretExtensions(o.overlay),
         o.extensions ?? [],
@@ -116,6 +170,10 @@ export function bindEditor(o: BindOptions): BoundEditor {
     view,
     setCarets(carets) {
       view.dispatch({ effects: setCarets.of(carets) });
+    },
+    applyUndo,
+    setUndo(u) {
+      undo = u;
     },
     destroy() {
       unsubscribe();

@@ -4,8 +4,9 @@
  * must use '\n' as its one line separator (see binding.ts), or it would turn a '\r\n'
  * someone else typed into '\n' and its text would drift from the document's (L4).
  */
-import { ChangeSet, type ChangeSpec, type Text } from '@codemirror/state';
+import { ChangeSet, Transaction, type ChangeSpec, type Text } from '@codemirror/state';
 import { OpBuilder, type Op } from '../../../shared/src/index.js';
+import { classOfUserEvent, type EditShape } from '../undo/step-grouper.js';
 
 export const LINE_SEPARATOR = '\n';
 
@@ -64,4 +65,22 @@ export function changesFromOps(ops: readonly Op[], length: number): ChangeSet {
     len = next.newLength;
   }
   return cs;
+}
+
+/**
+ * What an editor transaction is, for undo step grouping (undo/step-grouper.ts): its
+ * class from the userEvent ('input.type', 'delete.backward', 'input.paste', ...),
+ * whether it had several carets or changed several places, and whether it replaced a
+ * selection.
+ */
+export function editShape(tr: Transaction, time: number): EditShape {
+  let ranges = 0;
+  tr.changes.iterChangedRanges(() => ranges++);
+  const sel = tr.startState.selection;
+  return {
+    cls: classOfUserEvent(tr.annotation(Transaction.userEvent)),
+    multi: sel.ranges.length > 1 || ranges > 1,
+    replacedSelection: !sel.main.empty,
+    time,
+  };
 }
