@@ -213,6 +213,34 @@ describe('SyncClient', () => {
     for (const s of seen) expect(s.head).toBeLessThanOrEqual(s.len);
   });
 
+  it('a rename reaches the others at once over the same connection, and a newcomer hears the new name', async () => {
+    const { url } = await serve();
+    let sockets = 0;
+    const a = await open(url, {
+      name: 'ann',
+      extra: {
+        socket: (u) => {
+          sockets++;
+          return new WebSocket(u) as unknown as SocketLike;
+        },
+      },
+    });
+    const b = await open(url, { name: 'bob' });
+    await waitFor(() => settled(a) && settled(b) && b.getSnapshot().peers.length === 1, 'both online');
+    a.setCursor({ anchor: 0, head: 0 });
+    type(a, 0, 'abc');
+    a.setUser({ name: 'Ann Renamed', color: '#1a7f37' });
+    a.setCursor({ anchor: 1, head: 3 });
+    await waitFor(() => b.getSnapshot().peers[0]?.user.name === 'Ann Renamed', 'the new name');
+    expect(b.getSnapshot().peers[0].user.color).toBe('#1a7f37');
+    await waitFor(() => b.getSnapshot().peers[0]?.cursor?.head === 3, 'the selection');
+    expect(b.getSnapshot().peers[0].cursor).toEqual({ anchor: 1, head: 3 });
+    expect(sockets).toBe(1);
+    const c = await open(url, { name: 'carl' });
+    await waitFor(() => c.getSnapshot().peers.length === 2, 'who is here');
+    expect(c.getSnapshot().peers.find((p) => p.client === a.client)?.user.name).toBe('Ann Renamed');
+  });
+
   it('sends an edit only after the local store has it (O1)', async () => {
     const { store, url } = await serve();
     const real = await localStore();

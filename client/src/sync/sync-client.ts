@@ -185,6 +185,8 @@ export class SyncClient {
   private cursorTimer: ReturnType<typeof setTimeout> | null = null;
   /** The cursor changed since it was last sent on this connection. */
   private cursorDirty = false;
+  /** The name or colour changed since the hello or the last presence carried it. */
+  private userDirty = false;
   private readonly peers = new Map<string, PeerInfo>();
   private errors: SyncProblem[] = [];
   private fatal: string | null = null;
@@ -419,11 +421,16 @@ export class SyncClient {
     }, 50);
   }
 
-  /** Changes the name and colour others see (sent with the next hello). */
+  /**
+   * Changes the name and colour others see, at once: the next presence message carries
+   * them (now, or as soon as the outbox is empty; a reconnect's hello carries them too).
+   * Events keep the author this page opened with (undo steps are per author).
+   */
   setUser(user: User): void {
     if (user.name === this.user.name && user.color === this.user.color) return;
     this.user = user;
-    if (this.ws) this.reconnectNow(); // the server takes the user from the hello
+    this.userDirty = true;
+    this.sendPresence();
   }
 
   // ---- React's side ------------------------------------------------------------------
@@ -493,6 +500,7 @@ export class SyncClient {
     ws.onopen = () => {
       if (ws !== this.ws) return;
       this.lastHeard = Date.now();
+      this.userDirty = false; // the hello carries the current user
       this.send({
         type: 'hello',
         protocol: PROTOCOL_VERSION,
@@ -604,9 +612,11 @@ export class SyncClient {
   }
 
   private sendPresence(): void {
-    if (!this.ready || !this.cursorDirty || this.st.pending.length > 0) return;
+    if (!this.ready || (!this.cursorDirty && !this.userDirty) || this.st.pending.length > 0) return;
+    const user = this.userDirty ? { user: this.user } : {};
     this.cursorDirty = false;
-    this.send({ type: 'presence', cursor: this.cursor });
+    this.userDirty = false;
+    this.send({ type: 'presence', cursor: this.cursor, ...user });
   }
 
   /** Sends what the outbox has unsent and stored, in batches. */
