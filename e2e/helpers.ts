@@ -43,7 +43,8 @@ export async function converged(pages: Page[], timeoutMs = 20_000): Promise<stri
 export async function newDocument(page: Page): Promise<string> {
   await page.goto('/');
   await page.getByTestId('new-doc').click();
-  await expect(page).toHaveURL(/\/d\/[A-Za-z0-9_-]+$/);
+  // The page's URL is the edit link: /d/<docId>#edit=<token>.
+  await expect(page).toHaveURL(/\/d\/[A-Za-z0-9_-]+#edit=[A-Za-z0-9_-]{22,}$/);
   await editorReady(page);
   return page.url();
 }

@@ -2,11 +2,7 @@ import { useCallback, useEffect, useState, type MouseEvent } from 'react';
 import { pageStore } from '../local/open-store.js';
 import type { DocSummary } from '../local/local-store.js';
 import { DocumentPage } from './DocumentPage.js';
-
-/** A new document id: a random UUID without dashes (URL-safe: [0-9a-f] only). */
-export function newDocId(): string {
-  return crypto.randomUUID().replace(/-/g, '');
-}
+import { capabilityOf, createDocumentLink, heldLinks, pathOf } from './links.js';
 
 type Route = { name: 'home' } | { name: 'doc'; docId: string } | { name: 'not-found' };
 
@@ -19,24 +15,32 @@ export function parseRoute(pathname: string): Route {
   return { name: 'not-found' };
 }
 
-/** The current pathname, kept in sync with pushState navigation and the back/forward buttons. */
-function usePathname(): [string, (to: string) => void] {
-  const [pathname, setPathname] = useState(() => window.location.pathname);
+/**
+ * The current pathname and fragment (the link's token lives there), kept in sync with
+ * pushState navigation, the back/forward buttons and a link pasted into the address bar.
+ */
+function usePathname(): [string, string, (to: string) => void] {
+  const [loc, setLoc] = useState(() => ({ pathname: window.location.pathname, hash: window.location.hash }));
   useEffect(() => {
-    const onPop = () => setPathname(window.location.pathname);
+    const onPop = () => setLoc({ pathname: window.location.pathname, hash: window.location.hash });
     window.addEventListener('popstate', onPop);
-    return () => window.removeEventListener('popstate', onPop);
+    window.addEventListener('hashchange', onPop);
+    return () => {
+      window.removeEventListener('popstate', onPop);
+      window.removeEventListener('hashchange', onPop);
+    };
   }, []);
   const navigate = useCallback((to: string) => {
     window.history.pushState(null, '', to);
-    setPathname(window.location.pathname);
+    setLoc({ pathname: window.location.pathname, hash: window.location.hash });
   }, []);
-  return [pathname, navigate];
+  return [loc.pathname, loc.hash, navigate];
 }
 
 export function App() {
-  const [pathname, navigate] = usePathname();
+  const [pathname, hash, navigate] = usePathname();
   const route = parseRoute(pathname);
+  const cap = capabilityOf(hash);
 
   const goHome = (e: MouseEvent<HTMLAnchorElement>) => {
     e.preventDefault();
@@ -55,7 +59,9 @@ export function App() {
       </header>
       <main>
         {route.name === 'home' && <Home onOpen={navigate} />}
-        {route.name === 'doc' && <DocumentPage key={route.docId} docId={route.docId} />}
+        {route.name === 'doc' && (
+          <DocumentPage key={`${route.docId}#${cap?.role ?? ''}=${cap?.token ?? ''}`} docId={route.docId} capability={cap} />
+        )}
         {route.name === 'not-found' && <p className="empty">Page not found.</p>}
       </main>
     </div>
@@ -76,24 +82,31 @@ function Home({ onOpen }: { onOpen: (to: string) => void }) {
       }
       const r = await store.listDocuments();
       if (!live) return;
-      setList(r.ok ? { kind: 'ready', docs: r.value } : { kind: 'failed', message: r.error.message });
+      // Only documents this browser holds a link for (a local copy alone is not a right to it).
+      const links = heldLinks();
+      setList(r.ok ? { kind: 'ready', docs: r.value.filter((d) => links[d.docId] !== undefined) } : { kind: 'failed', message: r.error.message });
     });
     return () => {
       live = false;
     };
   }, []);
 
+  const links = heldLinks();
+  const hrefOf = (docId: string) => {
+    const l = links[docId];
+    return l === undefined ? `/d/${docId}` : pathOf(docId, l);
+  };
   const open = (e: MouseEvent<HTMLAnchorElement>, docId: string) => {
     if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
-    onOpen(`/d/${docId}`);
+    onOpen(hrefOf(docId));
   };
 
   return (
     <section className="documents" aria-labelledby="documents-title">
       <div className="documents-bar">
         <h2 id="documents-title">Documents</h2>
-        <button type="button" data-testid="new-doc" onClick={() => onOpen(`/d/${newDocId()}`)}>
+        <button type="button" data-testid="new-doc" onClick={() => onOpen(createDocumentLink().path)}>
           New document
         </button>
       </div>
@@ -104,7 +117,7 @@ function Home({ onOpen }: { onOpen: (to: string) => void }) {
         {list.kind === 'ready' &&
           list.docs.map((d) => (
             <li key={d.docId} data-testid="document-item">
-              <a href={`/d/${d.docId}`} onClick={(e) => open(e, d.docId)}>
+              <a href={hrefOf(d.docId)} onClick={(e) => open(e, d.docId)}>
                 <span className={d.title ? 'doc-title' : 'doc-title untitled'}>{d.title || 'Untitled'}</span>
               </a>
               <time className="doc-time" dateTime={new Date(d.updatedAt).toISOString()}>

@@ -1,14 +1,71 @@
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { produce } from 'immer';
-import type { User } from '../../../shared/src/index.js';
+import { docLink, viewTokenOf, type Role, type User } from '../../../shared/src/index.js';
 import { pageStore } from '../local/open-store.js';
 import { SyncClient, type SyncSnapshot } from '../sync/sync-client.js';
 import { Editor } from '../editor/Editor.js';
 import { useUndoController } from '../undo/UndoBar.js';
 import { COLORS, MAX_NAME, useIdentity } from './identity.js';
+import { heldLink, rememberLink, trustedLocally } from './links.js';
 
-export function DocumentPage({ docId }: { docId: string }) {
+/** The capability of the page's link (its fragment), null when it has none. */
+export type Capability = { readonly role: Role; readonly token: string };
+
+/**
+ * A document page. Without a token in the URL it shows nothing of the document; with one
+ * it opens the document, read-only for a view link. A link this browser already holds (it
+ * created the document, or the server accepted the link before) opens from the local copy
+ * at once, offline too; any other link shows the document only once the server's welcome
+ * has accepted its token (docs/security.md).
+ */
+export function DocumentPage({ docId, capability }: { docId: string; capability: Capability | null }) {
+  if (capability === null) {
+    return (
+      <section className="document" aria-label="Document" data-testid="no-access">
+        <p className="problem">This link has no access token: ask for the document's edit or view link.</p>
+      </section>
+    );
+  }
+  return <DocumentView docId={docId} capability={capability} />;
+}
+
+function NoAccess() {
+  return (
+    <section className="document" aria-label="Document" data-testid="no-access">
+      <p className="problem" role="alert">
+        This link does not give access to this document.
+      </p>
+    </section>
+  );
+}
+
+/**
+ * Shows `children` once the link is good: at once if trusted locally, else after the
+ * server's welcome; nothing at all after an access-denied. Remembers an accepted link.
+ */
+function AccessGate({ client, trusted, docId, capability, children }: { client: SyncClient | null; trusted: boolean; docId: string; capability: Capability; children: ReactNode }) {
+  if (client === null) return trusted ? children : <p className="empty">Opening…</p>;
+  return (
+    <ClientGate client={client} trusted={trusted} docId={docId} capability={capability}>
+      {children}
+    </ClientGate>
+  );
+}
+
+function ClientGate({ client, trusted, docId, capability, children }: { client: SyncClient; trusted: boolean; docId: string; capability: Capability; children: ReactNode }) {
+  const s = useSnapshot(client);
+  useEffect(() => {
+    if (s.role !== null) rememberLink(docId, { role: s.role, token: capability.token });
+  }, [s.role, docId, capability.token]);
+  if (s.fatalCode === 'access-denied') return <NoAccess />;
+  if (!trusted && s.role === null) return <p className="empty">Checking the link…</p>;
+  return children;
+}
+
+function DocumentView({ docId, capability }: { docId: string; capability: Capability }) {
   const [user, setUser] = useIdentity();
+  const [trusted] = useState(() => trustedLocally(docId, capability));
+  const readOnly = capability.role === 'view';
   const [client, setClient] = useState<SyncClient | null>(null);
   const [openError, setOpenError] = useState<string | null>(null);
   const userRef = useRef(user);
@@ -20,7 +77,10 @@ export function DocumentPage({ docId }: { docId: string }) {
     void (async () => {
       try {
         const { store, error } = await pageStore();
-        const c = await SyncClient.open({ docId, user: userRef.current, store, storageError: error });
+        const held = heldLink(docId);
+        // Only the browser that created the document may register it (its first hello, maybe much later if it was made offline).
+        const create = held !== null && held.created === true && held.role === 'edit' && held.token === capability.token;
+        const c = await SyncClient.open({ docId, user: userRef.current, store, storageError: error, token: capability.token, create });
         if (cancelled) {
           void c.close();
           return;
@@ -44,14 +104,18 @@ export function DocumentPage({ docId }: { docId: string }) {
       void opened?.close();
       setClient(null);
     };
-  }, [docId]);
+  }, [docId, capability.token]);
 
   useEffect(() => {
     client?.setUser(user);
   }, [client, user]);
 
+  const editLink = capability.role === 'edit' ? docLink(location.origin, docId, 'edit', capability.token) : null;
+  const viewLink = docLink(location.origin, docId, 'view', capability.role === 'edit' ? viewTokenOf(capability.token) : capability.token);
+
   return (
-    <section className="document" aria-label="Document">
+    <AccessGate client={client} trusted={trusted} docId={docId} capability={capability}>
+    <section className="document" aria-label="Document" data-read-only={readOnly ? 'true' : 'false'}>
       <div className="document-bar">
         <h2>Document</h2>
         {client ? <Status client={client} /> : <span className="sync-status" data-testid="sync-status" data-state="offline" data-pending="0">Opening…</span>}
@@ -59,14 +123,26 @@ export function DocumentPage({ docId }: { docId: string }) {
       <div className="document-meta">
         <IdentityEditor user={user} onChange={setUser} />
         {client && <Presence client={client} user={user} />}
+        {editLink !== null && (
+          <label className="share">
+            Edit link
+            <input data-testid="share-edit-link" readOnly value={editLink} onFocus={(e) => e.currentTarget.select()} />
+          </label>
+        )}
         <label className="share">
-          Edit link
-          <input data-testid="share-edit-link" readOnly value={`${location.origin}/d/${docId}`} onFocus={(e) => e.currentTarget.select()} />
+          View link
+          <input data-testid="share-view-link" readOnly value={viewLink} onFocus={(e) => e.currentTarget.select()} />
         </label>
+        {readOnly && (
+          <span className="read-only-badge" data-testid="read-only">
+            View only
+          </span>
+        )}
       </div>
       {openError && <p className="problem">This document could not be opened: {openError}</p>}
-      {client && <DocumentEditor client={client} />}
+      {client && <DocumentEditor client={client} readOnly={readOnly} />}
     </section>
+    </AccessGate>
   );
 }
 
@@ -87,10 +163,12 @@ function Status({ client }: { client: SyncClient }) {
   );
 }
 
-function DocumentEditor({ client }: { client: SyncClient }) {
+function DocumentEditor({ client, readOnly }: { client: SyncClient; readOnly: boolean }) {
   const s = useSnapshot(client);
   const [resyncs, setResyncs] = useState<string[]>([]);
   const undo = useUndoController(client);
+  // A view link: no undo at all (no buttons, and the keys do nothing), and no typing.
+  const viewOnly = readOnly || s.role === 'view';
   const last = s.errors.length > 0 ? s.errors[s.errors.length - 1] : null;
   return (
     <>
@@ -109,7 +187,7 @@ function DocumentEditor({ client }: { client: SyncClient }) {
           </p>
         ))}
       {resyncs.length > 0 && <p className="problem">The editor was reloaded from the document: {resyncs[resyncs.length - 1]}</p>}
-      <Editor client={client} peers={s.peers} undo={undo} readOnly={s.role === 'view'} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} />
+      <Editor client={client} peers={s.peers} undo={viewOnly ? null : undo} readOnly={viewOnly} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} />
       {last && last.code !== 'restore' && (
         <p className="last-error" data-testid="sync-error">
           Last sync problem: {last.code}: {last.message}

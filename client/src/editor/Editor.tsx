@@ -2,6 +2,8 @@ import { useEffect, useRef } from 'react';
 import type { PeerInfo, SyncClient } from '../sync/sync-client.js';
 import type { UndoController } from '../undo/undo-controller.js';
 import { UndoBar } from '../undo/UndoBar.js';
+import { EditorState } from '@codemirror/state';
+import { EditorView } from '@codemirror/view';
 import { bindEditor, type BoundEditor } from './binding.js';
 
 /** Test hook on the editor element: what the editor shows and what the document holds. */
@@ -13,6 +15,8 @@ export interface EditorProbe {
   undoDepth(): { undo: number; redo: number } | null;
   /** The caret (main selection head). */
   caret(): number;
+  /** The server's log up to our confirmed head, fetched page by page (e2e: each event once). */
+  serverLog(): Promise<{ id: string; kind: string; author: string }[]>;
 }
 
 export function Editor({
@@ -36,12 +40,21 @@ export function Editor({
   resync.current = onResync;
   const undoRef = useRef(undo);
   undoRef.current = undo;
+  const readOnlyRef = useRef(readOnly);
+  readOnlyRef.current = readOnly;
 
   useEffect(() => {
     const p = parent.current;
     const o = overlay.current;
     if (!p || !o) return;
-    const b = bindEditor({ parent: p, overlay: o, client, onResync: (why) => resync.current?.(why) });
+    const b = bindEditor({
+      parent: p,
+      overlay: o,
+      client,
+      onResync: (why) => resync.current?.(why),
+      // View-only: the text cannot be changed from this editor (typing, paste, drop).
+      extensions: readOnlyRef.current ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [],
+    });
     bound.current = b;
     const probe: EditorProbe = {
       text: () => b.view.state.doc.toString(),
@@ -52,6 +65,18 @@ export function Editor({
         return u !== null && u.getSnapshot().ready ? u.history().depth : null;
       },
       caret: () => b.view.state.selection.main.head,
+      serverLog: async () => {
+        const out: { id: string; kind: string; author: string }[] = [];
+        const to = client.state.confirmedSeq;
+        let from: number | null = 0;
+        while (from !== null && from < to) {
+          const r = await client.history(from, to);
+          if (!r.ok) throw new Error(r.error.message);
+          for (const e of r.value.events) out.push({ id: `${e.id.clientSeq}@${e.id.client}`, kind: e.kind, author: e.author });
+          from = r.value.next;
+        }
+        return out;
+      },
     };
     (p as unknown as { eventide?: EditorProbe }).eventide = probe;
     if (document.activeElement === document.body) b.view.focus();
