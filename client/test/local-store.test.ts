@@ -178,6 +178,23 @@ describe('LocalStore', () => {
     expect(!r.ok && r.error.code).toBe('failed');
   });
 
+  it('an open held up by another tab (a deletion waiting for its connection) is "blocked", and clears when that tab lets go', async () => {
+    const name = freshName();
+    const { openDB, deleteDB } = await import('idb');
+    const other = await openDB(name, 1); // another tab that ignores versionchange
+    let deleteBlocked = false;
+    const deleting = deleteDB(name, { blocked: () => (deleteBlocked = true) });
+    const r = await LocalStore.open({ name, timeoutMs: 200 });
+    expect(deleteBlocked).toBe(true);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error.code).toBe('blocked');
+    other.close();
+    await deleting;
+    const again = await LocalStore.open({ name, timeoutMs: 2000 });
+    expect(again.ok).toBe(true);
+    if (again.ok) again.value.close();
+  });
+
   it('titles are the first line, trimmed', () => {
     expect(titleOf('  Hello world \nsecond')).toBe('Hello world');
     expect(titleOf('')).toBe('');

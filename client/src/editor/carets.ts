@@ -1,12 +1,19 @@
 /**
- * Other people's carets. Their positions (from presence messages, in their live text)
- * live in a state field and are mapped through every change, so a caret stays with its
- * text until the next presence update. They are drawn in an overlay beside the editor,
- * not inside it, so reading the editor's text never picks up a name. Names go in as
- * text nodes (textContent), never as HTML; colours are checked before use.
+ * Other people's carets and selections. Their positions (from presence messages, in
+ * their live text) live in a state field and are mapped through every change, so a
+ * caret stays with its text until the next presence update.
+ *
+ *   - The caret and the name are drawn in an overlay beside the editor, not inside it,
+ *     so reading the editor's text never picks up a name.
+ *   - A selection (anchor ≠ head) is a mark decoration in the person's colour over the
+ *     selected text (`data-testid="remote-selection"`, the name in `data-name` and the
+ *     tooltip): it adds no text, only a background.
+ *
+ * Names go in as text nodes (textContent) or attribute values, never as HTML; colours are
+ * checked before use.
  */
-import { StateEffect, StateField, type EditorState } from '@codemirror/state';
-import { EditorView, ViewPlugin, type PluginValue, type ViewUpdate } from '@codemirror/view';
+import { StateEffect, StateField, type EditorState, type Range } from '@codemirror/state';
+import { Decoration, EditorView, ViewPlugin, type DecorationSet, type PluginValue, type ViewUpdate } from '@codemirror/view';
 
 export interface RemoteCaret {
   readonly client: string;
@@ -115,8 +122,30 @@ export function caretOverlay(overlay: HTMLElement) {
   );
 }
 
+/** Others' selections as marks in their colours (carets without a range add nothing). */
+export const selectionDecorations = EditorView.decorations.compute([caretField], (state): DecorationSet => {
+  const marks: Range<Decoration>[] = [];
+  for (const c of state.field(caretField)) {
+    if (c.anchor === c.head) continue;
+    const color = safeColor(c.color);
+    marks.push(
+      Decoration.mark({
+        class: 'remote-selection',
+        attributes: {
+          'data-testid': 'remote-selection',
+          'data-client': c.client,
+          'data-name': c.name,
+          title: c.name,
+          style: `background-color: color-mix(in srgb, ${color} 28%, transparent)`,
+        },
+      }).range(Math.min(c.anchor, c.head), Math.max(c.anchor, c.head)),
+    );
+  }
+  return Decoration.set(marks, true);
+});
+
 export function caretExtensions(overlay: HTMLElement) {
-  return [caretField, caretOverlay(overlay)];
+  return [caretField, caretOverlay(overlay), selectionDecorations];
 }
 
 /** For tests: the carets as the editor holds them. */

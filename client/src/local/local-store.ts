@@ -205,9 +205,12 @@ export class LocalStore {
       if (r === 'timeout') {
         // Close it if it ever opens, so it does not block anyone.
         void opening.then((db) => db.close()).catch(() => undefined);
+        // Either way the open is waiting on another connection: an upgrade of ours waits for an
+        // older tab (blocked), or ours waits behind another tab's upgrade or deletion that is
+        // itself held up. Both clear only when that other tab lets go.
         return blocked
           ? err('blocked', 'storage is blocked by another tab with an older version of the app; close it and reload')
-          : err('unavailable', `storage did not open within ${timeoutMs} ms`);
+          : err('blocked', `storage did not open within ${timeoutMs} ms: another tab is holding it (an upgrade or deletion is waiting); close other tabs of this app and reload`);
       }
       return ok(new LocalStore(r));
     } catch (e) {
