@@ -104,7 +104,9 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
 }, testInfo) => {
   const events = Number(imported.events);
   expect(imported.length).toBe(END.length);
-  const url = `${server.url}/d/${DOC}`;
+  // The import prints the document's edit link; open it on this test's own server.
+  const link = new URL(String(imported.edit));
+  const url = `${server.url}${link.pathname}${link.hash}`;
   const { context, page } = await freshPage(browser);
   try {
     // (a) No local data: everything comes from the server.

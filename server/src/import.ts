@@ -13,9 +13,11 @@
  * already has events. A store failure part-way (full disk) leaves a valid prefix of
  * the history, and the message says up to which seq.
  *
- * Prints one JSON line: {"doc","file","events","checkpoints","length","ms","store"}
- * (`ms`: the import itself, trace loading excluded). Exits 1 with a message on stderr
- * on any refusal or failure.
+ * Prints one JSON line: {"doc","file","events","checkpoints","length","ms","store","edit","view"}
+ * (`ms`: the import itself, trace loading excluded; `edit` and `view`: the document's two
+ * links, with a fresh random edit token registered in `<DATA_DIR>/access.sqlite`, on
+ * `--origin` (default http://localhost:$PORT or 8080); the tokens are printed only here).
+ * Exits 1 with a message on stderr on any refusal or failure.
  */
 import path from 'node:path';
 import { realpathSync } from 'node:fs';
@@ -23,6 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { LogStore } from './store/log-store.js';
 import { SqliteLogStore } from './store/sqlite-log-store.js';
+import { randomBytes } from 'node:crypto';
+import { SqliteAccessStore, ACCESS_FILE } from './access/sqlite-access-store.js';
 import { loadTrace, flattenPatches } from '../../tools/trace-file.js';
 import {
   type Patch,
@@ -34,6 +38,11 @@ import {
   replayInto,
   traceToEvents,
   checkpointOf,
+  TOKEN_BYTES,
+  tokenFromBytes,
+  tokenHash,
+  viewTokenOf,
+  docLink,
 } from '../../shared/src/index.js';
 
 /** Events per append (one transaction each). */
@@ -123,29 +132,37 @@ interface Args {
   docId: string;
   file: string;
   dataDir: string;
+  /** Where the printed links point. */
+  origin: string;
 }
 
-const USAGE = 'usage: npm run import -- --doc ID FILE.json[.gz] [--data DIR]';
+const USAGE = 'usage: npm run import -- --doc ID FILE.json[.gz] [--data DIR] [--origin URL]';
 
 function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Args | string {
   let docId: string | undefined;
   let dataDir: string | undefined;
+  let origin: string | undefined;
   const files: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--doc' || a === '--data') {
+    if (a === '--doc' || a === '--data' || a === '--origin') {
       const v = argv[++i];
       if (v === undefined || v === '' || v.startsWith('--')) return `${a} needs a value (use ${a}=VALUE for one that starts with --)`;
       if (a === '--doc') docId = v;
+      else if (a === '--origin') origin = v;
       else dataDir = v;
-    } else if (a.startsWith('--doc=')) docId = a.slice(6);
+    } else if (a.startsWith('--origin=')) origin = a.slice(9);
+    else if (a.startsWith('--doc=')) docId = a.slice(6);
     else if (a.startsWith('--data=')) dataDir = a.slice(7);
     else if (a.startsWith('-')) return `unknown option ${a}`;
     else files.push(a);
   }
   if (docId === undefined || docId === '') return 'missing --doc ID';
   if (files.length !== 1) return `expected exactly one trace file, got ${files.length}`;
-  return { docId, file: files[0], dataDir: path.resolve(dataDir ?? (env.DATA_DIR || './data')) };
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(docId)) return 'the document id must be 1-128 of A-Z a-z 0-9 _ -';
+  origin ??= `http://localhost:${env.PORT || 8080}`;
+  if (!/^https?:\/\/[^/\s]+\/?$/.test(origin)) return `--origin must look like https://host[:port], got ${JSON.stringify(origin)}`;
+  return { docId, file: files[0], dataDir: path.resolve(dataDir ?? (env.DATA_DIR || './data')), origin };
 }
 
 /** Where the command writes; tests pass their own. */
@@ -195,7 +212,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     io.err(`import: cannot open the store ${storeFile}: ${(e as Error).message}\n`);
     return 1;
   }
+  let access: SqliteAccessStore;
   try {
+    access = SqliteAccessStore.open(path.join(args.dataDir, ACCESS_FILE));
+  } catch (e) {
+    store.close();
+    io.err(`import: cannot open the access store in ${args.dataDir}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  try {
+    // (A document with events is refused by importTrace itself, with its own message.)
+    if (store.head(args.docId) === 0 && access.get(args.docId) !== null) {
+      io.err(`import: document ${args.docId} already exists (it has links); import into a new id\n`);
+      return 1;
+    }
     const t0 = performance.now();
     const r = importTrace(store, args.docId, patches, times, { endContent: trace.endContent });
     const ms = Math.round(performance.now() - t0);
@@ -203,11 +233,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       io.err(`import: ${args.file}: ${r.error.code}: ${r.error.message}\n`);
       return 1;
     }
-    const line = { doc: args.docId, file: args.file, ...r.value, ms, store: storeFile };
+    // The document's links: a fresh edit token, only its hash (and its view token's) stored.
+    const token = tokenFromBytes(randomBytes(TOKEN_BYTES));
+    const view = viewTokenOf(token);
+    if (!access.register({ docId: args.docId, editHash: tokenHash(token), viewHash: tokenHash(view), createdAt: Date.now() })) {
+      io.err(`import: document ${args.docId} was registered by someone else meanwhile; its history is imported, but these links would not work\n`);
+      return 1;
+    }
+    const edit = docLink(args.origin, args.docId, 'edit', token);
+    const line = { doc: args.docId, file: args.file, ...r.value, ms, store: storeFile, edit, view: docLink(args.origin, args.docId, 'view', view) };
     io.out(`${JSON.stringify(line)}\n`);
     return 0;
   } finally {
     store.close();
+    access.close();
   }
 }
 

@@ -3,6 +3,8 @@
  * the log, the checkpoints every 1,000 events, L5 from the last checkpoint, and the
  * command's refusals.
  */
+import { SqliteAccessStore } from '../src/access/sqlite-access-store.js';
+import { tokenHash, viewTokenOf } from '../../shared/src/index.js';
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -101,7 +103,14 @@ describe('npm run import', () => {
     const data = tempDir();
     const { stdout } = await run('npm', ['run', '-s', 'import', '--', '--doc', 'ff', ff, '--data', data], { cwd: root });
     const line = JSON.parse(stdout.trim());
-    expect(Object.keys(line)).toEqual(['doc', 'file', 'events', 'checkpoints', 'length', 'ms', 'store']);
+    expect(Object.keys(line)).toEqual(['doc', 'file', 'events', 'checkpoints', 'length', 'ms', 'store', 'edit', 'view']);
+    // The links: the default origin, a fresh edit token, its view token; only hashes stored.
+    expect(line.edit).toMatch(/^http:\/\/localhost:\d+\/d\/ff#edit=[A-Za-z0-9_-]{32}$/);
+    const editToken = String(line.edit).split('#edit=')[1];
+    expect(line.view).toBe(`${String(line.edit).split('#')[0]}#view=${viewTokenOf(editToken)}`);
+    const acc = SqliteAccessStore.open(join(data, 'access.sqlite'));
+    expect(acc.get('ff')).toMatchObject({ editHash: tokenHash(editToken), viewHash: tokenHash(viewTokenOf(editToken)) });
+    acc.close();
     expect(line).toMatchObject({ doc: 'ff', file: ff, events: 26078, checkpoints: 26, length: 21362, store: join(data, 'eventide.sqlite') });
     expect(line.ms).toBeGreaterThan(0);
 
