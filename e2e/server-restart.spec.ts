@@ -24,10 +24,11 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     const b = await freshPage(browser);
     try {
       await server.start();
-      const url = `${server.url}/d/restart-${signal.toLowerCase()}-${Date.now().toString(36)}`;
-
-      await a.page.goto(url);
+      // A creates the document on this server; its URL is the edit link B opens.
+      await a.page.goto(`${server.url}/`);
+      await a.page.getByTestId('new-doc').click();
       await editorReady(a.page);
+      const url = a.page.url();
       await caretTo(a.page, 'end');
       await a.page.keyboard.type('alpha-1 ');
       await settledLong(a.page);
