@@ -54,11 +54,13 @@ describe('HistoryIndex', () => {
             fc.nat({ max: events.length }),
             fc.array(queryArb, { minLength: 10, maxLength: 40, size: 'max' }),
             fc.constantFrom(7, 7, 7, 1, 3, 50),
+            // 0: always from the nearest snapshot; 1000: always walk from the cursor.
+            fc.constantFrom<number | undefined>(undefined, 0, 2, 1000),
           ),
         ),
-        ([events, initial, queries, every]) => {
+        ([events, initial, queries, every, copyCost]) => {
           const truth = reference(events);
-          const index = new HistoryIndex(events.slice(0, initial), { every });
+          const index = new HistoryIndex(events.slice(0, initial), { every, copyCost });
           let have = initial;
           let v = have;
           const check = (what: string) => {
@@ -67,6 +69,9 @@ describe('HistoryIndex', () => {
             expect(index.textAt(v), `${what}: textAt(${v}), every ${every}`).toBe(want.text);
             expect(index.ropeAt(v).authorship(), `${what}: ropeAt(${v}).authorship(), every ${every}`).toEqual(want.authorship);
             expect(index.eventAt(v), `${what}: eventAt(${v})`).toBe(v === 0 ? undefined : events[v - 1]);
+            // Each answer costs at most half the snapshot spacing plus the copy, or the walk from the last one.
+            const m = index.lastMove;
+            if (m.how === 'snapshot') expect(m.steps, `${what}: steps from a snapshot`).toBeLessThanOrEqual(Math.ceil(every / 2) + every);
           };
           check('start');
           for (const q of queries) {
@@ -105,6 +110,51 @@ describe('HistoryIndex', () => {
       ),
       { seed: seed(SEED), numRuns: 150 },
     );
+  });
+
+  it('L6: a step back reverts one event from the cursor (no snapshot copy), authorship of deleted text included', () => {
+    // Alice types, Bob deletes part of it, and the view steps back over Bob's delete.
+    const alice = traceToEvents([
+      [0, 0, 'hello world'],
+      [11, 0, '!'],
+    ]);
+    const bob = traceToEvents([[0, 0, 'x']], { author: 'bob' })[0];
+    const events = [
+      ...alice,
+      { ...bob, seq: 3, base: 2, op: [6, { d: 'world' }, 1] },
+      { ...bob, seq: 4, base: 3, id: { client: 'bob', clientSeq: 2 }, op: [6, 'there', 1] },
+    ] as typeof alice;
+    const index = new HistoryIndex(events, { every: 1000 });
+    expect(index.textAt(4)).toBe('hello there!');
+    expect(index.ropeAt(4).authorship()).toEqual([
+      { author: 'import', length: 6 },
+      { author: 'bob', length: 5 },
+      { author: 'import', length: 1 },
+    ]);
+    expect(index.textAt(2)).toBe('hello world!');
+    expect(index.lastMove).toEqual({ how: 'walk', from: 4, steps: 2 });
+    expect(index.ropeAt(2).authorship()).toEqual([{ author: 'import', length: 12 }]);
+    expect(index.textAt(3)).toBe('hello !');
+    expect(index.lastMove).toEqual({ how: 'walk', from: 2, steps: 1 });
+  });
+
+  it('a far jump starts from the nearest snapshot, above v (reverting) as well as below it', () => {
+    const patches: [number, number, string][] = [];
+    for (let i = 0; i < 100; i++) patches.push([i, 0, String.fromCharCode(97 + (i % 26))]);
+    const events = traceToEvents(patches);
+    const index = new HistoryIndex(events, { every: 10, copyCost: 2 });
+    expect(index.textAt(98)).toBe(replay(null, events.slice(0, 98)).toString());
+    expect(index.lastMove).toEqual({ how: 'snapshot', from: 100, steps: 2 });
+    expect(index.textAt(31)).toBe(replay(null, events.slice(0, 31)).toString());
+    expect(index.lastMove).toEqual({ how: 'snapshot', from: 30, steps: 1 });
+    expect(index.textAt(29)).toBe(replay(null, events.slice(0, 29)).toString());
+    expect(index.lastMove).toEqual({ how: 'walk', from: 31, steps: 2 });
+    // Live events go to the head rope: the cursor stays where the view is.
+    const more = traceToEvents([...patches, [100, 0, 'z']]).slice(100);
+    index.append(more);
+    expect(index.textAt(28)).toBe(replay(null, events.slice(0, 28)).toString());
+    expect(index.lastMove).toEqual({ how: 'walk', from: 29, steps: 1 });
+    expect(index.textAt(101)).toBe(replay(null, events.slice(0, 100)).toString() + 'z');
   });
 
   it('versions outside 0..head (negative, past the head, fractional, NaN) throw RangeError', () => {
