@@ -3,18 +3,21 @@
  *
  * Content-Security-Policy. The built app is only files from this origin: one module
  * script, one stylesheet, the service worker and its registration script, the manifest
- * and an SVG icon; it talks to `/ws` on the same origin. So everything is `'self'` and
- * nothing inline is allowed, with one exception measured in Chromium (e2e/access.spec.ts):
- * none. CodeMirror's style-mod mounts its CSS through constructable stylesheets
- * (`adoptedStyleSheets`), which style-src does not govern, and React sets `style`
- * properties through the CSSOM, which CSP allows; neither needs `'unsafe-inline'`.
- * `connect-src 'self'` covers `ws:`/`wss:` to the same host (CSP Level 3).
+ * and an SVG icon; it talks to `/ws` on the same origin. So everything is `'self'`, no
+ * inline script and no eval (zod runs jitless in the client, client/src/zod-config.ts),
+ * with one exception found in Chromium (e2e/access.spec.ts): styles. CodeMirror's
+ * style-mod mounts its themes as `<style>` elements in the document (constructable
+ * stylesheets only inside a shadow root) and sets some `style` attributes, so style-src
+ * needs `'unsafe-inline'`: without it the editor loses its layout. A nonce would not
+ * survive the service worker's cached index.html. Injected CSS cannot run script, and all
+ * document content is rendered as text. `connect-src 'self'` covers `ws:`/`wss:` to the
+ * same host (CSP Level 3).
  */
 
 const CSP = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",
