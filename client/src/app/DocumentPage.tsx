@@ -5,6 +5,8 @@ import { pageStore } from '../local/open-store.js';
 import { SyncClient, type SyncSnapshot } from '../sync/sync-client.js';
 import { Editor } from '../editor/Editor.js';
 import { useUndoController } from '../undo/UndoBar.js';
+import type { UndoApplier } from '../undo/undo-controller.js';
+import { HistorySection } from '../history/HistorySection.js';
 import { COLORS, MAX_NAME, useIdentity } from './identity.js';
 import { heldLink, rememberLink, trustedLocally } from './links.js';
 
@@ -167,6 +169,7 @@ function DocumentEditor({ client, readOnly }: { client: SyncClient; readOnly: bo
   const s = useSnapshot(client);
   const [resyncs, setResyncs] = useState<string[]>([]);
   const undo = useUndoController(client);
+  const applier = useRef<UndoApplier | null>(null);
   // A view link: no undo at all (no buttons, and the keys do nothing), and no typing.
   const viewOnly = readOnly || s.role === 'view';
   const last = s.errors.length > 0 ? s.errors[s.errors.length - 1] : null;
@@ -187,7 +190,8 @@ function DocumentEditor({ client, readOnly }: { client: SyncClient; readOnly: bo
           </p>
         ))}
       {resyncs.length > 0 && <p className="problem">The editor was reloaded from the document: {resyncs[resyncs.length - 1]}</p>}
-      <Editor client={client} peers={s.peers} undo={viewOnly ? null : undo} readOnly={viewOnly} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} />
+      <Editor client={client} peers={s.peers} undo={viewOnly ? null : undo} readOnly={viewOnly} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} onApplier={(a) => (applier.current = a)} />
+      <HistorySection client={client} readOnly={viewOnly} apply={() => applier.current} />
       {last && last.code !== 'restore' && (
         <p className="last-error" data-testid="sync-error">
           Last sync problem: {last.code}: {last.message}

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import type { PeerInfo, SyncClient } from '../sync/sync-client.js';
-import type { UndoController } from '../undo/undo-controller.js';
+import type { UndoApplier, UndoController } from '../undo/undo-controller.js';
 import { UndoBar } from '../undo/UndoBar.js';
 import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
@@ -25,6 +25,7 @@ export function Editor({
   onResync,
   undo = null,
   readOnly = false,
+  onApplier,
 }: {
   client: SyncClient;
   peers: readonly PeerInfo[];
@@ -32,6 +33,8 @@ export function Editor({
   undo?: UndoController | null;
   /** View-only: no undo or redo buttons. */
   readOnly?: boolean;
+  /** Receives the binding's op applier once bound, null when unbound (the history panel's restore). */
+  onApplier?: (apply: UndoApplier | null) => void;
 }) {
   const parent = useRef<HTMLDivElement>(null);
   const overlay = useRef<HTMLDivElement>(null);
@@ -42,6 +45,8 @@ export function Editor({
   undoRef.current = undo;
   const readOnlyRef = useRef(readOnly);
   readOnlyRef.current = readOnly;
+  const onApplierRef = useRef(onApplier);
+  onApplierRef.current = onApplier;
 
   useEffect(() => {
     const p = parent.current;
@@ -56,6 +61,7 @@ export function Editor({
       extensions: readOnlyRef.current ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [],
     });
     bound.current = b;
+    onApplierRef.current?.(b.applyUndo);
     const probe: EditorProbe = {
       text: () => b.view.state.doc.toString(),
       live: () => client.text(),
@@ -82,6 +88,7 @@ export function Editor({
     if (document.activeElement === document.body) b.view.focus();
     return () => {
       delete (p as unknown as { eventide?: EditorProbe }).eventide;
+      onApplierRef.current?.(null);
       bound.current = null;
       b.destroy();
     };
