@@ -397,12 +397,47 @@ describe('DocPersister (O1)', () => {
     next.close();
   });
 
-  it('without a store it is in memory mode for good and says why', () => {
+  it('without a store it is in memory mode for good and says why; each burst of edits is announced as sendable', async () => {
     const me = new ClientState({ client: 'me', author: 'me' });
-    const p = new DocPersister({ store: null, docId: 'd', client: 'me', state: () => me, initialError: { code: 'unavailable', message: 'no IndexedDB' } });
+    let changes = 0;
+    const p = new DocPersister({
+      store: null,
+      docId: 'd',
+      client: 'me',
+      state: () => me,
+      initialError: { code: 'unavailable', message: 'no IndexedDB' },
+      onChange: () => changes++,
+    });
     insertAt(me, 0, 'a');
+    p.noteEdit();
+    insertAt(me, 1, 'b');
     p.noteEdit();
     expect(p.sendableUpTo()).toBe(Number.POSITIVE_INFINITY);
     expect(p.error?.code).toBe('unavailable');
+    await Promise.resolve();
+    expect(changes).toBe(1); // one burst, one announcement (no write will ever announce it)
+    insertAt(me, 2, 'c');
+    p.noteEdit();
+    await Promise.resolve();
+    expect(changes).toBe(2);
+  });
+
+  it('while writes fail, a new edit is announced at once, not at the next retry', async () => {
+    const failing = {
+      write: () => Promise.resolve({ ok: false as const, error: { code: 'quota' as const, message: 'full' } }),
+    } as unknown as LocalStore;
+    const me = new ClientState({ client: 'me', author: 'me' });
+    let changes = 0;
+    const p = new DocPersister({ store: failing, docId: 'd', client: 'me', state: () => me, schedule: (f) => queueMicrotask(f), retryMs: 60_000, onChange: () => changes++ });
+    insertAt(me, 0, 'a');
+    p.noteEdit();
+    await p.flush();
+    expect(p.memoryOnly).toBe(true);
+    const before = changes;
+    insertAt(me, 1, 'b');
+    p.noteEdit();
+    await Promise.resolve();
+    expect(changes).toBe(before + 1);
+    p.close();
   });
 });

@@ -241,6 +241,16 @@ describe('SyncClient', () => {
     expect(c.getSnapshot().peers.find((p) => p.client === a.client)?.user.name).toBe('Ann Renamed');
   });
 
+  it('without a local store (IndexedDB unavailable) edits are sent from memory, and say why', async () => {
+    const { store, url } = await serve();
+    const a = await open(url, { store: null, extra: { storageError: { code: 'unavailable', message: 'no IndexedDB' } } });
+    await waitFor(() => settled(a), 'online');
+    type(a, 0, 'from memory');
+    await waitFor(() => settled(a) && a.state.confirmedSeq === 11, 'sent');
+    expect(a.getSnapshot().storageError?.code).toBe('unavailable');
+    expect(replay(null, store.range('doc', 0, 11)).toString()).toBe('from memory');
+  });
+
   it('sends an edit only after the local store has it (O1)', async () => {
     const { store, url } = await serve();
     const real = await localStore();

@@ -9,6 +9,9 @@ import type { UndoApplier } from '../undo/undo-controller.js';
 import { HistorySection } from '../history/HistorySection.js';
 import { COLORS, MAX_NAME, useIdentity } from './identity.js';
 import { heldLink, rememberLink, trustedLocally } from './links.js';
+import { PresenceList } from './PresenceList.js';
+import { StorageNotice } from './StorageNotice.js';
+import { BaseAheadRecovery, useStartOver, type StartOver } from './BaseAheadRecovery.js';
 
 /** The capability of the page's link (its fragment), null when it has none. */
 export type Capability = { readonly role: Role; readonly token: string };
@@ -72,6 +75,9 @@ function DocumentView({ docId, capability }: { docId: string; capability: Capabi
   const [openError, setOpenError] = useState<string | null>(null);
   const userRef = useRef(user);
   userRef.current = user;
+  const startOver = useStartOver();
+  const prepareRef = useRef(startOver.prepare);
+  prepareRef.current = startOver.prepare;
 
   useEffect(() => {
     let cancelled = false;
@@ -83,11 +89,13 @@ function DocumentView({ docId, capability }: { docId: string; capability: Capabi
         // Only the browser that created the document may register it (its first hello, maybe much later if it was made offline).
         const create = held !== null && held.created === true && held.role === 'edit' && held.token === capability.token;
         const c = await SyncClient.open({ docId, user: userRef.current, store, storageError: error, token: capability.token, create });
+        opened = c;
+        // After a start-over ("put my version on the server"): make the text ours before showing it.
+        await prepareRef.current(c);
         if (cancelled) {
           void c.close();
           return;
         }
-        opened = c;
         setClient(c);
       } catch (e) {
         if (!cancelled) setOpenError((e as Error).message);
@@ -106,7 +114,7 @@ function DocumentView({ docId, capability }: { docId: string; capability: Capabi
       void opened?.close();
       setClient(null);
     };
-  }, [docId, capability.token]);
+  }, [docId, capability.token, startOver.generation]);
 
   useEffect(() => {
     client?.setUser(user);
@@ -124,7 +132,7 @@ function DocumentView({ docId, capability }: { docId: string; capability: Capabi
       </div>
       <div className="document-meta">
         <IdentityEditor user={user} onChange={setUser} />
-        {client && <Presence client={client} user={user} />}
+        {client && <PresenceList client={client} user={user} />}
         {editLink !== null && (
           <label className="share">
             Edit link
@@ -142,7 +150,8 @@ function DocumentView({ docId, capability }: { docId: string; capability: Capabi
         )}
       </div>
       {openError && <p className="problem">This document could not be opened: {openError}</p>}
-      {client && <DocumentEditor client={client} readOnly={readOnly} />}
+      {startOver.problem && <p className="problem" role="alert" data-testid="start-over-problem">{startOver.problem}</p>}
+      {client && <DocumentEditor client={client} readOnly={readOnly} startOver={startOver} />}
     </section>
     </AccessGate>
   );
@@ -165,7 +174,7 @@ function Status({ client }: { client: SyncClient }) {
   );
 }
 
-function DocumentEditor({ client, readOnly }: { client: SyncClient; readOnly: boolean }) {
+function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; readOnly: boolean; startOver: StartOver }) {
   const s = useSnapshot(client);
   const [resyncs, setResyncs] = useState<string[]>([]);
   const undo = useUndoController(client);
@@ -175,13 +184,12 @@ function DocumentEditor({ client, readOnly }: { client: SyncClient; readOnly: bo
   const last = s.errors.length > 0 ? s.errors[s.errors.length - 1] : null;
   return (
     <>
-      {s.fatal && <p className="problem" role="alert">{s.fatal}</p>}
-      {s.storageError && (
-        <p className="problem" role="alert" data-testid="storage-error">
-          Edits are not being saved on this device ({s.storageError.message}). They are kept in memory and still sent to the server
-          while you are online.
-        </p>
+      {s.fatalCode === 'base-ahead' ? (
+        <BaseAheadRecovery client={client} startOver={startOver} />
+      ) : (
+        s.fatal && <p className="problem" role="alert">{s.fatal}</p>
       )}
+      <StorageNotice snapshot={s} />
       {s.errors
         .filter((e) => e.code === 'restore')
         .map((e) => (
@@ -198,23 +206,6 @@ function DocumentEditor({ client, readOnly }: { client: SyncClient; readOnly: bo
         </p>
       )}
     </>
-  );
-}
-
-function Presence({ client, user }: { client: SyncClient; user: User }) {
-  const s = useSnapshot(client);
-  return (
-    <div className="presence" data-testid="presence" aria-label="Who is here">
-      <span className="presence-label">Here:</span>
-      <span className="person self" style={{ borderColor: user.color }}>
-        {user.name} (you)
-      </span>
-      {s.peers.map((p) => (
-        <span key={p.client} className="person" data-testid="presence-user" style={{ borderColor: /^#[0-9a-fA-F]{6}$/.test(p.user.color) ? p.user.color : '#6e7781' }}>
-          {p.user.name}
-        </span>
-      ))}
-    </div>
   );
 }
 

@@ -382,6 +382,26 @@ export class LocalStore {
     });
   }
 
+  /**
+   * Keeps the text of a local copy that is about to be discarded (starting over from the
+   * server's log after `base-ahead`), so the choice never loses it silently.
+   */
+  async keepBackup(docId: string, text: string, time: number): Promise<Result<null, StorageError>> {
+    return guard(async () => {
+      await this.db.put('settings', JSON.stringify({ docId, time, text }), backupKey(docId, time));
+      return null;
+    });
+  }
+
+  /** The texts kept by `keepBackup`, oldest first. */
+  async backups(docId: string): Promise<Result<{ time: number; text: string }[], StorageError>> {
+    return guard(async () => {
+      const prefix = backupPrefix(docId);
+      const all = await this.db.getAll('settings', IDBKeyRange.bound(prefix, `${prefix}\uffff`));
+      return all.map((v) => JSON.parse(v) as { time: number; text: string }).sort((a, b) => a.time - b.time);
+    });
+  }
+
   /** Forgets a document entirely (every slot). */
   async deleteDocument(docId: string): Promise<Result<null, StorageError>> {
     return guard(async () => {
@@ -405,6 +425,15 @@ export class LocalStore {
       return all.map((s) => ({ client: s.client, outboxSize: s.outboxSize, outboxBase: s.outboxBase, nextClientSeq: s.nextClientSeq }));
     });
   }
+}
+
+/** Where `keepBackup` puts a text: `backup:<docId>:<time, 15 digits>` (sorts by time). */
+function backupKey(docId: string, time: number): string {
+  return `${backupPrefix(docId)}${String(Math.max(0, Math.floor(time))).padStart(15, '0')}`;
+}
+
+function backupPrefix(docId: string): string {
+  return `backup:${docId}:`;
 }
 
 /** The title the document list shows: the first line, trimmed. */

@@ -130,6 +130,20 @@ export class DocPersister {
     this.edits = true;
     this.textChanged = true;
     this.kick();
+    // In memory mode no write will come to say "sendable": say it now (once per burst),
+    // or the edits would wait for the next retry, or forever without a store.
+    if (this.memoryOnly) this.notifySoon();
+  }
+
+  private notifyQueued = false;
+
+  private notifySoon(): void {
+    if (this.notifyQueued || this.closed) return;
+    this.notifyQueued = true;
+    queueMicrotask(() => {
+      this.notifyQueued = false;
+      if (!this.closed) this.o.onChange?.();
+    });
   }
 
   /**
