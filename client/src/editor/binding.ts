@@ -15,17 +15,22 @@
  *   - An undo or redo is applied by the binding (`applyUndo`): the op goes into the
  *     document as its own event, then into the editor annotated `applied` (not sent
  *     again), with the caret where the change happened, scrolled into view.
+ *   - Typing is made minimal before it becomes an event (convert.ts `minimalTyping`).
+ *   - Wrapped lines use `white-space: pre-wrap`, not CodeMirror's `break-spaces`: with
+ *     the latter Chrome types a space at a line's end as U+00A0 and swaps it back at the
+ *     next keystroke, so the document filled with no-break spaces and each keystroke
+ *     after a space replaced it (the space changed hands, U1).
  *   - '\n' is the only line separator, so the editor's text is the document's, unit for
  *     unit (convert.ts).
  *   - Our caret goes out as presence; others' come in as carets (carets.ts).
  */
-import { Annotation, EditorState, Transaction, type Extension } from '@codemirror/state';
-import { EditorView, ViewPlugin, keymap, type ViewUpdate } from '@codemirror/view';
+import { Annotation, EditorState, Prec, Transaction, type Extension } from '@codemirror/state';
+import { EditorView, ViewPlugin, type ViewUpdate } from '@codemirror/view';
 import { caretAfter, type LiveChange } from '../../../shared/src/index.js';
 import type { SyncClient } from '../sync/sync-client.js';
 import type { UndoApplier, UndoController } from '../undo/undo-controller.js';
 import { StepGrouper } from '../undo/step-grouper.js';
-import { LINE_SEPARATOR, changesFromOp, changesFromOps, editShape, opFromChanges } from './convert.js';
+import { LINE_SEPARATOR, changesFromOp, changesFromOps, editShape, minimalTyping, opFromChanges } from './convert.js';
 import { caretExtensions, setCarets, type RemoteCaret } from './carets.js';
 
 /** Marks transactions that bring others' changes (never sent back). */
@@ -110,13 +115,24 @@ export function bindEditor(o: BindOptions): BoundEditor {
     void undo?.redo();
     return true;
   };
-  // Always handled (even with no controller), so the browser's own undo never runs.
-  const undoKeys = keymap.of([
-    { key: 'Mod-z', run: runUndo, preventDefault: true },
-    { key: 'Mod-Shift-z', run: runRedo, preventDefault: true },
-    { key: 'Mod-y', run: runRedo, preventDefault: true },
-    { key: 'Ctrl-y', run: runRedo, preventDefault: true },
-  ]);
+  // Always handled (even with no controller), so the browser's own undo never runs. Read
+  // from the key event itself rather than a keymap: with Shift held, 'z' arrives as 'Z'
+  // from a keyboard but as 'z' with shiftKey from synthetic input, and a keymap's
+  // "Mod-z" would then take a redo for an undo.
+  const undoKeys = Prec.highest(
+    EditorView.domEventHandlers({
+      keydown(e) {
+        if (e.altKey || !(e.ctrlKey || e.metaKey)) return false;
+        const k = e.key.toLowerCase();
+        let run: (() => boolean) | null = null;
+        if (k === 'z') run = e.shiftKey ? runRedo : runUndo;
+        else if (k === 'y' && !e.shiftKey) run = runRedo;
+        if (run === null) return false;
+        e.preventDefault();
+        return run();
+      },
+    }),
+  );
 
   const applyUndo: UndoApplier = (op, kind, meta) => {
     const r = client.edit(op, kind, meta);
@@ -141,8 +157,13 @@ export function bindEditor(o: BindOptions): BoundEditor {
       extensions: [
         EditorState.lineSeparator.of(LINE_SEPARATOR),
         EditorView.lineWrapping,
+        EditorView.theme({ '& .cm-content.cm-lineWrapping': { whiteSpace: 'pre-wrap' } }),
         EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'false' }),
         undoKeys,
+        EditorState.transactionFilter.of((tr) => {
+          if (tr.annotation(remote) || tr.annotation(applied)) return tr;
+          return minimalTyping(tr) ?? tr;
+        }),
         toDocument,
         caretExtensions(o.overlay),
         o.extensions ?? [],

@@ -4,7 +4,7 @@
  * must use '\n' as its one line separator (see binding.ts), or it would turn a '\r\n'
  * someone else typed into '\n' and its text would drift from the document's (L4).
  */
-import { ChangeSet, Transaction, type ChangeSpec, type Text } from '@codemirror/state';
+import { ChangeSet, Transaction, type ChangeSpec, type Text, type TransactionSpec } from '@codemirror/state';
 import { OpBuilder, type Op } from '../../../shared/src/index.js';
 import { classOfUserEvent, type EditShape } from '../undo/step-grouper.js';
 
@@ -82,5 +82,42 @@ export function editShape(tr: Transaction, time: number): EditShape {
     multi: sel.ranges.length > 1 || ranges > 1,
     replacedSelection: !sel.main.empty,
     time,
+  };
+}
+
+/**
+ * A typing transaction made minimal, for the log: every change is trimmed of the text it
+ * deletes and inserts alike (same resulting text, smaller op). A browser's native
+ * editing sometimes reports a keystroke as a replacement of the character before it
+ * (e.g. Chrome fixing up a no-break space): read as it comes, the character would change
+ * hands, and someone else's undo would then leave it behind (U1). Returns null when the
+ * transaction is fine as it is. The resulting document is the same, so the selection
+ * stays valid.
+ */
+export function minimalTyping(tr: Transaction): TransactionSpec | null {
+  const ue = tr.annotation(Transaction.userEvent);
+  if (ue === undefined || !tr.docChanged) return null;
+  const typing = ue === 'input' || ue.startsWith('input.type');
+  if (!typing && !ue.startsWith('delete.')) return null;
+  const specs: { from: number; to: number; insert: string }[] = [];
+  let changed = false;
+  tr.changes.iterChanges((fromA, toA, _fromB, _toB, inserted) => {
+    const del = tr.startState.doc.sliceString(fromA, toA, LINE_SEPARATOR);
+    const ins = inserted.toString();
+    let p = 0;
+    const n = Math.min(del.length, ins.length);
+    while (p < n && del.charCodeAt(p) === ins.charCodeAt(p)) p++;
+    let q = 0;
+    while (q < n - p && del.charCodeAt(del.length - 1 - q) === ins.charCodeAt(ins.length - 1 - q)) q++;
+    if (p > 0 || q > 0) changed = true;
+    if (del.length - p - q > 0 || ins.length - p - q > 0) specs.push({ from: fromA + p, to: toA - q, insert: ins.slice(p, ins.length - q) });
+  });
+  if (!changed) return null;
+  return {
+    changes: specs,
+    ...(tr.selection !== undefined ? { selection: tr.selection } : {}),
+    effects: tr.effects,
+    scrollIntoView: tr.scrollIntoView,
+    annotations: [Transaction.userEvent.of(ue)],
   };
 }
