@@ -8,43 +8,40 @@
  *   - for each event, the authorship of the text its op deletes (recorded once, when the
  *     event is appended), so the event can be taken back exactly, authors included
  *     (`Rope.revert`): the op alone inverts the text (L6), this adds who wrote it;
- *   - a frozen snapshot of the rope every `every` events;
- *   - one cursor rope at the last version asked for.
+ *   - one movable rope per `every` events (a checkpoint, "home" at k × every): rope k
+ *     answers every version nearer to its home than to any other, and stays wherever
+ *     the last such query left it.
  *
- * `ropeAt(v)` moves the cursor: forward by applying events, backward by reverting them,
- * so a frame of a slider drag costs only the events between two positions. When the
- * cursor is further away than the nearest snapshot (below or above v) plus the cost of
- * copying one, it starts from that snapshot instead and replays forward or backward to
- * v. A query therefore never costs more than `every / 2` event steps plus one copy,
- * whatever the length of the history, and a scrub costs the distance scrubbed.
+ * `ropeAt(v)` takes the rope of the nearest home and moves it to v: forward by applying
+ * events, backward by reverting them. So a frame of a slider drag costs only the events
+ * between two slider positions, and a far jump at most `every` events from wherever that
+ * rope was (it is always within every/2 of its home), whatever the length of the history.
+ * Nothing is copied per query: a copy would be allocation the young-generation GC must
+ * trace, and in the bench those pauses were the slow queries (p99).
  *
- * Live events go to the head rope, not the cursor: appending while someone looks at an
- * old version does not move what they see, nor make their next step cost more.
+ * Live events go to the head rope, never to a rope someone is looking at: appending while
+ * the slider shows an old version does not move what it shows.
  */
 import type { DocEvent } from '../log/event.js';
 import type { AuthorRun } from '../text/authorship.js';
 import { Rope } from '../text/rope.js';
 
-/** A frozen rope at `seq` (never edited: copied before use; leaf strings are shared). */
-interface Snapshot {
-  readonly seq: number;
+/** A checkpoint rope: built at `home`, now at `seq` (always within every/2 of home). */
+interface Slot {
+  readonly home: number;
   readonly rope: Rope;
+  seq: number;
 }
 
 export interface HistoryIndexOptions {
-  /** Events between snapshots (default 1000). */
+  /** Events between checkpoint ropes (default 1000): memory is one document copy per `every` events. */
   every?: number;
-  /**
-   * What copying a snapshot costs, in event steps (default every / 4): the cursor walks
-   * when it is at most this much further than the nearest snapshot, else copies it.
-   */
-  copyCost?: number;
 }
 
 /** How the last `ropeAt` got there (tests and the bench look at it). */
 export interface IndexMove {
-  /** 'walk': from the cursor; 'snapshot': from a copy of the snapshot at `from`. */
-  readonly how: 'walk' | 'snapshot' | 'none';
+  /** 'walk': the rope of the last query went on; 'switch': the rope of another home was taken, at `from`. */
+  readonly how: 'walk' | 'switch' | 'none';
   readonly from: number;
   /** Events applied or reverted. */
   readonly steps: number;
@@ -56,20 +53,17 @@ export class HistoryIndex {
   private readonly events: DocEvent[] = [];
   /** Per event (index seq - 1): the authorship of what its op deletes, one list per delete; null when it deletes nothing. */
   private readonly deleted: (AuthorRun[][] | null)[] = [];
-  private readonly snapshots: Snapshot[] = [];
+  private readonly slots: Slot[] = [];
   private readonly every: number;
-  private readonly copyCost: number;
   private readonly headRope: Rope;
-  private cursor: Rope | null = null;
-  private cursorSeq = 0;
+  private lastSlot: Slot | null = null;
   private last: IndexMove = { how: 'none', from: 0, steps: 0 };
 
   /** `events` are the log from seq 1, in order. */
   constructor(events: readonly DocEvent[], opts: HistoryIndexOptions = {}) {
     this.every = Math.max(1, Math.floor(opts.every ?? 1000));
-    this.copyCost = Math.max(0, opts.copyCost ?? Math.floor(this.every / 4));
     this.headRope = Rope.empty();
-    this.snapshots.push({ seq: 0, rope: Rope.empty() });
+    this.slots.push({ home: 0, seq: 0, rope: Rope.empty() });
     this.append(events);
   }
 
@@ -102,7 +96,8 @@ export class HistoryIndex {
       const del = rope.applyRevertible(e.op, lastId);
       this.events.push(e);
       this.deleted.push(del.length > 0 ? del : null);
-      if (this.events.length % this.every === 0) this.snapshots.push({ seq: this.events.length, rope: rope.clone() });
+      const n = this.events.length;
+      if (n % this.every === 0) this.slots.push({ home: n, seq: n, rope: flatCopy(rope) });
     }
   }
 
@@ -116,27 +111,17 @@ export class HistoryIndex {
     return this.events.slice(Math.max(0, from), Math.max(0, Math.min(to, this.events.length)));
   }
 
-  /** The rope at version v, owned by the index: read it, do not keep or change it. */
+  /** The rope at version v, owned by the index: read it, do not keep or change it (the next query moves it). */
   ropeAt(v: number): Rope {
     if (!Number.isInteger(v) || v < 0 || v > this.events.length) {
       throw new RangeError(`version ${v} is outside 0..${this.events.length}`);
     }
-    const below = Math.floor(v / this.every);
-    const lower = this.snapshots[below];
-    const upper = below + 1 < this.snapshots.length ? this.snapshots[below + 1] : null;
-    const snap = upper !== null && upper.seq - v < v - lower.seq ? upper : lower;
-    const viaSnap = Math.abs(v - snap.seq) + this.copyCost;
-    const viaCursor = this.cursor === null ? Infinity : Math.abs(v - this.cursorSeq);
-    let how: IndexMove['how'] = 'walk';
-    if (viaSnap < viaCursor) {
-      this.cursor = snap.rope.clone();
-      this.cursorSeq = snap.seq;
-      how = 'snapshot';
-    }
-    const from = this.cursorSeq;
-    this.walk(this.cursor!, v);
-    this.last = { how, from, steps: Math.abs(v - from) };
-    return this.cursor!;
+    const slot = this.slots[Math.min(Math.round(v / this.every), this.slots.length - 1)];
+    const from = slot.seq;
+    this.walk(slot, v);
+    this.last = { how: slot === this.lastSlot ? 'walk' : 'switch', from, steps: Math.abs(v - from) };
+    this.lastSlot = slot;
+    return slot.rope;
   }
 
   /** The text at version v. */
@@ -144,9 +129,10 @@ export class HistoryIndex {
     return this.ropeAt(v).toString();
   }
 
-  /** Moves the cursor from cursorSeq to v, applying or reverting one event at a time. */
-  private walk(rope: Rope, v: number): void {
-    let at = this.cursorSeq;
+  /** Moves a slot's rope to v, applying or reverting one event at a time. */
+  private walk(slot: Slot, v: number): void {
+    const rope = slot.rope;
+    let at = slot.seq;
     let lastAuthor: string | null = null;
     let lastId = 0;
     while (at < v) {
@@ -156,13 +142,22 @@ export class HistoryIndex {
         lastId = rope.authorId(e.author);
       }
       rope.applyTrusted(e.op, lastId);
-      at++;
-      this.cursorSeq = at;
+      slot.seq = ++at;
     }
     while (at > v) {
       at--;
       rope.revert(this.events[at].op, this.deleted[at] ?? (NO_RUNS as AuthorRun[][]));
-      this.cursorSeq = at;
+      slot.seq = at;
     }
   }
+}
+
+/**
+ * A copy of `rope` whose leaves are slices of one flat string. Why not `clone()`: leaf
+ * texts built by edits are chains of concatenations that V8 flattens the first time they
+ * are read, allocating young memory held by old objects; built flat, the first reads of a
+ * checkpoint rope allocate nothing.
+ */
+function flatCopy(rope: Rope): Rope {
+  return Rope.fromRuns(rope.toString(), rope.authorship());
 }

@@ -54,13 +54,11 @@ describe('HistoryIndex', () => {
             fc.nat({ max: events.length }),
             fc.array(queryArb, { minLength: 10, maxLength: 40, size: 'max' }),
             fc.constantFrom(7, 7, 7, 1, 3, 50),
-            // 0: always from the nearest snapshot; 1000: always walk from the cursor.
-            fc.constantFrom<number | undefined>(undefined, 0, 2, 1000),
           ),
         ),
-        ([events, initial, queries, every, copyCost]) => {
+        ([events, initial, queries, every]) => {
           const truth = reference(events);
-          const index = new HistoryIndex(events.slice(0, initial), { every, copyCost });
+          const index = new HistoryIndex(events.slice(0, initial), { every });
           let have = initial;
           let v = have;
           const check = (what: string) => {
@@ -69,9 +67,9 @@ describe('HistoryIndex', () => {
             expect(index.textAt(v), `${what}: textAt(${v}), every ${every}`).toBe(want.text);
             expect(index.ropeAt(v).authorship(), `${what}: ropeAt(${v}).authorship(), every ${every}`).toEqual(want.authorship);
             expect(index.eventAt(v), `${what}: eventAt(${v})`).toBe(v === 0 ? undefined : events[v - 1]);
-            // Each answer costs at most half the snapshot spacing plus the copy, or the walk from the last one.
+            // A jump to another checkpoint rope costs at most two spacings of events, whatever the log's length.
             const m = index.lastMove;
-            if (m.how === 'snapshot') expect(m.steps, `${what}: steps from a snapshot`).toBeLessThanOrEqual(Math.ceil(every / 2) + every);
+            if (m.how === 'switch') expect(m.steps, `${what}: steps after switching ropes`).toBeLessThanOrEqual(2 * every);
           };
           check('start');
           for (const q of queries) {
@@ -112,7 +110,7 @@ describe('HistoryIndex', () => {
     );
   });
 
-  it('L6: a step back reverts one event from the cursor (no snapshot copy), authorship of deleted text included', () => {
+  it('L6: a step back reverts one event on the same rope, authorship of deleted text included', () => {
     // Alice types, Bob deletes part of it, and the view steps back over Bob's delete.
     const alice = traceToEvents([
       [0, 0, 'hello world'],
@@ -133,28 +131,39 @@ describe('HistoryIndex', () => {
     ]);
     expect(index.textAt(2)).toBe('hello world!');
     expect(index.lastMove).toEqual({ how: 'walk', from: 4, steps: 2 });
+    // (The first query took the only rope, home 0, from 0 to 4.)
     expect(index.ropeAt(2).authorship()).toEqual([{ author: 'import', length: 12 }]);
     expect(index.textAt(3)).toBe('hello !');
     expect(index.lastMove).toEqual({ how: 'walk', from: 2, steps: 1 });
   });
 
-  it('a far jump starts from the nearest snapshot, above v (reverting) as well as below it', () => {
+  it('a far jump takes the rope of the nearest checkpoint, above v (reverting) as well as below it; live events move none of them', () => {
     const patches: [number, number, string][] = [];
     for (let i = 0; i < 100; i++) patches.push([i, 0, String.fromCharCode(97 + (i % 26))]);
     const events = traceToEvents(patches);
-    const index = new HistoryIndex(events, { every: 10, copyCost: 2 });
-    expect(index.textAt(98)).toBe(replay(null, events.slice(0, 98)).toString());
-    expect(index.lastMove).toEqual({ how: 'snapshot', from: 100, steps: 2 });
-    expect(index.textAt(31)).toBe(replay(null, events.slice(0, 31)).toString());
-    expect(index.lastMove).toEqual({ how: 'snapshot', from: 30, steps: 1 });
-    expect(index.textAt(29)).toBe(replay(null, events.slice(0, 29)).toString());
+    const at = (v: number) => replay(null, events.slice(0, v)).toString();
+    const index = new HistoryIndex(events, { every: 10 });
+    expect(index.textAt(98)).toBe(at(98));
+    expect(index.lastMove).toEqual({ how: 'switch', from: 100, steps: 2 });
+    expect(index.textAt(31)).toBe(at(31));
+    expect(index.lastMove).toEqual({ how: 'switch', from: 30, steps: 1 });
+    expect(index.textAt(29)).toBe(at(29));
     expect(index.lastMove).toEqual({ how: 'walk', from: 31, steps: 2 });
-    // Live events go to the head rope: the cursor stays where the view is.
+    // 26 is nearer home 30, whose rope is at 29: one step back.
+    expect(index.textAt(26)).toBe(at(26));
+    expect(index.lastMove).toEqual({ how: 'walk', from: 29, steps: 3 });
+    // 24 is nearer home 20, untouched so far.
+    expect(index.textAt(24)).toBe(at(24));
+    expect(index.lastMove).toEqual({ how: 'switch', from: 20, steps: 4 });
+    // Back to 31: rope 30 is still at 26.
+    expect(index.textAt(31)).toBe(at(31));
+    expect(index.lastMove).toEqual({ how: 'switch', from: 26, steps: 5 });
+    // Live events go to the head rope: the rope the view uses stays where it is.
     const more = traceToEvents([...patches, [100, 0, 'z']]).slice(100);
     index.append(more);
-    expect(index.textAt(28)).toBe(replay(null, events.slice(0, 28)).toString());
-    expect(index.lastMove).toEqual({ how: 'walk', from: 29, steps: 1 });
-    expect(index.textAt(101)).toBe(replay(null, events.slice(0, 100)).toString() + 'z');
+    expect(index.textAt(30)).toBe(at(30));
+    expect(index.lastMove).toEqual({ how: 'walk', from: 31, steps: 1 });
+    expect(index.textAt(101)).toBe(at(100) + 'z');
   });
 
   it('versions outside 0..head (negative, past the head, fractional, NaN) throw RangeError', () => {
