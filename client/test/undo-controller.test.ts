@@ -77,12 +77,16 @@ describe('UndoController with a real server and local store', () => {
     expect(ann.text()).toBe('hello world');
     await waitFor(() => settled(ann) && bob.text() === 'hello world', 'bob sees the redo');
 
-    // Two more steps, then offline: undo both from what is stored here.
+    // Two more steps, then offline: undo both from what is stored here. Typing and its
+    // acks extend the fold; they never rebuild it.
+    const rebuilds = a.undo.rebuilds;
     a.jump();
     a.type(11, '!');
     a.jump();
     a.type(0, '> ');
     await waitFor(() => settled(ann) && bob.text() === '> hello world!', 'bob sees both');
+    expect(a.undo.history().depth).toEqual({ undo: 3, redo: 0 });
+    expect(a.undo.rebuilds).toBe(rebuilds);
     annNet.set(false);
     await waitFor(() => ann.getSnapshot().status === 'offline', 'ann offline');
     expect(await a.undo.undo()).toBe('done');

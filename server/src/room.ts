@@ -237,7 +237,7 @@ export class Room {
         if (it.peer === p) {
           if (run.length > 0) p.sendRaw(encodeServerMessage({ type: 'events', events: run }));
           run = [];
-          p.sendRaw(encodeServerMessage({ type: 'ack', id: e.id, seq: e.seq }));
+          p.sendRaw(encodeServerMessage({ type: 'ack', id: e.id, seq: e.seq, time: e.time }));
         } else {
           run.push(e);
         }

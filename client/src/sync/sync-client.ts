@@ -685,7 +685,7 @@ export class SyncClient {
         this.receive(msg.events);
         return;
       case 'ack':
-        this.ack(msg.id, msg.seq);
+        this.ack(msg.id, msg.seq, msg.time);
         return;
       case 'presence':
         if (msg.client !== this.client) this.peers.set(msg.client, { client: msg.client, user: msg.user, cursor: msg.cursor });
@@ -781,7 +781,7 @@ export class SyncClient {
     return true;
   }
 
-  private ack(id: EventId, seq: number): void {
+  private ack(id: EventId, seq: number, serverTime?: number): void {
     const head = this.st.pending[0]?.event;
     const before = this.st.confirmedSeq;
     const r = this.st.ack(id, seq);
@@ -797,8 +797,8 @@ export class SyncClient {
         seq,
         base,
         author: head.author,
-        // The server's time is not in the ack; the local clock stands in for this copy.
-        time: Date.now(),
+        // The server's clock from the ack (the history panel shows it); an older server's ack has none.
+        time: serverTime ?? Date.now(),
         op: head.op,
         kind: head.kind,
         ...(head.meta !== undefined ? { meta: head.meta } : {}),

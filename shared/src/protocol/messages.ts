@@ -190,7 +190,8 @@ export const welcomeSchema = z.object({
 });
 
 export const eventsSchema = z.object({ type: z.literal('events'), events: z.array(docEventSchema).min(1).readonly() });
-export const ackSchema = z.object({ type: z.literal('ack'), id: eventIdSchema, seq: z.int().positive() });
+/** `time`: the server's clock at append (optional: absent on the ack of a duplicate, and from older servers). */
+export const ackSchema = z.object({ type: z.literal('ack'), id: eventIdSchema, seq: z.int().positive(), time: z.number().optional() });
 export const presenceDownSchema = z.object({
   type: z.literal('presence'),
   client: z.string(),
