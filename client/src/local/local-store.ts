@@ -383,22 +383,45 @@ export class LocalStore {
   }
 
   /**
-   * Keeps the text of a local copy that is about to be discarded (starting over from the
-   * server's log after `base-ahead`), so the choice never loses it silently.
+   * Starts a document over (after `base-ahead`: the server's log is not the one this copy
+   * came from), in one transaction: keeps `text` as a backup, forgets the stored copy
+   * (every slot), and gives the document a new client-id base, so its next events never
+   * reuse an id the server may hold (it would answer them as duplicates) nor continue a
+   * clientSeq run the server lost (it would refuse them as out of order).
    */
-  async keepBackup(docId: string, text: string, time: number): Promise<Result<null, StorageError>> {
+  async startOver(docId: string, text: string, time: number, newClientBase: string): Promise<Result<null, StorageError>> {
     return guard(async () => {
-      await this.db.put('settings', JSON.stringify({ docId, time, text }), backupKey(docId, time));
+      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots', 'settings'], 'readwrite');
+      await Promise.all([
+        tx.objectStore('settings').put(JSON.stringify({ docId, time, text }), backupKey(docId, time)),
+        tx.objectStore('settings').put(newClientBase, clientBaseKey(docId)),
+        tx.objectStore('docs').delete(docId),
+        tx.objectStore('checkpoints').delete(docId),
+        tx.objectStore('tail').delete(IDBKeyRange.bound([docId, 0], [docId, INF])),
+        tx.objectStore('outbox').delete(IDBKeyRange.bound([docId, '', 0], [docId, '\uffff', INF])),
+        tx.objectStore('slots').delete(IDBKeyRange.bound([docId, ''], [docId, '\uffff'])),
+      ]);
+      await tx.done;
       return null;
     });
   }
 
-  /** The texts kept by `keepBackup`, oldest first. */
+  /** The client-id base a started-over document uses instead of the browser's id (null: none). */
+  async clientBase(docId: string): Promise<Result<string | null, StorageError>> {
+    return guard(async () => (await this.db.get('settings', clientBaseKey(docId))) ?? null);
+  }
+
+  /** The texts kept by `startOver`, oldest first. */
   async backups(docId: string): Promise<Result<{ time: number; text: string }[], StorageError>> {
     return guard(async () => {
       const prefix = backupPrefix(docId);
       const all = await this.db.getAll('settings', IDBKeyRange.bound(prefix, `${prefix}\uffff`));
-      return all.map((v) => JSON.parse(v) as { time: number; text: string }).sort((a, b) => a.time - b.time);
+      return all
+        .map((v) => {
+          const { time, text } = JSON.parse(v) as { time: number; text: string };
+          return { time, text };
+        })
+        .sort((a, b) => a.time - b.time);
     });
   }
 
@@ -427,9 +450,13 @@ export class LocalStore {
   }
 }
 
-/** Where `keepBackup` puts a text: `backup:<docId>:<time, 15 digits>` (sorts by time). */
+/** Where `startOver` keeps a text: `backup:<docId>:<time, 15 digits>` (sorts by time). */
 function backupKey(docId: string, time: number): string {
   return `${backupPrefix(docId)}${String(Math.max(0, Math.floor(time))).padStart(15, '0')}`;
+}
+
+function clientBaseKey(docId: string): string {
+  return `client-base:${docId}`;
 }
 
 function backupPrefix(docId: string): string {

@@ -6,11 +6,14 @@
  * app/BaseAheadRecovery.tsx); this module does the storage part without losing anything
  * silently:
  *
- *   1. The text of the local copy is kept first (`LocalStore.keepBackup`); if that fails,
- *      nothing is discarded and the failure is returned.
+ *   1. In one transaction (`LocalStore.startOver`): the text of the local copy is kept as
+ *      a backup, the stored document (checkpoint, tail, every slot's outbox) is deleted,
+ *      and the document gets a new client-id base. If it fails, nothing is discarded.
+ *      The new ids matter: the server's log may hold events of the old ids (reused
+ *      clientSeqs would be answered as duplicates: silent loss) or have lost the end of
+ *      their run (the next clientSeq would be refused as out of order, for ever).
  *   2. The unload journals of the document (every tab's) are removed, so the next open
  *      does not bring the old outbox back.
- *   3. The stored document (checkpoint, tail, every slot's outbox) is deleted.
  *
  * The caller must have closed its `SyncClient` first (closing writes what is queued), and
  * then opens a fresh one: with nothing stored it says hello with `last = 0` and takes the
@@ -18,7 +21,7 @@
  * edit (the common prefix and suffix kept), for "put my version on the server".
  */
 import { ok, type Result } from '../../../shared/src/index.js';
-import { diffChange, type SyncClient } from '../sync/sync-client.js';
+import { diffChange, randomId, type SyncClient } from '../sync/sync-client.js';
 import type { LocalStore, StorageError } from './local-store.js';
 import { defaultJournalStorage, journalKey, type JournalStorage } from './journal.js';
 
@@ -33,13 +36,13 @@ export async function discardLocalCopy(
   options: { now?: number; journalStorage?: KeyedStorage | null } = {},
 ): Promise<Result<null, StorageError>> {
   if (store !== null) {
-    const kept = await store.keepBackup(docId, text, options.now ?? Date.now());
-    if (!kept.ok) return kept;
+    const done = await store.startOver(docId, text, options.now ?? Date.now(), randomId());
+    if (!done.ok) return done;
   }
+  // Without a store there is nothing stored to forget, and the next client gets a random id anyway.
   const journals = options.journalStorage === undefined ? defaultJournalStorage() : options.journalStorage;
   removeJournals(journals as KeyedStorage | null, docId);
-  if (store === null) return ok(null);
-  return store.deleteDocument(docId);
+  return ok(null);
 }
 
 function removeJournals(storage: KeyedStorage | null, docId: string): void {
