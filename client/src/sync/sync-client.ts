@@ -211,6 +211,9 @@ export class SyncClient {
       const id = await store.setting('browserId', randomId);
       if (id.ok) browserId = id.value;
       else storageError = id.error;
+      // A document started over (local/start-over.ts) uses fresh client ids: the server's log may hold, or have lost, the old ones' events.
+      const base = await store.clientBase(docId);
+      if (base.ok && base.value !== null) browserId = base.value;
       const slots = await store.slotsOf(docId);
       if (slots.ok) {
         withOutbox = slots.value
