@@ -13,6 +13,10 @@ import { silentLogger, type SyncOptions } from '../../server/src/options.js';
 import { opFromSplice, replay, type Op } from '../../shared/src/index.js';
 import { LocalStore, type DocWrite } from '../src/local/local-store.js';
 import { SyncClient, diffChange, type NetworkLike, type SocketLike } from '../src/sync/sync-client.js';
+import { restoreState } from '../src/local/restore.js';
+import type { StoredDoc } from '../src/local/local-store.js';
+
+const restoreStateText = (doc: StoredDoc) => restoreState(doc, 'x', 'x').state.live.toString();
 
 let servers: RunningServer[] = [];
 let clients: SyncClient[] = [];
@@ -249,6 +253,31 @@ describe('SyncClient', () => {
     await waitFor(() => settled(a) && a.state.confirmedSeq === 11, 'sent');
     expect(a.getSnapshot().storageError?.code).toBe('unavailable');
     expect(replay(null, store.range('doc', 0, 11)).toString()).toBe('from memory');
+  });
+
+  it('a stored copy that cannot be read is left alone: edits go from memory under a fresh client id', async () => {
+    const { store, url } = await serve();
+    const local = await localStore();
+    const first = await open(url, { store: local });
+    await waitFor(() => settled(first), 'online');
+    type(first, 0, 'stored');
+    await waitFor(() => settled(first) && first.state.confirmedSeq === 6, 'typed');
+    await first.flushStorage();
+    await first.close();
+    const broken = Object.create(local) as LocalStore;
+    broken.load = () => Promise.resolve({ ok: false as const, error: { code: 'failed' as const, message: 'unreadable' } });
+    const second = await open(url, { store: broken });
+    expect(second.getSnapshot().storageError?.code).toBe('failed');
+    expect(second.client).not.toBe(first.client);
+    await waitFor(() => settled(second) && second.state.confirmedSeq === 6, 'caught up from the server');
+    type(second, 6, '+');
+    await waitFor(() => settled(second) && second.state.confirmedSeq === 7, 'sent from memory');
+    expect(replay(null, store.range('doc', 0, 7)).toString()).toBe('stored+');
+    // Nothing was written over the stored copy.
+    const slots = await local.slotsOf('doc');
+    expect(slots.ok && slots.value.map((x) => x.client)).toEqual([first.client]);
+    const again = await local.load('doc', first.client);
+    expect(again.ok && restoreStateText(again.value)).toBe('stored');
   });
 
   it('sends an edit only after the local store has it (O1)', async () => {

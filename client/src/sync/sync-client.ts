@@ -229,6 +229,7 @@ export class SyncClient {
     let problems: readonly string[] = [];
     let rebased = false;
     let storedClientSeq = 0;
+    let unreadable = false;
     const journalStorage = options.journalStorage === undefined ? defaultJournalStorage() : options.journalStorage;
     if (store !== null) {
       // What the previous page wrote synchronously as it went (journal.ts).
@@ -241,10 +242,15 @@ export class SyncClient {
         rebased = r.rebased;
         storedClientSeq = state.nextClientSeq - 1;
       } else {
+        // The stored copy cannot be read: work from memory, never write over it, and under a
+        // fresh client id (this slot's used clientSeqs are unknown; the server would answer a
+        // reused one as a duplicate, and the edit would be lost).
         storageError = loaded.error;
+        unreadable = true;
+        state = new ClientState({ client: `${randomId()}-0`, author });
       }
     }
-    const sc = new SyncClient(options, slot, state, storedClientSeq, storageError, problems);
+    const sc = new SyncClient(unreadable ? { ...options, store: null } : options, slot, state, storedClientSeq, storageError, problems);
     if (rebased) sc.persister.noteRebased();
     if (!options.manualStart) sc.start();
     return sc;
