@@ -100,6 +100,65 @@ describe('UndoController with a real server and local store', () => {
     a.close();
   });
 
+  it('undo of a step still in the outbox, rebased over another person typing into it, takes back only that step (U1)', async () => {
+    const url = await h.serve();
+    const store = await h.store();
+    const net = new Network();
+    const ann = await h.open(url, { name: 'ann', store, network: net });
+    const bob = await h.open(url, { name: 'bob' });
+    const a = withUndo(ann, store);
+    await waitFor(() => a.undo.getSnapshot().ready, 'ready');
+    a.type(0, '[]');
+    await waitFor(() => settled(ann) && bob.text() === '[]', 'bob sees []');
+    net.set(false);
+    await waitFor(() => ann.getSnapshot().status === 'offline', 'offline');
+    a.jump();
+    a.type(1, 'abcd'); // ann, offline: "[abcd]"
+    // Bob, meanwhile, types inside the same brackets.
+    for (const [i, ch] of [...'XY'].entries()) expect(bob.edit(opFromSplice(1 + i, '', ch)).ok).toBe(true);
+    await waitFor(() => settled(bob), 'bob settles');
+    // Back online: ann's outbox is rebased over bob's XY. Then undo the outbox step.
+    net.set(true);
+    await waitFor(() => settled(ann) && ann.text() === bob.text(), 'converged');
+    expect(ann.text()).toMatch(/^\[(XYabcd|abcdXY)\]$/);
+    expect(await a.undo.undo()).toBe('done');
+    expect(ann.text()).toBe('[XY]');
+    // Offline again, undo the brackets: bob's XY stays.
+    net.set(false);
+    await waitFor(() => ann.getSnapshot().status === 'offline', 'offline 2');
+    expect(await a.undo.undo()).toBe('done');
+    expect(ann.text()).toBe('XY');
+    expect(await a.undo.redo()).toBe('done');
+    expect(await a.undo.redo()).toBe('done');
+    expect(ann.text()).toMatch(/^\[(XYabcd|abcdXY)\]$/);
+    net.set(true);
+    await waitFor(() => settled(ann) && settled(bob) && bob.text() === ann.text(), 'converged again');
+    a.close();
+  });
+
+  it('undo while the step is only in the outbox (offline, never sent) reverts it there', async () => {
+    const url = await h.serve();
+    const store = await h.store();
+    const net = new Network();
+    net.online = false;
+    const ann = await h.open(url, { name: 'ann', store, network: net });
+    const a = withUndo(ann, store);
+    await waitFor(() => a.undo.getSnapshot().ready, 'ready');
+    a.type(0, 'draft');
+    a.jump();
+    a.type(5, '!');
+    expect(await a.undo.undo()).toBe('done');
+    expect(ann.text()).toBe('draft');
+    expect(await a.undo.undo()).toBe('done');
+    expect(ann.text()).toBe('');
+    expect(a.undo.getSnapshot()).toMatchObject({ canUndo: false, canRedo: true });
+    net.set(true);
+    await waitFor(() => settled(ann), 'sent');
+    const log = await a.source.events(0, ann.state.confirmedSeq);
+    expect(log.ok && log.value.map((e) => e.kind)).toEqual(['edit', 'edit', 'edit', 'edit', 'edit', 'edit', 'undo', 'undo']);
+    a.close();
+  });
+
   it('an undo whose step was deleted by others still appends an (empty) undo event, and the server takes it', async () => {
     const url = await h.serve();
     const store = await h.store();

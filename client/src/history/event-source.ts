@@ -58,6 +58,9 @@ export interface EventSourceOptions {
   readonly pageSize?: number;
 }
 
+/** Events read from the local store at once when filling memory downwards. */
+const LOCAL_CHUNK = 10_000;
+
 export class EventSource {
   private readonly o: EventSourceOptions;
   private readonly pageSize: number;
@@ -181,9 +184,21 @@ export class EventSource {
   async ensureMemoryFrom(from: number): Promise<Result<null, EventSourceError>> {
     from = Math.max(0, from);
     while (this.memFrom > from) {
-      // Fetch the page that ends where memory begins.
-      const start = Math.max(from, this.memFrom - this.pageSize);
+      // Fetch the stretch that ends where memory begins: first from the local store in one
+      // large read (IndexedDB reads 10,000 events about as fast as 1,000), else page by page.
+      const start = Math.max(from, this.memFrom - LOCAL_CHUNK);
       const target = this.memFrom;
+      if (this.o.local !== null) {
+        const r = await this.o.local.events(this.o.docId, start, target, target - start);
+        if (r.ok && this.memFrom === target) {
+          const run = contiguous(r.value, start);
+          if (run.length === target - start) {
+            this.mem = run.concat(this.mem);
+            this.memFrom = start;
+            continue;
+          }
+        }
+      }
       const got: DocEvent[] = [];
       let at: number | null = start;
       while (at !== null && at < target && this.memFrom > start) {
