@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { EditorState, EditorSelection, Transaction } from '@codemirror/state';
 import { StepGrouper, classOfUserEvent, type EditClass, type EditShape } from '../src/undo/step-grouper.js';
-import { editShape } from '../src/editor/convert.js';
+import { editShape, minimalTyping } from '../src/editor/convert.js';
 
 const typed = (time: number, extra: Partial<EditShape> = {}): EditShape => ({ cls: 'type', multi: false, replacedSelection: false, time, ...extra });
 
@@ -109,5 +109,25 @@ describe('editShape (CodeMirror transactions)', () => {
     expect(editShape(sel, 4).replacedSelection).toBe(true);
     const noEvent = state.update({ changes: { from: 0, insert: 'x' } });
     expect(editShape(noEvent as Transaction, 5).cls).toBe('other');
+  });
+});
+
+describe('minimalTyping', () => {
+  const state = EditorState.create({ doc: 'one\u00a0two' });
+  it('trims a keystroke reported as a replacement of the character before it', () => {
+    // Chrome's fix-up: "\u00a0" replaced by " t" is really an insert of "t" after a space.
+    const tr = EditorState.create({ doc: 'one ' }).update({ changes: { from: 3, to: 4, insert: ' t' }, userEvent: 'input.type' });
+    const spec = minimalTyping(tr);
+    expect(spec).not.toBe(null);
+    const out = tr.startState.update(spec!);
+    expect(out.newDoc.toString()).toBe(tr.newDoc.toString());
+    const changes: [number, number, string][] = [];
+    out.changes.iterChanges((a, b, _c, _d, ins) => changes.push([a, b, ins.toString()]));
+    expect(changes).toEqual([[4, 4, 't']]);
+  });
+  it('leaves plain typing, compositions and non-typing transactions alone', () => {
+    expect(minimalTyping(state.update({ changes: { from: 3, insert: 'x' }, userEvent: 'input.type' }))).toBe(null);
+    expect(minimalTyping(state.update({ changes: { from: 3, to: 4, insert: '\u00a0x' }, userEvent: 'input.type.compose' }))).toBe(null);
+    expect(minimalTyping(state.update({ changes: { from: 0, to: 3, insert: 'one' }, userEvent: 'input.paste' }))).toBe(null);
   });
 });

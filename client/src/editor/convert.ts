@@ -96,7 +96,8 @@ export function editShape(tr: Transaction, time: number): EditShape {
  */
 export function minimalTyping(tr: Transaction): TransactionSpec | null {
   const ue = tr.annotation(Transaction.userEvent);
-  if (ue === undefined || !tr.docChanged) return null;
+  // Compositions (IME) are left alone: the DOM holds the composed text as it is.
+  if (ue === undefined || !tr.docChanged || ue.startsWith('input.type.compose')) return null;
   const typing = ue === 'input' || ue.startsWith('input.type');
   if (!typing && !ue.startsWith('delete.')) return null;
   const specs: { from: number; to: number; insert: string }[] = [];
