@@ -14,6 +14,7 @@ import type { DocEvent } from '../../../shared/src/index.js';
 import type { SyncClient } from '../sync/sync-client.js';
 import type { UndoApplier } from '../undo/undo-controller.js';
 import { eventSourceFor } from './event-source.js';
+import { HistoryCache, localWithCache } from './history-cache.js';
 import { HistoryModel, type HistorySnapshot } from './history-model.js';
 import { TextView } from './text-view.js';
 import { authorColor } from './author-color.js';
@@ -23,6 +24,15 @@ import { AuditList } from './AuditList.js';
 import { CompareView } from './CompareView.js';
 
 const SPEEDS = [1, 10, 100, 1000, 10000] as const;
+
+/** One drawn frame, recorded when `window.eventideHistoryPerf` is an array (bench/slider.ts). */
+export interface FramePerf {
+  readonly version: number;
+  /** Events applied or reverted to get there. */
+  readonly steps: number;
+  /** Index walk + text + DOM update + forced layout. */
+  readonly ms: number;
+}
 
 export interface HistoryPanelProps {
   readonly client: SyncClient;
@@ -68,13 +78,25 @@ export function HistoryPanel({ client, readOnly, apply, onClose }: HistoryPanelP
     };
   }, [model, client]);
   useEffect(() => {
-    const source = eventSourceFor(client, client.localStore);
-    const m = new HistoryModel(source);
-    m.start();
-    setModel(m);
+    let done: (() => void) | null = null;
+    let cancelled = false;
+    void (async () => {
+      // Pages fetched from the server are kept in the history cache: fetched once per device.
+      const cache = await HistoryCache.open();
+      if (cancelled) return cache?.close();
+      const source = eventSourceFor(client, localWithCache(client.localStore, cache));
+      const m = new HistoryModel(source, (events) => void cache?.put(client.docId, events));
+      m.start();
+      setModel(m);
+      done = () => {
+        m.close();
+        source.close();
+        cache?.close();
+      };
+    })();
     return () => {
-      m.close();
-      source.close();
+      cancelled = true;
+      done?.();
       setModel(null);
     };
   }, [client]);
@@ -127,10 +149,18 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
     if (textView.current === null) textView.current = new TextView(el);
     const at = vRef.current;
     if (drawn.current === at) return;
+    const perf = (window as unknown as { eventideHistoryPerf?: FramePerf[] }).eventideHistoryPerf;
+    const t0 = perf ? performance.now() : 0;
     const rope = model.index.ropeAt(at);
+    const steps = model.index.lastMove.steps;
     textView.current.show(rope.toString(), rope.authorship());
     drawn.current = at;
     el.dataset.version = String(at);
+    if (perf) {
+      // Measuring only (the bench sets the array): force style and layout so the figure holds the whole frame's work.
+      void el.offsetHeight;
+      perf.push({ version: at, steps, ms: performance.now() - t0 });
+    }
   };
   useLayoutEffect(() => {
     if (tab !== 'view') {

@@ -1,6 +1,7 @@
 /**
  * The history panel's data: the whole log of the open document, loaded page by page
- * from the event source (memory, IndexedDB, the server's paged history) into a
+ * from the event source (memory, IndexedDB: the local store and the history cache, the
+ * server's paged history; pages from the server go into the cache) into a
  * `HistoryIndex`, then kept up to date by the confirmed events that keep arriving.
  *
  * Promises:
@@ -57,7 +58,11 @@ export class HistoryModel {
   private closed = false;
   private off: (() => void) | null = null;
 
-  constructor(source: EventSource) {
+  /** `fromServer`: called with each page that came from the server (to cache it). */
+  constructor(
+    source: EventSource,
+    private readonly fromServer: (events: readonly DocEvent[]) => void = () => {},
+  ) {
     this.source = source;
     this.snap = this.compute();
   }
@@ -142,6 +147,7 @@ export class HistoryModel {
             return;
           }
           if (r.value.events.length === 0) break;
+          if (r.value.origin === 'server') this.fromServer(r.value.events);
           try {
             this.take(r.value.events);
           } catch (e) {
