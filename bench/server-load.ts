@@ -161,7 +161,7 @@ async function runLoad(server: ServerProcess, docs: number, perDoc: number, rate
 
 export async function serverLoad(log: (s: string) => void = console.log, seconds = 8): Promise<Sample[]> {
   // Every load client connects from 127.0.0.1 and many documents are created at once: lift the per-address limits.
-  const server = await ServerProcess.start({ env: { EVENTIDE_RATE_EVENTS: '100000/100000', EVENTIDE_RATE_FRAMES: '100000/100000', EVENTIDE_CONNECTIONS_PER_MINUTE: '1000000', EVENTIDE_CREATES_PER_MINUTE: '1000000' } });
+  const server = await ServerProcess.start({ env: { EVENTIDE_RATE_EVENTS: '100000/100000', EVENTIDE_RATE_FRAMES: '100000/100000', EVENTIDE_CONNECTIONS_PER_MINUTE: '1000000', EVENTIDE_CREATES_PER_MINUTE: '1000000', EVENTIDE_RATE_ADDRESS_FRAMES: '1000000/1000000' } });
   const out: Sample[] = [];
   try {
     log('server load: one document, 10 events/s per client');

@@ -21,6 +21,7 @@ import { Connection, CloseCode, type ConnectionHost } from './socket.js';
 import { defaultSyncOptions, type SyncOptions } from './options.js';
 import { MemoryAccessStore, type AccessStore } from './access/access-store.js';
 import { AccessGate, type AccessErrorCode, type GateRequest } from './access/gate.js';
+import { AddressBuckets } from './access/address-limits.js';
 import type { CodedError, Result, Role } from '../../shared/src/index.js';
 
 export class SyncHub implements ConnectionHost {
@@ -32,6 +33,7 @@ export class SyncHub implements ConnectionHost {
   private stopped: Promise<void> | null = null;
   private readonly heartbeat: NodeJS.Timeout | null;
   private readonly gate: AccessGate;
+  private readonly addressFrames: AddressBuckets;
 
   constructor(
     readonly store: LogStore,
@@ -42,6 +44,7 @@ export class SyncHub implements ConnectionHost {
     readonly access: AccessStore = new MemoryAccessStore(),
   ) {
     this.options = { ...defaultSyncOptions, ...options };
+    this.addressFrames = new AddressBuckets(this.options.addressFrames);
     this.gate = new AccessGate(access, (docId) => this.rooms.get(docId)?.sequencerHead ?? store.head(docId), this.options.creates);
     this.queue = new CommitQueue({
       store,
@@ -65,6 +68,10 @@ export class SyncHub implements ConnectionHost {
       return;
     }
     this.connections.add(new Connection(ws, this, address));
+  }
+
+  takeAddressFrame(address: string): boolean {
+    return this.addressFrames.take(address);
   }
 
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {

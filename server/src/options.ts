@@ -54,6 +54,12 @@ export interface SyncOptions {
   readonly maxBufferedBytes: number;
   /** Largest WebSocket frame, bytes; a bigger one closes the socket (1009). */
   readonly maxFrameBytes: number;
+  /**
+   * Frames from one remote address, all its connections together. Over it, frames are
+   * dropped before they are parsed (rate-limited), so one address cannot take the server's
+   * CPU from everyone else however many connections it opens.
+   */
+  readonly addressFrames: Bucket;
   /** New WebSocket connections per remote address (a bucket: `rate` a second, `burst`); over it, 429 before the upgrade. */
   readonly connections: Bucket;
   /** New documents per remote address; over it, the creating hello is refused (too-many-documents). */
@@ -78,6 +84,7 @@ export const defaultSyncOptions: SyncOptions = {
   sequencerWindow: 20_000,
   maxBufferedBytes: 64 * 1024 * 1024,
   maxFrameBytes: protocolLimits.maxFrameBytes,
+  addressFrames: { rate: 1000, burst: 100 },
   connections: perMinute(600),
   creates: perMinute(60),
   allowedOrigins: null,
@@ -121,6 +128,8 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
   if (maxDoc !== undefined && maxDoc > 0) out.maxDocLength = maxDoc;
   const maxFrame = int('EVENTIDE_MAX_FRAME_BYTES');
   if (maxFrame !== undefined && maxFrame > 0) out.maxFrameBytes = maxFrame;
+  const addressFrames = bucket('EVENTIDE_RATE_ADDRESS_FRAMES');
+  if (addressFrames) out.addressFrames = addressFrames;
   const conns = int('EVENTIDE_CONNECTIONS_PER_MINUTE');
   if (conns !== undefined && conns > 0) out.connections = perMinute(conns);
   const creates = int('EVENTIDE_CREATES_PER_MINUTE');

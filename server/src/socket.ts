@@ -57,6 +57,8 @@ export interface ConnectionHost {
   releaseRoom(room: Room): void;
   commit(item: CommitItem): void;
   connectionClosed(conn: Connection): void;
+  /** Spends one of `address`'s frame tokens (all its connections share them); false when it has none. */
+  takeAddressFrame(address: string): boolean;
   /** The role a hello's token gives (access/gate.ts). Throws if a store does. */
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>>;
 }
@@ -76,6 +78,8 @@ export class Connection implements Peer {
   private readonly frameBucket: TokenBucket;
   private readonly eventBucket: TokenBucket;
   private helloTimer: NodeJS.Timeout | null = null;
+  /** Dropping frames for the address limit; one error per run of drops, not one per frame. */
+  private addressLimited = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -147,6 +151,12 @@ export class Connection implements Peer {
         }
         return;
       }
+      if (!this.host.takeAddressFrame(this.address)) {
+        if (!this.addressLimited) this.sendError('rate-limited', 'too many frames from your address: this one and the next are dropped; slow down');
+        this.addressLimited = true;
+        return;
+      }
+      this.addressLimited = false;
       if (isBinary) {
         this.sendError('bad-message', 'binary frames are not part of the protocol: send JSON text');
         return;

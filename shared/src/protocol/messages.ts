@@ -262,6 +262,13 @@ export function decodeClientMessage(raw: string): Result<ClientMessage, CodedErr
   if (typeof type !== 'string') return err('bad-message', 'a message needs a string "type"');
   const schema = Object.hasOwn(clientSchemas, type) ? clientSchemas[type] : undefined;
   if (schema === undefined) return err('unknown-type', `unknown message type ${JSON.stringify(type.slice(0, 40))}`);
+  if (type === 'submit') {
+    // Checked before the schema, which would decode every event of an oversized batch first.
+    const events = (json as { events?: unknown }).events;
+    if (Array.isArray(events) && events.length > protocolLimits.maxEventsPerSubmit) {
+      return err('bad-message', `submit: events: at most ${protocolLimits.maxEventsPerSubmit} events in one submit, got ${events.length}`);
+    }
+  }
   if (type === 'hello') {
     const protocol = (json as { protocol?: unknown }).protocol;
     if (protocol !== PROTOCOL_VERSION) {
