@@ -134,3 +134,44 @@ test('undo offline, reload from the service worker, undo again, go online: both 
   expect(await editorText(c.page)).toBe('bee ');
   for (const ctx of [a, b, c]) await ctx.context.close();
 });
+
+test('undo steps in the browser: a pause splits typing, a paste is a step of its own, a caret jump starts a new step', async ({ browser }) => {
+  const a = await freshPage(browser);
+  await a.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await newDocument(a.page);
+  await undoReady(a.page);
+  await caretTo(a.page, 'end');
+  await a.page.keyboard.type('abc');
+  await a.page.waitForTimeout(700); // more than 500 ms: the next keystroke starts a step
+  await a.page.keyboard.type('def');
+  await a.page.keyboard.press('Control+z');
+  await expect.poll(() => editorText(a.page)).toBe('abc');
+  await a.page.keyboard.press('Control+Shift+z');
+  await expect.poll(() => editorText(a.page)).toBe('abcdef');
+
+  // A paste, then typing right after it: two steps.
+  await a.page.evaluate(() => navigator.clipboard.writeText('PASTE'));
+  await caretTo(a.page, 'end');
+  await a.page.keyboard.press('Control+v');
+  await expect.poll(() => editorText(a.page)).toBe('abcdefPASTE');
+  await a.page.keyboard.type('x');
+  await a.page.keyboard.press('Control+z');
+  await expect.poll(() => editorText(a.page)).toBe('abcdefPASTE');
+  await a.page.keyboard.press('Control+z');
+  await expect.poll(() => editorText(a.page)).toBe('abcdef');
+
+  // Typing, a caret jump (Home), typing again at once: two steps.
+  await caretTo(a.page, 'end');
+  await a.page.keyboard.type('12');
+  await a.page.keyboard.press('Home'); // the caret jumps
+  await a.page.keyboard.type('<');
+  expect(await editorText(a.page)).toBe('<abcdef12');
+  await a.page.keyboard.press('Control+z');
+  await expect.poll(() => editorText(a.page)).toBe('abcdef12');
+  await a.page.keyboard.press('Control+z');
+  await expect.poll(() => editorText(a.page)).toBe('abcdef');
+  await settled(a.page);
+  // Steps abc, def left; the redo stack holds 12 and < (the new typing cleared x and PASTE).
+  expect(await probe(a.page, 'undoDepth')).toEqual({ undo: 2, redo: 2 });
+  await a.context.close();
+});
