@@ -67,6 +67,15 @@ test('IndexedDB full: the page says so, edits keep syncing, and are stored again
     await a.page.keyboard.type('more ');
     expect(await converged([a.page, b.page])).toBe('before-full while-full more ');
     await expect(storageError(a.page)).toBeVisible();
+    // This device does not hold those edits: leaving the page now asks first (dismissed: it stays).
+    let dialog = '';
+    a.page.once('dialog', (d) => {
+      dialog = d.type();
+      void d.dismiss();
+    });
+    await a.page.evaluate(() => setTimeout(() => location.reload(), 0));
+    await expect.poll(() => dialog).toBe('beforeunload');
+    expect(await editorText(a.page)).toBe('before-full while-full more ');
 
     // Room again: the next retry stores everything and the message goes.
     await a.page.evaluate(() => ((window as unknown as { __failQuota: boolean }).__failQuota = false));

@@ -438,6 +438,7 @@ describe('DocPersister (O1)', () => {
     p.noteEdit();
     await Promise.resolve();
     expect(changes).toBe(before + 1);
+    expect(p.unstored).toBe(2); // neither edit is in the store
     p.close();
   });
 });

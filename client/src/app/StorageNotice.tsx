@@ -5,8 +5,8 @@
  *
  *   - The message is in the page (`data-testid="storage-error"`, `data-code`), worded per
  *     cause, with what to do about it and how many edits are still unsent.
- *   - While edits exist only in memory (unsent and not stored), leaving the page asks
- *     first (`beforeunload`): closing the tab is the one way they could be lost.
+ *   - While edits exist only in memory (unsent, or not in the store while it fails),
+ *     leaving the page asks first (`beforeunload`).
  *   - It goes away by itself when a later write succeeds (space was freed).
  */
 import { useEffect } from 'react';
@@ -29,7 +29,9 @@ export function storageErrorText(e: StorageError): string {
 
 export function StorageNotice({ snapshot }: { snapshot: SyncSnapshot }) {
   const e = snapshot.storageError;
-  const unsafe = e !== null && snapshot.pending > 0;
+  // Unsent edits, or (writes failing) edits this device does not hold: a reload now would
+  // start from a stored copy that does not know them (docs/client.md, "When storage fails").
+  const unsafe = e !== null && (snapshot.pending > 0 || snapshot.unstored > 0);
   useEffect(() => {
     if (!unsafe) return;
     const warn = (ev: BeforeUnloadEvent) => {

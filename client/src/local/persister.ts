@@ -111,6 +111,15 @@ export class DocPersister {
     return this.o.store === null || this.failing;
   }
 
+  /**
+   * Own events made but not in the store while writes fail (0 without a store: those pages
+   * use a fresh client id each time, so the server's copy is all that matters).
+   */
+  get unstored(): number {
+    if (this.o.store === null || !this.failing) return 0;
+    return Math.max(0, this.o.state().nextClientSeq - 1 - this.written);
+  }
+
   /** The highest clientSeq the sync layer may send. */
   sendableUpTo(): number {
     return this.memoryOnly ? Number.POSITIVE_INFINITY : this.written;

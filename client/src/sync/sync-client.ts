@@ -72,6 +72,8 @@ export interface SyncSnapshot {
   readonly pending: number;
   /** The local store's failure, if any (edits are then only in memory). */
   readonly storageError: StorageError | null;
+  /** Own edits the local store does not hold while it is failing (they live in memory and on the server only). */
+  readonly unstored: number;
   /** Recent sync errors (newest last, at most 5) and restore problems. */
   readonly errors: readonly SyncProblem[];
   /** Who else is here (other connections), by client id. */
@@ -471,6 +473,7 @@ export class SyncClient {
       status,
       pending,
       storageError: this.persister?.error ?? null,
+      unstored: this.persister?.unstored ?? 0,
       errors: this.errors,
       peers: [...this.peers.values()],
       fatal: this.fatal,
@@ -852,6 +855,7 @@ function sameSnapshot(a: SyncSnapshot, b: SyncSnapshot): boolean {
     a.status === b.status &&
     a.pending === b.pending &&
     a.storageError === b.storageError &&
+    a.unstored === b.unstored &&
     a.errors === b.errors &&
     a.fatal === b.fatal &&
     a.role === b.role &&
