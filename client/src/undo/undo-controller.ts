@@ -45,6 +45,8 @@ export interface UndoClient {
   onConfirmed(f: (events: readonly DocEvent[], reset: boolean) => void): () => void;
   /** Called after every change of the client's state (edits, acks, arrivals). */
   subscribe(f: () => void): () => void;
+  /** Writes what is queued to the local store (so the first fold reads every event confirmed so far). */
+  flushStorage?(): Promise<void>;
 }
 
 /** What the controller needs of the local store (`LocalStore` fits). */
@@ -182,6 +184,9 @@ export class UndoController {
   private async scanStored(): Promise<void> {
     const local = this.o.local;
     if (local !== null && !this.closed) {
+      // Events confirmed before `start()` subscribed may still be queued for the store:
+      // write them first, so that they are read below (later ones arrive through onConfirmed).
+      await this.o.client.flushStorage?.().catch(() => undefined);
       const docId = this.o.client.docId;
       const first = await local.firstEventSeq(docId);
       if (first.ok && first.value > 0) {
