@@ -195,6 +195,21 @@ describe('LocalStore', () => {
     if (again.ok) again.value.close();
   });
 
+  it('lets go when another tab upgrades or deletes the database, and later operations say so', async () => {
+    const name = freshName();
+    const r = await LocalStore.open({ name });
+    if (!r.ok) throw new Error(r.error.message);
+    const store = r.value;
+    expect((await store.listDocuments()).ok).toBe(true);
+    const { openDB } = await import('idb');
+    const newer = await openDB(name, 2); // not blocked: this store closes on versionchange
+    newer.close();
+    const after = await store.listDocuments();
+    expect(after.ok).toBe(false);
+    expect(!after.ok && after.error.code).toBe('blocked');
+    expect(!after.ok && after.error.message).toContain('another tab');
+  });
+
   it('titles are the first line, trimmed', () => {
     expect(titleOf('  Hello world \nsecond')).toBe('Hello world');
     expect(titleOf('')).toBe('');

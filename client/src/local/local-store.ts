@@ -157,7 +157,18 @@ const INF = Number.POSITIVE_INFINITY;
 export const HISTORY_KEEP = 50_000;
 
 export class LocalStore {
-  private constructor(private readonly db: IDBPDatabase<EventideDB>) {}
+  private constructor(
+    private readonly db: IDBPDatabase<EventideDB>,
+    /** Set when the browser or another tab took the connection away (see `open`). */
+    private readonly gone: { error: StorageError | null },
+  ) {}
+
+  /** Runs `f` as one storage operation; a failure, or a connection taken away, is a value. */
+  private guard<T>(f: () => Promise<T>): Promise<Result<T, StorageError>> {
+    const gone = this.gone.error;
+    if (gone !== null) return Promise.resolve(err(gone.code, gone.message));
+    return guard(f).then((r) => (r.ok || this.gone.error === null ? r : err(this.gone.error.code, this.gone.error.message)));
+  }
 
   /** Opens (creating or upgrading) the database; a failure is a value. */
   static async open(options: OpenOptions = {}): Promise<Result<LocalStore, StorageError>> {
@@ -167,6 +178,7 @@ export class LocalStore {
     const name = options.name ?? DB_NAME;
     const timeoutMs = options.timeoutMs ?? 5000;
     let blocked = false;
+    const gone: { error: StorageError | null } = { error: null };
     let timer: ReturnType<typeof setTimeout> | undefined;
     let opening: Promise<IDBPDatabase<EventideDB>>;
     try {
@@ -185,11 +197,14 @@ export class LocalStore {
           blocked = true;
         },
         blocking() {
-          // A newer version wants to upgrade (another tab after a deploy): let it.
+          // A newer version wants to upgrade, or another tab deletes the database: let it,
+          // and say why every later operation fails.
+          gone.error = { code: 'blocked', message: 'another tab of this app is upgrading or deleting the storage, so this tab let go of it; reload once that tab is done' };
           void opening.then((db) => db.close());
         },
         terminated() {
-          options.onTerminated?.({ code: 'unavailable', message: 'the browser closed the storage connection' });
+          gone.error = { code: 'unavailable', message: 'the browser closed the storage connection' };
+          options.onTerminated?.(gone.error);
         },
       });
     } catch (e) {
@@ -212,7 +227,7 @@ export class LocalStore {
           ? err('blocked', 'storage is blocked by another tab with an older version of the app; close it and reload')
           : err('blocked', `storage did not open within ${timeoutMs} ms: another tab is holding it (an upgrade or deletion is waiting); close other tabs of this app and reload`);
       }
-      return ok(new LocalStore(r));
+      return ok(new LocalStore(r, gone));
     } catch (e) {
       const se = storageError(e);
       return err(se.code, se.message);
@@ -227,7 +242,7 @@ export class LocalStore {
 
   /** A value kept per browser (created with `make` the first time). */
   async setting(key: string, make: () => string): Promise<Result<string, StorageError>> {
-    return guard(async () => {
+    return this.guard(async () => {
       const tx = this.db.transaction('settings', 'readwrite');
       const have = await tx.store.get(key);
       const value = have ?? make();
@@ -239,19 +254,19 @@ export class LocalStore {
 
   /** Every stored document, most recently changed first. */
   async listDocuments(): Promise<Result<DocSummary[], StorageError>> {
-    return guard(async () => {
+    return this.guard(async () => {
       const all = await this.db.getAll('docs');
       return all.sort((a, b) => b.updatedAt - a.updatedAt || (a.docId < b.docId ? -1 : 1));
     });
   }
 
   async summary(docId: string): Promise<Result<DocSummary | null, StorageError>> {
-    return guard(async () => (await this.db.get('docs', docId)) ?? null);
+    return this.guard(async () => (await this.db.get('docs', docId)) ?? null);
   }
 
   /** The document as stored, with `client`'s outbox. */
   async load(docId: string, client: string): Promise<Result<StoredDoc, StorageError>> {
-    return guard(async () => {
+    return this.guard(async () => {
       const tx = this.db.transaction(['checkpoints', 'tail', 'outbox', 'slots'], 'readonly');
       const [cpRec, slot] = await Promise.all([tx.objectStore('checkpoints').get(docId), tx.objectStore('slots').get([docId, client])]);
       const problems: string[] = [];
@@ -299,7 +314,7 @@ export class LocalStore {
 
   /** Applies one write in one transaction. */
   async write(docId: string, client: string, w: DocWrite): Promise<Result<WriteOutcome, StorageError>> {
-    return guard(async () => {
+    return this.guard(async () => {
       const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots'], 'readwrite');
       const docs = tx.objectStore('docs');
       const tail = tx.objectStore('tail');
@@ -371,12 +386,12 @@ export class LocalStore {
    */
   async events(docId: string, from: number, to: number, limit = 1000): Promise<Result<DocEvent[], StorageError>> {
     if (to <= from) return ok([]);
-    return guard(() => this.db.getAll('tail', IDBKeyRange.bound([docId, from + 1], [docId, to]), limit));
+    return this.guard(() => this.db.getAll('tail', IDBKeyRange.bound([docId, from + 1], [docId, to]), limit));
   }
 
   /** The lowest stored confirmed seq of a document (0: none). */
   async firstEventSeq(docId: string): Promise<Result<number, StorageError>> {
-    return guard(async () => {
+    return this.guard(async () => {
       const key = await this.db.getKey('tail', IDBKeyRange.bound([docId, 0], [docId, INF]));
       return key === undefined ? 0 : key[1];
     });
@@ -390,7 +405,7 @@ export class LocalStore {
    * clientSeq run the server lost (it would refuse them as out of order).
    */
   async startOver(docId: string, text: string, time: number, newClientBase: string): Promise<Result<null, StorageError>> {
-    return guard(async () => {
+    return this.guard(async () => {
       const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots', 'settings'], 'readwrite');
       await Promise.all([
         tx.objectStore('settings').put(JSON.stringify({ docId, time, text }), backupKey(docId, time)),
@@ -408,12 +423,12 @@ export class LocalStore {
 
   /** The client-id base a started-over document uses instead of the browser's id (null: none). */
   async clientBase(docId: string): Promise<Result<string | null, StorageError>> {
-    return guard(async () => (await this.db.get('settings', clientBaseKey(docId))) ?? null);
+    return this.guard(async () => (await this.db.get('settings', clientBaseKey(docId))) ?? null);
   }
 
   /** The texts kept by `startOver`, oldest first. */
   async backups(docId: string): Promise<Result<{ time: number; text: string }[], StorageError>> {
-    return guard(async () => {
+    return this.guard(async () => {
       const prefix = backupPrefix(docId);
       const all = await this.db.getAll('settings', IDBKeyRange.bound(prefix, `${prefix}\uffff`));
       return all
@@ -427,7 +442,7 @@ export class LocalStore {
 
   /** Forgets a document entirely (every slot). */
   async deleteDocument(docId: string): Promise<Result<null, StorageError>> {
-    return guard(async () => {
+    return this.guard(async () => {
       const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots'], 'readwrite');
       await Promise.all([
         tx.objectStore('docs').delete(docId),
@@ -443,7 +458,7 @@ export class LocalStore {
 
   /** The outbox sizes of every slot of a document (for diagnostics and tests). */
   async slotsOf(docId: string): Promise<Result<{ client: string; outboxSize: number; outboxBase: number; nextClientSeq: number }[], StorageError>> {
-    return guard(async () => {
+    return this.guard(async () => {
       const all = await this.db.getAll('slots', IDBKeyRange.bound([docId, ''], [docId, '\uffff']));
       return all.map((s) => ({ client: s.client, outboxSize: s.outboxSize, outboxBase: s.outboxBase, nextClientSeq: s.nextClientSeq }));
     });
