@@ -84,7 +84,8 @@ export function fileNameFor(docId: string, text: string): string {
   return `${first === '' ? docId : first}.txt`;
 }
 
-export function BaseAheadRecovery({ client, startOver }: { client: SyncClient; startOver: StartOver }) {
+/** `canWrite`: false for a view link, which cannot put anything on the server. */
+export function BaseAheadRecovery({ client, startOver, canWrite = true }: { client: SyncClient; startOver: StartOver; canWrite?: boolean }) {
   const s = useSyncExternalStore(client.subscribe, client.getSnapshot);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -117,9 +118,11 @@ export function BaseAheadRecovery({ client, startOver }: { client: SyncClient; s
         <button type="button" data-testid="base-ahead-download" onClick={() => downloadText(fileNameFor(client.docId, text), text)}>
           Download my text
         </button>
-        <button type="button" data-testid="base-ahead-mine" disabled={busy} onClick={() => run('mine')}>
-          Put my version on the server
-        </button>
+        {canWrite && (
+          <button type="button" data-testid="base-ahead-mine" disabled={busy} onClick={() => run('mine')}>
+            Put my version on the server
+          </button>
+        )}
         {!confirming ? (
           <button type="button" data-testid="base-ahead-server" disabled={busy} onClick={() => setConfirming(true)}>
             Use the server's version…

@@ -185,7 +185,7 @@ function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; r
   return (
     <>
       {s.fatalCode === 'base-ahead' ? (
-        <BaseAheadRecovery client={client} startOver={startOver} />
+        <BaseAheadRecovery client={client} startOver={startOver} canWrite={!viewOnly} />
       ) : (
         s.fatal && <p className="problem" role="alert">{s.fatal}</p>
       )}
