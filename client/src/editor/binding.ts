@@ -138,14 +138,20 @@ export function bindEditor(o: BindOptions): BoundEditor {
     const r = client.edit(op, kind, meta);
     if (!r.ok) return r;
     grouper.breakRun();
-    const changes = changesFromOp(op, view.state.doc.length);
-    const caret = Math.min(caretAfter(op), changes.newLength);
-    view.dispatch({
-      changes,
-      selection: { anchor: caret },
-      scrollIntoView: true,
-      annotations: [applied.of(true), Transaction.addToHistory.of(false), Transaction.userEvent.of(kind)],
-    });
+    try {
+      const changes = changesFromOp(op, view.state.doc.length);
+      const caret = Math.min(caretAfter(op), changes.newLength);
+      view.dispatch({
+        changes,
+        selection: { anchor: caret },
+        scrollIntoView: true,
+        annotations: [applied.of(true), Transaction.addToHistory.of(false), Transaction.userEvent.of(kind)],
+      });
+    } catch (e) {
+      // The document took it; the editor did not mirror it (a bug): the document wins.
+      resync(`the ${kind} did not fit the editor: ${(e as Error).message}`);
+      return r;
+    }
     if (view.state.doc.length !== client.state.live.length) resync(`the editor and the document differ in length after ${kind}`);
     return r;
   };
