@@ -31,6 +31,8 @@ export interface BenchReport {
   scale?: Record<string, number> | string;
   /** One undo of a step 100,000 events back in automerge-paper, ours only (bench/undo.ts). */
   undo?: Record<string, number> | string;
+  /** Dragging the history slider across automerge-paper in Chromium (bench/slider.ts). */
+  slider?: Record<string, number> | string;
   /** The server process under WebSocket load (bench/server-load.ts). */
   server?: Record<string, number | boolean>[] | string;
   totalSeconds: number;
@@ -205,6 +207,14 @@ export function renderTable(report: BenchReport): string {
       typeof u === 'string'
         ? `undo: ${u}`
         : `undo of a ${u.stepEvents}-event step ${u.back} events back (automerge-paper), ours only: ${fmt(u.undoMs, 'ms')} median, ${fmt(u.undoMaxMs, 'ms')} worst of ${u.runs}; folding the whole log into the undo stack once: ${fmt(u.foldMs, 'ms')}`,
+    );
+  }
+  if (report.slider !== undefined) {
+    const sl = report.slider;
+    lines.push(
+      typeof sl === 'string'
+        ? `history slider: ${sl}`
+        : `history slider in Chromium, automerge-paper (${sl.events} events), drag across and back: work per drawn frame p50 ${fmt(sl.frameWorkP50Ms, 'ms')}, p95 ${fmt(sl.frameWorkP95Ms, 'ms')}, max ${fmt(sl.frameWorkMaxMs, 'ms')} over ${sl.drawnFrames} frames (events walked per frame p50 ${sl.stepsP50}, max ${sl.stepsMax}); rAF interval p50 ${fmt(sl.rafIntervalP50Ms, 'ms')}, p95 ${fmt(sl.rafIntervalP95Ms, 'ms')}, ${sl.longFrames} of ${sl.rafFrames} over 20 ms; loading the whole history from the server ${fmt(sl.loadMs, 'ms')}`,
     );
   }
   if (report.scale !== undefined) {

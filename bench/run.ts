@@ -11,7 +11,10 @@
  *   npm run bench -- --order=asc       versions in ascending order (a slider scrub)
  *   npm run bench -- --no-write        print only
  *   npm run bench -- --render=bench/results/latest.json   print a saved report again
- *   npm run bench -- --no-scale / --no-server / --server-only
+ *   npm run bench -- --no-scale / --no-server / --server-only / --no-slider
+ *
+ * The slider figure (bench/slider.ts) drives Chromium over the built client: it builds
+ * dist/ first (under /tmp/eventide-e2e.lock, which Playwright runs share).
  *
  * The process re-starts itself under `node --expose-gc --import tsx` so that GC can be
  * forced between timed runs; the memory figures come from child processes (memory.ts).
@@ -32,6 +35,7 @@ import { type BenchReport, type TraceReport, compare, libraryVersions, machineIn
 import { scale } from './scale.js';
 import { serverLoad } from './server-load.js';
 import { undoBench } from './undo.js';
+import type { SliderResult } from './slider.js';
 import { traceToEvents } from '../shared/src/index.js';
 
 const ALL_PEERS: readonly Peer[] = [yjs, jsonjoy, loro, automerge];
@@ -54,10 +58,12 @@ interface Options {
   scale: boolean;
   /** Run the server load measure (bench/server-load.ts). */
   server: boolean;
+  /** Run the history slider drag in Chromium (bench/slider.ts). */
+  slider: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { peersOnly: false, peers: ALL_PEERS, traces: DEFAULT_TRACES, versionsBudgetMs: 30_000, order: 'random', write: true, render: null, scale: true, server: true };
+  const opts: Options = { peersOnly: false, peers: ALL_PEERS, traces: DEFAULT_TRACES, versionsBudgetMs: 30_000, order: 'random', write: true, render: null, scale: true, server: true, slider: true };
   for (const a of argv) {
     const [key, value = ''] = a.split('=', 2);
     if (key === '--peers-only') opts.peersOnly = true;
@@ -65,9 +71,11 @@ function parseArgs(argv: readonly string[]): Options {
     else if (key === '--render') opts.render = value;
     else if (key === '--no-scale') opts.scale = false;
     else if (key === '--no-server') opts.server = false;
+    else if (key === '--no-slider') opts.slider = false;
     else if (key === '--server-only') {
       opts.traces = [];
       opts.scale = false;
+      opts.slider = false;
     }
     else if (key === '--peers') {
       const names = value.split(',').filter(Boolean);
@@ -85,6 +93,25 @@ function parseArgs(argv: readonly string[]): Options {
     } else throw new Error(`unknown option ${a}`);
   }
   return opts;
+}
+
+/**
+ * bench/slider.ts in a child, holding the lock Playwright runs share for the whole time (they
+ * rebuild the same dist/ the slider's server serves): build, then measure.
+ */
+function sliderUnderLock(): Promise<SliderResult> {
+  return new Promise((resolve, reject) => {
+    const script = 'npm run build >/dev/null && node --import tsx bench/slider.ts';
+    const child = spawn('flock', ['/tmp/eventide-e2e.lock', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) reject(new Error(`bench/slider.ts exited with ${code}`));
+      else resolve(JSON.parse(last) as SliderResult);
+    });
+  });
 }
 
 /** Re-runs this script under --expose-gc; resolves with the child's exit code. */
@@ -189,6 +216,15 @@ async function main(): Promise<void> {
       undoResult = `failed: ${(e as Error).message}`;
     }
   }
+  let sliderResult: BenchReport['slider'];
+  if (opts.slider) {
+    log('slider: automerge-paper in Chromium (builds the client first)');
+    try {
+      sliderResult = { ...(await sliderUnderLock()) };
+    } catch (e) {
+      sliderResult = `failed: ${(e as Error).message}`;
+    }
+  }
   let serverResult: BenchReport['server'];
   if (opts.server) {
     try {
@@ -216,6 +252,7 @@ async function main(): Promise<void> {
     rebase,
     scale: scaleResult,
     undo: undoResult,
+    slider: sliderResult,
     server: serverResult,
     totalSeconds: Math.round((performance.now() - started) / 1000),
   };

@@ -3,26 +3,36 @@
  * enough to redraw on every frame of a slider drag over a long document.
  *
  * The text is cut into lines (each keeps its '\n', so the element's textContent is exactly
- * the text) and each line is a block of its own; a redraw compares the new lines with the
- * ones on screen, keeps the common prefix and suffix, and replaces only the middle. One
- * event changes one or a few lines, so the browser re-lays out only those, not the whole
- * document. Text is always set with textContent, never as HTML.
+ * the text) and each line is a block of its own; a redraw finds the characters that changed
+ * (planRedraw) and replaces only the lines holding them. One event changes one or a few
+ * lines, so the browser re-lays out only those, not the whole document. Text is always set
+ * with textContent, never as HTML.
  */
 import type { AuthorRun } from '../../../shared/src/index.js';
 import { authorColor } from './author-color.js';
 
-interface Line {
-  /** Text and authorship, as one comparable string. */
-  readonly sig: string;
+/** One line of the view: its text (with its '\n', except maybe the last) and [author, length] pairs covering it. */
+export interface Line {
   readonly text: string;
-  /** [author, length] pairs covering the line. */
   readonly runs: readonly (readonly [string, number])[];
 }
 
-interface Shown {
-  readonly sig: string;
-  readonly el: HTMLElement;
+/** What the view shows, as plain data: the text, its runs, and where each line starts. */
+export interface ViewState {
+  readonly text: string;
+  readonly runs: readonly AuthorRun[];
+  readonly starts: readonly number[];
 }
+
+/** A redraw: replace lines [i0, i1) of the old view by `lines`; `starts` are the new view's line starts. */
+export interface Redraw {
+  readonly i0: number;
+  readonly i1: number;
+  readonly lines: readonly Line[];
+  readonly starts: number[];
+}
+
+export const EMPTY_VIEW: ViewState = { text: '', runs: [], starts: [] };
 
 /** Cuts text and its author runs into lines that end with their '\n' (the last may not). */
 export function splitLines(text: string, runs: readonly AuthorRun[]): Line[] {
@@ -35,7 +45,6 @@ export function splitLines(text: string, runs: readonly AuthorRun[]): Line[] {
     const end = nl === -1 ? text.length : nl + 1;
     const lineRuns: [string, number][] = [];
     let need = end - start;
-    let sig = '';
     while (need > 0 && ri < runs.length) {
       const take = Math.min(need, rLeft);
       const author = runs[ri].author;
@@ -49,17 +58,72 @@ export function splitLines(text: string, runs: readonly AuthorRun[]): Line[] {
         rLeft = ri < runs.length ? runs[ri].length : 0;
       }
     }
-    for (const [a, n] of lineRuns) sig += `${n}\u0001${a}\u0002`;
-    const t = text.slice(start, end);
-    lines.push({ sig: sig + t, text: t, runs: lineRuns });
+    lines.push({ text: text.slice(start, end), runs: lineRuns });
     start = end;
   }
   return lines;
 }
 
+/**
+ * The lines to rebuild to go from `old` to `text` with `runs`: those holding a changed
+ * character (text or author). The common prefix and suffix are found by scanning the two
+ * texts and their runs, so a frame costs a scan and the changed lines, not building every
+ * line of the document again. Null when nothing changed.
+ */
+export function planRedraw(old: ViewState, text: string, runs: readonly AuthorRun[]): Redraw | null {
+  const o = old.text;
+  const oldLen = o.length;
+  const newLen = text.length;
+  const max = Math.min(oldLen, newLen);
+  let p = 0;
+  while (p < max && o.charCodeAt(p) === text.charCodeAt(p)) p++;
+  let s = 0;
+  while (s < max - p && o.charCodeAt(oldLen - 1 - s) === text.charCodeAt(newLen - 1 - s)) s++;
+  // The same characters by another author are a change too.
+  p = Math.min(p, firstAuthorDiff(old.runs, runs, p));
+  s = Math.min(s, lastAuthorDiff(old.runs, oldLen, runs, newLen, s));
+  if (p === oldLen && p === newLen) return null;
+  const starts = old.starts;
+  // i0: the first line holding a changed character (whole lines ending at or before p stay).
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const end = mid + 1 < starts.length ? starts[mid + 1] : oldLen;
+    const whole = mid + 1 < starts.length || (oldLen > 0 && o.charCodeAt(oldLen - 1) === 10);
+    if (whole && end <= p) lo = mid + 1;
+    else hi = mid;
+  }
+  const i0 = lo;
+  // i1: the first line after the change (it starts after the first unchanged suffix character).
+  const cut = oldLen - s;
+  lo = i0;
+  hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid] > cut) hi = mid;
+    else lo = mid + 1;
+  }
+  const i1 = s === 0 ? starts.length : lo;
+  const delta = newLen - oldLen;
+  const from = i0 < starts.length ? starts[i0] : oldLen;
+  const to = i1 < starts.length ? starts[i1] + delta : newLen;
+  const lines = splitLines(text.slice(from, to), runsIn(runs, from, to));
+  const out = starts.slice(0, i0);
+  let at = from;
+  for (const line of lines) {
+    out.push(at);
+    at += line.text.length;
+  }
+  for (let i = i1; i < starts.length; i++) out.push(starts[i] + delta);
+  return { i0, i1, lines, starts: out };
+}
+
+/** Draws into an element (see the file comment). */
 export class TextView {
-  private shown: Shown[] = [];
   private readonly root: HTMLElement;
+  private state: ViewState = EMPTY_VIEW;
+  private els: HTMLElement[] = [];
 
   constructor(root: HTMLElement) {
     this.root = root;
@@ -68,24 +132,62 @@ export class TextView {
 
   /** Shows `text` with `runs` (covering it exactly). */
   show(text: string, runs: readonly AuthorRun[]): void {
-    const next = splitLines(text, runs);
-    const old = this.shown;
-    let p = 0;
-    while (p < old.length && p < next.length && old[p].sig === next[p].sig) p++;
-    let s = 0;
-    while (s < old.length - p && s < next.length - p && old[old.length - 1 - s].sig === next[next.length - 1 - s].sig) s++;
-    const before = s > 0 ? old[old.length - s].el : null;
-    for (let i = p; i < old.length - s; i++) old[i].el.remove();
-    const made: Shown[] = [];
+    const r = planRedraw(this.state, text, runs);
+    this.state = { text, runs, starts: r === null ? this.state.starts : r.starts };
+    if (r === null) return;
     const frag = document.createDocumentFragment();
-    for (let i = p; i < next.length - s; i++) {
-      const el = lineElement(next[i]);
-      frag.appendChild(el);
-      made.push({ sig: next[i].sig, el });
-    }
-    this.root.insertBefore(frag, before);
-    this.shown = old.slice(0, p).concat(made, old.slice(old.length - s));
+    const made = r.lines.map(lineElement);
+    for (const el of made) frag.appendChild(el);
+    for (let i = r.i0; i < r.i1; i++) this.els[i].remove();
+    this.root.insertBefore(frag, r.i1 < this.els.length ? this.els[r.i1] : null);
+    this.els = this.els.slice(0, r.i0).concat(made, this.els.slice(r.i1));
   }
+}
+
+/** The runs covering [from, to) of the text `runs` cover. */
+function runsIn(runs: readonly AuthorRun[], from: number, to: number): AuthorRun[] {
+  const out: AuthorRun[] = [];
+  let at = 0;
+  for (const r of runs) {
+    const a = Math.max(at, from);
+    const b = Math.min(at + r.length, to);
+    if (b > a) out.push({ author: r.author, length: b - a });
+    at += r.length;
+    if (at >= to) break;
+  }
+  return out;
+}
+
+/** The first position below `limit` where the two runs name different authors (limit if none). */
+function firstAuthorDiff(a: readonly AuthorRun[], b: readonly AuthorRun[], limit: number): number {
+  let i = 0;
+  let j = 0;
+  let aEnd = a.length > 0 ? a[0].length : 0;
+  let bEnd = b.length > 0 ? b[0].length : 0;
+  let pos = 0;
+  while (pos < limit && i < a.length && j < b.length) {
+    if (a[i].author !== b[j].author) return pos;
+    pos = Math.min(aEnd, bEnd);
+    if (pos === aEnd && ++i < a.length) aEnd += a[i].length;
+    if (pos === bEnd && ++j < b.length) bEnd += b[j].length;
+  }
+  return limit;
+}
+
+/** How many characters from the end carry the same authors in both (at most `limit`). */
+function lastAuthorDiff(a: readonly AuthorRun[], aLen: number, b: readonly AuthorRun[], bLen: number, limit: number): number {
+  let i = a.length - 1;
+  let j = b.length - 1;
+  let aStart = i >= 0 ? aLen - a[i].length : 0;
+  let bStart = j >= 0 ? bLen - b[j].length : 0;
+  let back = 0; // characters from the end checked so far
+  while (back < limit && i >= 0 && j >= 0) {
+    if (a[i].author !== b[j].author) return back;
+    back = Math.min(aLen - aStart, bLen - bStart);
+    if (back === aLen - aStart && --i >= 0) aStart -= a[i].length;
+    if (back === bLen - bStart && --j >= 0) bStart -= b[j].length;
+  }
+  return limit;
 }
 
 function lineElement(line: Line): HTMLElement {
