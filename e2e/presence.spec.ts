@@ -73,3 +73,32 @@ test('a selection by B shows in A in B colour with B name; a rename and a new co
     await b.context.close().catch(() => undefined);
   }
 });
+
+test('two tabs of one browser: the other tab is marked as you, and a rename in one applies to both', async ({ browser }) => {
+  const a = await freshPage(browser);
+  const b = await freshPage(browser);
+  try {
+    const url = await newDocument(a.page);
+    const tab2 = await a.context.newPage();
+    await openDocument(tab2, url);
+    await openDocument(b.page, url);
+    await settled(b.page);
+    const aName = (await a.page.getByTestId('user-name').innerText()).trim();
+    // A's first tab sees the second as itself, and B once as a person.
+    await expect(a.page.getByTestId('presence-user')).toHaveCount(2);
+    await expect(a.page.getByTestId('presence-user').filter({ hasText: '(you, another tab)' })).toHaveCount(1);
+    await expect(a.page.getByTestId('presence-user').filter({ hasText: '(you, another tab)' })).toContainText(aName);
+    await expect(b.page.getByTestId('presence-user').filter({ hasText: aName })).toHaveCount(2);
+
+    await a.page.getByTestId('user-name').click();
+    await a.page.getByTestId('user-name-input').fill('Ada Both Tabs');
+    await a.page.getByRole('button', { name: 'Save' }).click();
+    // The other tab follows (storage event) and so does everyone else, for both tabs.
+    await expect(tab2.getByTestId('user-name')).toHaveText('Ada Both Tabs');
+    await expect(b.page.getByTestId('presence-user').filter({ hasText: 'Ada Both Tabs' })).toHaveCount(2);
+    await expect(b.page.getByTestId('presence-user').filter({ hasText: aName })).toHaveCount(0);
+  } finally {
+    await a.context.close();
+    await b.context.close();
+  }
+});

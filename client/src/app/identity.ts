@@ -1,8 +1,9 @@
 /**
  * Who this browser is to others: a display name and a colour, picked at random the
- * first time and kept in localStorage; the user may change both.
+ * first time and kept in localStorage; the user may change both, and a change applies at
+ * once (presence carries it; other tabs follow through the `storage` event).
  */
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import type { User } from '../../../shared/src/index.js';
 
 const KEY = 'eventide.user';
@@ -55,9 +56,26 @@ export function saveUser(u: User): void {
   }
 }
 
-/** The user, and a setter that keeps it (ignoring invalid values). */
+/**
+ * The user, and a setter that keeps it (ignoring invalid values). A change made in another
+ * tab of this browser arrives through the `storage` event and applies here too, so every tab
+ * shows (and sends with presence) the same name and colour.
+ */
 export function useIdentity(): [User, (u: User) => void] {
   const [user, setUser] = useState<User>(loadUser);
+  useEffect(() => {
+    const onStorage = (e: StorageEvent) => {
+      if (e.key !== KEY || e.newValue === null) return;
+      try {
+        const u = JSON.parse(e.newValue) as unknown;
+        if (valid(u)) setUser((old) => (old.name === u.name && old.color === u.color ? old : u));
+      } catch {
+        /* junk from elsewhere: keep ours */
+      }
+    };
+    window.addEventListener('storage', onStorage);
+    return () => window.removeEventListener('storage', onStorage);
+  }, []);
   const update = useCallback((u: User) => {
     const next = { name: u.name.trim().slice(0, MAX_NAME), color: u.color };
     if (!valid(next)) return;
