@@ -21,6 +21,10 @@ import { HistoryIndex } from '../../../shared/src/index.js';
 import type { EventSource } from './event-source.js';
 import { labelOf, type NamedVersion } from './labels.js';
 
+/** Events per page asked for (the protocol's most), and pages asked for at once. */
+const PAGE = 1000;
+const IN_FLIGHT = 4;
+
 /** A pause longer than this (server clock) ends an author's session. */
 export const SESSION_GAP_MS = 10 * 60_000;
 
@@ -137,23 +141,39 @@ export class HistoryModel {
       do {
         this.again = false;
         while (!this.closed && this.index.head < this.source.head()) {
-          const r = await this.source.page(this.index.head, this.source.head());
+          // Several pages in flight at once: the round trips overlap (a long history from the
+          // server is hundreds of pages). They are appended in order; one that does not start
+          // where the index ends (a page cut short) is dropped and asked again.
+          const start = this.index.head;
+          const head = this.source.head();
+          const asks: Promise<Awaited<ReturnType<EventSource['page']>>>[] = [];
+          for (let k = 0; k < IN_FLIGHT && start + k * PAGE < head; k++) {
+            asks.push(this.source.page(start + k * PAGE, Math.min(head, start + (k + 1) * PAGE)));
+          }
+          const pages = await Promise.all(asks);
           if (this.closed) return;
-          if (!r.ok) {
-            this.problem =
-              r.error.code === 'offline'
-                ? `The rest of the history (after version ${this.index.head}) is not on this device; it loads when you are back online.`
-                : `The history could not be loaded: ${r.error.message}`;
-            return;
+          let progressed = false;
+          for (const r of pages) {
+            if (!r.ok) {
+              if (progressed) break; // load what came, ask again from there
+              this.problem =
+                r.error.code === 'offline'
+                  ? `The rest of the history (after version ${this.index.head}) is not on this device; it loads when you are back online.`
+                  : `The history could not be loaded: ${r.error.message}`;
+              return;
+            }
+            const evs = r.value.events;
+            if (evs.length === 0 || evs[0].seq > this.index.head + 1) break;
+            if (r.value.origin === 'server') this.fromServer(evs);
+            try {
+              this.take(evs);
+            } catch (e) {
+              this.problem = `The history did not fit together: ${(e as Error).message}`;
+              return;
+            }
+            progressed = true;
           }
-          if (r.value.events.length === 0) break;
-          if (r.value.origin === 'server') this.fromServer(r.value.events);
-          try {
-            this.take(r.value.events);
-          } catch (e) {
-            this.problem = `The history did not fit together: ${(e as Error).message}`;
-            return;
-          }
+          if (!progressed) break;
           this.problem = null;
           this.changed();
         }
