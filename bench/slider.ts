@@ -28,6 +28,11 @@ export interface SliderResult {
   frameWorkP50Ms: number;
   frameWorkP95Ms: number;
   frameWorkMaxMs: number;
+  /** p95 of each part of a frame: index walk, rope to text and runs, DOM update, forced style + layout. */
+  walkP95Ms: number;
+  textP95Ms: number;
+  domP95Ms: number;
+  layoutP95Ms: number;
   stepsP50: number;
   stepsMax: number;
   rafIntervalP50Ms: number;
@@ -103,9 +108,10 @@ export async function sliderBench(log: (s: string) => void = () => {}): Promise<
     const got = (await page.evaluate(`(() => {
       window.rafOn = false;
       return { perf: window.eventideHistoryPerf, raf: window.rafTimes };
-    })()`)) as { perf: { ms: number; steps: number }[]; raf: number[] };
+    })()`)) as { perf: { ms: number; steps: number; walkMs: number; textMs: number; domMs: number; layoutMs: number }[]; raf: number[] };
     await context.close();
     const work = got.perf.map((p) => p.ms);
+    const part = (k: 'walkMs' | 'textMs' | 'domMs' | 'layoutMs') => Math.round(percentile(got.perf.map((p) => p[k]), 95) * 100) / 100;
     const steps = got.perf.map((p) => p.steps);
     const intervals: number[] = [];
     for (let i = 1; i < got.raf.length; i++) intervals.push(got.raf[i] - got.raf[i - 1]);
@@ -118,6 +124,10 @@ export async function sliderBench(log: (s: string) => void = () => {}): Promise<
       frameWorkP50Ms: r2(percentile(work, 50)),
       frameWorkP95Ms: r2(percentile(work, 95)),
       frameWorkMaxMs: r2(Math.max(...work)),
+      walkP95Ms: part('walkMs'),
+      textP95Ms: part('textMs'),
+      domP95Ms: part('domMs'),
+      layoutP95Ms: part('layoutMs'),
       stepsP50: percentile(steps, 50),
       stepsMax: Math.max(...steps),
       rafIntervalP50Ms: r2(percentile(intervals, 50)),

@@ -30,8 +30,12 @@ export interface FramePerf {
   readonly version: number;
   /** Events applied or reverted to get there. */
   readonly steps: number;
-  /** Index walk + text + DOM update + forced layout. */
+  /** Index walk + text + DOM update + forced layout, and each part. */
   readonly ms: number;
+  readonly walkMs: number;
+  readonly textMs: number;
+  readonly domMs: number;
+  readonly layoutMs: number;
 }
 
 export interface HistoryPanelProps {
@@ -153,13 +157,19 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
     const t0 = perf ? performance.now() : 0;
     const rope = model.index.ropeAt(at);
     const steps = model.index.lastMove.steps;
-    textView.current.show(rope.toString(), rope.authorship());
+    const t1 = perf ? performance.now() : 0;
+    const text = rope.toString();
+    const runs = rope.authorship();
+    const t2 = perf ? performance.now() : 0;
+    textView.current.show(text, runs);
     drawn.current = at;
     el.dataset.version = String(at);
     if (perf) {
       // Measuring only (the bench sets the array): force style and layout so the figure holds the whole frame's work.
+      const t3 = performance.now();
       void el.offsetHeight;
-      perf.push({ version: at, steps, ms: performance.now() - t0 });
+      const t4 = performance.now();
+      perf.push({ version: at, steps, ms: t4 - t0, walkMs: t1 - t0, textMs: t2 - t1, domMs: t3 - t2, layoutMs: t4 - t3 });
     }
   };
   useLayoutEffect(() => {

@@ -17,22 +17,68 @@ export interface Line {
   readonly runs: readonly (readonly [string, number])[];
 }
 
-/** What the view shows, as plain data: the text, its runs, and where each line starts. */
+/** What the view shows, as plain data: the text, its runs, its lines and where each starts. */
 export interface ViewState {
   readonly text: string;
   readonly runs: readonly AuthorRun[];
+  readonly lines: readonly Line[];
   readonly starts: readonly number[];
 }
 
-/** A redraw: replace lines [i0, i1) of the old view by `lines`; `starts` are the new view's line starts. */
+/**
+ * A redraw: lines [i0, i1) of the old view become `lines`; `reuse[j]` is the old line (an
+ * index in [i0, i1), increasing) that new line j is identical to and keeps, or -1 for a
+ * line to build. `starts` are the new view's line starts.
+ */
 export interface Redraw {
   readonly i0: number;
   readonly i1: number;
   readonly lines: readonly Line[];
+  readonly reuse: readonly number[];
   readonly starts: number[];
 }
 
-export const EMPTY_VIEW: ViewState = { text: '', runs: [], starts: [] };
+export const EMPTY_VIEW: ViewState = { text: '', runs: [], lines: [], starts: [] };
+
+/** How far ahead the line matcher looks for a line that was inserted or removed. */
+const LOOKAHEAD = 8;
+
+function sameLine(a: Line, b: Line): boolean {
+  if (a.text !== b.text || a.runs.length !== b.runs.length) return false;
+  for (let i = 0; i < a.runs.length; i++) if (a.runs[i][0] !== b.runs[i][0] || a.runs[i][1] !== b.runs[i][1]) return false;
+  return true;
+}
+
+/**
+ * Matches the new lines against old lines [i0, i1), in order: several events between two
+ * frames can touch lines far apart, and the lines between them stay as they are.
+ */
+function matchLines(old: readonly Line[], i0: number, i1: number, lines: readonly Line[]): number[] {
+  const reuse: number[] = new Array(lines.length).fill(-1);
+  let i = i0;
+  let j = 0;
+  while (j < lines.length && i < i1) {
+    if (sameLine(old[i], lines[j])) {
+      reuse[j++] = i++;
+      continue;
+    }
+    let moved = false;
+    for (let d = 1; d <= LOOKAHEAD && !moved; d++) {
+      if (i + d < i1 && sameLine(old[i + d], lines[j])) {
+        i += d; // old lines removed
+        moved = true;
+      } else if (j + d < lines.length && sameLine(old[i], lines[j + d])) {
+        j += d; // new lines inserted (built)
+        moved = true;
+      }
+    }
+    if (!moved) {
+      i++; // a changed line: the old one goes, the new one is built
+      j++;
+    }
+  }
+  return reuse;
+}
 
 /** Cuts text and its author runs into lines that end with their '\n' (the last may not). */
 export function splitLines(text: string, runs: readonly AuthorRun[]): Line[] {
@@ -109,6 +155,7 @@ export function planRedraw(old: ViewState, text: string, runs: readonly AuthorRu
   const from = i0 < starts.length ? starts[i0] : oldLen;
   const to = i1 < starts.length ? starts[i1] + delta : newLen;
   const lines = splitLines(text.slice(from, to), runsIn(runs, from, to));
+  const reuse = matchLines(old.lines, i0, i1, lines);
   const out = starts.slice(0, i0);
   let at = from;
   for (const line of lines) {
@@ -116,7 +163,7 @@ export function planRedraw(old: ViewState, text: string, runs: readonly AuthorRu
     at += line.text.length;
   }
   for (let i = i1; i < starts.length; i++) out.push(starts[i] + delta);
-  return { i0, i1, lines, starts: out };
+  return { i0, i1, lines, reuse, starts: out };
 }
 
 /** Draws into an element (see the file comment). */
@@ -132,15 +179,34 @@ export class TextView {
 
   /** Shows `text` with `runs` (covering it exactly). */
   show(text: string, runs: readonly AuthorRun[]): void {
-    const r = planRedraw(this.state, text, runs);
-    this.state = { text, runs, starts: r === null ? this.state.starts : r.starts };
-    if (r === null) return;
-    const frag = document.createDocumentFragment();
-    const made = r.lines.map(lineElement);
-    for (const el of made) frag.appendChild(el);
-    for (let i = r.i0; i < r.i1; i++) this.els[i].remove();
-    this.root.insertBefore(frag, r.i1 < this.els.length ? this.els[r.i1] : null);
-    this.els = this.els.slice(0, r.i0).concat(made, this.els.slice(r.i1));
+    const old = this.state;
+    const r = planRedraw(old, text, runs);
+    if (r === null) {
+      this.state = { ...old, text, runs };
+      return;
+    }
+    this.state = { text, runs, lines: old.lines.slice(0, r.i0).concat(r.lines, old.lines.slice(r.i1)), starts: r.starts };
+    // Remove the old lines that are not kept, then build the new ones in place, each before
+    // the next kept line (or before the first line after the change).
+    const kept = new Set<number>();
+    for (const k of r.reuse) if (k >= 0) kept.add(k);
+    for (let i = r.i0; i < r.i1; i++) if (!kept.has(i)) this.els[i].remove();
+    const middle: HTMLElement[] = new Array(r.lines.length);
+    let frag: DocumentFragment | null = null;
+    for (let j = 0; j < r.lines.length; j++) {
+      const k = r.reuse[j];
+      if (k >= 0) {
+        if (frag !== null) this.root.insertBefore(frag, this.els[k]);
+        frag = null;
+        middle[j] = this.els[k];
+      } else {
+        frag ??= document.createDocumentFragment();
+        middle[j] = lineElement(r.lines[j]);
+        frag.appendChild(middle[j]);
+      }
+    }
+    if (frag !== null) this.root.insertBefore(frag, r.i1 < this.els.length ? this.els[r.i1] : null);
+    this.els = this.els.slice(0, r.i0).concat(middle, this.els.slice(r.i1));
   }
 }
 

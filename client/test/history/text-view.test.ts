@@ -59,12 +59,23 @@ describe('history view redraw', () => {
           const plan = planRedraw(state, text, runs);
           if (plan !== null) {
             expect(plan.i0).toBeLessThanOrEqual(plan.i1);
-            shown = [...shown.slice(0, plan.i0), ...plan.lines, ...shown.slice(plan.i1)];
-            state = { text, runs, starts: plan.starts };
+            // A kept line must be identical to the new line it stands for, in order.
+            let last = -1;
+            plan.reuse.forEach((k, j) => {
+              if (k < 0) return;
+              expect(k).toBeGreaterThan(last);
+              expect(k).toBeGreaterThanOrEqual(plan.i0);
+              expect(k).toBeLessThan(plan.i1);
+              expect(shown[k], `kept line ${k} for ${j}`).toEqual(plan.lines[j]);
+              last = k;
+            });
+            const middle = plan.lines.map((l, j) => (plan.reuse[j] >= 0 ? shown[plan.reuse[j]] : l));
+            shown = [...shown.slice(0, plan.i0), ...middle, ...shown.slice(plan.i1)];
+            state = { text, runs, lines: shown, starts: plan.starts };
           } else {
             expect(text, 'no plan only when nothing changed').toBe(state.text);
             expect(runs).toEqual(state.runs);
-            state = { text, runs, starts: state.starts };
+            state = { ...state, text, runs };
           }
           // The lines are the text cut after each '\n', each line's runs give each character's author.
           expect(shown.map((l) => l.text)).toEqual(splitLines(text, runs).map((l) => l.text));
@@ -87,11 +98,26 @@ describe('history view redraw', () => {
     );
   });
 
+  it('two keystrokes far apart between two frames rebuild only their two lines', () => {
+    const text = Array.from({ length: 1000 }, (_, i) => `line ${i}\n`).join('');
+    const first = planRedraw(EMPTY_VIEW, text, [{ author: 'x', length: text.length }])!;
+    const state: ViewState = { text, runs: [{ author: 'x', length: text.length }], lines: first.lines, starts: first.starts };
+    const a = text.indexOf('line 10\n') + 4;
+    const b = text.indexOf('line 900\n') + 4;
+    const next = text.slice(0, a) + '!' + text.slice(a, b) + '?' + text.slice(b);
+    const plan = planRedraw(state, next, [{ author: 'x', length: next.length }])!;
+    expect(plan.i0).toBe(10);
+    expect(plan.i1).toBe(901);
+    expect(plan.reuse.filter((k) => k < 0).length).toBe(2);
+    expect(plan.lines[0].text).toBe('line! 10\n');
+    expect(plan.lines[890].text).toBe('line? 900\n');
+  });
+
   it('a keystroke in the middle of a long document rebuilds only its line', () => {
     const lines = Array.from({ length: 1000 }, (_, i) => `line ${i}\n`);
     const text = lines.join('');
     const before = planRedraw(EMPTY_VIEW, text, [{ author: 'x', length: text.length }])!;
-    const state: ViewState = { text, runs: [{ author: 'x', length: text.length }], starts: before.starts };
+    const state: ViewState = { text, runs: [{ author: 'x', length: text.length }], lines: before.lines, starts: before.starts };
     const at = text.indexOf('line 500') + 4;
     const next = text.slice(0, at) + '!' + text.slice(at);
     const plan = planRedraw(state, next, [
