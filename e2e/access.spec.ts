@@ -149,3 +149,31 @@ test('a document URL without its token, or with a wrong one, shows nothing of th
   expect(page.url()).toBe(url);
   await expect.poll(() => editorText(page)).toBe('secret-text');
 });
+
+test('a document created offline is registered by its first hello; its links work once online', async ({ browser }) => {
+  const a = await freshPage(browser);
+  const v = await freshPage(browser);
+  try {
+    // Load the app online once (the service worker takes over), then create and type offline.
+    await a.page.goto('/');
+    await a.page.waitForFunction(() => navigator.serviceWorker?.controller !== null);
+    await a.context.setOffline(true);
+    await a.page.getByTestId('new-doc').click();
+    await editorReady(a.page);
+    expect(a.page.url()).toMatch(/#edit=/);
+    await a.page.getByTestId('editor').locator('.cm-content').focus();
+    await a.page.keyboard.type('made-offline');
+    await expect(a.page.getByTestId('sync-status')).toHaveAttribute('data-state', 'offline');
+    const view = await a.page.getByTestId('share-view-link').inputValue();
+    await a.context.setOffline(false);
+    await settled(a.page);
+
+    await v.page.goto(view);
+    await editorReady(v.page);
+    await expect.poll(() => editorText(v.page)).toBe('made-offline');
+    await expect(v.page.getByTestId('read-only')).toBeVisible();
+  } finally {
+    await a.context.close();
+    await v.context.close();
+  }
+});

@@ -70,8 +70,8 @@ export class SyncHub implements ConnectionHost {
     this.connections.add(new Connection(ws, this, address));
   }
 
-  takeAddressFrame(address: string): boolean {
-    return this.addressFrames.take(address);
+  oweAddressFrame(address: string): number {
+    return this.addressFrames.owe(address);
   }
 
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {

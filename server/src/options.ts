@@ -55,9 +55,11 @@ export interface SyncOptions {
   /** Largest WebSocket frame, bytes; a bigger one closes the socket (1009). */
   readonly maxFrameBytes: number;
   /**
-   * Frames from one remote address, all its connections together. Over it, frames are
-   * dropped before they are parsed (rate-limited), so one address cannot take the server's
-   * CPU from everyone else however many connections it opens.
+   * Frames from one remote address, all its connections together, so one address cannot
+   * take the server's CPU from everyone else however many connections it opens. Over the
+   * rate, reading from the address's sockets pauses until the bucket refills (backpressure,
+   * nothing lost); frames already read beyond another `burst` are dropped unparsed
+   * (rate-limited).
    */
   readonly addressFrames: Bucket;
   /** New WebSocket connections per remote address (a bucket: `rate` a second, `burst`); over it, 429 before the upgrade. */
@@ -84,7 +86,7 @@ export const defaultSyncOptions: SyncOptions = {
   sequencerWindow: 20_000,
   maxBufferedBytes: 64 * 1024 * 1024,
   maxFrameBytes: protocolLimits.maxFrameBytes,
-  addressFrames: { rate: 1000, burst: 100 },
+  addressFrames: { rate: 1000, burst: 200 },
   connections: perMinute(600),
   creates: perMinute(60),
   allowedOrigins: null,

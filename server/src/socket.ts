@@ -57,8 +57,8 @@ export interface ConnectionHost {
   releaseRoom(room: Room): void;
   commit(item: CommitItem): void;
   connectionClosed(conn: Connection): void;
-  /** Spends one of `address`'s frame tokens (all its connections share them); false when it has none. */
-  takeAddressFrame(address: string): boolean;
+  /** Spends one of `address`'s frame tokens (all its connections share them); returns the balance. */
+  oweAddressFrame(address: string): number;
   /** The role a hello's token gives (access/gate.ts). Throws if a store does. */
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>>;
 }
@@ -80,6 +80,8 @@ export class Connection implements Peer {
   private helloTimer: NodeJS.Timeout | null = null;
   /** Dropping frames for the address limit; one error per run of drops, not one per frame. */
   private addressLimited = false;
+  /** Reading paused until the address's frame bucket has refilled. */
+  private throttled: NodeJS.Timeout | null = null;
 
   constructor(
     readonly ws: WebSocket,
@@ -107,6 +109,7 @@ export class Connection implements Peer {
     ws.on('close', () => {
       this.closing = true;
       if (this.helloTimer) clearTimeout(this.helloTimer);
+      if (this.throttled) clearTimeout(this.throttled);
       host.connectionClosed(this);
     });
   }
@@ -151,10 +154,18 @@ export class Connection implements Peer {
         }
         return;
       }
-      if (!this.host.takeAddressFrame(this.address)) {
-        if (!this.addressLimited) this.sendError('rate-limited', 'too many frames from your address: this one and the next are dropped; slow down');
-        this.addressLimited = true;
-        return;
+      // Frames per address: over the rate, reading from this socket pauses until the bucket
+      // has refilled (TCP pushes back on the sender; nothing is lost). Frames that were already
+      // read past another burst are dropped, with one rate-limited per run of drops.
+      const spec = this.host.options.addressFrames;
+      const owed = this.host.oweAddressFrame(this.address);
+      if (owed < 0) {
+        this.throttle(Math.ceil((-owed / spec.rate) * 1000));
+        if (owed < -spec.burst) {
+          if (!this.addressLimited) this.sendError('rate-limited', 'too many frames from your address: this one and the next are dropped; slow down');
+          this.addressLimited = true;
+          return;
+        }
       }
       this.addressLimited = false;
       if (isBinary) {
@@ -178,6 +189,17 @@ export class Connection implements Peer {
       this.host.options.log.error(`handling a frame from ${this.client || 'unknown client'} threw: ${(e as Error).stack ?? String(e)}`);
       this.sendError('bad-message', 'the server could not handle this message');
     }
+  }
+
+  /** Stops reading this socket for `ms` (the kernel's buffers then push back on the sender). */
+  private throttle(ms: number): void {
+    if (this.throttled !== null || this.closing) return;
+    this.ws.pause();
+    this.throttled = setTimeout(() => {
+      this.throttled = null;
+      if (!this.closing) this.ws.resume();
+    }, ms);
+    this.throttled.unref();
   }
 
   private route(msg: ClientMessage): void {

@@ -16,13 +16,13 @@
  *     under baseline + 200 MB).
  *
  * The attacker holds the victim's view token (a leaked view link), so its writes are
- * checked per message, not only at the hello. It connects from 127.0.0.2 and the honest
- * clients from 127.0.0.1, and the server runs with its default limits, per address
- * included: the attacker offers about 4,000 frames a second over 24 sockets, more than
- * its address may send (1,000 a second), so part of its frames are parsed and refused one
- * by one and the rest dropped unparsed with rate-limited. ATTACK_FRAMES, ATTACK_SECONDS,
- * ATTACK_CONNS and the window lengths make a larger run, e.g. ATTACK_FRAMES=1000000
- * ATTACK_SECONDS=250.
+ * checked per message, not only at the hello. It connects from 127.0.0.2-4 (three hosts)
+ * and the honest clients from 127.0.0.1, and the server runs with its default limits, per
+ * address included: the attacker offers about 4,000 frames a second over 24 sockets, more
+ * than its three addresses may send (1,000 a second each), so the server stops reading
+ * them for a while (backpressure) and parses and refuses every frame it reads, one by one.
+ * ATTACK_FRAMES, ATTACK_SECONDS, ATTACK_CONNS, ATTACK_ADDRESSES and the window lengths
+ * make a larger run, e.g. ATTACK_FRAMES=1000000 ATTACK_SECONDS=250.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,8 +38,10 @@ import { testSeed } from './helpers/typing';
 
 const FRAMES = Number(process.env.ATTACK_FRAMES || 100_000);
 const SECONDS = Number(process.env.ATTACK_SECONDS || Math.max(20, FRAMES / 4000));
+/** Attacking hosts: 127.0.0.2, .3, … (each with its own per-address limits). */
+const ADDRESSES = Number(process.env.ATTACK_ADDRESSES || 3);
 /** Alternating windows: the attacker runs for ATTACK_WINDOW_MS, then is stopped for BASE_WINDOW_MS. */
-const ATTACK_WINDOW_MS = Number(process.env.ATTACK_WINDOW_MS || 3000);
+const ATTACK_WINDOW_MS = Number(process.env.ATTACK_WINDOW_MS || 4000);
 const BASE_WINDOW_MS = Number(process.env.ATTACK_BASE_WINDOW_MS || 1500);
 const CONNS = Number(process.env.ATTACK_CONNS || 24);
 const HONEST = 10;
@@ -152,7 +154,7 @@ function startAttacker(cfg: AttackConfig): { child: ChildProcess; done: Promise<
 it(`keeps 10 honest typists fast and their document clean under ${FRAMES} hostile frames`, { timeout: 120_000 + SECONDS * 4000 }, async () => {
   const seed = testSeed('attack');
   // The defaults of options.ts, which the test helper lifts for loopback tests.
-  const sp = await ServerProcess.start({ env: { EVENTIDE_CONNECTIONS_PER_MINUTE: '600', EVENTIDE_CREATES_PER_MINUTE: '60', EVENTIDE_RATE_ADDRESS_FRAMES: '1000/100' } });
+  const sp = await ServerProcess.start({ env: { EVENTIDE_CONNECTIONS_PER_MINUTE: '600', EVENTIDE_CREATES_PER_MINUTE: '60', EVENTIDE_RATE_ADDRESS_FRAMES: '1000/200' } });
   servers.push(sp);
   const doc = 'victim';
   const edit = tokenFromBytes(randomBytes(TOKEN_BYTES));
@@ -176,7 +178,7 @@ it(`keeps 10 honest typists fast and their document clean under ${FRAMES} hostil
   into('base', base);
   await sleep(BASE_WINDOW_MS);
 
-  const cfg: AttackConfig = { url: sp.url, doc, viewToken: viewTokenOf(edit), honest: honest.map((c) => c.name), frames: FRAMES, seconds: SECONDS, conns: CONNS, seed, localAddress: '127.0.0.2' };
+  const cfg: AttackConfig = { url: sp.url, doc, viewToken: viewTokenOf(edit), honest: honest.map((c) => c.name), frames: FRAMES, seconds: SECONDS, conns: CONNS, seed, localAddresses: Array.from({ length: ADDRESSES }, (_, i) => `127.0.0.${i + 2}`) };
   const attacker = startAttacker(cfg);
   let summary: AttackSummary | null = null;
   let failed: Error | null = null;

@@ -33,6 +33,18 @@ export class AddressBuckets {
     return b.take(n);
   }
 
+  /** Spends `n` of `address`'s tokens regardless; returns the balance (negative: in debt). */
+  owe(address: string, n = 1): number {
+    this.sweep();
+    let b = this.buckets.get(address);
+    if (b === undefined) {
+      if (this.buckets.size >= MAX_ADDRESSES) this.buckets.clear();
+      b = new TokenBucket(this.spec, this.now);
+      this.buckets.set(address, b);
+    }
+    return b.owe(n);
+  }
+
   get size(): number {
     return this.buckets.size;
   }

@@ -34,8 +34,8 @@ export interface AttackConfig {
   seconds: number;
   conns: number;
   seed: number;
-  /** The local address to connect from (e.g. 127.0.0.2: another address than the honest clients'). */
-  localAddress?: string;
+  /** Local addresses to connect from, socket i from the (i mod n)th (e.g. 127.0.0.2-4: other hosts than the honest clients'). */
+  localAddresses?: string[];
 }
 
 export interface AttackSummary {
@@ -89,7 +89,7 @@ export async function attack(cfg: AttackConfig): Promise<AttackSummary> {
       const own = `atk-doc-${cfg.seed}-${index}`;
       const mode: Mode = rnd.chance(0.6) ? 'view' : rnd.chance(0.5) ? 'none' : 'own';
       const bad = new BadFrames(rnd, client, own);
-      const ws = new WebSocket(cfg.url, { maxPayload: 64 * 1024 * 1024, ...(cfg.localAddress ? { localAddress: cfg.localAddress } : {}) });
+      const ws = new WebSocket(cfg.url, { maxPayload: 64 * 1024 * 1024, ...(cfg.localAddresses?.length ? { localAddress: cfg.localAddresses[index % cfg.localAddresses.length] } : {}) });
       sum.connections++;
       let open = false;
       let joined = false;
