@@ -58,8 +58,8 @@ export interface SyncOptions {
    * Frames from one remote address, all its connections together, so one address cannot
    * take the server's CPU from everyone else however many connections it opens. Over the
    * rate, reading from the address's sockets pauses until the bucket refills (backpressure,
-   * nothing lost); frames already read beyond another `burst` are dropped unparsed
-   * (rate-limited).
+   * nothing lost); frames `ws` had already read wait in order (bounded per connection,
+   * beyond that dropped unparsed with rate-limited).
    */
   readonly addressFrames: Bucket;
   /** New WebSocket connections per remote address (a bucket: `rate` a second, `burst`); over it, 429 before the upgrade. */

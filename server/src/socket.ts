@@ -65,6 +65,15 @@ export interface ConnectionHost {
 
 const OPEN = 1;
 
+/** Bounds of what a paused connection keeps of what `ws` had already read. */
+const MAX_QUEUED_FRAMES = 1000;
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+function frameSize(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
 export class Connection implements Peer {
   client = '';
   user: User = { name: '', color: '' };
@@ -82,6 +91,9 @@ export class Connection implements Peer {
   private addressLimited = false;
   /** Reading paused until the address's frame bucket has refilled. */
   private throttled: NodeJS.Timeout | null = null;
+  /** Frames read while paused, handled in order when the pause ends. */
+  private queued: { data: RawData; isBinary: boolean }[] = [];
+  private queuedBytes = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -144,6 +156,24 @@ export class Connection implements Peer {
 
   private onFrame(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
+    if (this.throttled !== null) {
+      // Reading is paused, but `ws` still hands over what it had already read: keep it, in
+      // order, for when the address's bucket has refilled; past a bound, drop it.
+      const size = frameSize(data);
+      if (this.queued.length >= MAX_QUEUED_FRAMES || this.queuedBytes + size > MAX_QUEUED_BYTES) {
+        if (!this.addressLimited) this.sendError('rate-limited', 'too many frames from your address: this one and the next are dropped; slow down');
+        this.addressLimited = true;
+        return;
+      }
+      this.queued.push({ data, isBinary });
+      this.queuedBytes += size;
+      return;
+    }
+    this.handleFrame(data, isBinary);
+  }
+
+  private handleFrame(data: RawData, isBinary: boolean): void {
+    if (this.closing) return;
     try {
       const balance = this.frameBucket.owe(1);
       if (balance < 0) {
@@ -154,19 +184,12 @@ export class Connection implements Peer {
         }
         return;
       }
-      // Frames per address: over the rate, reading from this socket pauses until the bucket
-      // has refilled (TCP pushes back on the sender; nothing is lost). Frames that were already
-      // read past another burst are dropped, with one rate-limited per run of drops.
+      // Frames per address: over the rate, this frame is still handled, then reading from
+      // this socket pauses until the bucket has refilled (TCP pushes back on the sender), and
+      // frames already read meanwhile wait in `queued` (onFrame). Nothing is lost.
       const spec = this.host.options.addressFrames;
       const owed = this.host.oweAddressFrame(this.address);
-      if (owed < 0) {
-        this.throttle(Math.ceil((-owed / spec.rate) * 1000));
-        if (owed < -spec.burst) {
-          if (!this.addressLimited) this.sendError('rate-limited', 'too many frames from your address: this one and the next are dropped; slow down');
-          this.addressLimited = true;
-          return;
-        }
-      }
+      if (owed < 0) this.throttle(Math.ceil((-owed / spec.rate) * 1000));
       this.addressLimited = false;
       if (isBinary) {
         this.sendError('bad-message', 'binary frames are not part of the protocol: send JSON text');
@@ -197,7 +220,14 @@ export class Connection implements Peer {
     this.ws.pause();
     this.throttled = setTimeout(() => {
       this.throttled = null;
-      if (!this.closing) this.ws.resume();
+      // One frame per turn of the loop would be fairer still, but each handled frame owes
+      // the bucket again, so a long queue pauses itself again right away.
+      while (this.queued.length > 0 && this.throttled === null && !this.closing) {
+        const f = this.queued.shift()!;
+        this.queuedBytes -= frameSize(f.data);
+        this.handleFrame(f.data, f.isBinary);
+      }
+      if (this.throttled === null && !this.closing) this.ws.resume();
     }, ms);
     this.throttled.unref();
   }

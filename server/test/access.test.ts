@@ -238,3 +238,22 @@ describe('limits, each with its code', () => {
     expect(await sp.healthy()).toBe(true);
   });
 });
+
+describe('frames per address', () => {
+  it('pauses reading over the rate instead of dropping: every frame of a burst is answered, later', async () => {
+    const sp = await ServerProcess.start({ env: { EVENTIDE_RATE_ADDRESS_FRAMES: '100/20', EVENTIDE_RATE_FRAMES: '100000/100000' } });
+    servers.push(sp);
+    const sock = await RawSocket.open(sp.url);
+    const t0 = Date.now();
+    for (let i = 0; i < 200; i++) sock.sendJson({ type: 'ping', t: i });
+    const pongs: number[] = [];
+    while (pongs.length < 200) pongs.push((await sock.next('pong', 10_000)).t);
+    const ms = Date.now() - t0;
+    expect(pongs).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(sock.messages.filter((m) => m.type === 'error')).toEqual([]);
+    // 200 frames at 100 a second after a burst of 20: at least ~1.8 s.
+    expect(ms).toBeGreaterThan(1500);
+    // Another address is not held up meanwhile (the burst again, at once).
+    expect(await sp.healthy()).toBe(true);
+  });
+});
