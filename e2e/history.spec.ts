@@ -52,6 +52,8 @@ async function sliderTo(page: Page, v: number): Promise<void> {
   await page.keyboard.press('Home');
   for (let i = 0; i < v; i++) await page.keyboard.press('ArrowRight');
   await expect(page.getByTestId('history-version')).toHaveAttribute('data-version', String(v));
+  // The view draws on the next animation frame.
+  await expect(view(page)).toHaveAttribute('data-version', String(v));
 }
 
 async function name(page: Page): Promise<string> {
@@ -182,6 +184,7 @@ test('a browser that joins late loads the history from the server; naming, rever
   await expect(a.page.getByTestId('history-label-mark')).toHaveText('first word');
   await a.page.getByTestId('history-label-mark').click();
   await expect(a.page.getByTestId('history-version')).toHaveAttribute('data-version', '5');
+  await expect(view(a.page)).toHaveAttribute('data-version', '5');
   expect(await view(a.page).textContent()).toBe('one t');
   const labelled = serverLog(sharedDataDir(), docId);
   expect(labelled.length).toBe(log.length + 1);
@@ -216,4 +219,23 @@ test('a browser that joins late loads the history from the server; naming, rever
   await c.page.getByTestId('history-audit-author').selectOption(await name(c.page));
   await expect(c.page.getByTestId('history-audit-row')).toHaveCount(2); // the label and the revert
   for (const ctx of [a, c]) await ctx.context.close();
+});
+
+test('a view link shows the history but offers no restore, revert or naming', async ({ browser }) => {
+  const a = await freshPage(browser);
+  await newDocument(a.page);
+  await caretTo(a.page, 'end');
+  await a.page.keyboard.type('read me');
+  await settled(a.page);
+  const viewLink = await a.page.getByTestId('share-view-link').inputValue();
+  const v = await freshPage(browser);
+  await openDocument(v.page, viewLink);
+  await settled(v.page);
+  await openHistory(v.page, 7);
+  await sliderTo(v.page, 4);
+  expect(await view(v.page).textContent()).toBe('read');
+  await expect(v.page.getByTestId('history-restore')).toHaveCount(0);
+  await expect(v.page.getByTestId('history-revert-step')).toHaveCount(0);
+  await expect(v.page.getByTestId('history-label')).toHaveCount(0);
+  for (const ctx of [a, v]) await ctx.context.close();
 });
