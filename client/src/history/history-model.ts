@@ -152,6 +152,9 @@ export class HistoryModel {
           }
           const pages = await Promise.all(asks);
           if (this.closed) return;
+          // Every page from the server goes to the cache, also those not appended now (fetched
+          // ahead of a page cut short): asked again, they may come from memory instead.
+          for (const r of pages) if (r.ok && r.value.origin === 'server') this.fromServer(r.value.events);
           let progressed = false;
           for (const r of pages) {
             if (!r.ok) {
@@ -164,7 +167,6 @@ export class HistoryModel {
             }
             const evs = r.value.events;
             if (evs.length === 0 || evs[0].seq > this.index.head + 1) break;
-            if (r.value.origin === 'server') this.fromServer(evs);
             try {
               this.take(evs);
             } catch (e) {
