@@ -221,7 +221,7 @@ test('a browser that joins late loads the history from the server; naming, rever
   for (const ctx of [a, c]) await ctx.context.close();
 });
 
-test('a view link shows the history but offers no restore, revert or naming', async ({ browser }) => {
+test('a view link shows the history but offers no restore, revert or naming; play replays it to the head', async ({ browser }) => {
   const a = await freshPage(browser);
   await newDocument(a.page);
   await caretTo(a.page, 'end');
@@ -237,5 +237,13 @@ test('a view link shows the history but offers no restore, revert or naming', as
   await expect(v.page.getByTestId('history-restore')).toHaveCount(0);
   await expect(v.page.getByTestId('history-revert-step')).toHaveCount(0);
   await expect(v.page.getByTestId('history-label')).toHaveCount(0);
+  // Play from the start replays the document's life up to the head.
+  await v.page.getByTestId('history-speed').selectOption('100');
+  await sliderTo(v.page, 0);
+  await v.page.getByTestId('history-play').click();
+  await expect(v.page.getByTestId('history-version')).toHaveAttribute('data-version', '7');
+  await expect(view(v.page)).toHaveAttribute('data-version', '7');
+  expect(await view(v.page).textContent()).toBe('read me');
+  await expect(v.page.getByTestId('history-play')).toHaveText('Play');
   for (const ctx of [a, v]) await ctx.context.close();
 });
