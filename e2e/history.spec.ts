@@ -60,6 +60,12 @@ async function name(page: Page): Promise<string> {
   return (await page.getByTestId('user-name').innerText()).trim();
 }
 
+/** The author this page's events carry: its name and the browser's id (identity.ts). */
+async function author(page: Page): Promise<string> {
+  const uid = await page.evaluate(() => localStorage.getItem('eventide.uid'));
+  return `${await name(page)} #${uid}`;
+}
+
 test('T1: after two authors, the slider shows every version exactly as the server log replays it; restore reaches both browsers as one event; undo takes it back', async ({ browser }) => {
   const a = await freshPage(browser);
   const b = await freshPage(browser);
@@ -84,7 +90,7 @@ test('T1: after two authors, the slider shows every version exactly as the serve
   const log = serverLog(sharedDataDir(), docId);
   const head = log.length;
   expect(replay(null, log).toString()).toBe(finalText);
-  const [nameA, nameB] = [await name(a.page), await name(b.page)];
+  const [nameA, nameB] = [await author(a.page), await author(b.page)];
   expect(new Set(log.map((e) => e.author))).toEqual(new Set([nameA, nameB]));
 
   await openHistory(a.page, head);
@@ -201,7 +207,7 @@ test('a browser that joins late loads the history from the server; naming, rever
   const reverted = serverLog(sharedDataDir(), docId);
   const rev = reverted[reverted.length - 1];
   expect(rev.kind).toBe('restore');
-  expect(rev.author).toBe(await name(c.page));
+  expect(rev.author).toBe(await author(c.page));
   expect(rev.meta?.reverts).toBe(`${log[0].id.clientSeq}@${log[0].id.client}`);
 
   // Compare version 0 with the head: the text with A's insertions and C's deletions marked.
@@ -216,7 +222,7 @@ test('a browser that joins late loads the history from the server; naming, rever
   // The audit list: newest first, filterable by author.
   await c.page.getByTestId('history-tab-audit').click();
   await expect(c.page.getByTestId('history-audit-row').first()).toHaveAttribute('data-seq', String(reverted.length));
-  await c.page.getByTestId('history-audit-author').selectOption(await name(c.page));
+  await c.page.getByTestId('history-audit-author').selectOption(await author(c.page));
   await expect(c.page.getByTestId('history-audit-row')).toHaveCount(2); // the label and the revert
   for (const ctx of [a, c]) await ctx.context.close();
 });

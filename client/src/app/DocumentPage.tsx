@@ -7,7 +7,7 @@ import { Editor } from '../editor/Editor.js';
 import { useUndoController } from '../undo/UndoBar.js';
 import type { UndoApplier } from '../undo/undo-controller.js';
 import { HistorySection } from '../history/HistorySection.js';
-import { COLORS, MAX_NAME, useIdentity } from './identity.js';
+import { COLORS, MAX_NAME, authorOf, useIdentity } from './identity.js';
 import { heldLink, rememberLink, trustedLocally } from './links.js';
 import { PresenceList } from './PresenceList.js';
 import { StorageNotice } from './StorageNotice.js';
@@ -88,7 +88,7 @@ function DocumentView({ docId, capability }: { docId: string; capability: Capabi
         const held = heldLink(docId);
         // Only the browser that created the document may register it (its first hello, maybe much later if it was made offline).
         const create = held !== null && held.created === true && held.role === 'edit' && held.token === capability.token;
-        const c = await SyncClient.open({ docId, user: userRef.current, store, storageError: error, token: capability.token, create });
+        const c = await SyncClient.open({ docId, user: userRef.current, author: authorOf(userRef.current.name), store, storageError: error, token: capability.token, create });
         opened = c;
         // After a start-over ("put my version on the server"): make the text ours before showing it.
         await prepareRef.current(c);

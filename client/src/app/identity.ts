@@ -48,6 +48,40 @@ export function loadUser(): User {
   return u;
 }
 
+const UID_KEY = 'eventide.uid';
+let pageUid: string | null = null;
+
+/**
+ * A random id for this browser, kept in localStorage: two people may pick the same name,
+ * and undo must never take one for the other (U1).
+ */
+export function browserUid(): string {
+  if (pageUid !== null) return pageUid;
+  try {
+    const stored = localStorage.getItem(UID_KEY);
+    if (stored !== null && /^[0-9a-z]{6}$/.test(stored)) return (pageUid = stored);
+  } catch {
+    /* no storage: an id for this page */
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  pageUid = Array.from(bytes, (b) => (b % 36).toString(36)).join('');
+  try {
+    localStorage.setItem(UID_KEY, pageUid);
+  } catch {
+    /* kept for this page only */
+  }
+  return pageUid;
+}
+
+/**
+ * The author a page's events carry: the display name and this browser's id, e.g.
+ * "Calm Otter #k3f9x2". Events keep the author the page opened with; a rename shows in
+ * presence at once and in events from the next open (undo walks one author's steps).
+ */
+export function authorOf(name: string): string {
+  return `${name} #${browserUid()}`;
+}
+
 export function saveUser(u: User): void {
   try {
     localStorage.setItem(KEY, JSON.stringify(u));

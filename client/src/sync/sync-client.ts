@@ -108,6 +108,12 @@ export interface NetworkLike {
 export interface SyncClientOptions {
   readonly docId: string;
   readonly user: User;
+  /**
+   * The author this page's events carry: unique to this browser (the app passes the name
+   * with a stable browser id, identity.ts), since undo steps are per author (U1). By
+   * default the name alone (tests).
+   */
+  readonly author?: string;
   /** null: no local store (storageError says why); the document lives in memory. */
   readonly store: LocalStore | null;
   readonly storageError?: StorageError | null;
@@ -226,7 +232,7 @@ export class SyncClient {
     }
     const slot = await acquireSlot(docId, { withOutbox, locks: options.locks });
     const client = clientIdOf(browserId, slot.slot);
-    const author = options.user.name || 'anonymous';
+    const author = options.author ?? (options.user.name || 'anonymous');
     let state = new ClientState({ client, author });
     let problems: readonly string[] = [];
     let rebased = false;

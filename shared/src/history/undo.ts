@@ -9,6 +9,8 @@
  *     (`idKey`) of its first event, so a step starts where `meta.step` names the event
  *     itself; an event without `meta.step` (an import, an older client) is a step alone.
  *   - `target`: on `undo` and `redo` events, the key of the step they act on.
+ *   - `label`: a named version (the history panel): an event that changes nothing and is
+ *     no undo step, so Ctrl+Z after naming a version undoes the last change instead.
  *
  * The fold keeps, per step of one author, its state (done or undone) and the events
  * whose effect undo or redo would take back: while done, the step's own events (or,
@@ -75,6 +77,7 @@ export class UndoHistory {
   /** Takes the next event of the log. */
   add(ev: UndoFoldEvent): void {
     if (ev.author !== this.author) return;
+    if (ev.meta?.label !== undefined) return;
     if (ev.kind === 'undo' || ev.kind === 'redo') {
       const key = targetOf(ev);
       const s = key === null ? undefined : this.steps.get(key);

@@ -320,6 +320,16 @@ describe('undo: the hard cases', () => {
     expect(historyOf(view(net, c), 'c').canRedo).toBe(true);
   });
 
+  it('a named version (an empty event with meta.label) is no undo step', () => {
+    const { net, cs: [a], at, undo } = scene(['a']);
+    at(a, 0, 'draft');
+    expectMade(edit(a, [], 'edit', { step: `${a.state.nextClientSeq}@a`, label: 'v1', version: 1 }));
+    undo(a);
+    net.settle();
+    expect(a.state.live.toString()).toBe('');
+    expect(historyOf(view(net, a), 'a').canUndo).toBe(false);
+  });
+
   it('a new step after undos clears the redo stack', () => {
     const { net, cs: [a], at, undo } = scene(['a']);
     at(a, 0, 'one');
