@@ -178,6 +178,19 @@ describe('WebSocket origin', () => {
     expect(await tryUpgrade(sp.url, `http://127.0.0.1:${sp.port}`)).toBe('open');
     expect(await tryUpgrade(sp.url)).toBe('open');
     expect(await sp.healthy()).toBe(true);
+    // Every HTTP response carries the security headers (the app's pages are checked in e2e/access.spec.ts).
+    for (const p of ['/healthz', '/d/some-doc', '/missing.js']) {
+      const headers = await new Promise<http.IncomingHttpHeaders>((resolve, reject) =>
+        http.get({ host: '127.0.0.1', port: sp.port, path: p }, (res) => {
+          res.resume();
+          resolve(res.headers);
+        }).on('error', reject),
+      );
+      expect(headers['content-security-policy'], p).toMatch(/default-src 'self'.*script-src 'self';.*frame-ancestors 'none'/);
+      expect(headers['x-content-type-options'], p).toBe('nosniff');
+      expect(headers['x-frame-options'], p).toBe('DENY');
+      expect(headers['referrer-policy'], p).toBe('no-referrer');
+    }
   });
 
   it('follows EVENTIDE_ALLOWED_ORIGINS when set', async () => {
