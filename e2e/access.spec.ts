@@ -71,6 +71,11 @@ test('a view link shows the text, follows edits live, and cannot change it', asy
     await expect(v.page.getByTestId('undo')).toHaveCount(0);
     await expect(v.page.getByTestId('redo')).toHaveCount(0);
     await expect(v.page.getByTestId('history-restore')).toHaveCount(0);
+    // The history panel works for a viewer, without restore.
+    await v.page.getByTestId('history-toggle').click();
+    await expect(v.page.getByTestId('history-slider')).toBeVisible();
+    await expect(v.page.getByTestId('history-restore')).toHaveCount(0);
+    await v.page.getByTestId('history-toggle').click();
 
     // Typing, pasting and undo keys change nothing, here or on the server.
     const content = v.page.getByTestId('editor').locator('.cm-content');
