@@ -17,6 +17,7 @@ export {
   lengthDelta,
   opFromSplice,
 } from './op/op.js';
+export { diffOp } from './op/diff.js';
 export { transform, transformPair, transformPosition, flip, type Side } from './op/transform.js';
 export { compose, composeAll } from './op/compose.js';
 export { applyToString, checkOp } from './op/apply.js';

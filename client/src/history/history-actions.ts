@@ -10,7 +10,7 @@
  *     the step's key.
  */
 import type { DocEvent, EventId, LocalEvent, Op } from '../../../shared/src/index.js';
-import { idKey, opFromSplice, revertEvents, stepOf } from '../../../shared/src/index.js';
+import { idKey, diffOp, revertEvents, stepOf } from '../../../shared/src/index.js';
 
 /** What the revert needs of the loaded history. */
 export interface LoadedLog {
@@ -19,20 +19,8 @@ export interface LoadedLog {
 
 /** The op turning `current` into `target`, or null when they are equal. */
 export function restoreOp(current: string, target: string): Op | null {
-  if (current === target) return null;
-  let p = 0;
-  const max = Math.min(current.length, target.length);
-  while (p < max && current.charCodeAt(p) === target.charCodeAt(p)) p++;
-  let s = 0;
-  while (s < max - p && current.charCodeAt(current.length - 1 - s) === target.charCodeAt(target.length - 1 - s)) s++;
-  // Do not cut a surrogate pair in two (the op would still be right, but its text would not be valid UTF-16 alone).
-  if (p > 0 && isHigh(current.charCodeAt(p - 1))) p--;
-  if (s > 0 && isLow(current.charCodeAt(current.length - s))) s--;
-  return opFromSplice(p, current.slice(p, current.length - s), target.slice(p, target.length - s));
+  return current === target ? null : diffOp(current, target);
 }
-
-const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
-const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 /** The key of the undo step `e` belongs to. */
 export function stepKeyOf(e: DocEvent): string {

@@ -25,7 +25,7 @@
  * Failures are values (`StorageError`): quota, a blocked upgrade, IndexedDB missing or
  * broken. Nothing here throws for them; the caller keeps working from memory.
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import {
   type Checkpoint,
   type DocEvent,
@@ -410,11 +410,7 @@ export class LocalStore {
       await Promise.all([
         tx.objectStore('settings').put(JSON.stringify({ docId, time, text }), backupKey(docId, time)),
         tx.objectStore('settings').put(newClientBase, clientBaseKey(docId)),
-        tx.objectStore('docs').delete(docId),
-        tx.objectStore('checkpoints').delete(docId),
-        tx.objectStore('tail').delete(IDBKeyRange.bound([docId, 0], [docId, INF])),
-        tx.objectStore('outbox').delete(IDBKeyRange.bound([docId, '', 0], [docId, '\uffff', INF])),
-        tx.objectStore('slots').delete(IDBKeyRange.bound([docId, ''], [docId, '\uffff'])),
+        ...forget(tx, docId),
       ]);
       await tx.done;
       return null;
@@ -444,13 +440,7 @@ export class LocalStore {
   async deleteDocument(docId: string): Promise<Result<null, StorageError>> {
     return this.guard(async () => {
       const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots'], 'readwrite');
-      await Promise.all([
-        tx.objectStore('docs').delete(docId),
-        tx.objectStore('checkpoints').delete(docId),
-        tx.objectStore('tail').delete(IDBKeyRange.bound([docId, 0], [docId, INF])),
-        tx.objectStore('outbox').delete(IDBKeyRange.bound([docId, '', 0], [docId, '\uffff', INF])),
-        tx.objectStore('slots').delete(IDBKeyRange.bound([docId, ''], [docId, '\uffff'])),
-      ]);
+      await Promise.all(forget(tx, docId));
       await tx.done;
       return null;
     });
@@ -492,4 +482,18 @@ async function guard<T>(f: () => Promise<T>): Promise<Result<T, StorageError>> {
     const se = storageError(e);
     return err(se.code, se.message);
   }
+}
+
+/** The deletes that forget a document's stored copy, every slot included, in `tx`. */
+function forget(
+  tx: IDBPTransaction<EventideDB, StoreNames<EventideDB>[], 'readwrite'>,
+  docId: string,
+): Promise<void>[] {
+  return [
+    tx.objectStore('docs').delete(docId),
+    tx.objectStore('checkpoints').delete(docId),
+    tx.objectStore('tail').delete(IDBKeyRange.bound([docId, 0], [docId, INF])),
+    tx.objectStore('outbox').delete(IDBKeyRange.bound([docId, '', 0], [docId, '\uffff', INF])),
+    tx.objectStore('slots').delete(IDBKeyRange.bound([docId, ''], [docId, '\uffff'])),
+  ];
 }

@@ -27,7 +27,7 @@ import {
   PROTOCOL_VERSION,
   decodeServerMessage,
   encodeClientMessage,
-  opFromSplice,
+  diffOp,
   protocolLimits,
   type ClientMessage,
   type Cursor,
@@ -842,19 +842,8 @@ export class SyncClient {
 
 /** The change from `a` to `b` as one op (common prefix and suffix kept). */
 export function diffChange(a: string, b: string): LiveChange {
-  let p = 0;
-  const n = Math.min(a.length, b.length);
-  while (p < n && a.charCodeAt(p) === b.charCodeAt(p)) p++;
-  let s = 0;
-  while (s < n - p && a.charCodeAt(a.length - 1 - s) === b.charCodeAt(b.length - 1 - s)) s++;
-  // Do not split a surrogate pair.
-  if (p > 0 && isHigh(a.charCodeAt(p - 1))) p--;
-  if (s > 0 && isLow(a.charCodeAt(a.length - s))) s--;
-  return { op: opFromSplice(p, a.slice(p, a.length - s), b.slice(p, b.length - s)), author: '' };
+  return { op: diffOp(a, b), author: '' };
 }
-
-const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
-const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 function sameSnapshot(a: SyncSnapshot, b: SyncSnapshot): boolean {
   return (
