@@ -60,7 +60,8 @@ export {
 
 // History.
 export { HistoryIndex, type HistoryIndexOptions } from './history/timeline.js';
-export { planRevert, revertEvents, caretAfter, MarkTracker, type RevertableEvent, type RevertContext } from './history/revert.js';
+export { planRevert, MarkTracker } from './history/marks.js';
+export { revertEvents, caretAfter, type RevertableEvent, type RevertContext } from './history/revert.js';
 export {
   UndoHistory,
   stepOf,

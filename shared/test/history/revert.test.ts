@@ -11,7 +11,8 @@ import type { Op } from '../../src/op/op.js';
 import { OpBuilder, invert } from '../../src/op/op.js';
 import { applyToString } from '../../src/op/apply.js';
 import { composeAll } from '../../src/op/compose.js';
-import { planRevert, revertEvents, caretAfter } from '../../src/history/revert.js';
+import { planRevert } from '../../src/history/marks.js';
+import { revertEvents, caretAfter } from '../../src/history/revert.js';
 import { unwrap } from '../../src/result.js';
 
 interface Ch {
