@@ -9,6 +9,7 @@ import { HistoryIndex } from '../../src/history/timeline.js';
 import { replay, traceToEvents } from '../../src/log/replay.js';
 import type { DocEvent } from '../../src/log/event.js';
 import type { AuthorRun } from '../../src/text/authorship.js';
+import { Rope } from '../../src/text/rope.js';
 import { seed } from '../op/arbitraries.js';
 import { logArb } from '../log/log-arbitraries.js';
 
@@ -108,6 +109,140 @@ describe('HistoryIndex', () => {
       ),
       { seed: seed(SEED), numRuns: 150 },
     );
+  });
+
+  it('T1: loaded newest first (a base near the head, older segments prepended backwards, appends between), every version in base..head equals a full replay; a prepend from a wrong base is refused', () => {
+    const SEED = 0x5e9d;
+    type Step = { k: 'walk'; q: Query } | { k: 'prepend'; bad: 'none' | 'char' | 'extra' };
+    const stepArb: fc.Arbitrary<Step> = fc.oneof(
+      { weight: 5, arbitrary: queryArb.map((q) => ({ k: 'walk' as const, q })) },
+      { weight: 2, arbitrary: fc.constantFrom('none', 'none', 'none', 'char', 'extra').map((bad) => ({ k: 'prepend' as const, bad })) },
+    );
+    fc.assert(
+      fc.property(
+        logArb(300, 100).chain((events) =>
+          fc.tuple(
+            fc.constant(events),
+            // Where the log is cut into segments (their bases) and how much is there at first.
+            fc.uniqueArray(fc.integer({ min: 1, max: events.length }), { maxLength: 8 }),
+            fc.nat({ max: events.length }),
+            fc.array(stepArb, { minLength: 10, maxLength: 60, size: 'max' }),
+            fc.constantFrom(7, 7, 7, 1, 3, 50),
+          ),
+        ),
+        ([events, cuts, initialRaw, steps, every]) => {
+          const truth = reference(events);
+          const ropeOf = (v: number) => Rope.fromRuns(truth(v).text, truth(v).authorship);
+          // Bases, newest first; the index starts at the newest and the last segment starts at 0.
+          const bases = [...cuts].sort((a, b) => b - a);
+          const first = bases.length > 0 ? bases[0] : 0;
+          const initial = Math.max(first, initialRaw);
+          const index = new HistoryIndex(events.slice(first, initial), { every, base: { seq: first, rope: ropeOf(first) } });
+          const below = first > 0 ? [...bases.slice(1), 0] : [];
+          let base = first;
+          let have = initial;
+          let v = have;
+          const check = (what: string) => {
+            const want = truth(v);
+            expect(index.base, what).toBe(base);
+            expect(index.head, what).toBe(have);
+            expect(index.textAt(v), `${what}: textAt(${v}), base ${base}, every ${every}`).toBe(want.text);
+            expect(index.ropeAt(v).authorship(), `${what}: ropeAt(${v}).authorship(), base ${base}, every ${every}`).toEqual(want.authorship);
+            expect(index.eventAt(v), `${what}: eventAt(${v})`).toBe(v === base ? undefined : events[v - 1]);
+            const m = index.lastMove;
+            if (m.how === 'switch') expect(m.steps, `${what}: steps after switching ropes`).toBeLessThanOrEqual(2 * every);
+            if (base > 0) expect(() => index.ropeAt(base - 1), `${what}: below the base`).toThrow(RangeError);
+          };
+          check('start');
+          for (const st of steps) {
+            if (st.k === 'prepend') {
+              if (below.length === 0) continue;
+              const to = below[0];
+              const segment = events.slice(to, base);
+              if (st.bad !== 'none') {
+                const good = truth(to);
+                const text =
+                  st.bad === 'extra' ? good.text + 'Q' : good.text.length === 0 ? 'Q' : good.text.slice(0, good.text.length - 1) + (good.text.endsWith('Q') ? 'R' : 'Q');
+                const runs = text.length === good.text.length ? good.authorship : [...good.authorship, { author: 'mallory', length: text.length - good.text.length }];
+                expect(() => index.prepend(segment, { seq: to, rope: Rope.fromRuns(text, runs) }), `a wrong base (${st.bad}) at ${to}`).toThrow(/did not fit/);
+                check(`after a refused prepend at ${to}`);
+              }
+              index.prepend(segment, { seq: to, rope: ropeOf(to) });
+              below.shift();
+              base = to;
+              check(`after prepending ${to + 1}..${to + segment.length}`);
+              v = base;
+              check(`the new base ${base}`);
+              continue;
+            }
+            const q = st.q;
+            switch (q.k) {
+              case 'forward':
+                v = Math.min(have, v + q.n);
+                break;
+              case 'back':
+                v = Math.max(base, v - q.n);
+                break;
+              case 'jump':
+                v = base + (q.at % (have - base + 1));
+                break;
+              case 'head':
+                v = have;
+                break;
+              case 'zero':
+                v = base;
+                break;
+              case 'append': {
+                const more = events.slice(have, have + q.n);
+                index.append(more);
+                have += more.length;
+                check(`after appending ${more.length} (viewing ${v})`);
+                break;
+              }
+            }
+            check(q.k);
+          }
+          // Whatever is left comes in; then every version is there.
+          while (below.length > 0) {
+            const to = below.shift()!;
+            index.prepend(events.slice(to, base), { seq: to, rope: ropeOf(to) });
+            base = to;
+          }
+          index.append(events.slice(have));
+          have = events.length;
+          for (v = have; v >= 0; v -= Math.max(1, Math.floor(have / 37))) check(`final walk down`);
+          v = 0;
+          check('final 0');
+        },
+      ),
+      { seed: seed(SEED), numRuns: 150 },
+    );
+  });
+
+  it('prepend refuses a segment that does not end at the base, and a bad op from the base, leaving the index as it was', () => {
+    const events = traceToEvents([
+      [0, 0, 'hello'],
+      [5, 0, ' world'],
+      [0, 1, 'H'],
+      [11, 0, '!'],
+    ]);
+    const at = (v: number) => replay(null, events.slice(0, v));
+    const index = new HistoryIndex(events.slice(2), { every: 2, base: { seq: 2, rope: at(2) } });
+    expect(index.base).toBe(2);
+    expect(index.textAt(4)).toBe('Hello world!');
+    expect(() => index.ropeAt(1)).toThrow(RangeError);
+    expect(index.eventAt(2)).toBeUndefined();
+    expect(index.eventsBetween(0, 4)).toEqual(events.slice(2));
+    expect(() => index.prepend(events.slice(0, 1), { seq: 0, rope: Rope.empty() })).toThrow(/did not fit/);
+    expect(() => index.prepend(events.slice(1, 2), { seq: 1, rope: Rope.from('help') })).toThrow(/did not fit/);
+    expect(() => index.prepend(events.slice(1, 2), { seq: 1, rope: Rope.from('hello', 'mallory') })).toThrow(/did not fit/);
+    expect(index.base).toBe(2);
+    index.prepend(events.slice(1, 2), { seq: 1, rope: at(1) });
+    index.prepend(events.slice(0, 1), { seq: 0, rope: Rope.empty() });
+    expect(index.base).toBe(0);
+    for (let v = 0; v <= 4; v++) expect(index.textAt(v)).toBe(at(v).toString());
+    expect(index.eventsBetween(0, 4)).toEqual(events);
+    expect(index.eventsBetween(1, 3)).toEqual(events.slice(1, 3));
   });
 
   it('L6: a step back reverts one event on the same rope, authorship of deleted text included', () => {
