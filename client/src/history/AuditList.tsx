@@ -32,16 +32,17 @@ function clip(s: string): string {
   return s.length > 40 ? `${s.slice(0, 37)}…` : s;
 }
 
-export function AuditList({ model, loaded, onPick }: { model: HistoryModel; loaded: number; onPick: (seq: number) => void }) {
+export function AuditList({ model, loaded, base, onPick }: { model: HistoryModel; loaded: number; base: number; onPick: (seq: number) => void }) {
   const [author, setAuthor] = useState('');
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
   const [page, setPage] = useState(0);
-  const authors = useMemo(() => [...new Set(model.getSnapshot().sessions.map((s) => s.author))].sort(), [model, loaded]);
+  const authors = useMemo(() => [...new Set(model.getSnapshot().sessions.map((s) => s.author))].sort(), [model, loaded, base]);
   const rows = useMemo(() => {
     const t0 = from === '' ? -Infinity : Date.parse(from);
     const t1 = to === '' ? Infinity : Date.parse(to);
-    const lo = Number.isFinite(t0) ? model.versionAtTime(t0 - 1) : 0;
+    // Only loaded events are listed (newest first, so the list fills from the head while older history loads).
+    const lo = Math.max(base, Number.isFinite(t0) ? model.versionAtTime(t0 - 1) : 0);
     const hi = Number.isFinite(t1) ? model.versionAtTime(t1) : loaded;
     const out: DocEvent[] = [];
     const skip = page * PAGE;
@@ -54,7 +55,7 @@ export function AuditList({ model, loaded, onPick }: { model: HistoryModel; load
       out.push(e);
     }
     return out;
-  }, [model, loaded, author, from, to, page]);
+  }, [model, loaded, base, author, from, to, page]);
   return (
     <div className="history-audit" data-testid="history-audit">
       <div className="history-audit-filters">

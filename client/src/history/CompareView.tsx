@@ -7,18 +7,34 @@ import type { HistoryModel } from './history-model.js';
 import { compareVersions, MAX_COMPARE_EVENTS, type Segment } from './compare.js';
 import { authorColor } from './author-color.js';
 
-export function CompareView({ model, at, other, onOther, max }: { model: HistoryModel; at: number; other: number; onOther: (v: number) => void; max: number }) {
+export function CompareView({
+  model,
+  at,
+  other,
+  onOther,
+  max,
+  base,
+}: {
+  model: HistoryModel;
+  at: number;
+  other: number;
+  onOther: (v: number) => void;
+  max: number;
+  /** The lowest loaded version: below it there is nothing to compare yet. */
+  base: number;
+}) {
   const a = Math.min(at, other);
   const b = Math.max(at, other);
   const result = useMemo((): Segment[] | string => {
     if (b - a > MAX_COMPARE_EVENTS) return `Too far apart to compare event by event (at most ${MAX_COMPARE_EVENTS} events).`;
+    if (a < base) return `Loading the history before version ${base}…`;
     const rope = model.index.ropeAt(a);
     try {
       return compareVersions(rope.toString(), rope.authorship(), model.events(a, b));
     } catch (e) {
       return `Could not compare: ${(e as Error).message}`;
     }
-  }, [model, a, b]);
+  }, [model, a, b, base]);
   return (
     <div className="history-compare-box">
       <label>

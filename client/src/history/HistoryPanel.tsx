@@ -5,7 +5,8 @@
  *
  * Test hooks: `history-toggle` (on the document page), `history-slider` (an
  * `<input type="range">` from 0 to the loaded head), `history-view` (exactly the text at
- * the version: its textContent), `history-version` (version, author, time; data-version),
+ * the version: its textContent; for a version below the loaded base, a "Loading the
+ * history before version N…" message until it is loaded), `history-version` (version, author, time; data-version),
  * `history-restore`. The view is drawn outside React (text-view.ts) once per animation
  * frame, so dragging costs one index walk and a few changed lines per frame.
  */
@@ -14,7 +15,7 @@ import type { DocEvent } from '../../../shared/src/index.js';
 import type { SyncClient } from '../sync/sync-client.js';
 import type { UndoApplier } from '../undo/undo-controller.js';
 import { eventSourceFor } from './event-source.js';
-import { HistoryCache, localWithCache } from './history-cache.js';
+import { checkpointsOf, HistoryCache, localWithCache } from './history-cache.js';
 import { HistoryModel, type HistorySnapshot } from './history-model.js';
 import { TextView } from './text-view.js';
 import { authorColor } from './author-color.js';
@@ -49,8 +50,10 @@ export interface HistoryPanelProps {
 
 /** Test hook on the panel element (`eventide`): the server's own log, to check the view against a replay of it. */
 export interface HistoryProbe {
-  /** Versions loaded into the panel's index. */
+  /** Versions loaded into the panel's index: the highest. */
   loaded(): number;
+  /** The lowest loaded version (0 once the whole history is in). */
+  base(): number;
   /** Every event of the server's log up to our confirmed head, straight from the server's history request. */
   serverEvents(): Promise<DocEvent[]>;
 }
@@ -63,6 +66,7 @@ export function HistoryPanel({ client, readOnly, apply, onClose }: HistoryPanelP
     if (el === null || model === null) return;
     const probe: HistoryProbe = {
       loaded: () => model.index.head,
+      base: () => model.index.base,
       serverEvents: async () => {
         const out: DocEvent[] = [];
         const to = client.state.confirmedSeq;
@@ -85,11 +89,12 @@ export function HistoryPanel({ client, readOnly, apply, onClose }: HistoryPanelP
     let done: (() => void) | null = null;
     let cancelled = false;
     void (async () => {
-      // Pages fetched from the server are kept in the history cache: fetched once per device.
+      // Pages fetched from the server are kept in the history cache, with their server
+      // checkpoints: fetched once per device, and the bases the panel loads from, newest first.
       const cache = await HistoryCache.open();
       if (cancelled) return cache?.close();
       const source = eventSourceFor(client, localWithCache(client.localStore, cache));
-      const m = new HistoryModel(source, (events) => void cache?.put(client.docId, events));
+      const m = new HistoryModel(source, (events, checkpoints) => void cache?.put(client.docId, events, checkpoints), checkpointsOf(cache, client.docId));
       m.start();
       setModel(m);
       done = () => {
@@ -137,11 +142,15 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
   const drawn = useRef<number>(-1);
 
   const v = chosen === null ? s.loaded : Math.min(chosen, s.loaded);
-  // Once the history has loaded, the view stays at the version it shows: live events move
-  // the head (the slider's end), never the view.
+  // Once the versions near the head have loaded (older history may still be loading), the
+  // view stays at the version it shows: live events move the head (the slider's end), never the view.
   useEffect(() => {
-    if (chosen === null && !s.loading && s.loaded >= s.head) setChosen(s.loaded);
-  }, [chosen, s.loading, s.loaded, s.head]);
+    if (chosen === null && s.ready && s.loaded >= s.head) setChosen(s.loaded);
+  }, [chosen, s.ready, s.loaded, s.head]);
+  const baseRef = useRef(s.base);
+  baseRef.current = s.base;
+  const problemRef = useRef(s.problem);
+  problemRef.current = s.problem;
   const vRef = useRef(v);
   vRef.current = v;
 
@@ -150,8 +159,24 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
     frame.current = null;
     const el = viewRef.current;
     if (el === null) return;
-    if (textView.current === null) textView.current = new TextView(el);
     const at = vRef.current;
+    if (at < baseRef.current) {
+      // Not loaded yet: say so instead of text (the version number still shows); drawn when it loads.
+      const msg = problemRef.current ?? `Loading the history before version ${baseRef.current}…`;
+      if (textView.current !== null || el.textContent !== msg) {
+        textView.current = null;
+        el.textContent = msg;
+        el.dataset.loading = 'true';
+        delete el.dataset.version;
+      }
+      drawn.current = -1;
+      return;
+    }
+    if (textView.current === null) {
+      el.textContent = '';
+      delete el.dataset.loading;
+      textView.current = new TextView(el);
+    }
     if (drawn.current === at) return;
     const perf = (window as unknown as { eventideHistoryPerf?: FramePerf[] }).eventideHistoryPerf;
     const t0 = perf ? performance.now() : 0;
@@ -230,7 +255,7 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
     const a = apply();
     if (a === null) return setMessage('The editor is not ready.');
     const head = client.state.confirmedSeq;
-    if (model.index.head < head) return setMessage('The history is still loading; try again in a moment.');
+    if (model.index.head < head || model.index.base > 0) return setMessage('The history is still loading; try again in a moment.');
     const op = revertStepOp(model, ev, client.state.pending.map((p) => p.event), head);
     if (op === null) return setMessage('That step cannot be reverted: part of it is not loaded.');
     if (op.length === 0) return setMessage('That step has nothing left to revert.');
@@ -264,9 +289,9 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
           </button>
         </p>
       )}
-      {s.loaded < s.head && (
+      {(s.loaded < s.head || s.base > 0) && (
         <p className="history-loading" data-testid="history-loading">
-          Loading the history… {s.loaded} of {s.head} events
+          {s.loaded < s.head ? `Loading the history… up to version ${s.loaded} of ${s.head}` : `Loading older history… versions ${s.base}–${s.loaded} are here`}
         </p>
       )}
       <div className="history-track">
@@ -335,14 +360,16 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
             {' · '}
             <span className="swatch" style={{ background: authorColor(ev.author) }} /> {ev.author} · {new Date(ev.time).toLocaleString()} · {ev.kind}
           </>
-        ) : (
+        ) : v === 0 ? (
           ' · the empty document'
+        ) : (
+          ' · the history up to this version is still loading'
         )}
       </p>
       <div className="history-actions">
         {!readOnly && (
           <>
-            <button type="button" data-testid="history-restore" onClick={restore} disabled={s.loaded < v}>
+            <button type="button" data-testid="history-restore" onClick={restore} disabled={s.loaded < v || v < s.base}>
               Restore this version
             </button>
             <button type="button" data-testid="history-revert-step" onClick={revertStep} disabled={ev === undefined}>
@@ -375,8 +402,8 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
         </p>
       )}
       {tab === 'view' && <div className="history-view" data-testid="history-view" ref={viewRef} />}
-      {tab === 'compare' && <CompareView model={model} at={v} other={compareWith ?? 0} onOther={setCompareWith} max={max} />}
-      {tab === 'audit' && <AuditList model={model} loaded={s.loaded} onPick={(seq) => (choose(seq), setTab('view'))} />}
+      {tab === 'compare' && <CompareView model={model} at={v} other={compareWith ?? 0} onOther={setCompareWith} max={max} base={s.base} />}
+      {tab === 'audit' && <AuditList model={model} loaded={s.loaded} base={s.base} onPick={(seq) => (choose(seq), setTab('view'))} />}
     </div>
   );
 }

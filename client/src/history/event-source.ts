@@ -163,6 +163,31 @@ export class EventSource {
     return ok(pageOf(run, to, r.value.checkpoints ?? [], 'server'));
   }
 
+  /**
+   * One page of `from < seq ≤ to` straight from the server, with the server checkpoints
+   * inside it: memory and the local stores hold no server checkpoints, so the history
+   * panel asks here for the bases it starts from (history-model.ts). `offline` without a
+   * server.
+   */
+  async serverPage(from: number, to: number): Promise<Result<EventPage, EventSourceError>> {
+    to = Math.min(to, this.o.head());
+    from = Math.max(0, Math.floor(from));
+    if (!Number.isFinite(to) || to <= from) return ok({ events: [], next: null, checkpoints: [], origin: 'server' });
+    if (this.o.remote === null) return err('offline', `events ${from + 1}–${to} are not stored here`);
+    const end = Math.min(to, from + this.pageSize);
+    const r = await this.o.remote(from, end, end - from);
+    if (!r.ok) {
+      const code: EventSourceErrorCode = r.error.code === 'offline' ? 'offline' : r.error.code === 'timeout' ? 'timeout' : 'server';
+      return err(code, r.error.message);
+    }
+    const run = contiguous(r.value.events, from).filter((e) => e.seq <= end);
+    if (run.length === 0) return err('server', `the server sent no events after ${from}`);
+    this.remember(run);
+    const last = run[run.length - 1].seq;
+    const checkpoints = (r.value.checkpoints ?? []).filter((c) => c.seq > from && c.seq <= last);
+    return ok(pageOf(run, to, checkpoints, 'server'));
+  }
+
   /** Every event `from < seq ≤ to` (to clamped to the head), page by page. */
   async events(from: number, to: number): Promise<Result<DocEvent[], EventSourceError>> {
     const out: DocEvent[] = [];

@@ -1,26 +1,32 @@
 /**
- * The history panel's IndexedDB cache: log pages fetched from the server, kept so a
- * browser that joined late fetches each range of a document's history once, and can
- * scrub it offline afterwards.
+ * The history panel's IndexedDB cache: log pages fetched from the server, and the server
+ * checkpoints that came with them, kept so a browser that joined late fetches each range
+ * of a document's history once, and can scrub it offline afterwards. The checkpoints are
+ * where the panel starts (near the head) and the bases of the older stretches it loads
+ * backwards (history-model.ts).
  *
- * Why a database of its own ('eventide-history', one store of events keyed by
- * [docId, seq]) rather than the local store's tail: the local store keeps what the
+ * Why a database of its own ('eventide-history': a store of events and one of server
+ * checkpoints, both keyed by [docId, seq]) rather than the local store's tail: the local store keeps what the
  * document needs to open (a checkpoint, the tail after it, HISTORY_KEEP events below
  * it) and trims the rest; the history of a long document is much larger and is only
  * wanted while the panel is used, so it lives and can be dropped on its own, without
  * touching the store whose writes guarantee O1.
  *
- * Events in the log never change (L1), so a cached event is right forever. Every
+ * Events in the log never change (L1), and a server checkpoint is the fold of the events
+ * before it, so a cached event or checkpoint is right forever. Every
  * failure is a value: a broken cache only means fetching from the server again.
  */
 import { openDB, type IDBPDatabase } from 'idb';
-import type { CodedError, DocEvent, Result } from '../../../shared/src/index.js';
+import type { Checkpoint, CodedError, DocEvent, Result } from '../../../shared/src/index.js';
 import { err, ok } from '../../../shared/src/index.js';
 import type { LocalEvents } from './event-source.js';
+import type { CheckpointLookup } from './history-model.js';
 
 const DB_NAME = 'eventide-history';
-const DB_VERSION = 1;
+/** 1: events; 2: and server checkpoints. */
+const DB_VERSION = 2;
 const STORE = 'events';
+const CHECKPOINTS = 'checkpoints';
 
 export class HistoryCache {
   private constructor(private readonly db: IDBPDatabase) {}
@@ -30,8 +36,10 @@ export class HistoryCache {
     if ((globalThis as { indexedDB?: IDBFactory }).indexedDB === undefined) return null;
     try {
       const opening = openDB(DB_NAME, DB_VERSION, {
-        upgrade(db) {
-          db.createObjectStore(STORE);
+        upgrade(db, oldVersion) {
+          // Each version adds a store; what an older version cached stays.
+          if (oldVersion < 1) db.createObjectStore(STORE);
+          if (oldVersion < 2) db.createObjectStore(CHECKPOINTS);
         },
         blocking() {
           void opening.then((d) => d.close());
@@ -62,18 +70,51 @@ export class HistoryCache {
     }
   }
 
-  /** Keeps `events` (of one document). */
-  async put(docId: string, events: readonly DocEvent[]): Promise<Result<null, CodedError>> {
-    if (events.length === 0) return ok(null);
+  /** The newest cached server checkpoint with seq ≤ `seq`, or null. */
+  async checkpointAtOrBefore(docId: string, seq: number): Promise<Result<Checkpoint | null, CodedError>> {
+    if (!(seq >= 0)) return ok(null);
     try {
-      const tx = this.db.transaction(STORE, 'readwrite');
-      for (const e of events) void tx.store.put(e, [docId, e.seq]);
+      const cursor = await this.db.transaction(CHECKPOINTS).store.openCursor(IDBKeyRange.bound([docId, 0], [docId, seq]), 'prev');
+      return ok(cursor === null ? null : (cursor.value as Checkpoint));
+    } catch (e) {
+      return err('storage', `the history cache could not be read: ${(e as Error).message}`);
+    }
+  }
+
+  /** Cached server checkpoints with `from < seq ≤ to`, in seq order. */
+  async checkpoints(docId: string, from: number, to: number): Promise<Result<Checkpoint[], CodedError>> {
+    if (to <= from) return ok([]);
+    try {
+      return ok((await this.db.getAll(CHECKPOINTS, IDBKeyRange.bound([docId, from + 1], [docId, to]))) as Checkpoint[]);
+    } catch (e) {
+      return err('storage', `the history cache could not be read: ${(e as Error).message}`);
+    }
+  }
+
+  /** Keeps `events` and server `checkpoints` (of one document), in one transaction. */
+  async put(docId: string, events: readonly DocEvent[], checkpoints: readonly Checkpoint[] = []): Promise<Result<null, CodedError>> {
+    if (events.length === 0 && checkpoints.length === 0) return ok(null);
+    try {
+      const tx = this.db.transaction([STORE, CHECKPOINTS], 'readwrite');
+      const store = tx.objectStore(STORE);
+      const cps = tx.objectStore(CHECKPOINTS);
+      for (const e of events) void store.put(e, [docId, e.seq]);
+      for (const c of checkpoints) if (c.docId === docId) void cps.put(c, [docId, c.seq]);
       await tx.done;
       return ok(null);
     } catch (e) {
       return err('storage', `the history cache could not be written: ${(e as Error).message}`);
     }
   }
+}
+
+/** The cache's checkpoints of one document, as the history model asks for them. */
+export function checkpointsOf(cache: HistoryCache | null, docId: string): CheckpointLookup | null {
+  if (cache === null) return null;
+  return {
+    atOrBefore: (seq) => cache.checkpointAtOrBefore(docId, seq),
+    inRange: (from, to) => cache.checkpoints(docId, from, to),
+  };
 }
 
 /**
