@@ -1,0 +1,163 @@
+/**
+ * A browser that joined a long document late (issue 6, "the history index"): the panel's
+ * model loads newest first from a real server (in process, over ws) and the history
+ * cache (fake-indexeddb): recent versions are scrubbable after the first step (a base
+ * from a server checkpoint near the head), older history is prepended backwards until
+ * version 0, and every version equals a replay of the server's log. A second model, with
+ * the server stopped, loads everything (events and checkpoints) from the cache alone.
+ */
+import 'fake-indexeddb/auto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { replay, tokenHash, viewTokenOf, type DocEvent } from '../../../shared/src/index.js';
+import { startServer, type RunningServer } from '../../../server/src/http.js';
+import { MemoryLogStore } from '../../../server/src/store/memory-log-store.js';
+import { MemoryAccessStore } from '../../../server/src/access/access-store.js';
+import { silentLogger } from '../../../server/src/options.js';
+import { importTrace } from '../../../server/src/import.js';
+import { testToken } from '../../../server/test/helpers/tokens.js';
+import { EventSource, type RemoteHistory } from '../../src/history/event-source.js';
+import { checkpointsOf, HistoryCache, localWithCache } from '../../src/history/history-cache.js';
+import { HistoryModel, SESSION_GAP_MS, type HistorySnapshot, type Session } from '../../src/history/history-model.js';
+import { Harness, settled, sleep, waitFor } from '../helpers/sync-harness.js';
+
+const DOC = 'late-joiner';
+const N = 3500;
+
+/** A seeded trace of N patches (inserts and deletes), with two pauses over 10 minutes. */
+function trace(seed: number): { patches: [number, number, string][]; times: number[] } {
+  let x = seed >>> 0;
+  const rnd = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const patches: [number, number, string][] = [];
+  const times: number[] = [];
+  let len = 0;
+  for (let i = 1; i <= N; i++) {
+    if (len > 5 && rnd() < 0.25) {
+      const pos = Math.floor(rnd() * (len - 2));
+      const del = 1 + Math.floor(rnd() * 2);
+      patches.push([pos, del, '']);
+      len -= del;
+    } else {
+      const pos = Math.floor(rnd() * (len + 1));
+      const ins = 'abcdefgh\n'.slice(Math.floor(rnd() * 8), 9).slice(0, 1 + Math.floor(rnd() * 3));
+      patches.push([pos, 0, ins]);
+      len += ins.length;
+    }
+    times.push(1_700_000_000_000 + i * 1000 + (i > 1700 ? 3_600_000 : 0) + (i > 2900 ? 3_600_000 : 0));
+  }
+  return { patches, times };
+}
+
+/** Sessions the slow way: every event in seq order. */
+function sessionsOf(events: readonly DocEvent[]): Session[] {
+  const out: Session[] = [];
+  const open = new Map<string, number>();
+  for (const e of events) {
+    const at = open.get(e.author);
+    if (at !== undefined && e.time - out[at].end <= SESSION_GAP_MS) out[at] = { ...out[at], to: e.seq, end: e.time };
+    else {
+      open.set(e.author, out.length);
+      out.push({ author: e.author, from: e.seq, to: e.seq, start: e.time, end: e.time });
+    }
+  }
+  return out;
+}
+
+function counting(remote: RemoteHistory): RemoteHistory & { calls: number } {
+  const f = Object.assign((from: number, to: number, limit: number) => (f.calls++, remote(from, to, limit)), { calls: 0 });
+  return f;
+}
+
+describe('HistoryModel, a browser that joined a long document late', () => {
+  const h = new Harness();
+  let server: RunningServer | null = null;
+  afterEach(async () => {
+    await h.close();
+    await server?.close();
+    server = null;
+  });
+
+  it('T1: the head is scrubbable after the first step (base > 0), older history loads backwards to 0, every version equals a replay; then the cache alone serves it all', async () => {
+    const SEED = Number(process.env.FC_SEED ?? 0x1a7e);
+    const store = new MemoryLogStore();
+    const { patches, times } = trace(SEED);
+    const imported = importTrace(store, DOC, patches, times, { checkpointEvery: 1000 });
+    expect(imported.ok, `seed ${SEED}`).toBe(true);
+    const access = new MemoryAccessStore();
+    const token = testToken(DOC);
+    access.register({ docId: DOC, editHash: tokenHash(token), viewHash: tokenHash(viewTokenOf(token)), createdAt: 0 });
+    server = await startServer({ port: 0, host: '127.0.0.1', dataDir: '/tmp', staticDir: '/nonexistent', store, access, sync: { log: silentLogger } });
+    const log = store.range(DOC, 0, N) as DocEvent[];
+    expect(log.length).toBe(N);
+    const truth = (v: number) => replay(null, log.slice(0, v));
+
+    const client = await h.open(`ws://127.0.0.1:${server.port}/ws`, { docId: DOC });
+    await waitFor(() => settled(client) && client.state.confirmedSeq === N, 'the welcome');
+
+    // A fresh browser: empty history cache, a fresh local store (the welcome's checkpoint and tail).
+    const cache = await HistoryCache.open();
+    expect(cache, 'IndexedDB opens').not.toBeNull();
+    const remote = counting((from, to, limit) => client.history(from, to, limit));
+    const source = new EventSource({ docId: DOC, head: () => client.state.confirmedSeq, local: localWithCache(client.localStore, cache), remote });
+    const model = new HistoryModel(source, (events, cps) => void cache!.put(DOC, events, cps), checkpointsOf(cache, DOC));
+    let first: (HistorySnapshot & { calls: number; index: { text: string; base: string } }) | null = null;
+    model.subscribe(() => {
+      const s = model.getSnapshot();
+      if (first === null && s.ready) first = { ...s, calls: remote.calls, index: { text: model.index.textAt(s.loaded), base: model.index.textAt(s.base) } };
+    });
+    model.start();
+    await waitFor(() => first !== null, 'the first step', 20_000);
+    const f = first!;
+    // The first step: a base from the server checkpoint at 3000, the head reached; a couple of round trips.
+    expect(f.problem, `seed ${SEED}`).toBeNull();
+    expect(f.base, `seed ${SEED}`).toBe(3000);
+    expect(f.loaded).toBe(N);
+    expect(f.calls).toBeLessThanOrEqual(2);
+    expect(f.index.text, 'the head').toBe(truth(N).toString());
+    expect(f.index.base, 'the base').toBe(truth(3000).toString());
+
+    await waitFor(() => !model.getSnapshot().loading && model.getSnapshot().base === 0, 'the whole history', 20_000);
+    const s = model.getSnapshot();
+    expect(s.problem).toBeNull();
+    expect(s.loaded).toBe(N);
+    const versions = [0, 1, 999, 1000, 1001, 2000, 2999, 3000, 3001, N - 1, N];
+    for (let v = 0; v <= N; v += 97) versions.push(v);
+    for (const v of versions) {
+      const want = truth(v);
+      expect(model.index.textAt(v), `text at ${v}, seed ${SEED}`).toBe(want.toString());
+      expect(model.index.ropeAt(v).authorship(), `authorship at ${v}`).toEqual(want.authorship());
+    }
+    expect(model.index.eventsBetween(0, N)).toEqual(log);
+    // Sessions merged across the seams equal sessions of the whole log in order (three: two pauses).
+    expect(s.sessions).toEqual(sessionsOf(log));
+    expect(s.sessions.length).toBe(3);
+    expect(model.versionAtTime(times[1499])).toBe(1500);
+    model.close();
+
+    // The cache got every event and the server checkpoints it was sent (its writes are not awaited).
+    await sleep(300);
+    const cached = await cache!.events(DOC, 0, N, N);
+    expect(cached.ok && cached.value.length, 'events cached').toBe(N);
+    const cps = await cache!.checkpoints(DOC, 0, N);
+    expect(cps.ok && cps.value.map((c) => c.seq)).toEqual(expect.arrayContaining([2000, 3000]));
+
+    // The server stops: a second panel loads it all from the cache, checkpoints included, asking the server nothing.
+    await server.close();
+    server = null;
+    const offline = counting(async () => ({ ok: false, error: { code: 'offline', message: 'the server is stopped' } }));
+    const source2 = new EventSource({ docId: DOC, head: () => N, local: localWithCache(null, cache), remote: offline });
+    const model2 = new HistoryModel(source2, () => {}, checkpointsOf(cache, DOC));
+    let firstBase = -1;
+    model2.subscribe(() => {
+      if (firstBase < 0 && model2.getSnapshot().ready) firstBase = model2.getSnapshot().base;
+    });
+    model2.start();
+    await waitFor(() => !model2.getSnapshot().loading && model2.getSnapshot().base === 0, 'the history from the cache', 20_000);
+    expect(model2.getSnapshot().problem).toBeNull();
+    expect(firstBase, 'the first base: the cached checkpoint').toBe(3000);
+    expect(offline.calls, 'server requests').toBe(0);
+    for (const v of versions) expect(model2.index.textAt(v), `cached: text at ${v}`).toBe(truth(v).toString());
+    expect(model2.getSnapshot().sessions).toEqual(sessionsOf(log));
+    model2.close();
+    cache!.close();
+  });
+});
