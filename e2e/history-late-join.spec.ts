@@ -1,0 +1,110 @@
+/**
+ * The history panel of a long document in a browser that joined late (issue 6, "the
+ * history index"): a document of 20,500 events imported on a server of its own (server
+ * checkpoints every 1,000), opened by a fresh browser. The panel loads newest first: the
+ * head version is drawn, and scrubbable, while the history before it is still loading;
+ * once it has all loaded, far versions show exactly the server's log replayed to them.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+import { replay, type DocEvent } from '../shared/src/index.js';
+import { editorReady, freshPage } from './helpers';
+import { OwnServer, freePort, importTraceFile, removeDir, tempDataDir } from './own-server';
+
+const N = 20_500;
+const DOC = `late-${Date.now().toString(36)}`;
+
+let server: OwnServer;
+let dataDir: string;
+let imported: Record<string, unknown>;
+
+/** A seeded sequential trace of N patches (typing, some deletes), one patch per transaction. */
+function traceFile(dir: string): string {
+  let x = 0x1a7e;
+  const rnd = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const txns: { time: string; patches: [number, number, string][] }[] = [];
+  let len = 0;
+  let text = '';
+  for (let i = 0; i < N; i++) {
+    const time = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+    if (len > 5 && rnd() < 0.2) {
+      const pos = Math.floor(rnd() * (len - 2));
+      txns.push({ time, patches: [[pos, 1, '']] });
+      text = text.slice(0, pos) + text.slice(pos + 1);
+      len -= 1;
+    } else {
+      const pos = Math.floor(rnd() * (len + 1));
+      const ins = rnd() < 0.1 ? '\n' : String.fromCharCode(97 + Math.floor(rnd() * 26));
+      txns.push({ time, patches: [[pos, 0, ins]] });
+      text = text.slice(0, pos) + ins + text.slice(pos);
+      len += 1;
+    }
+  }
+  const file = path.join(dir, 'trace.json');
+  writeFileSync(file, JSON.stringify({ kind: 'sequential', startContent: '', endContent: text, txns }));
+  return file;
+}
+
+test.beforeAll(async ({}, testInfo) => {
+  testInfo.setTimeout(60_000);
+  dataDir = tempDataDir('eventide-e2e-late-history-');
+  const traces = path.join(dataDir, 'traces');
+  mkdirSync(traces, { recursive: true });
+  imported = await importTraceFile(DOC, traceFile(traces), dataDir);
+  server = new OwnServer(await freePort(), dataDir);
+  await server.start();
+});
+
+test.afterAll(async () => {
+  await server?.stop('SIGTERM');
+  if (dataDir) removeDir(dataDir);
+});
+
+test('a browser that joined a long document late can scrub the head before the older history has loaded; then every version is there', async ({ browser }) => {
+  test.setTimeout(90_000);
+  expect(Number(imported.events)).toBe(N);
+  const link = new URL(String(imported.edit));
+  const { context, page } = await freshPage(browser);
+  try {
+    await page.goto(`${server.url}${link.pathname}${link.hash}`);
+    await editorReady(page);
+    await page.getByTestId('history-toggle').click();
+    // Checked every animation frame: the first frame that draws the head, and the panel's base then.
+    const first = await page.waitForFunction(
+      (head) => {
+        const v = document.querySelector('[data-testid="history-view"]');
+        const panel = document.querySelector('[data-testid="history-panel"]') as (Element & { eventide?: { base(): number } }) | null;
+        if (v?.getAttribute('data-version') !== String(head) || !panel?.eventide) return false;
+        return { base: panel.eventide.base(), text: v.textContent ?? '' };
+      },
+      N,
+      { polling: 'raf', timeout: 30_000 },
+    );
+    const at = (await first.jsonValue()) as { base: number; text: string };
+    expect(at.base, 'the head is drawn before the older history is in').toBeGreaterThan(0);
+    expect(at.base).toBeLessThan(N);
+
+    // The server's log, to check the view against (the probe asks the server directly).
+    const events = (await page.getByTestId('history-panel').evaluate((el) => (el as unknown as { eventide: { serverEvents(): Promise<unknown[]> } }).eventide.serverEvents())) as DocEvent[];
+    expect(events.length).toBe(N);
+    expect(at.text, 'the head version').toBe(replay(null, events).toString());
+
+    // Everything loads, down to version 0.
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid="history-panel"]') as (Element & { eventide?: { base(): number } }) | null)?.eventide?.base() === 0,
+      null,
+      { timeout: 60_000, polling: 100 },
+    );
+    await expect(page.getByTestId('history-loading')).toHaveCount(0);
+    const slider = page.getByTestId('history-slider');
+    for (const v of [1, 999, 1000, 7777, 15_001, N - 1]) {
+      await slider.fill(String(v));
+      await expect(page.getByTestId('history-version')).toHaveAttribute('data-version', String(v));
+      await expect(page.getByTestId('history-view')).toHaveAttribute('data-version', String(v));
+      expect(await page.getByTestId('history-view').textContent(), `version ${v}`).toBe(replay(null, events.slice(0, v)).toString());
+    }
+  } finally {
+    await context.close();
+  }
+});
