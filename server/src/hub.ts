@@ -23,6 +23,7 @@ import { MemoryAccessStore, type AccessStore } from './access/access-store.js';
 import { AccessGate, type AccessErrorCode, type GateRequest } from './access/gate.js';
 import { AddressBuckets } from './access/address-limits.js';
 import type { CodedError, Result, Role } from '../../shared/src/index.js';
+import { TurnBudget } from './turn-budget.js';
 
 export class SyncHub implements ConnectionHost {
   readonly options: SyncOptions;
@@ -34,6 +35,11 @@ export class SyncHub implements ConnectionHost {
   private readonly heartbeat: NodeJS.Timeout | null;
   private readonly gate: AccessGate;
   private readonly addressFrames: AddressBuckets;
+  /**
+   * 2 ms of frame handling per turn of the event loop, then everyone waiting gets 4 frames
+   * in turn: a flood is spread thin instead of landing on others' latency in one piece.
+   */
+  readonly turn = new TurnBudget({ sliceMs: 2, quantum: 4 });
 
   constructor(
     readonly store: LogStore,

@@ -37,6 +37,7 @@ import {
 import type { GateRequest, AccessErrorCode } from './access/gate.js';
 import type { CommitItem, Peer, Room } from './room.js';
 import { TokenBucket, type SyncOptions } from './options.js';
+import type { TurnBudget, Waiting } from './turn-budget.js';
 
 /** WebSocket close codes the server uses (docs/protocol.md). */
 export const CloseCode = {
@@ -61,6 +62,8 @@ export interface ConnectionHost {
   oweAddressFrame(address: string): number;
   /** The role a hello's token gives (access/gate.ts). Throws if a store does. */
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>>;
+  /** Frame-handling time per turn of the event loop, shared fairly by all connections (turn-budget.ts). */
+  readonly turn: TurnBudget;
 }
 
 const OPEN = 1;
@@ -74,7 +77,7 @@ function frameSize(data: RawData): number {
   return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }
 
-export class Connection implements Peer {
+export class Connection implements Peer, Waiting {
   client = '';
   user: User = { name: '', color: '' };
   cursor: Cursor = null;
@@ -91,9 +94,11 @@ export class Connection implements Peer {
   private addressLimited = false;
   /** Reading paused until the address's frame bucket has refilled. */
   private throttled: NodeJS.Timeout | null = null;
-  /** Frames read while paused, handled in order when the pause ends. */
+  /** Frames read while paused (address limit) or waiting for a turn, handled in order later. */
   private queued: { data: RawData; isBinary: boolean }[] = [];
   private queuedBytes = 0;
+  /** The turn (TurnBudget.turnNo) in which this connection last handled a frame at once. */
+  private lastTurn = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -122,6 +127,9 @@ export class Connection implements Peer {
       this.closing = true;
       if (this.helloTimer) clearTimeout(this.helloTimer);
       if (this.throttled) clearTimeout(this.throttled);
+      host.turn.leave(this);
+      this.queued = [];
+      this.queuedBytes = 0;
       host.connectionClosed(this);
     });
   }
@@ -147,7 +155,11 @@ export class Connection implements Peer {
   close(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
+    this.host.turn.leave(this);
     try {
+      // A socket paused for backpressure would never read the peer's close frame, and the
+      // close would wait for ws's 30 s timeout; what it reads from now on is ignored.
+      this.ws.resume();
       this.ws.close(code, reason);
     } catch {
       this.ws.terminate();
@@ -156,9 +168,11 @@ export class Connection implements Peer {
 
   private onFrame(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
-    if (this.throttled !== null) {
-      // Reading is paused, but `ws` still hands over what it had already read: keep it, in
-      // order, for when the address's bucket has refilled; past a bound, drop it.
+    const turn = this.host.turn;
+    if (this.throttled !== null || this.queued.length > 0 || !turn.mayHandle(this.lastTurn)) {
+      // Reading is paused (the address's bucket is empty, or this turn's frame budget is
+      // spent), but `ws` still hands over what it had already read: keep it, in order,
+      // for later; past a bound, drop it.
       const size = frameSize(data);
       if (this.queued.length >= MAX_QUEUED_FRAMES || this.queuedBytes + size > MAX_QUEUED_BYTES) {
         if (!this.addressLimited) this.sendError('rate-limited', 'too many frames from your address: this one and the next are dropped; slow down');
@@ -167,9 +181,28 @@ export class Connection implements Peer {
       }
       this.queued.push({ data, isBinary });
       this.queuedBytes += size;
+      if (this.throttled === null) {
+        this.ws.pause();
+        turn.wait(this);
+      }
       return;
     }
-    this.handleFrame(data, isBinary);
+    this.lastTurn = turn.turnNo;
+    turn.charge(() => this.handleFrame(data, isBinary));
+  }
+
+  /** Handles up to `max` queued frames (this connection's turn); true if it should wait for another. */
+  serve(max: number): boolean {
+    let n = 0;
+    while (n++ < max && this.queued.length > 0 && this.throttled === null && !this.closing) {
+      const f = this.queued.shift()!;
+      this.queuedBytes -= frameSize(f.data);
+      this.handleFrame(f.data, f.isBinary);
+    }
+    if (this.closing || this.throttled !== null) return false; // the throttle's end puts it back in line
+    if (this.queued.length > 0) return true;
+    this.ws.resume();
+    return false;
   }
 
   private handleFrame(data: RawData, isBinary: boolean): void {
@@ -218,16 +251,13 @@ export class Connection implements Peer {
   private throttle(ms: number): void {
     if (this.throttled !== null || this.closing) return;
     this.ws.pause();
+    this.host.turn.leave(this);
     this.throttled = setTimeout(() => {
       this.throttled = null;
-      // One frame per turn of the loop would be fairer still, but each handled frame owes
-      // the bucket again, so a long queue pauses itself again right away.
-      while (this.queued.length > 0 && this.throttled === null && !this.closing) {
-        const f = this.queued.shift()!;
-        this.queuedBytes -= frameSize(f.data);
-        this.handleFrame(f.data, f.isBinary);
-      }
-      if (this.throttled === null && !this.closing) this.ws.resume();
+      if (this.closing) return;
+      // What was read meanwhile is handled in turns, like any backlog.
+      if (this.queued.length > 0) this.host.turn.wait(this);
+      else this.ws.resume();
     }, ms);
     this.throttled.unref();
   }
