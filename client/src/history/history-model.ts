@@ -166,8 +166,14 @@ export class HistoryModel {
 
   private live(events: readonly DocEvent[]): void {
     if (this.closed || events.length === 0) return;
-    if (!this.loading && this.based && events[0].seq === this.idx.head + 1) {
-      this.take(events);
+    // Taken at once, also while older history loads (the head and the base grow apart; a
+    // forward page that arrives later skips what is already in). A gap is fetched.
+    if (this.based && events[0].seq <= this.idx.head + 1) {
+      try {
+        this.take(events);
+      } catch (e) {
+        this.problem = `The history did not fit together: ${(e as Error).message}`;
+      }
       this.changed();
     } else void this.load();
   }
@@ -275,36 +281,47 @@ export class HistoryModel {
     return !this.closed;
   }
 
-  /** Step 3: stretches below the base, a few in flight, prepended as soon as a checkpoint below them is known. */
+  /**
+   * Step 3: stretches of PAGE events below the base, IN_FLIGHT asked at once and kept so (a
+   * new one is asked as soon as the highest arrives), each prepended as soon as a checkpoint
+   * below it is known. False on a problem (the stretches still in flight are dropped).
+   */
   private async backward(): Promise<boolean> {
+    const asks: { hi: number; got: Promise<Result<Stretch, EventSourceError>> }[] = [];
+    let next = this.stashFrom;
     while (!this.closed && this.idx.base > 0) {
-      const top = this.stashFrom;
-      const asks: Promise<Result<Stretch, EventSourceError>>[] = [];
-      for (let k = 0; k < IN_FLIGHT && top - k * PAGE > 0; k++) asks.push(this.stretch(Math.max(0, top - (k + 1) * PAGE), top - k * PAGE));
-      const got = await Promise.all(asks);
-      if (this.closed || this.stashFrom !== top) return false;
-      for (const r of got) {
-        if (!r.ok) {
-          if (this.stashFrom < top) break; // keep what came; the next round asks again
-          this.problem =
-            r.error.code === 'offline'
-              ? `The history before version ${this.stashFrom} is not on this device; it loads when you are back online.`
-              : `The history could not be loaded: ${r.error.message}`;
-          return false;
-        }
-        const evs = r.value.events;
-        if (evs.length === 0 || evs[evs.length - 1].seq !== this.stashFrom || evs[0].seq !== this.stashFrom - evs.length + 1) break;
-        this.stash = evs.concat(this.stash);
-        this.stashFrom -= evs.length;
-        for (const c of r.value.checkpoints) this.stashCps.set(c.seq, c);
+      // Live events that came with a gap are fetched between stretches, not after the whole history.
+      if (this.idx.head < this.source.head() && !(await this.forward())) return false;
+      while (asks.length < IN_FLIGHT && next > 0) {
+        const lo = Math.max(0, next - PAGE);
+        asks.push({ hi: next, got: this.stretch(lo, next) });
+        next = lo;
       }
-      if (this.stashFrom === top) {
-        this.problem = `The history before version ${top} could not be loaded (the pages did not join up).`;
+      const ask = asks.shift();
+      if (ask === undefined) return true; // nothing below the stash: cannot happen (a stash down to 0 is prepended)
+      const r = await ask.got;
+      if (this.closed) return false;
+      if (!r.ok) {
+        this.problem =
+          r.error.code === 'offline'
+            ? `The history before version ${this.stashFrom} is not on this device; it loads when you are back online.`
+            : `The history could not be loaded: ${r.error.message}`;
         return false;
       }
+      const evs = r.value.events;
+      if (ask.hi !== this.stashFrom || evs.length === 0 || evs[evs.length - 1].seq !== this.stashFrom || evs[0].seq !== this.stashFrom - evs.length + 1) {
+        this.problem = `The history before version ${this.stashFrom} could not be loaded (the pages did not join up).`;
+        return false;
+      }
+      this.stash = evs.concat(this.stash);
+      this.stashFrom -= evs.length;
+      for (const c of r.value.checkpoints) this.stashCps.set(c.seq, c);
+      const before = this.idx.base;
       if (!this.prependStash()) return false;
-      this.problem = null;
-      this.changed();
+      if (this.idx.base !== before || this.problem !== null) {
+        this.problem = null;
+        this.changed();
+      }
     }
     return !this.closed;
   }

@@ -76,22 +76,58 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     server = null;
   });
 
+  /** A server whose store holds `docId` imported (N events, a checkpoint every 1000), and a client of it that has caught up. */
+  async function lateJoiner(docId: string, seed: number) {
+    const store = new MemoryLogStore();
+    const { patches, times } = trace(seed);
+    const imported = importTrace(store, docId, patches, times, { checkpointEvery: 1000 });
+    expect(imported.ok, `seed ${seed}`).toBe(true);
+    const access = new MemoryAccessStore();
+    const token = testToken(docId);
+    access.register({ docId, editHash: tokenHash(token), viewHash: tokenHash(viewTokenOf(token)), createdAt: 0 });
+    server = await startServer({ port: 0, host: '127.0.0.1', dataDir: '/tmp', staticDir: '/nonexistent', store, access, sync: { log: silentLogger } });
+    const log = store.range(docId, 0, N) as DocEvent[];
+    expect(log.length).toBe(N);
+    const client = await h.open(`ws://127.0.0.1:${server.port}/ws`, { docId });
+    await waitFor(() => settled(client) && client.state.confirmedSeq === N, 'the welcome');
+    return { log, times, client, truth: (v: number) => replay(null, log.slice(0, v)) };
+  }
+
+  it('offline after the first step: the head stays scrubbable, the older history is a problem message; retry loads it to 0', async () => {
+    const SEED = Number(process.env.FC_SEED ?? 0x0ff1);
+    const DOC2 = 'late-joiner-offline';
+    const { client, truth } = await lateJoiner(DOC2, SEED);
+    const cache = await HistoryCache.open();
+    let online = true;
+    const remote: RemoteHistory = (from, to, limit) => (online ? client.history(from, to, limit) : Promise.resolve({ ok: false, error: { code: 'offline', message: 'not connected' } }));
+    const source = new EventSource({ docId: DOC2, head: () => client.state.confirmedSeq, local: localWithCache(client.localStore, cache), remote });
+    const model = new HistoryModel(source, (events, cps) => void cache!.put(DOC2, events, cps), checkpointsOf(cache, DOC2));
+    let cut = false;
+    model.subscribe(() => {
+      // The network goes the moment the head region is in.
+      if (!cut && model.getSnapshot().ready) online = !(cut = true);
+    });
+    model.start();
+    await waitFor(() => model.getSnapshot().problem !== null, 'the problem', 20_000);
+    const s = model.getSnapshot();
+    expect(s.base, `seed ${SEED}`).toBe(3000);
+    expect(s.loaded).toBe(N);
+    expect(s.problem).toMatch(/^The history before version 3000 is not on this device/);
+    expect(model.index.textAt(N)).toBe(truth(N).toString());
+    expect(model.index.textAt(3000)).toBe(truth(3000).toString());
+    expect(() => model.index.ropeAt(2999)).toThrow(RangeError);
+    online = true;
+    model.retry();
+    await waitFor(() => !model.getSnapshot().loading && model.getSnapshot().base === 0, 'the retry', 20_000);
+    expect(model.getSnapshot().problem).toBeNull();
+    for (const v of [0, 1, 1500, 2999, 3000, N]) expect(model.index.textAt(v), `text at ${v}`).toBe(truth(v).toString());
+    model.close();
+    cache!.close();
+  });
+
   it('T1: the head is scrubbable after the first step (base > 0), older history loads backwards to 0, every version equals a replay; then the cache alone serves it all', async () => {
     const SEED = Number(process.env.FC_SEED ?? 0x1a7e);
-    const store = new MemoryLogStore();
-    const { patches, times } = trace(SEED);
-    const imported = importTrace(store, DOC, patches, times, { checkpointEvery: 1000 });
-    expect(imported.ok, `seed ${SEED}`).toBe(true);
-    const access = new MemoryAccessStore();
-    const token = testToken(DOC);
-    access.register({ docId: DOC, editHash: tokenHash(token), viewHash: tokenHash(viewTokenOf(token)), createdAt: 0 });
-    server = await startServer({ port: 0, host: '127.0.0.1', dataDir: '/tmp', staticDir: '/nonexistent', store, access, sync: { log: silentLogger } });
-    const log = store.range(DOC, 0, N) as DocEvent[];
-    expect(log.length).toBe(N);
-    const truth = (v: number) => replay(null, log.slice(0, v));
-
-    const client = await h.open(`ws://127.0.0.1:${server.port}/ws`, { docId: DOC });
-    await waitFor(() => settled(client) && client.state.confirmedSeq === N, 'the welcome');
+    const { log, times, client, truth } = await lateJoiner(DOC, SEED);
 
     // A fresh browser: empty history cache, a fresh local store (the welcome's checkpoint and tail).
     const cache = await HistoryCache.open();
@@ -141,7 +177,7 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     expect(cps.ok && cps.value.map((c) => c.seq)).toEqual(expect.arrayContaining([2000, 3000]));
 
     // The server stops: a second panel loads it all from the cache, checkpoints included, asking the server nothing.
-    await server.close();
+    await server!.close();
     server = null;
     const offline = counting(async () => ({ ok: false, error: { code: 'offline', message: 'the server is stopped' } }));
     const source2 = new EventSource({ docId: DOC, head: () => N, local: localWithCache(null, cache), remote: offline });
