@@ -214,7 +214,7 @@ export function renderTable(report: BenchReport): string {
     lines.push(
       typeof sl === 'string'
         ? `history slider: ${sl}`
-        : `history slider in Chromium, automerge-paper (${sl.events} events), drag across and back: work per drawn frame p50 ${fmt(sl.frameWorkP50Ms, 'ms')}, p95 ${fmt(sl.frameWorkP95Ms, 'ms')}, max ${fmt(sl.frameWorkMaxMs, 'ms')} over ${sl.drawnFrames} frames (events walked per frame p50 ${sl.stepsP50}, max ${sl.stepsMax}); rAF interval p50 ${fmt(sl.rafIntervalP50Ms, 'ms')}, p95 ${fmt(sl.rafIntervalP95Ms, 'ms')}, ${sl.longFrames} of ${sl.rafFrames} over 20 ms; loading the whole history from the server ${fmt(sl.loadMs, 'ms')}`,
+        : `history slider in Chromium, automerge-paper (${sl.events} events), drag across and back: work per drawn frame p50 ${fmt(sl.frameWorkP50Ms, 'ms')}, p95 ${fmt(sl.frameWorkP95Ms, 'ms')}, max ${fmt(sl.frameWorkMaxMs, 'ms')} over ${sl.drawnFrames} frames (events walked per frame p50 ${sl.stepsP50}, max ${sl.stepsMax}); rAF interval p50 ${fmt(sl.rafIntervalP50Ms, 'ms')}, p95 ${fmt(sl.rafIntervalP95Ms, 'ms')}, ${sl.longFrames} of ${sl.rafFrames} over 20 ms; head version scrubbable after ${fmt(sl.headMs, 'ms')} (base ${sl.headBase}), the whole history loaded from the server after ${fmt(sl.loadMs, 'ms')}`,
     );
   }
   if (report.scale !== undefined) {
