@@ -3,7 +3,9 @@
  * history index"): a document of 20,500 events imported on a server of its own (server
  * checkpoints every 1,000), opened by a fresh browser. The panel loads newest first: the
  * head version is drawn, and scrubbable, while the history before it is still loading;
- * once it has all loaded, far versions show exactly the server's log replayed to them.
+ * once it has all loaded, far versions show exactly the server's log replayed to them. A version
+ * below the loaded base says it is loading (history requests held back between page and server)
+ * and draws as soon as it has loaded.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -104,6 +106,55 @@ test('a browser that joined a long document late can scrub the head before the o
       await expect(page.getByTestId('history-view')).toHaveAttribute('data-version', String(v));
       expect(await page.getByTestId('history-view').textContent(), `version ${v}`).toBe(replay(null, events.slice(0, v)).toString());
     }
+  } finally {
+    await context.close();
+  }
+});
+
+test('a version below the loaded base says it is loading (restore disabled), and draws as soon as it has loaded', async ({ browser }) => {
+  test.setTimeout(90_000);
+  const link = new URL(String(imported.edit));
+  const { context, page } = await freshPage(browser);
+  // Between the page and the server: history requests below version 19,000 are held back until
+  // released, so the panel's base stays at the checkpoint near the head (20,000) meanwhile.
+  const held: (() => void)[] = [];
+  let hold = true;
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      if (hold && typeof m === 'string') {
+        const msg = JSON.parse(m) as { type?: string; from?: number };
+        if (msg.type === 'history' && (msg.from ?? 0) < 19_000) {
+          held.push(() => server.send(m));
+          return;
+        }
+      }
+      server.send(m);
+    });
+    server.onMessage((m) => ws.send(m));
+  });
+  try {
+    await page.goto(`${server.url}${link.pathname}${link.hash}`);
+    await editorReady(page);
+    await page.getByTestId('history-toggle').click();
+    const view = page.getByTestId('history-view');
+    await expect(view).toHaveAttribute('data-version', String(N));
+    await expect(page.getByTestId('history-loading')).toContainText('Loading older history');
+    const base = () => page.getByTestId('history-panel').evaluate((el) => (el as unknown as { eventide: { base(): number } }).eventide.base());
+    expect(await base()).toBe(20_000);
+
+    await page.getByTestId('history-slider').fill('5');
+    await expect(page.getByTestId('history-version')).toHaveAttribute('data-version', '5');
+    await expect(view).toHaveText('Loading the history before version 20000…');
+    await expect(page.getByTestId('history-restore')).toBeDisabled();
+
+    hold = false;
+    for (const send of held.splice(0)) send();
+    await expect(view).toHaveAttribute('data-version', '5', { timeout: 30_000 });
+    const events = (await page.getByTestId('history-panel').evaluate((el) => (el as unknown as { eventide: { serverEvents(): Promise<unknown[]> } }).eventide.serverEvents())) as DocEvent[];
+    expect(await view.textContent()).toBe(replay(null, events.slice(0, 5)).toString());
+    await expect(page.getByTestId('history-restore')).toBeEnabled();
+    expect(await base()).toBeLessThan(20_000);
   } finally {
     await context.close();
   }
