@@ -1,0 +1,59 @@
+/**
+ * The history cache (IndexedDB 'eventide-history', fake-indexeddb here): events and server
+ * checkpoints of a document, kept forever; a cache written by the first version (events
+ * only) is upgraded in place and keeps what it had; failures are values.
+ */
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { openDB } from 'idb';
+import { checkpointOf, replay, traceToEvents, type Checkpoint } from '../../../shared/src/index.js';
+import { checkpointsOf, HistoryCache } from '../../src/history/history-cache.js';
+
+const events = traceToEvents([
+  [0, 0, 'hello'],
+  [5, 0, ' world'],
+  [0, 1, 'H'],
+  [11, 0, '!'],
+  [0, 0, '> '],
+]);
+const cp = (seq: number): Checkpoint => checkpointOf('d', seq, replay(null, events.slice(0, seq)));
+
+describe('HistoryCache', () => {
+  it('upgrades a version 1 cache (events only) in place, then keeps checkpoints: the newest at or before a seq, and those in a range', async () => {
+    const v1 = await openDB('eventide-history', 1, {
+      upgrade(db) {
+        db.createObjectStore('events');
+      },
+    });
+    await v1.put('events', events[0], ['d', 1]);
+    v1.close();
+
+    const cache = await HistoryCache.open();
+    expect(cache).not.toBeNull();
+    const old = await cache!.events('d', 0, 5);
+    expect(old).toEqual({ ok: true, value: [events[0]] });
+    expect(await cache!.checkpointAtOrBefore('d', 5)).toEqual({ ok: true, value: null });
+
+    expect(await cache!.put('d', events.slice(1), [cp(2), cp(4)])).toEqual({ ok: true, value: null });
+    // Another document's checkpoint under this document is not kept.
+    expect((await cache!.put('d', [], [{ ...cp(3), docId: 'other' }])).ok).toBe(true);
+    expect(await cache!.events('d', 0, 5)).toEqual({ ok: true, value: events });
+    expect(await cache!.checkpointAtOrBefore('d', 5)).toEqual({ ok: true, value: cp(4) });
+    expect(await cache!.checkpointAtOrBefore('d', 3)).toEqual({ ok: true, value: cp(2) });
+    expect(await cache!.checkpointAtOrBefore('d', 1)).toEqual({ ok: true, value: null });
+    expect(await cache!.checkpointAtOrBefore('other', 5)).toEqual({ ok: true, value: null });
+    expect(await cache!.checkpoints('d', 2, 4)).toEqual({ ok: true, value: [cp(4)] });
+    expect(await cache!.checkpoints('d', 0, 5)).toEqual({ ok: true, value: [cp(2), cp(4)] });
+    const lookup = checkpointsOf(cache, 'd')!;
+    expect(await lookup.atOrBefore(4)).toEqual({ ok: true, value: cp(4) });
+    expect(await lookup.inRange(1, 3)).toEqual({ ok: true, value: [cp(2)] });
+    expect(checkpointsOf(null, 'd')).toBeNull();
+
+    // A closed database: every call is a value with the 'storage' code, none throws.
+    cache!.close();
+    for (const r of [await cache!.checkpointAtOrBefore('d', 5), await cache!.checkpoints('d', 0, 5), await cache!.put('d', events, [cp(2)]), await cache!.events('d', 0, 5)]) {
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error.code).toBe('storage');
+    }
+  });
+});
