@@ -8,7 +8,7 @@
  */
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { replay, tokenHash, viewTokenOf, type DocEvent } from '../../../shared/src/index.js';
+import { checkpointOf, replay, tokenHash, traceToEvents, viewTokenOf, type DocEvent } from '../../../shared/src/index.js';
 import { startServer, type RunningServer } from '../../../server/src/http.js';
 import { MemoryLogStore } from '../../../server/src/store/memory-log-store.js';
 import { MemoryAccessStore } from '../../../server/src/access/access-store.js';
@@ -17,6 +17,7 @@ import { importTrace } from '../../../server/src/import.js';
 import { testToken } from '../../../server/test/helpers/tokens.js';
 import { EventSource, type RemoteHistory } from '../../src/history/event-source.js';
 import { checkpointsOf, HistoryCache, localWithCache } from '../../src/history/history-cache.js';
+import { labelMeta, labelOf } from '../../src/history/labels.js';
 import { HistoryModel, SESSION_GAP_MS, type HistorySnapshot, type Session } from '../../src/history/history-model.js';
 import { Harness, settled, sleep, waitFor } from '../helpers/sync-harness.js';
 
@@ -76,12 +77,32 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     server = null;
   });
 
-  /** A server whose store holds `docId` imported (N events, a checkpoint every 1000), and a client of it that has caught up. */
-  async function lateJoiner(docId: string, seed: number) {
+  /**
+   * A server whose store holds `docId` (N events, a server checkpoint every 1000) and a
+   * client of it that has caught up. `authors`: three people taking turns and a label event
+   * at 1234 naming version 1000, appended and checkpointed through the store; else the
+   * trace imported (`importTrace`, one author).
+   */
+  async function lateJoiner(docId: string, seed: number, authors = false) {
     const store = new MemoryLogStore();
     const { patches, times } = trace(seed);
-    const imported = importTrace(store, docId, patches, times, { checkpointEvery: 1000 });
-    expect(imported.ok, `seed ${seed}`).toBe(true);
+    if (!authors) {
+      const imported = importTrace(store, docId, patches, times, { checkpointEvery: 1000 });
+      expect(imported.ok, `seed ${seed}`).toBe(true);
+    } else {
+      const people = ['ann', 'bob', 'cy'];
+      const edits = traceToEvents(patches.slice(0, N - 1), { times });
+      const all: DocEvent[] = [];
+      for (let i = 0; i < N; i++) {
+        const seq = i + 1;
+        const author = people[Math.floor(i / 450) % 3];
+        const id = { client: author, clientSeq: seq };
+        if (seq === 1234) all.push({ id, seq, base: i, author, time: times[i], op: [], kind: 'edit', meta: labelMeta('draft', 1000, 'step-1234') });
+        else all.push({ ...edits[seq < 1234 ? i : i - 1], id, seq, base: i, author, time: times[i] });
+      }
+      expect(store.append(docId, 0, all).ok).toBe(true);
+      for (let k = 1000; k <= N; k += 1000) expect(store.putCheckpoint(checkpointOf(docId, k, replay(null, all.slice(0, k)))).ok).toBe(true);
+    }
     const access = new MemoryAccessStore();
     const token = testToken(docId);
     access.register({ docId, editHash: tokenHash(token), viewHash: tokenHash(viewTokenOf(token)), createdAt: 0 });
@@ -92,6 +113,34 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     await waitFor(() => settled(client) && client.state.confirmedSeq === N, 'the welcome');
     return { log, times, client, truth: (v: number) => replay(null, log.slice(0, v)) };
   }
+
+  it('three authors and a label: sessions and named versions merged across the seams equal those of the whole log in order', async () => {
+    const SEED = Number(process.env.FC_SEED ?? 0xa07);
+    const DOC3 = 'late-joiner-authors';
+    const { log, client, truth } = await lateJoiner(DOC3, SEED, true);
+    const cache = await HistoryCache.open();
+    const source = new EventSource({ docId: DOC3, head: () => client.state.confirmedSeq, local: localWithCache(client.localStore, cache), remote: (f, t, l) => client.history(f, t, l) });
+    const model = new HistoryModel(source, (events, cps) => void cache!.put(DOC3, events, cps), checkpointsOf(cache, DOC3));
+    let firstBase = -1;
+    model.subscribe(() => {
+      if (firstBase < 0 && model.getSnapshot().ready) firstBase = model.getSnapshot().base;
+    });
+    model.start();
+    await waitFor(() => !model.getSnapshot().loading && model.getSnapshot().base === 0, 'the whole history', 20_000);
+    expect(firstBase, `seed ${SEED}`).toBe(3000);
+    const s = model.getSnapshot();
+    expect(s.problem).toBeNull();
+    expect(s.sessions).toEqual(sessionsOf(log));
+    expect(s.sessions.length).toBeGreaterThan(6);
+    expect(s.labels).toEqual(log.map(labelOf).filter((l) => l !== null));
+    expect(s.labels).toMatchObject([{ name: 'draft', version: 1000, seq: 1234 }]);
+    for (const v of [0, 1233, 1234, 2999, 3000, N]) {
+      expect(model.index.textAt(v), `text at ${v}`).toBe(truth(v).toString());
+      expect(model.index.ropeAt(v).authorship(), `authorship at ${v}`).toEqual(truth(v).authorship());
+    }
+    model.close();
+    cache!.close();
+  });
 
   it('offline after the first step: the head stays scrubbable, the older history is a problem message; retry loads it to 0', async () => {
     const SEED = Number(process.env.FC_SEED ?? 0x0ff1);
