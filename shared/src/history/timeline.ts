@@ -54,6 +54,7 @@ export interface HistoryBase {
   readonly rope: Rope;
 }
 
+/** How an index is built: its checkpoint spacing and where it starts. */
 export interface HistoryIndexOptions {
   /** Events between checkpoint ropes (default 1000): memory is one document copy per `every` events. */
   every?: number;
