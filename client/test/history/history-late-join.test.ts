@@ -8,7 +8,7 @@
  */
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkpointOf, replay, tokenHash, traceToEvents, viewTokenOf, type DocEvent } from '../../../shared/src/index.js';
+import { checkpointOf, opFromSplice, replay, tokenHash, traceToEvents, viewTokenOf, type DocEvent } from '../../../shared/src/index.js';
 import { startServer, type RunningServer } from '../../../server/src/http.js';
 import { MemoryLogStore } from '../../../server/src/store/memory-log-store.js';
 import { MemoryAccessStore } from '../../../server/src/access/access-store.js';
@@ -114,23 +114,45 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     return { log, times, client, truth: (v: number) => replay(null, log.slice(0, v)) };
   }
 
-  it('three authors and a label: sessions and named versions merged across the seams equal those of the whole log in order', async () => {
+  it('three authors, a label and a live edit while older history loads: the head moves at once; sessions and named versions merged across the seams equal those of the whole log in order', async () => {
     const SEED = Number(process.env.FC_SEED ?? 0xa07);
     const DOC3 = 'late-joiner-authors';
     const { log, client, truth } = await lateJoiner(DOC3, SEED, true);
     const cache = await HistoryCache.open();
-    const source = new EventSource({ docId: DOC3, head: () => client.state.confirmedSeq, local: localWithCache(client.localStore, cache), remote: (f, t, l) => client.history(f, t, l) });
-    const model = new HistoryModel(source, (events, cps) => void cache!.put(DOC3, events, cps), checkpointsOf(cache, DOC3));
+    // Once the head region is in, the server's history below it waits until the live event has come in (no race).
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
     let firstBase = -1;
+    const remote: RemoteHistory = async (f, t, l) => {
+      if (firstBase >= 0 && f < 3000) await gate;
+      return client.history(f, t, l);
+    };
+    const source = new EventSource({ docId: DOC3, head: () => client.state.confirmedSeq, local: localWithCache(client.localStore, cache), remote });
+    const off = client.onConfirmed((events, reset) => source.add(events, reset));
+    const model = new HistoryModel(source, (events, cps) => void cache!.put(DOC3, events, cps), checkpointsOf(cache, DOC3));
+    let liveAt = -1;
     model.subscribe(() => {
-      if (firstBase < 0 && model.getSnapshot().ready) firstBase = model.getSnapshot().base;
+      const snap = model.getSnapshot();
+      if (firstBase < 0 && snap.ready) {
+        firstBase = snap.base;
+        // Someone types while the older history loads: the head moves at once.
+        expect(client.edit(opFromSplice(client.text().length, '', 'Z')).ok).toBe(true);
+      }
+      if (liveAt < 0 && snap.loaded === N + 1) {
+        liveAt = snap.base;
+        release();
+      }
     });
     model.start();
-    await waitFor(() => !model.getSnapshot().loading && model.getSnapshot().base === 0, 'the whole history', 20_000);
+    await waitFor(() => !model.getSnapshot().loading && model.getSnapshot().base === 0 && model.getSnapshot().loaded === N + 1, 'the whole history', 20_000);
     expect(firstBase, `seed ${SEED}`).toBe(3000);
+    expect(liveAt, 'the live event came in while the older history was loading').toBe(3000);
+    expect(model.index.textAt(N + 1)).toBe(truth(N).toString() + 'Z');
+    expect(model.index.textAt(N)).toBe(truth(N).toString());
+    off();
     const s = model.getSnapshot();
     expect(s.problem).toBeNull();
-    expect(s.sessions).toEqual(sessionsOf(log));
+    expect(s.sessions).toEqual(sessionsOf([...log, model.index.eventAt(N + 1)!]));
     expect(s.sessions.length).toBeGreaterThan(6);
     expect(s.labels).toEqual(log.map(labelOf).filter((l) => l !== null));
     expect(s.labels).toMatchObject([{ name: 'draft', version: 1000, seq: 1234 }]);
