@@ -44,6 +44,7 @@ import {
 } from '../../shared/src/index.js';
 import type { LogStore } from './store/log-store.js';
 import type { Logger } from './options.js';
+import { EncodedTail } from './encoded-tail.js';
 
 /** Most checkpoints in one history page; the page ends at the last one it holds. */
 export const MAX_PAGE_CHECKPOINTS = 4;
@@ -103,6 +104,8 @@ export class Room {
   /** Set when the room could not be rebuilt from the store: it must be dropped. */
   broken = false;
   readonly peers = new Set<Peer>();
+  /** The newest committed events and checkpoints as JSON, for welcomes and history pages. */
+  private readonly tail = new EncodedTail();
 
   /** Loads the document from the store: latest checkpoint plus the tail. Throws if the store does. */
   constructor(
@@ -134,6 +137,8 @@ export class Room {
     this.sequencer = new Sequencer(this.docId, new StoreLog(store, this.docId), text, head, this.opts.sequencer);
     this.committed = head;
     this.lastCheckpoint = from;
+    this.tail.reset(head);
+    if (cp !== null) this.tail.keepCheckpoint(cp);
     if (head - from >= this.opts.checkpointEvery) this.checkpoint();
   }
 
@@ -161,13 +166,28 @@ export class Room {
       return err('base-ahead', `you have seq ${last}, but this document's log ends at ${head}: it is not the log you synced with`);
     }
     const { store } = this.opts;
-    let checkpoint: Checkpoint | null = null;
+    // The frame is spliced from kept JSON (encoded-tail.ts): the same message as
+    // encodeServerMessage({ type: 'welcome', protocol, docId, role, head, checkpoint, events }).
+    let checkpoint = 'null';
+    let from = last;
     if (head > last && (last === 0 || head - last > protocolLimits.catchUpCheckpointAfter)) {
-      const cp = store.checkpointAtOrBefore(this.docId, head);
-      if (cp !== null && cp.seq > last) checkpoint = cp;
+      // The room writes every checkpoint of its document, so the newest one is lastCheckpoint.
+      const kept = this.lastCheckpoint > last ? this.tail.checkpointText(this.lastCheckpoint) : undefined;
+      if (kept !== undefined) {
+        checkpoint = kept;
+        from = this.lastCheckpoint;
+      } else {
+        const cp = store.checkpointAtOrBefore(this.docId, head);
+        if (cp !== null && cp.seq > last) {
+          checkpoint = this.tail.keepCheckpoint(cp);
+          from = cp.seq;
+        }
+      }
     }
-    const events = store.range(this.docId, checkpoint?.seq ?? last, head);
-    peer.sendRaw(encodeServerMessage({ type: 'welcome', protocol: PROTOCOL_VERSION, docId: this.docId, role: peer.role, head, checkpoint, events }));
+    const events = this.tail.eventsJson(from, head, (a, b) => store.range(this.docId, a, b));
+    peer.sendRaw(
+      `{"type":"welcome","protocol":${PROTOCOL_VERSION},"docId":${JSON.stringify(this.docId)},"role":${JSON.stringify(peer.role)},"head":${head},"checkpoint":${checkpoint},"events":${events}}`,
+    );
     // Who is here, then tell the others.
     for (const p of this.peers) {
       peer.sendRaw(encodeServerMessage({ type: 'presence', client: p.client, user: p.user, cursor: p.cursor }));
@@ -214,7 +234,8 @@ export class Room {
     }
     if (all.length > 0) {
       this.committed = all[all.length - 1].seq;
-      const shared = encodeServerMessage({ type: 'events', events: all });
+      // Each event is encoded once: for this broadcast and for the welcomes and history pages to come.
+      const shared = `{"type":"events","events":[${this.tail.push(all).join(',')}]}`;
       for (const p of this.peers) {
         if (!submitters.has(p)) p.sendRaw(shared);
         else this.sendInterleaved(p, items);
@@ -250,8 +271,12 @@ export class Room {
   private checkpoint(): void {
     const head = this.sequencer.head;
     try {
-      const r = this.opts.store.putCheckpoint(checkpointOf(this.docId, head, this.sequencer.text));
-      if (r.ok) this.lastCheckpoint = head;
+      const cp = checkpointOf(this.docId, head, this.sequencer.text);
+      const r = this.opts.store.putCheckpoint(cp);
+      if (r.ok) {
+        this.lastCheckpoint = head;
+        this.tail.keepCheckpoint(cp);
+      }
       else this.opts.log.warn(`room ${this.docId}: checkpoint at ${head} not stored: ${r.error.message}`);
     } catch (e) {
       this.opts.log.warn(`room ${this.docId}: checkpoint at ${head} not stored: ${(e as Error).message}`);
@@ -268,18 +293,23 @@ export class Room {
     const { store } = this.opts;
     const stop = Math.min(req.to, this.committed);
     let end = Math.max(req.from, Math.min(stop, req.from + req.limit));
-    const checkpoints: Checkpoint[] = [];
+    const checkpoints: string[] = [];
     if (end > req.from) {
       const seqs = store.checkpointSeqs(this.docId, req.from + 1, end);
       if (seqs.length > MAX_PAGE_CHECKPOINTS) end = seqs[MAX_PAGE_CHECKPOINTS - 1];
       for (const s of seqs.slice(0, MAX_PAGE_CHECKPOINTS)) {
-        const cp = store.checkpointAtOrBefore(this.docId, s);
-        if (cp !== null && cp.seq === s) checkpoints.push(cp);
+        const kept = this.tail.checkpointText(s);
+        if (kept !== undefined) checkpoints.push(kept);
+        else {
+          const cp = store.checkpointAtOrBefore(this.docId, s);
+          if (cp !== null && cp.seq === s) checkpoints.push(JSON.stringify(cp));
+        }
       }
     }
-    const events = end > req.from ? store.range(this.docId, req.from, end) : [];
+    const events = this.tail.eventsJson(req.from, end, (a, b) => store.range(this.docId, a, b));
     const next = end < stop ? end : null;
-    peer.sendRaw(encodeServerMessage({ type: 'history-page', reqId: req.reqId, events, checkpoints, next }));
+    // Spliced as in join(): the same message as encodeServerMessage({ type: 'history-page', reqId, events, checkpoints, next }).
+    peer.sendRaw(`{"type":"history-page","reqId":${req.reqId},"events":${events},"checkpoints":[${checkpoints.join(',')}],"next":${next}}`);
   }
 
   /** A cursor moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
