@@ -35,6 +35,8 @@ export class SyncHub implements ConnectionHost {
   private readonly heartbeat: NodeJS.Timeout | null;
   private readonly gate: AccessGate;
   private readonly addressFrames: AddressBuckets;
+  /** History events served per address (options.addressReads). */
+  private readonly addressReads: AddressBuckets;
   /**
    * 2 ms of frame handling per turn of the event loop, then everyone waiting gets 4 frames
    * in turn: a flood is spread thin instead of landing on others' latency in one piece.
@@ -51,6 +53,7 @@ export class SyncHub implements ConnectionHost {
   ) {
     this.options = { ...defaultSyncOptions, ...options };
     this.addressFrames = new AddressBuckets(this.options.addressFrames);
+    this.addressReads = new AddressBuckets(this.options.addressReads);
     this.gate = new AccessGate(access, (docId) => this.rooms.get(docId)?.sequencerHead ?? store.head(docId), this.options.creates);
     this.queue = new CommitQueue({
       store,
@@ -78,6 +81,10 @@ export class SyncHub implements ConnectionHost {
 
   oweAddressFrame(address: string): number {
     return this.addressFrames.owe(address);
+  }
+
+  oweAddressReads(address: string, events: number): number {
+    return this.addressReads.owe(address, events);
   }
 
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {

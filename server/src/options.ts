@@ -62,6 +62,15 @@ export interface SyncOptions {
    * beyond that dropped unparsed with rate-limited).
    */
   readonly addressFrames: Bucket;
+  /**
+   * History events served to one remote address a second, all its connections together:
+   * reads are budgeted by what they cost (a page of 1,000 events is ~3 ms of the server's
+   * time, a ping nearly nothing), so frames are no fair measure. A page is charged before
+   * it is read; over the budget it is still answered, then reading from that connection
+   * pauses until the debt is repaid (backpressure, nothing refused). The default lets an
+   * honest late joiner page through a long log (~10,000 events a second) unslowed.
+   */
+  readonly addressReads: Bucket;
   /** New WebSocket connections per remote address (a bucket: `rate` a second, `burst`); over it, 429 before the upgrade. */
   readonly connections: Bucket;
   /** New documents per remote address; over it, the creating hello is refused (too-many-documents). */
@@ -87,6 +96,7 @@ export const defaultSyncOptions: SyncOptions = {
   maxBufferedBytes: 64 * 1024 * 1024,
   maxFrameBytes: protocolLimits.maxFrameBytes,
   addressFrames: { rate: 1000, burst: 200 },
+  addressReads: { rate: 20_000, burst: 50_000 },
   connections: perMinute(600),
   creates: perMinute(60),
   allowedOrigins: null,
@@ -132,6 +142,8 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
   if (maxFrame !== undefined && maxFrame > 0) out.maxFrameBytes = maxFrame;
   const addressFrames = bucket('EVENTIDE_RATE_ADDRESS_FRAMES');
   if (addressFrames) out.addressFrames = addressFrames;
+  const addressReads = bucket('EVENTIDE_RATE_ADDRESS_READS');
+  if (addressReads) out.addressReads = addressReads;
   const conns = int('EVENTIDE_CONNECTIONS_PER_MINUTE');
   if (conns !== undefined && conns > 0) out.connections = perMinute(conns);
   const creates = int('EVENTIDE_CREATES_PER_MINUTE');

@@ -328,4 +328,20 @@ export class Room {
   private broadcastRaw(text: string): void {
     for (const p of this.peers) p.sendRaw(text);
   }
+
+  /**
+   * How many events `history(peer, req)` would send now: its `end` minus `from` (seqs are
+   * gapless), computed exactly as history() computes `end` (keep the two in step). The
+   * socket charges this to the address's read budget before the page is read (socket.ts).
+   * Throws if the store does.
+   */
+  historyPageSize(req: HistoryMessage): number {
+    const stop = Math.min(req.to, this.committed);
+    let end = Math.max(req.from, Math.min(stop, req.from + req.limit));
+    if (end > req.from) {
+      const seqs = this.opts.store.checkpointSeqs(this.docId, req.from + 1, end);
+      if (seqs.length > MAX_PAGE_CHECKPOINTS) end = seqs[MAX_PAGE_CHECKPOINTS - 1];
+    }
+    return end - req.from;
+  }
 }

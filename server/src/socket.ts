@@ -11,6 +11,8 @@
  *   - frames beyond the frame bucket are dropped (rate-limited); a connection that
  *     keeps flooding is closed with 1008; a submit beyond the event bucket is refused
  *     whole, so the client backs off and resends;
+ *   - the address's frame bucket and its read budget (history events served) push back
+ *     instead: over them the frame is still handled, then reading pauses (`throttle`);
  *   - liveness is checked with WebSocket ping frames (the hub's heartbeat), so a dead
  *     peer behind a silent network is dropped and its presence cleared;
  *   - access (docs/security.md): the hello's token decides the connection's role (the
@@ -60,6 +62,8 @@ export interface ConnectionHost {
   connectionClosed(conn: Connection): void;
   /** Spends one of `address`'s frame tokens (all its connections share them); returns the balance. */
   oweAddressFrame(address: string): number;
+  /** Spends `events` of `address`'s read budget (history events served); returns the balance. */
+  oweAddressReads(address: string, events: number): number;
   /** The role a hello's token gives (access/gate.ts). Throws if a store does. */
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>>;
   /** Frame-handling time per turn of the event loop, shared fairly by all connections (turn-budget.ts). */
@@ -92,8 +96,10 @@ export class Connection implements Peer, Waiting {
   private helloTimer: NodeJS.Timeout | null = null;
   /** Dropping frames for the address limit; one error per run of drops, not one per frame. */
   private addressLimited = false;
-  /** Reading paused until the address's frame bucket has refilled. */
+  /** Reading paused until the address's frame bucket (or read budget) has refilled. */
   private throttled: NodeJS.Timeout | null = null;
+  /** When `throttled` fires (performance.now()). */
+  private throttledUntil = 0;
   /** Frames read while paused (address limit) or waiting for a turn, handled in order later. */
   private queued: { data: RawData; isBinary: boolean }[] = [];
   private queuedBytes = 0;
@@ -247,11 +253,22 @@ export class Connection implements Peer, Waiting {
     }
   }
 
-  /** Stops reading this socket for `ms` (the kernel's buffers then push back on the sender). */
+  /**
+   * Stops reading this socket for `ms` (the kernel's buffers then push back on the sender).
+   * Already paused, the pause is lengthened if `ms` ends later: a frame can owe both the
+   * frame bucket and the read budget, and the longer debt decides.
+   */
   private throttle(ms: number): void {
-    if (this.throttled !== null || this.closing) return;
-    this.ws.pause();
-    this.host.turn.leave(this);
+    if (this.closing) return;
+    const until = performance.now() + ms;
+    if (this.throttled !== null) {
+      if (until <= this.throttledUntil) return;
+      clearTimeout(this.throttled);
+    } else {
+      this.ws.pause();
+      this.host.turn.leave(this);
+    }
+    this.throttledUntil = until;
     this.throttled = setTimeout(() => {
       this.throttled = null;
       if (this.closing) return;
@@ -288,6 +305,12 @@ export class Connection implements Peer, Waiting {
         return room.presence(this, msg.cursor, msg.user);
       case 'history':
         try {
+          // Reads are budgeted by cost, per address: the page's events are charged before
+          // it is read (a failed read still cost), it is answered all the same, and a debt
+          // pauses reading for as long as the budget takes to repay it, so this address's
+          // next pages wait instead of taking the CPU from everyone else.
+          const owed = this.host.oweAddressReads(this.address, room.historyPageSize(msg));
+          if (owed < 0) this.throttle(Math.ceil((-owed / this.host.options.addressReads.rate) * 1000));
           room.history(this, msg);
         } catch (e) {
           this.host.options.log.error(`history of ${room.docId} failed: ${(e as Error).message}`);

@@ -10,7 +10,8 @@
  *
  * Then the WebSocket origin rule (403 before the upgrade), and every limit with its code:
  * connections a minute per address (429), new documents a minute per address, frame
- * size (1009), events a second, document size, and the hello timeout.
+ * size (1009), events a second, document size, and the hello timeout; then the two that
+ * push back instead of refusing: frames and history events per address.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
@@ -19,6 +20,8 @@ import { PROTOCOL_VERSION, type ServerMessage } from '../../shared/src/index';
 import { ServerProcess, readLog } from './helpers/server-process';
 import { RawSocket } from './helpers/raw-socket';
 import { editAccess, testToken, testViewToken } from './helpers/tokens';
+import { defaultSyncOptions, syncOptionsFromEnv } from '../src/options';
+import { AddressBuckets } from '../src/access/address-limits';
 
 const servers: ServerProcess[] = [];
 afterAll(async () => {
@@ -269,4 +272,101 @@ describe('frames per address', () => {
     // Another address is not held up meanwhile (the burst again, at once).
     expect(await sp.healthy()).toBe(true);
   });
+});
+
+describe('history events per address (the read budget)', () => {
+  it('parses EVENTIDE_RATE_ADDRESS_READS like the other buckets; the default lets a late joiner page at 10,000 events a second unslowed', () => {
+    expect(defaultSyncOptions.addressReads).toEqual({ rate: 20_000, burst: 50_000 });
+    expect(syncOptionsFromEnv({}).addressReads).toBeUndefined();
+    expect(syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: '' }).addressReads).toBeUndefined();
+    expect(syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: '2000/2000' }).addressReads).toEqual({ rate: 2000, burst: 2000 });
+    expect(syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: '2.5/10' }).addressReads).toEqual({ rate: 2.5, burst: 10 });
+    for (const bad of ['2000', '2000/', '/2000', 'a/b', '-1/5', '5/2.5']) {
+      expect(() => syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: bad }), bad).toThrow(/EVENTIDE_RATE_ADDRESS_READS must look like RATE\/BURST/);
+    }
+    // automerge-paper newest first, 4 pages of 1,000 in flight, ~10,000 events a second:
+    // 260 steps of 4 pages every 0.4 s never owe anything (so are never paused).
+    let t = 0;
+    const reads = new AddressBuckets(defaultSyncOptions.addressReads, () => t);
+    let lowest = Infinity;
+    for (let step = 0; step < 65; step++, t += 400) {
+      for (let p = 0; p < 4; p++) lowest = Math.min(lowest, reads.owe('late-joiner', 1000));
+    }
+    expect(lowest).toBeGreaterThanOrEqual(0);
+    // A flood of 1,000 pages a second from one address is in debt within the second.
+    t += 10_000;
+    let owed = 0;
+    for (let i = 0; i < 1000; i++, t += 1) owed = reads.owe('flood', 1000);
+    expect(owed).toBeLessThan(-900_000);
+  });
+
+  it('paces a viewer paging through history (all pages answered, exactly the log, none refused) while an editor on another address gets its acks at once', async () => {
+    const DOC = 'reads-budget';
+    const N = 10_000;
+    const sp = await ServerProcess.start({ env: { EVENTIDE_RATE_ADDRESS_READS: '2000/2000', EVENTIDE_RATE_EVENTS: '1000000/1000000' } });
+    servers.push(sp);
+    // The editor (127.0.0.1) writes N events, 1,000 a submit.
+    const { sock: editor } = await RawSocket.join(sp.url, DOC, 'ed');
+    for (let b = 0; b < N / 1000; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ id: { client: 'ed', clientSeq: b * 1000 + i + 1 }, author: 'ed', op: ['x'], kind: 'edit' }));
+      editor.sendJson({ type: 'submit', base: b * 1000, events });
+      for (let i = 0; i < 1000; i++) await editor.next('ack');
+    }
+    // The viewer: two connections from 127.0.0.2 (one address, one budget), 5 pages each, all sent at once.
+    const viewers: RawSocket[] = [];
+    for (const client of ['v1', 'v2']) {
+      const v = await RawSocket.open(sp.url, '127.0.0.2');
+      v.sendJson(hello(DOC, client, { token: testViewToken(DOC) }));
+      expect((await v.next('welcome')).role).toBe('view');
+      viewers.push(v);
+    }
+    const t0 = Date.now();
+    viewers.forEach((v, k) => {
+      for (let p = 0; p < 5; p++) {
+        const from = (k * 5 + p) * 1000;
+        v.sendJson({ type: 'history', reqId: from, from, to: N, limit: 1000 });
+      }
+    });
+    // Meanwhile the editor keeps typing, one event every 100 ms, and times each ack.
+    const latencies: number[] = [];
+    let typing = true;
+    const typed = (async () => {
+      for (let seq = N + 1; typing; seq++) {
+        const sent = performance.now();
+        editor.sendJson(submit('ed', seq, seq - 1, 'y'));
+        expect(await editor.next('ack')).toMatchObject({ seq });
+        latencies.push(performance.now() - sent);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const pages = (
+      await Promise.all(
+        viewers.map(async (v) => {
+          const got: Extract<ServerMessage, { type: 'history-page' }>[] = [];
+          for (let p = 0; p < 5; p++) got.push(await v.next('history-page', 30_000));
+          return got;
+        }),
+      )
+    ).flat();
+    const ms = Date.now() - t0;
+    typing = false;
+    await typed;
+    for (const v of viewers) expect(v.messages.filter((m) => m.type === 'error')).toEqual([]);
+    // 10,000 events at 2,000 a second after a burst of 2,000 (each connection may run one page
+    // into debt): at least ~3 s. Without the budget they take a few ms.
+    expect(ms).toBeGreaterThan(2500);
+    expect(ms).toBeLessThan(20_000);
+    expect(latencies.length).toBeGreaterThanOrEqual(20);
+    expect(Math.max(...latencies)).toBeLessThan(200);
+    for (const v of viewers) v.close();
+    editor.close();
+    await sp.stop();
+    const log = readLog(sp.dbFile, DOC).slice(0, N);
+    expect(log.length).toBe(N);
+    for (const page of pages) {
+      const from = page.reqId;
+      expect(page.next, `page ${from}`).toBe(from + 1000 < N ? from + 1000 : null);
+      expect(page.events, `page ${from}`).toEqual(log.slice(from, from + 1000));
+    }
+  }, 60_000);
 });

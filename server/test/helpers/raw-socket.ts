@@ -29,9 +29,10 @@ export class RawSocket {
     );
   }
 
-  static open(url: string): Promise<RawSocket> {
+  /** `localAddress`: connect from it (e.g. 127.0.0.2, another host than the other test clients' as the server sees it). */
+  static open(url: string, localAddress?: string): Promise<RawSocket> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: 256 * 1024 * 1024 });
+      const ws = new WebSocket(url, { maxPayload: 256 * 1024 * 1024, ...(localAddress !== undefined ? { localAddress } : {}) });
       const s = new RawSocket(ws);
       ws.once('open', () => resolve(s));
       ws.once('error', reject);

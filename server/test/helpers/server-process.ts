@@ -100,7 +100,7 @@ export class ServerProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
       cwd: repoRoot,
       // Every test client comes from 127.0.0.1, so the per-address limits (connections and
-      // new documents a minute, frames a second) are lifted unless a test sets them;
+      // new documents a minute, frames and history events a second) are lifted unless a test sets them;
       // access.test.ts and attack.test.ts test them.
       env: {
         ...process.env,
@@ -109,6 +109,7 @@ export class ServerProcess {
         EVENTIDE_CONNECTIONS_PER_MINUTE: '1000000',
         EVENTIDE_CREATES_PER_MINUTE: '1000000',
         EVENTIDE_RATE_ADDRESS_FRAMES: '1000000/1000000',
+        EVENTIDE_RATE_ADDRESS_READS: '1000000000/1000000000',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
