@@ -116,7 +116,8 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
     const v = env[name];
     if (v === undefined || v === '') return undefined;
     const m = /^(\d+(?:\.\d+)?)\/(\d+)$/.exec(v);
-    if (!m) throw new Error(`${name} must look like RATE/BURST (e.g. 1000/10000), got ${JSON.stringify(v)}`);
+    // A rate of 0 would mean "never refills": a pause for the debt would be endless.
+    if (!m || !(Number(m[1]) > 0)) throw new Error(`${name} must look like RATE/BURST with RATE > 0 (e.g. 1000/10000), got ${JSON.stringify(v)}`);
     return { rate: Number(m[1]), burst: Number(m[2]) };
   };
   const int = (name: string): number | undefined => {

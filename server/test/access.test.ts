@@ -281,7 +281,7 @@ describe('history events per address (the read budget)', () => {
     expect(syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: '' }).addressReads).toBeUndefined();
     expect(syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: '2000/2000' }).addressReads).toEqual({ rate: 2000, burst: 2000 });
     expect(syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: '2.5/10' }).addressReads).toEqual({ rate: 2.5, burst: 10 });
-    for (const bad of ['2000', '2000/', '/2000', 'a/b', '-1/5', '5/2.5']) {
+    for (const bad of ['2000', '2000/', '/2000', 'a/b', '-1/5', '5/2.5', '0/100', '0.0/5']) {
       expect(() => syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: bad }), bad).toThrow(/EVENTIDE_RATE_ADDRESS_READS must look like RATE\/BURST/);
     }
     // automerge-paper newest first, 4 pages of 1,000 in flight, ~10,000 events a second:
