@@ -291,13 +291,10 @@ export class Room {
    */
   history(peer: Peer, req: HistoryMessage): void {
     const { store } = this.opts;
-    const stop = Math.min(req.to, this.committed);
-    let end = Math.max(req.from, Math.min(stop, req.from + req.limit));
+    const { end, stop, seqs } = this.page(req);
     const checkpoints: string[] = [];
     if (end > req.from) {
-      const seqs = store.checkpointSeqs(this.docId, req.from + 1, end);
-      if (seqs.length > MAX_PAGE_CHECKPOINTS) end = seqs[MAX_PAGE_CHECKPOINTS - 1];
-      for (const s of seqs.slice(0, MAX_PAGE_CHECKPOINTS)) {
+      for (const s of seqs) {
         const kept = this.tail.checkpointText(s);
         if (kept !== undefined) checkpoints.push(kept);
         else {
@@ -330,18 +327,25 @@ export class Room {
   }
 
   /**
-   * How many events `history(peer, req)` would send now: its `end` minus `from` (seqs are
-   * gapless), computed exactly as history() computes `end` (keep the two in step). The
-   * socket charges this to the address's read budget before the page is read (socket.ts).
-   * Throws if the store does.
+   * How many events `history(peer, req)` would send now. The socket charges this to the
+   * address's read budget before the page is read (socket.ts). Throws if the store does.
    */
   historyPageSize(req: HistoryMessage): number {
+    return this.page(req).end - req.from;
+  }
+
+  /** Where a history page ends (`stop`: where the request ends) and the checkpoints it holds. */
+  private page(req: HistoryMessage): { end: number; stop: number; seqs: readonly number[] } {
     const stop = Math.min(req.to, this.committed);
     let end = Math.max(req.from, Math.min(stop, req.from + req.limit));
+    let seqs: number[] = [];
     if (end > req.from) {
-      const seqs = this.opts.store.checkpointSeqs(this.docId, req.from + 1, end);
-      if (seqs.length > MAX_PAGE_CHECKPOINTS) end = seqs[MAX_PAGE_CHECKPOINTS - 1];
+      seqs = this.opts.store.checkpointSeqs(this.docId, req.from + 1, end);
+      if (seqs.length > MAX_PAGE_CHECKPOINTS) {
+        end = seqs[MAX_PAGE_CHECKPOINTS - 1];
+        seqs = seqs.slice(0, MAX_PAGE_CHECKPOINTS);
+      }
     }
-    return end - req.from;
+    return { end, stop, seqs };
   }
 }
