@@ -152,15 +152,9 @@ export class EventSource {
     }
     // 3. The server.
     if (this.o.remote === null) return err('offline', `events ${from + 1}–${below} are not stored here`);
-    const r = await this.o.remote(from, below, below - from);
-    if (!r.ok) {
-      const code: EventSourceErrorCode = r.error.code === 'offline' ? 'offline' : r.error.code === 'timeout' ? 'timeout' : 'server';
-      return err(code, r.error.message);
-    }
-    const run = contiguous(r.value.events, from).filter((e) => e.seq <= below);
-    if (run.length === 0) return err('server', `the server sent no events after ${from}`);
-    this.remember(run);
-    return ok(pageOf(run, to, r.value.checkpoints ?? [], 'server'));
+    const r = await this.askServer(from, below);
+    if (!r.ok) return r;
+    return ok(pageOf(r.value.run, to, r.value.checkpoints, 'server'));
   }
 
   /**
@@ -175,7 +169,17 @@ export class EventSource {
     if (!Number.isFinite(to) || to <= from) return ok({ events: [], next: null, checkpoints: [], origin: 'server' });
     if (this.o.remote === null) return err('offline', `events ${from + 1}–${to} are not stored here`);
     const end = Math.min(to, from + this.pageSize);
-    const r = await this.o.remote(from, end, end - from);
+    const r = await this.askServer(from, end);
+    if (!r.ok) return r;
+    const { run } = r.value;
+    const last = run[run.length - 1].seq;
+    const checkpoints = r.value.checkpoints.filter((c) => c.seq > from && c.seq <= last);
+    return ok(pageOf(run, to, checkpoints, 'server'));
+  }
+
+  /** The server's events `from < seq ≤ end` (a non-empty contiguous run from `from`, remembered) and its checkpoints. */
+  private async askServer(from: number, end: number): Promise<Result<{ run: DocEvent[]; checkpoints: readonly Checkpoint[] }, EventSourceError>> {
+    const r = await this.o.remote!(from, end, end - from);
     if (!r.ok) {
       const code: EventSourceErrorCode = r.error.code === 'offline' ? 'offline' : r.error.code === 'timeout' ? 'timeout' : 'server';
       return err(code, r.error.message);
@@ -183,9 +187,7 @@ export class EventSource {
     const run = contiguous(r.value.events, from).filter((e) => e.seq <= end);
     if (run.length === 0) return err('server', `the server sent no events after ${from}`);
     this.remember(run);
-    const last = run[run.length - 1].seq;
-    const checkpoints = (r.value.checkpoints ?? []).filter((c) => c.seq > from && c.seq <= last);
-    return ok(pageOf(run, to, checkpoints, 'server'));
+    return ok({ run, checkpoints: r.value.checkpoints ?? [] });
   }
 
   /** Every event `from < seq ≤ to` (to clamped to the head), page by page. */

@@ -51,7 +51,7 @@ import { EventStream } from './event-stream.js';
 import { HistoryRequests } from './history-requests.js';
 import { loadDocument } from './load-document.js';
 import { Presence } from './presence.js';
-import { ReconnectingSocket, type NetworkLike, type SocketFactory } from './socket.js';
+import { ReconnectingSocket, type SocketOptions } from './socket.js';
 import { SnapshotStore, syncStatus, type SyncProblem, type SyncSnapshot } from './sync-snapshot.js';
 
 export { diffChange } from './catch-up.js';
@@ -60,7 +60,8 @@ export type { PeerInfo } from './presence.js';
 export type { NetworkLike, SocketFactory, SocketLike } from './socket.js';
 export type { SyncProblem, SyncSnapshot, SyncStatus } from './sync-snapshot.js';
 
-export interface SyncClientOptions {
+/** The connection's own options (URL, heartbeat, backoff, test doubles) are SocketOptions'. */
+export interface SyncClientOptions extends SocketOptions {
   readonly docId: string;
   readonly user: User;
   /**
@@ -72,15 +73,6 @@ export interface SyncClientOptions {
   /** null: no local store (storageError says why); the document lives in memory. */
   readonly store: LocalStore | null;
   readonly storageError?: StorageError | null;
-  /** The WebSocket URL; by default `/ws` on the page's origin. */
-  readonly url?: string;
-  readonly socket?: SocketFactory;
-  readonly network?: NetworkLike;
-  readonly pingEveryMs?: number;
-  readonly deadAfterMs?: number;
-  readonly backoffMinMs?: number;
-  readonly backoffMaxMs?: number;
-  readonly random?: () => number;
   /** Most events in one submit. */
   readonly maxBatch?: number;
   /** Passed to the persister (tests). */
