@@ -90,7 +90,7 @@ export async function runOurs(ctx: TraceContext, log: (s: string) => void): Prom
   log(`ours: state at ${ctx.versions.length} versions`);
   gc();
   t0 = performance.now();
-  const index = new core.HistoryIndex(events, { every: CHECKPOINT_EVERY });
+  const index = new core.HistoryIndex(events); // its default spacing, as the history panel uses
   const buildMs = performance.now() - t0;
   const lat = timeEach(
     ctx.order,

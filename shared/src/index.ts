@@ -59,7 +59,7 @@ export {
 } from './sync/client-state.js';
 
 // History.
-export { HistoryIndex, type HistoryIndexOptions, type HistoryBase, type IndexMove } from './history/timeline.js';
+export { HistoryIndex, INDEX_SPACING, type HistoryIndexOptions, type HistoryBase, type IndexMove } from './history/timeline.js';
 export { planRevert, MarkTracker } from './history/marks.js';
 export { revertEvents, caretAfter, type RevertableEvent, type RevertContext } from './history/revert.js';
 export {

@@ -81,7 +81,7 @@ export interface HistorySnapshot {
 type Stretch = { readonly events: readonly DocEvent[]; readonly checkpoints: readonly Checkpoint[] };
 
 export class HistoryModel {
-  private idx = new HistoryIndex([], { every: PAGE });
+  private idx = new HistoryIndex([]);
   private readonly source: EventSource;
   private readonly listeners = new Set<() => void>();
   private sessions: Session[] = [];
@@ -231,7 +231,7 @@ export class HistoryModel {
     cp ??= far;
     if (this.closed || this.based) return;
     if (cp !== null) {
-      this.idx = new HistoryIndex([], { every: PAGE, base: { seq: cp.seq, rope: ropeFromCheckpoint(cp) } });
+      this.idx = new HistoryIndex([], { base: { seq: cp.seq, rope: ropeFromCheckpoint(cp) } });
       this.stashFrom = cp.seq;
     }
     this.based = true;

@@ -56,11 +56,21 @@ export interface HistoryBase {
 
 /** How an index is built: its checkpoint spacing and where it starts. */
 export interface HistoryIndexOptions {
-  /** Events between checkpoint ropes (default 1000): memory is one document copy per `every` events. */
+  /** Events between checkpoint ropes (default INDEX_SPACING): memory is one document copy per `every` events. */
   every?: number;
   /** Where the index starts (default: the empty document at 0); the events given then start at base.seq + 1. */
   base?: HistoryBase;
 }
+
+/**
+ * Events between checkpoint ropes by default. Measured on automerge-paper (260k events,
+ * 1,000 far jumps in random order): 1,000 gave p50 0.10-0.15 ms and p99 1.7-2.7 ms, 500 gave
+ * p50 0.07-0.08 ms and p99 ~0.5 ms, for 124 MB of index instead of 80 MB. The slow 1% are
+ * young-generation scavenges landing inside a query, and a walk's allocation (about 400
+ * bytes an event: the touched leaf's new text) is what fills the young generation, so
+ * shorter walks mean fewer of them.
+ */
+export const INDEX_SPACING = 500;
 
 /** How the last `ropeAt` got there (tests and the bench look at it). */
 export interface IndexMove {
@@ -95,7 +105,7 @@ export class HistoryIndex {
 
   /** `events` are the log from seq base.seq + 1 (1 by default), in order. */
   constructor(events: readonly DocEvent[], opts: HistoryIndexOptions = {}) {
-    this.every = Math.max(1, Math.floor(opts.every ?? 1000));
+    this.every = Math.max(1, Math.floor(opts.every ?? INDEX_SPACING));
     const base = opts.base ?? { seq: 0, rope: Rope.empty() };
     if (!Number.isInteger(base.seq) || base.seq < 0) throw new RangeError(`HistoryIndex: base ${base.seq} is not a version`);
     this.origin = this.lowest = base.seq;
