@@ -10,7 +10,7 @@
  * other author's text changes.
  */
 import { performance } from 'node:perf_hooks';
-import { replay, revertEvents, UndoHistory, applyToString, type DocEvent } from '../shared/src/index.js';
+import { replay, revertEvents, UndoHistory, applyToString, OpSummaries, type DocEvent } from '../shared/src/index.js';
 
 export interface UndoBenchResult {
   /** Events between the step and the head. */
@@ -23,6 +23,10 @@ export interface UndoBenchResult {
   runs: number;
   /** Folding the whole log into the undo stack once, ms. */
   foldMs: number;
+  /** Summarizing the whole log's ops once (op-summary.ts), ms. */
+  summaryMs: number;
+  /** One undo without the summaries (every event read), median, ms. */
+  undoUnsummarizedMs: number;
   /** Units the undo deletes and inserts. */
   deleted: number;
   inserted: number;
@@ -53,14 +57,27 @@ export function undoBench(trace: readonly DocEvent[], back = 100_000, stepLen = 
   const target = history.nextUndo();
   if (target === null || target.events.length !== stepLen) throw new Error('undo bench: the step is not on the undo stack');
 
-  const times: number[] = [];
-  let op = revertEvents(log, target.events, history);
-  for (let r = 0; r < runs; r++) {
-    const s = performance.now();
-    op = revertEvents(log, target.events, history);
-    times.push(performance.now() - s);
-  }
-  if (op === null) throw new Error('undo bench: the step is not in the log');
+  // The client keeps its in-memory run of the log summarized as events arrive, like the
+  // fold above; here both are done once for the whole log, and timed apart.
+  const t1 = performance.now();
+  const sums = OpSummaries.of(log);
+  const summaryMs = performance.now() - t1;
+
+  const timeIt = (withSums: boolean) => {
+    const times: number[] = [];
+    let op = revertEvents(log, target.events, history, withSums ? sums : undefined);
+    for (let r = 0; r < runs; r++) {
+      const s = performance.now();
+      op = revertEvents(log, target.events, history, withSums ? sums : undefined);
+      times.push(performance.now() - s);
+    }
+    times.sort((a, b) => a - b);
+    return { op, times };
+  };
+  const plain = timeIt(false);
+  const { op, times } = timeIt(true);
+  if (op === null || plain.op === null) throw new Error('undo bench: the step is not in the log');
+  if (JSON.stringify(op) !== JSON.stringify(plain.op)) throw new Error('undo bench: the summaries changed the undo');
 
   // Check the result: it applies, and it deletes only the step author's characters.
   const head = replay(null, log);
@@ -81,6 +98,6 @@ export function undoBench(trace: readonly DocEvent[], back = 100_000, stepLen = 
       deleted += c.d.length;
     }
   }
-  times.sort((a, b) => a - b);
-  return { back, stepEvents: stepLen, undoMs: times[Math.floor(times.length / 2)], undoMaxMs: times[times.length - 1], runs, foldMs, deleted, inserted };
+  const mid = Math.floor(times.length / 2);
+  return { back, stepEvents: stepLen, undoMs: times[mid], undoMaxMs: times[times.length - 1], runs, foldMs, summaryMs, undoUnsummarizedMs: plain.times[mid], deleted, inserted };
 }

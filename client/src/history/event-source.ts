@@ -18,7 +18,7 @@
  * client's unconfirmed events) is not part of it.
  */
 import type { Checkpoint, CodedError, DocEvent, Result } from '../../../shared/src/index.js';
-import { err, ok } from '../../../shared/src/index.js';
+import { err, ok, OpSummaries, type OpSummaryView } from '../../../shared/src/index.js';
 
 export type EventSourceErrorCode = 'offline' | 'timeout' | 'storage' | 'server' | 'range';
 export type EventSourceError = CodedError<EventSourceErrorCode>;
@@ -67,6 +67,9 @@ export class EventSource {
   /** Memory: events with memFrom < seq ≤ memFrom + mem.length, contiguous. */
   private mem: DocEvent[] = [];
   private memFrom: number;
+  /** Summaries of `sumsOf`'s ops (the memory array they were made for). */
+  private sums = new OpSummaries();
+  private sumsOf: DocEvent[] | null = null;
   private readonly appendListeners = new Set<(events: readonly DocEvent[]) => void>();
 
   constructor(options: EventSourceOptions) {
@@ -120,6 +123,24 @@ export class EventSource {
     const lo = Math.max(from, this.memFrom);
     const hi = Math.min(to, this.memFrom + this.mem.length);
     return hi <= lo ? [] : this.mem.slice(lo - this.memFrom, hi - this.memFrom);
+  }
+
+  /**
+   * Summaries of the ops of `inMemory(from, to)` (op-summary.ts), aligned with it, for
+   * `revertEvents`: an undo far back then passes over others' events without reading them.
+   * Kept beside memory: extended as it grows at the top, rebuilt once when it is replaced
+   * or grown downwards (a fetch of older history, which costs more than that anyway).
+   */
+  summaries(from: number, to: number): OpSummaryView {
+    if (this.sumsOf !== this.mem) {
+      this.sums = OpSummaries.of(this.mem);
+      this.sumsOf = this.mem;
+    } else {
+      for (let i = this.sums.length; i < this.mem.length; i++) this.sums.push(this.mem[i].op);
+    }
+    const lo = Math.max(from, this.memFrom);
+    const hi = Math.min(to, this.memFrom + this.mem.length);
+    return this.sums.view(lo - this.memFrom, Math.max(lo, hi) - this.memFrom);
   }
 
   /** One page of `from < seq ≤ to` (to clamped to the head), at most `limit` events. */

@@ -330,7 +330,14 @@ export class UndoController {
       for (const e of confirmed) view.push(e);
       for (const p of this.o.client.state.pending) view.push(p.event);
       const h = f.history;
-      const op = revertEvents(view, t.events, { author: this.o.client.state.author, revertedBy: (id) => h.revertedBy(id) });
+      // Summaries of the confirmed part (the outbox after it is read as is).
+      const sums = this.o.source.summaries(from, head);
+      const op = revertEvents(
+        view,
+        t.events,
+        { author: this.o.client.state.author, revertedBy: (id) => h.revertedBy(id) },
+        sums.length === confirmed.length ? sums : undefined,
+      );
       if (op === null) return this.fail(`Cannot ${kind}: its history is incomplete on this device.`);
       const apply = this.applier;
       if (apply === null) return this.fail(`Cannot ${kind}: the editor is not ready.`);

@@ -123,6 +123,23 @@ export class MarkTracker {
     this.walk(op, own, ev, extras);
   }
 
+  /**
+   * `step`'s fast paths for an event of someone else's, from its summary (op-summary.ts):
+   * true when the event was skipped or only moved the marks, false when it touches them
+   * and needs the full `step`.
+   */
+  pass(start: number, end: number, delta: number): boolean {
+    const marks = this.marks;
+    if (marks.length === 0) return true;
+    const last = marks[marks.length - 1];
+    if (start > last.pos + this.offset + (last.range ? last.text.length : 0)) return true;
+    if (end <= marks[0].pos + this.offset) {
+      this.offset += delta;
+      return true;
+    }
+    return false;
+  }
+
   /** The op that reverts the group now. */
   revert(): Op {
     const b = new OpBuilder();

@@ -14,13 +14,15 @@
  * unit it put back, and the group's ghosts among them become the group's range again.
  *
  * Finding the group and those undos is one backward pass over the stretch; the forward
- * pass reads only each plain event's op. Sub-trackers run only when characters of the
- * group are being revived.
+ * pass reads only each plain event's op, or, where the caller has them, only its summary
+ * (op-summary.ts: three numbers in typed arrays, not the event). Sub-trackers run only
+ * when characters of the group are being revived.
  */
 import type { Op } from '../op/op.js';
 import type { EventId, EventKind } from '../log/event.js';
 import { idKey } from '../log/event.js';
 import { MarkTracker, provKey } from './marks.js';
+import type { OpSummaryView } from './op-summary.js';
 
 /** What `revertEvents` needs of a log entry. */
 export interface RevertableEvent {
@@ -49,16 +51,25 @@ const MAX_DEPTH = 16;
  * outbox). Null when a target is not in `log`: the stretch does not reach back far
  * enough, and the caller must fetch more history first. With `ctx`, characters of the
  * group that the author deleted and then brought back by undo or redo count as the
- * group's (see the essay above); without it they count as new.
+ * group's (see the essay above); without it they count as new. `summaries`, when given,
+ * must describe log[0..summaries.length) (op-summary.ts); the result is the same, only
+ * faster: the events they cover are passed over without reading them.
  */
-export function revertEvents(log: readonly RevertableEvent[], targets: readonly EventId[], ctx?: RevertContext): Op | null {
+export function revertEvents(
+  log: readonly RevertableEvent[],
+  targets: readonly EventId[],
+  ctx?: RevertContext,
+  summaries?: OpSummaryView,
+): Op | null {
   if (targets.length === 0) return [];
   let undos = ctx === undefined ? undefined : { author: ctx.author, found: [] as number[] };
   if (ctx?.revertCount === 0) undos = undefined;
   const idx = indexOf(log, targets, log.length, undos);
   if (idx === null) return null;
-  return new Reverter(log, ctx).track(idx, log.length, 0, undos?.found).revert();
+  return new Reverter(log, ctx, summaries ?? NO_SUMMARIES).track(idx, log.length, 0, undos?.found).revert();
 }
+
+const NO_SUMMARIES: OpSummaryView = { length: 0, start: new Int32Array(0), end: new Int32Array(0), delta: new Int32Array(0) };
 
 /** Log indices of `ids` (scanning back from the head), or null if one is missing. */
 function indexOf(
@@ -103,6 +114,7 @@ class Reverter {
   constructor(
     private readonly log: readonly RevertableEvent[],
     private readonly ctx: RevertContext | undefined,
+    private readonly sums: OpSummaryView,
   ) {}
 
   /**
@@ -138,6 +150,9 @@ class Reverter {
     let nextSpecialAt = 0;
     let nextSpecial = special.length > 0 ? special[0] : -1;
     let next = 0;
+    // Plain events below `summed` are passed over from their summaries, without reading them.
+    const { start: sStart, end: sEnd, delta: sDelta } = this.sums;
+    const summed = Math.min(this.sums.length, log.length);
     // The next member's index (-1 past the last: reading past an array's end is slow in V8).
     let nextMember = members[0];
     for (let i = start; i < end; i++) {
@@ -153,6 +168,7 @@ class Reverter {
         continue;
       }
       if (i !== nextSpecial) {
+        if (i < summed && t.pass(sStart[i], sEnd[i], sDelta[i])) continue;
         t.step(e.op, false, i);
         continue;
       }

@@ -14,10 +14,24 @@ import { idKey } from '../../src/log/event.js';
 import type { Op } from '../../src/op/op.js';
 import { OpBuilder } from '../../src/op/op.js';
 import { UndoHistory, stepOf } from '../../src/history/undo.js';
-import { revertEvents } from '../../src/history/revert.js';
+import { revertEvents as revertPlain, type RevertableEvent, type RevertContext } from '../../src/history/revert.js';
+import { OpSummaries } from '../../src/history/op-summary.js';
 import { Rope } from '../../src/text/rope.js';
 import { applyToString } from '../../src/op/apply.js';
 import { unwrap } from '../../src/result.js';
+
+/**
+ * revertEvents, every time also run with op summaries of all but the last three events
+ * (as the client has them: its memory summarized, the outbox not): the op must be the same.
+ */
+function revertEvents(log: readonly RevertableEvent[], targets: Parameters<typeof revertPlain>[1], ctx?: RevertContext) {
+  const op = revertPlain(log, targets, ctx);
+  const fast = revertPlain(log, targets, ctx, OpSummaries.of(log).view(0, Math.max(0, log.length - 3)));
+  if (JSON.stringify(fast) !== JSON.stringify(op)) {
+    throw new Error(`revertEvents with op summaries gave ${JSON.stringify(fast)}, without ${JSON.stringify(op)}`);
+  }
+  return op;
+}
 
 type ViewEvent = Pick<DocEvent, 'id' | 'op' | 'author' | 'kind' | 'meta'>;
 
