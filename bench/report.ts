@@ -206,7 +206,7 @@ export function renderTable(report: BenchReport): string {
     lines.push(
       typeof u === 'string'
         ? `undo: ${u}`
-        : `undo of a ${u.stepEvents}-event step ${u.back} events back (automerge-paper), ours only: ${fmt(u.undoMs, 'ms')} median, ${fmt(u.undoMaxMs, 'ms')} worst of ${u.runs}; folding the whole log into the undo stack once: ${fmt(u.foldMs, 'ms')}, summarizing its ops once: ${fmt(u.summaryMs, 'ms')} (both kept as events arrive); the same undo reading every event instead of the summaries: ${fmt(u.undoUnsummarizedMs, 'ms')} median`,
+        : `undo of a ${u.stepEvents}-event step ${u.back} events back (automerge-paper), ours only: ${fmt(u.undoMs, 'ms')} median, ${fmt(u.undoMaxMs, 'ms')} worst of ${u.runs}; folding the whole log into the undo stack once: ${fmt(u.foldMs, 'ms')}, summarizing its ops once: ${fmt(u.summaryMs, 'ms')} (both kept as events arrive); the same undo over the whole log, reading every event: ${fmt(u.undoUnsummarizedMs, 'ms')} median`,
     );
   }
   if (report.slider !== undefined) {

@@ -61,7 +61,7 @@ export {
 // History.
 export { HistoryIndex, INDEX_SPACING, type HistoryIndexOptions, type HistoryBase, type IndexMove } from './history/timeline.js';
 export { planRevert, MarkTracker } from './history/marks.js';
-export { revertEvents, caretAfter, type RevertableEvent, type RevertContext } from './history/revert.js';
+export { revertEvents, caretAfter, type RevertableEvent, type RevertContext, type RevertHints } from './history/revert.js';
 export { OpSummaries, summarizeInto, type OpSummaryView } from './history/op-summary.js';
 export {
   UndoHistory,

@@ -136,7 +136,7 @@ export class EventSource {
       this.sums = OpSummaries.of(this.mem);
       this.sumsOf = this.mem;
     } else {
-      for (let i = this.sums.length; i < this.mem.length; i++) this.sums.push(this.mem[i].op);
+      for (let i = this.sums.length; i < this.mem.length; i++) this.sums.push(this.mem[i]);
     }
     const lo = Math.max(from, this.memFrom);
     const hi = Math.min(to, this.memFrom + this.mem.length);

@@ -336,7 +336,8 @@ export class UndoController {
         view,
         t.events,
         { author: this.o.client.state.author, revertedBy: (id) => h.revertedBy(id) },
-        sums.length === confirmed.length ? sums : undefined,
+        // The view starts at the step (stretchFrom): its events are searched forward.
+        { summaries: sums.length === confirmed.length ? sums : undefined, groupFrom: 0 },
       );
       if (op === null) return this.fail(`Cannot ${kind}: its history is incomplete on this device.`);
       const apply = this.applier;

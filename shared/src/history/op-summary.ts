@@ -26,6 +26,14 @@ export interface OpSummaryView {
   readonly start: Int32Array;
   readonly end: Int32Array;
   readonly delta: Int32Array;
+  /** 1 where the event is an undo or a redo (revert.ts looks at the author of those only). */
+  readonly revert: Uint8Array;
+}
+
+/** What a summary is made of. */
+export interface Summarizable {
+  readonly op: Op;
+  readonly kind?: string;
 }
 
 /** The start of an op that changes nothing: after any marks. */
@@ -64,22 +72,24 @@ export class OpSummaries implements OpSummaryView {
   start = new Int32Array(1024);
   end = new Int32Array(1024);
   delta = new Int32Array(1024);
+  revert = new Uint8Array(1024);
   private n = 0;
 
   get length(): number {
     return this.n;
   }
 
-  push(op: Op): void {
+  push(e: Summarizable): void {
     if (this.n === this.start.length) this.grow(this.n * 2);
-    summarizeInto(op, this.n++, this.start, this.end, this.delta);
+    this.revert[this.n] = e.kind === 'undo' || e.kind === 'redo' ? 1 : 0;
+    summarizeInto(e.op, this.n++, this.start, this.end, this.delta);
   }
 
-  /** Summaries of the ops of `events`, in order. */
-  static of(events: readonly { readonly op: Op }[]): OpSummaries {
+  /** Summaries of `events`, in order. */
+  static of(events: readonly Summarizable[]): OpSummaries {
     const s = new OpSummaries();
     s.grow(Math.max(1024, events.length));
-    for (const e of events) s.push(e.op);
+    for (const e of events) s.push(e);
     return s;
   }
 
@@ -87,18 +97,27 @@ export class OpSummaries implements OpSummaryView {
   view(a: number, b: number): OpSummaryView {
     const lo = Math.max(0, Math.min(a, this.n));
     const hi = Math.max(lo, Math.min(b, this.n));
-    return { length: hi - lo, start: this.start.subarray(lo, hi), end: this.end.subarray(lo, hi), delta: this.delta.subarray(lo, hi) };
+    return {
+      length: hi - lo,
+      start: this.start.subarray(lo, hi),
+      end: this.end.subarray(lo, hi),
+      delta: this.delta.subarray(lo, hi),
+      revert: this.revert.subarray(lo, hi),
+    };
   }
 
   private grow(size: number): void {
     const s = new Int32Array(size);
     const e = new Int32Array(size);
     const d = new Int32Array(size);
+    const r = new Uint8Array(size);
     s.set(this.start.subarray(0, this.n));
     e.set(this.end.subarray(0, this.n));
     d.set(this.delta.subarray(0, this.n));
+    r.set(this.revert.subarray(0, this.n));
     this.start = s;
     this.end = e;
     this.delta = d;
+    this.revert = r;
   }
 }

@@ -51,25 +51,59 @@ const MAX_DEPTH = 16;
  * outbox). Null when a target is not in `log`: the stretch does not reach back far
  * enough, and the caller must fetch more history first. With `ctx`, characters of the
  * group that the author deleted and then brought back by undo or redo count as the
- * group's (see the essay above); without it they count as new. `summaries`, when given,
- * must describe log[0..summaries.length) (op-summary.ts); the result is the same, only
- * faster: the events they cover are passed over without reading them.
+ * group's (see the essay above); without it they count as new. `hints` change nothing
+ * but the time it takes (RevertHints).
  */
 export function revertEvents(
   log: readonly RevertableEvent[],
   targets: readonly EventId[],
   ctx?: RevertContext,
-  summaries?: OpSummaryView,
+  hints: RevertHints = {},
 ): Op | null {
   if (targets.length === 0) return [];
   let undos = ctx === undefined ? undefined : { author: ctx.author, found: [] as number[] };
   if (ctx?.revertCount === 0) undos = undefined;
-  const idx = indexOf(log, targets, log.length, undos);
+  const summaries = hints.summaries ?? NO_SUMMARIES;
+  let idx: number[] | null;
+  if (hints.groupFrom !== undefined) {
+    // The group is near the start: search forward, and let track() find the author's
+    // undos from the summaries' flags instead of reading every event's kind.
+    idx = indexForward(log, targets, hints.groupFrom);
+    undos = undefined;
+  } else idx = indexOf(log, targets, log.length, undos);
   if (idx === null) return null;
-  return new Reverter(log, ctx, summaries ?? NO_SUMMARIES).track(idx, log.length, 0, undos?.found).revert();
+  return new Reverter(log, ctx, summaries).track(idx, log.length, 0, undos?.found).revert();
 }
 
-const NO_SUMMARIES: OpSummaryView = { length: 0, start: new Int32Array(0), end: new Int32Array(0), delta: new Int32Array(0) };
+/**
+ * What a caller may know that makes `revertEvents` faster without changing its result.
+ */
+export interface RevertHints {
+  /** Summaries of log[0..summaries.length) (op-summary.ts): the events they cover are passed over without being read. */
+  readonly summaries?: OpSummaryView;
+  /**
+   * The group's first event is at or after this index, and the log is searched forward
+   * from it. The client's undo passes 0: its log starts at the step.
+   */
+  readonly groupFrom?: number;
+}
+
+const NO_SUMMARIES: OpSummaryView = { length: 0, start: new Int32Array(0), end: new Int32Array(0), delta: new Int32Array(0), revert: new Uint8Array(0) };
+
+/** Log indices of `ids` (ascending), searching forward from `from`, or null if one is missing. */
+function indexForward(log: readonly RevertableEvent[], ids: readonly EventId[], from: number): number[] | null {
+  const found: number[] = [];
+  for (let i = Math.max(0, from); i < log.length && found.length < ids.length; i++) {
+    const id = log[i].id;
+    for (let k = 0; k < ids.length; k++) {
+      if (ids[k].clientSeq === id.clientSeq && ids[k].client === id.client) {
+        found.push(i);
+        break;
+      }
+    }
+  }
+  return found.length < ids.length ? null : found;
+}
 
 /** Log indices of `ids` (scanning back from the head), or null if one is missing. */
 function indexOf(
@@ -133,7 +167,10 @@ class Reverter {
       const found: number[] = [];
       if (undos !== undefined) found.push(...undos);
       else if (ctx.revertCount !== 0) {
+        const flags = this.sums.revert;
+        const flagged = Math.min(this.sums.length, end);
         for (let i = start; i < end; i++) {
+          if (i < flagged && flags[i] === 0) continue; // summarized: not an undo or redo
           const e = log[i];
           if ((e.kind === 'undo' || e.kind === 'redo') && e.author === ctx.author) found.push(i);
         }

@@ -32,7 +32,7 @@ describe('op summaries', () => {
     fc.assert(
       fc.property(fc.array(fc.array(comp, { maxLength: 6 }), { maxLength: 3000 }), fc.nat(), fc.nat(), (ops, x, y) => {
         const all = OpSummaries.of([]);
-        for (const op of ops) all.push(op as Op);
+        for (const op of ops) all.push({ op: op as Op });
         expect(all.length).toBe(ops.length);
         const a = ops.length === 0 ? 0 : x % ops.length;
         const b = ops.length === 0 ? 0 : a + (y % (ops.length - a + 1));
@@ -58,10 +58,11 @@ describe('op summaries', () => {
     );
   });
 
-  it('clamps a view to what it holds', () => {
-    const s = OpSummaries.of([{ op: [1, 'a'] }, { op: [2, 'b'] }]);
-    expect(s.view(1, 10).length).toBe(1);
+  it('clamps a view to what it holds, and flags undos and redos', () => {
+    const s = OpSummaries.of([{ op: [1, 'a'] }, { op: [2, 'b'], kind: 'undo' }, { op: [3], kind: 'redo' }, { op: [4], kind: 'restore' }]);
+    expect(s.view(1, 10).length).toBe(3);
     expect(s.view(5, 10).length).toBe(0);
     expect(s.view(1, 10).start[0]).toBe(2);
+    expect([...s.view(0, 4).revert]).toEqual([0, 1, 1, 0]);
   });
 });

@@ -22,11 +22,20 @@ import { unwrap } from '../../src/result.js';
 
 /**
  * revertEvents, every time also run with op summaries of all but the last three events
- * (as the client has them: its memory summarized, the outbox not): the op must be the same.
+ * (as the client has them: its memory summarized, the outbox not), and as the client's
+ * undo asks (the log from the group's first event, searched forward): the op must be the same.
  */
 function revertEvents(log: readonly RevertableEvent[], targets: Parameters<typeof revertPlain>[1], ctx?: RevertContext) {
   const op = revertPlain(log, targets, ctx);
-  const fast = revertPlain(log, targets, ctx, OpSummaries.of(log).view(0, Math.max(0, log.length - 3)));
+  const fast = revertPlain(log, targets, ctx, { summaries: OpSummaries.of(log).view(0, Math.max(0, log.length - 3)) });
+  // As the client asks: the log cut at the group's first event, searched forward from there.
+  const first = log.findIndex((e) => targets.some((t) => t.client === e.id.client && t.clientSeq === e.id.clientSeq));
+  const cut = first < 0 ? log : log.slice(first);
+  const cutPlain = revertPlain(cut, targets, ctx);
+  const fromStep = revertPlain(cut, targets, ctx, { summaries: OpSummaries.of(cut).view(0, Math.max(0, cut.length - 3)), groupFrom: 0 });
+  if (JSON.stringify(fromStep) !== JSON.stringify(cutPlain)) {
+    throw new Error(`revertEvents from the step with hints gave ${JSON.stringify(fromStep)}, without ${JSON.stringify(cutPlain)}`);
+  }
   if (JSON.stringify(fast) !== JSON.stringify(op)) {
     throw new Error(`revertEvents with op summaries gave ${JSON.stringify(fast)}, without ${JSON.stringify(op)}`);
   }
