@@ -33,6 +33,7 @@
  */
 import type { Op } from '../op/op.js';
 import { OpBuilder } from '../op/op.js';
+import { summarizeInto } from './op-summary.js';
 
 
 /** Where a deleted unit came from: units `off`.. of the deleted text of event `ev` (a log index). */
@@ -78,6 +79,11 @@ function pushItems(into: Item[], items: readonly Item[]): void {
  * The marks of one group, carried forward event by event. Feed it the log in order
  * (`step`) and ask `revert()` at any point.
  */
+/** Scratch for one op's summary in `step` (no allocation per event). */
+const ONE_START = new Int32Array(1);
+const ONE_END = new Int32Array(1);
+const ONE_DELTA = new Int32Array(1);
+
 export class MarkTracker {
   private marks: Mark[] = [];
   /** Added to every stored position: events wholly before the marks only move this. */
@@ -96,29 +102,10 @@ export class MarkTracker {
    */
   step(op: Op, own: boolean, ev = -1, extras?: StepExtras): void {
     if (op.length === 0) return;
-    const marks = this.marks;
     if (!own && extras === undefined) {
-      if (marks.length === 0) return;
-      // Fast paths: the op starts after the last mark, or ends before the first.
-      const first = op[0];
-      const start = typeof first === 'number' ? first : 0;
-      const lastMark = marks[marks.length - 1];
-      const hi = lastMark.pos + this.offset + (lastMark.range ? lastMark.text.length : 0);
-      if (start > hi) return;
-      let end = 0;
-      let delta = 0;
-      for (const c of op) {
-        if (typeof c === 'number') end += c;
-        else if (typeof c === 'string') delta += c.length;
-        else {
-          end += c.d.length;
-          delta -= c.d.length;
-        }
-      }
-      if (end <= marks[0].pos + this.offset) {
-        this.offset += delta;
-        return;
-      }
+      // The fast paths, from the op's summary (one definition, op-summary.ts).
+      summarizeInto(op, 0, ONE_START, ONE_END, ONE_DELTA);
+      if (this.pass(ONE_START[0], ONE_END[0], ONE_DELTA[0])) return;
     }
     this.walk(op, own, ev, extras);
   }
