@@ -65,8 +65,8 @@ export interface SyncOptions {
   /**
    * History events served to one remote address a second, all its connections together:
    * reads are budgeted by what they cost (a page of 1,000 events is ~3 ms of the server's
-   * time, a ping nearly nothing), so frames are no fair measure. A page is charged before
-   * it is read; over the budget it is still answered, then reading from that connection
+   * time, a ping nearly nothing), so frames are no fair measure. A page is charged the
+   * events it sent; over the budget it is still answered, then reading from that connection
    * pauses until the debt is repaid (backpressure, nothing refused). The default lets an
    * honest late joiner page through a long log (~10,000 events a second) unslowed.
    */

@@ -288,8 +288,9 @@ export class Room {
    * `to` clamped to the committed head, at most `limit` events on, and cut at the
    * `MAX_PAGE_CHECKPOINTS`th checkpoint (they can be large), so that a page always holds
    * every checkpoint of its range and `next` continues exactly where it stopped.
+   * Returns how many events it sent (the read budget charges them, socket.ts).
    */
-  history(peer: Peer, req: HistoryMessage): void {
+  history(peer: Peer, req: HistoryMessage): number {
     const { store } = this.opts;
     const { end, stop, seqs } = this.page(req);
     const checkpoints: string[] = [];
@@ -307,6 +308,7 @@ export class Room {
     const next = end < stop ? end : null;
     // Spliced as in join(): the same message as encodeServerMessage({ type: 'history-page', reqId, events, checkpoints, next }).
     peer.sendRaw(`{"type":"history-page","reqId":${req.reqId},"events":${events},"checkpoints":[${checkpoints.join(',')}],"next":${next}}`);
+    return end - req.from;
   }
 
   /** A cursor moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
@@ -324,14 +326,6 @@ export class Room {
 
   private broadcastRaw(text: string): void {
     for (const p of this.peers) p.sendRaw(text);
-  }
-
-  /**
-   * How many events `history(peer, req)` would send now. The socket charges this to the
-   * address's read budget before the page is read (socket.ts). Throws if the store does.
-   */
-  historyPageSize(req: HistoryMessage): number {
-    return this.page(req).end - req.from;
   }
 
   /** Where a history page ends (`stop`: where the request ends) and the checkpoints it holds. */

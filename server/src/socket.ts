@@ -305,13 +305,12 @@ export class Connection implements Peer, Waiting {
         return room.presence(this, msg.cursor, msg.user);
       case 'history':
         try {
-          // Reads are budgeted by cost, per address: the page's events are charged before
-          // it is read (a failed read still cost), it is answered all the same, and a debt
-          // pauses reading for as long as the budget takes to repay it, so this address's
-          // next pages wait instead of taking the CPU from everyone else.
-          const owed = this.host.oweAddressReads(this.address, room.historyPageSize(msg));
+          // Reads are budgeted by cost, per address: the page is answered, its events are
+          // charged, and a debt pauses reading for as long as the budget takes to repay it,
+          // so this address's next pages wait instead of taking the CPU from everyone else.
+          const sent = room.history(this, msg);
+          const owed = this.host.oweAddressReads(this.address, sent);
           if (owed < 0) this.throttle(Math.ceil((-owed / this.host.options.addressReads.rate) * 1000));
-          room.history(this, msg);
         } catch (e) {
           this.host.options.log.error(`history of ${room.docId} failed: ${(e as Error).message}`);
           this.sendError('store-failed', 'the history could not be read; try again');

@@ -23,18 +23,15 @@ export class AddressBuckets {
 
   /** Spends `n` of `address`'s tokens if it has them. */
   take(address: string, n = 1): boolean {
-    this.sweep();
-    let b = this.buckets.get(address);
-    if (b === undefined) {
-      if (this.buckets.size >= MAX_ADDRESSES) this.buckets.clear();
-      b = new TokenBucket(this.spec, this.now);
-      this.buckets.set(address, b);
-    }
-    return b.take(n);
+    return this.bucket(address).take(n);
   }
 
   /** Spends `n` of `address`'s tokens regardless; returns the balance (negative: in debt). */
   owe(address: string, n = 1): number {
+    return this.bucket(address).owe(n);
+  }
+
+  private bucket(address: string): TokenBucket {
     this.sweep();
     let b = this.buckets.get(address);
     if (b === undefined) {
@@ -42,7 +39,7 @@ export class AddressBuckets {
       b = new TokenBucket(this.spec, this.now);
       this.buckets.set(address, b);
     }
-    return b.owe(n);
+    return b;
   }
 
   get size(): number {
