@@ -48,7 +48,7 @@ export interface SliderResult {
   dragMs: number;
 }
 
-const TRACE = path.resolve(repoRoot, '..', 'shared', 'traces', 'sequential', 'automerge-paper.json.gz');
+const TRACE = path.resolve(repoRoot, 'fixtures', 'traces', 'sequential', 'automerge-paper.json.gz');
 
 export async function sliderBench(log: (s: string) => void = () => {}): Promise<SliderResult> {
   if (!existsSync(path.join(repoRoot, 'dist', 'client', 'index.html'))) throw new Error('dist/client is not built: run npm run build first');

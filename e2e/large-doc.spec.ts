@@ -10,7 +10,7 @@ import { OwnServer, freePort, importTraceFile, removeDir, repoRoot, tempDataDir 
 // of it stays responsive. The figures are printed (one JSON line) and attached to the test;
 // the assertions are only generous sanity bounds.
 
-const TRACE = path.resolve(repoRoot, '..', 'shared', 'traces', 'sequential', 'automerge-paper.json.gz');
+const TRACE = path.resolve(repoRoot, 'fixtures', 'traces', 'sequential', 'automerge-paper.json.gz');
 const DOC = `paper-${Date.now().toString(36)}`;
 
 /** The document's text, its first line (shown at the top) and its last characters. */

@@ -1,5 +1,5 @@
 /**
- * Reads the editing traces of ../shared/traces (josephg/editing-traces format, see its
+ * Reads the editing traces of fixtures/traces (josephg/editing-traces format, see its
  * README) from `.json` or `.json.gz`, and checks their shape once here so that the
  * benchmark, the trace tool and tests can trust what they get. A trace is outside input:
  * every failure is an Error that names the file, never a half-loaded trace.
@@ -31,10 +31,10 @@ export interface ConcurrentTrace {
 
 export type Trace = SequentialTrace | ConcurrentTrace;
 
-/** `<repo root>/../shared/traces`; the repo root is the parent of this file's folder. */
+/** `<repo root>/fixtures/traces`; the repo root is the parent of this file's folder. */
 export function tracesDir(): string {
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  return resolve(repoRoot, '..', 'shared', 'traces');
+  return resolve(repoRoot, 'fixtures', 'traces');
 }
 
 /** Loads and validates one trace file; gzip is recognised by the `.gz` suffix. */

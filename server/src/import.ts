@@ -1,6 +1,6 @@
 /**
  * `npm run import -- --doc ID FILE [--data DIR]`: makes a sequential editing trace
- * (../shared/traces format, `.json` or `.json.gz`) the history of document ID in the
+ * (fixtures/traces format, `.json` or `.json.gz`) the history of document ID in the
  * server's store, `<DATA_DIR>/eventide.sqlite` (DATA_DIR from --data, else the DATA_DIR
  * environment variable, else ./data), one event per patch.
  *

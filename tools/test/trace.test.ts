@@ -1,5 +1,5 @@
 /**
- * Real traces (L4, L5): every sequential trace in ../shared/traces replays to its
+ * Real traces (L4, L5): every sequential trace in fixtures/traces replays to its
  * endContent; the concurrent trace goes through one simulated client per agent and the
  * real sequencer, and every replica and the log end at endContent. Plus the
  * `npm run trace` command's contract.
