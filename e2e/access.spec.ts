@@ -1,5 +1,5 @@
 /**
- * Access control in the browser (issue 7, DESIGN.md S1): the edit and view links on the
+ * Access control in the browser (issue 7, docs/spec.md S1): the edit and view links on the
  * page, a view link that shows the text live and cannot change it (no typing, no undo or
  * restore), a document URL without its token (or with a wrong one) that shows nothing of
  * the document, the list at `/` holding only documents this browser has links for, and a

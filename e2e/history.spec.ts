@@ -1,5 +1,5 @@
 /**
- * The history panel in Chromium against the real server (issue 6, DESIGN.md T1):
+ * The history panel in Chromium against the real server (issue 6, docs/spec.md T1):
  * every version on the slider shows exactly the server's log replayed to it, coloured by
  * its authors; restore appends one event by the restorer and both browsers get the text;
  * undo takes the restore back; live edits do not move the view; a browser that joins late

@@ -6,7 +6,7 @@
  *   - What arrives from elsewhere is dispatched as transactions annotated `remote` (and
  *     kept out of any history), which the binding recognises and never sends back.
  *   - CodeMirror's own history is not enabled: undo and redo are events in the log
- *     (DESIGN.md U1-U3, undo/undo-controller.ts). Their keys (Mod-z, Mod-Shift-z, Mod-y,
+ *     (docs/spec.md U1-U3, undo/undo-controller.ts). Their keys (Mod-z, Mod-Shift-z, Mod-y,
  *     Ctrl-y) go to the undo controller and never to the browser, whose native
  *     contenteditable undo would change the text behind our back.
  *   - Each local edit says which undo step it belongs to (`meta.step`): the step grouper

@@ -1,5 +1,5 @@
 /**
- * The history panel (issue 6, DESIGN.md T1): a slider over every version of the open
+ * The history panel (issue 6, docs/spec.md T1): a slider over every version of the open
  * document, the text at the chosen version coloured by author, and what can be done
  * with it: restore it, revert the step that made it, name it, compare it with another.
  *

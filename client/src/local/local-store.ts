@@ -1,7 +1,7 @@
 /**
  * The browser's copy of documents, in IndexedDB (through `idb`). It is a cache of the
  * server's log plus the one thing only the browser has: the outbox, the local edits the
- * server has not acknowledged yet (DESIGN.md O1, O2).
+ * server has not acknowledged yet (docs/spec.md O1, O2).
  *
  * Per document it keeps
  *   - the latest checkpoint (`encodeCheckpoint` text) and the confirmed tail after it,

@@ -1,5 +1,5 @@
 /**
- * Undo and redo in the browser (issue 5, DESIGN.md U1-U3), over the pure core in
+ * Undo and redo in the browser (issue 5, docs/spec.md U1-U3), over the pure core in
  * shared/src/history: `UndoHistory` (the stacks, a fold over the log) and `revertEvents`
  * (the op that takes a step back, tracking characters so nobody else's text is touched).
  *

@@ -1,6 +1,6 @@
 /**
  * Reverting a group of past events at the head of the log: the op behind undo, redo,
- * and the history panel's "revert this step" (DESIGN.md U1-U3, L6).
+ * and the history panel's "revert this step" (docs/spec.md U1-U3, L6).
  *
  * The textbook way to undo an old op is to invert it and transform the inverse over
  * everything that came after. For one op that works; for a group of ops it does not,

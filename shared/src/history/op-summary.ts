@@ -1,5 +1,5 @@
 /**
- * Compact summaries of ops, for reverting far back (undo, DESIGN.md U2).
+ * Compact summaries of ops, for reverting far back (undo, docs/spec.md U2).
  *
  * Reverting a step walks every event from the step to the head (revert.ts). Nearly all of
  * them are someone else's edits far from the step's characters: the tracker only asks

@@ -1,6 +1,6 @@
 /**
  * Reverting a group of past events at the head of the log: the op behind undo, redo,
- * and the history panel's "revert this step" (DESIGN.md U1-U3, L6). marks.ts tracks one
+ * and the history panel's "revert this step" (docs/spec.md U1-U3, L6). marks.ts tracks one
  * group's characters from its first event to the head; this file finds the group in the
  * log and tells the tracker about the author's own undos and redos in between.
  *

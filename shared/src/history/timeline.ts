@@ -1,6 +1,6 @@
 /**
  * The history index: the document at any version, fast, for the history slider and
- * for state(v) queries (DESIGN.md L5, L6, T1).
+ * for state(v) queries (docs/spec.md L5, L6, T1).
  *
  * What it keeps:
  *   - the log from its base (the lowest version it holds, 0 or a server checkpoint) to

@@ -1,5 +1,5 @@
 /**
- * Undo and redo as a fold over the log (DESIGN.md U1-U3).
+ * Undo and redo as a fold over the log (docs/spec.md U1-U3).
  *
  * Nothing about undo lives only in memory: the steps, and which of them are undone, are
  * read off the events, so a reload (or another tab of the same person) walks exactly

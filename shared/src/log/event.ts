@@ -1,5 +1,5 @@
 /**
- * The event: one change as the log keeps it (DESIGN.md "Words"). The log is the truth;
+ * The event: one change as the log keeps it (docs/spec.md, "Words"). The log is the truth;
  * the document at version v is the fold of its first v events.
  */
 import type { Op } from '../op/op.js';

@@ -1,5 +1,5 @@
 /**
- * Replay: the fold that defines the document (DESIGN.md "The one idea"). The log and
+ * Replay: the fold that defines the document (docs/spec.md, "The one idea"). The log and
  * checkpoints come from our own store, so ops are applied without re-checking them;
  * what is checked is that the events continue the checkpoint without a gap (L1), since
  * a gap would silently produce the wrong document.

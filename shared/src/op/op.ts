@@ -8,7 +8,7 @@
  *   - `{ d: s }` with s non-empty: delete the next s.length units, which must read s.
  *
  * The text of a delete travels with it, so every op can be inverted from itself alone
- * (DESIGN.md L6), a log can be replayed backwards, and a peer cannot make the server
+ * (docs/spec.md L6), a log can be replayed backwards, and a peer cannot make the server
  * delete something other than what it saw without the mismatch being caught.
  *
  * Ops are sparse: after the last component the rest of the document is kept, so a

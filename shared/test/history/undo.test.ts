@@ -1,5 +1,5 @@
 /**
- * Undo and redo in the simulated network (DESIGN.md U1-U3, L4): clients fold their
+ * Undo and redo in the simulated network (docs/spec.md U1-U3, L4): clients fold their
  * stacks from their own view of the log (confirmed events, then the outbox) and append
  * undo/redo events computed with revertEvents, exactly as the browser does. Random
  * sessions of several users check convergence and that no undo or redo ever deletes a
