@@ -23,7 +23,7 @@ function watchCsp(page: Page): string[] {
   return violations;
 }
 
-test('new-doc: the URL is the edit link; the page shows the edit and view links; the app runs under the CSP', async ({ page }) => {
+test('new-doc: the URL is the edit link; the page shows the edit and view links; the app runs under the CSP (A11)', async ({ page }) => {
   const violations = watchCsp(page);
   const res = await page.request.get('/');
   const csp = res.headers()['content-security-policy'] ?? '';
@@ -51,7 +51,7 @@ test('new-doc: the URL is the edit link; the page shows the edit and view links;
   expect(violations).toEqual([]);
 });
 
-test('a view link shows the text, follows edits live, and cannot change it', async ({ page, browser }) => {
+test('a view link shows the text, follows edits live, and cannot change it (A10, A6)', async ({ page, browser }) => {
   const url = await newDocument(page);
   await page.getByTestId('editor').locator('.cm-content').focus();
   await page.keyboard.type('read-me');
@@ -110,7 +110,7 @@ test('a view link shows the text, follows edits live, and cannot change it', asy
   expect(new URL(url).hash).toMatch(/^#edit=/);
 });
 
-test('a document URL without its token, or with a wrong one, shows nothing of the document', async ({ page, browser }) => {
+test('a document URL without its token, or with a wrong one, shows nothing of the document (A9)', async ({ page, browser }) => {
   const url = await newDocument(page);
   await page.getByTestId('editor').locator('.cm-content').focus();
   await page.keyboard.type('secret-text');
@@ -155,7 +155,7 @@ test('a document URL without its token, or with a wrong one, shows nothing of th
   await expect.poll(() => editorText(page)).toBe('secret-text');
 });
 
-test('a document created offline is registered by its first hello; its links work once online', async ({ browser }) => {
+test('a document created offline is registered by its first hello; its links work once online (A7)', async ({ browser }) => {
   const a = await freshPage(browser);
   const v = await freshPage(browser);
   try {

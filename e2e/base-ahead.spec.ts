@@ -25,7 +25,7 @@ async function createDocument(page: Page, origin: string, text: string): Promise
   return page.url();
 }
 
-test('base-ahead after the server data went back: download, put my version on the server, or take the server’s', async ({ browser }) => {
+test('base-ahead after the server data went back: download, put my version on the server, or take the server’s (C7, P15)', async ({ browser }) => {
   const port = await freePort();
   const dataDir = tempDataDir('eventide-e2e-base-ahead-');
   const backupDir = tempDataDir('eventide-e2e-base-ahead-backup-');

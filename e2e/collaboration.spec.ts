@@ -50,7 +50,7 @@ test('two people typing at the same spot and at different spots end byte-identic
   for (const ctx of [a, b, c]) await ctx.context.close();
 });
 
-test('two tabs of one document in one browser converge without duplicates', async ({ browser }) => {
+test('two tabs of one document in one browser converge without duplicates (C1)', async ({ browser }) => {
   const { context, page: tab1 } = await freshPage(browser);
   const url = await newDocument(tab1);
   const tab2 = await context.newPage();

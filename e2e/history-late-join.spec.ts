@@ -63,7 +63,7 @@ test.afterAll(async () => {
   if (dataDir) removeDir(dataDir);
 });
 
-test('a browser that joined a long document late can scrub the head before the older history has loaded; then every version is there', async ({ browser }) => {
+test('a browser that joined a long document late can scrub the head before the older history has loaded; then every version is there (H3)', async ({ browser }) => {
   test.setTimeout(90_000);
   expect(Number(imported.events)).toBe(N);
   const link = new URL(String(imported.edit));
@@ -111,7 +111,7 @@ test('a browser that joined a long document late can scrub the head before the o
   }
 });
 
-test('a version below the loaded base says it is loading (restore disabled), and draws as soon as it has loaded', async ({ browser }) => {
+test('a version below the loaded base says it is loading (restore disabled), and draws as soon as it has loaded (H3)', async ({ browser }) => {
   test.setTimeout(90_000);
   const link = new URL(String(imported.edit));
   const { context, page } = await freshPage(browser);

@@ -66,7 +66,7 @@ async function author(page: Page): Promise<string> {
   return `${await name(page)} #${uid}`;
 }
 
-test('T1: after two authors, the slider shows every version exactly as the server log replays it; restore reaches both browsers as one event; undo takes it back', async ({ browser }) => {
+test('after two authors, the slider shows every version exactly as the server log replays it; restore reaches both browsers as one event; undo takes it back (T1, H4)', async ({ browser }) => {
   const a = await freshPage(browser);
   const b = await freshPage(browser);
   const url = await newDocument(a.page);
@@ -157,7 +157,7 @@ test('T1: after two authors, the slider shows every version exactly as the serve
   for (const ctx of [a, b]) await ctx.context.close();
 });
 
-test('a browser that joins late loads the history from the server; naming, revert of a past step, compare and the audit list work on it', async ({ browser }) => {
+test('a browser that joins late loads the history from the server; naming, revert of a past step, compare and the audit list work on it (H4, H6)', async ({ browser }) => {
   const a = await freshPage(browser);
   const url = await newDocument(a.page);
   await caretTo(a.page, 'end');
@@ -227,7 +227,7 @@ test('a browser that joins late loads the history from the server; naming, rever
   for (const ctx of [a, c]) await ctx.context.close();
 });
 
-test('a view link shows the history but offers no restore, revert or naming; play replays it to the head', async ({ browser }) => {
+test('a view link shows the history but offers no restore, revert or naming; play replays it to the head (A10)', async ({ browser }) => {
   const a = await freshPage(browser);
   await newDocument(a.page);
   await caretTo(a.page, 'end');

@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { caretTo, converged, count, editorReady, editorText, freshPage, newDocument, openDocument, settled } from './helpers';
 
-test('offline: type, reload from the service worker, type more, come back: everything arrives exactly once (O1, O2)', async ({ browser }) => {
+test('offline: type, reload from the service worker, type more, come back: everything arrives exactly once (O1, O2, C8)', async ({ browser }) => {
   const a = await freshPage(browser);
   const b = await freshPage(browser);
   const url = await newDocument(a.page);
@@ -50,7 +50,7 @@ test('offline: type, reload from the service worker, type more, come back: every
   for (const ctx of [a, b, c]) await ctx.context.close();
 });
 
-test('a reload right after typing loses nothing, and what was typed reaches the server once (O1)', async ({ browser }) => {
+test('a reload right after typing loses nothing, and what was typed reaches the server once (O1, C2)', async ({ browser }) => {
   const a = await freshPage(browser);
   const url = await newDocument(a.page);
   let expected = '';

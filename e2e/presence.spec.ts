@@ -4,7 +4,7 @@ import { caretTo, converged, freshPage, newDocument, openDocument, settled } fro
 // Presence in real browsers: who is here, others' carets and selections with their names and
 // colours, and a rename or a new colour that shows at once, without reopening anything.
 
-test('a selection by B shows in A in B colour with B name; a rename and a new colour apply at once', async ({ browser }) => {
+test('a selection by B shows in A in B colour with B name; a rename and a new colour apply at once (P10)', async ({ browser }) => {
   const a = await freshPage(browser);
   const b = await freshPage(browser);
   try {

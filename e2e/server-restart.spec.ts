@@ -16,7 +16,7 @@ async function settledLong(page: Page): Promise<void> {
 }
 
 for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-  test(`server restart (${signal}) while two people edit: offline, keep typing, reconnect, converge, nothing lost or doubled`, async ({ browser }, testInfo) => {
+  test(`server restart (${signal}) while two people edit: offline, keep typing, reconnect, converge, nothing lost or doubled (P8, O2)`, async ({ browser }, testInfo) => {
     const port = await freePort();
     const dataDir = tempDataDir('eventide-e2e-restart-');
     const server = new OwnServer(port, dataDir);

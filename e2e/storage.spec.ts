@@ -40,7 +40,7 @@ function quotaSwitch() {
   }
 }
 
-test('IndexedDB full: the page says so, edits keep syncing, and are stored again once there is room', async ({ browser }) => {
+test('IndexedDB full: the page says so, edits keep syncing, and are stored again once there is room (C4)', async ({ browser }) => {
   const a = await freshPage(browser);
   await a.context.addInitScript(quotaSwitch);
   const b = await freshPage(browser);
@@ -96,7 +96,7 @@ test('IndexedDB full: the page says so, edits keep syncing, and are stored again
   }
 });
 
-test('IndexedDB blocked by another tab: the page says so, typing works and reaches the others once', async ({ browser }) => {
+test('IndexedDB blocked by another tab: the page says so, typing works and reaches the others once (C4)', async ({ browser }) => {
   const a = await freshPage(browser);
   const b = await freshPage(browser);
   try {
@@ -139,7 +139,7 @@ test('IndexedDB blocked by another tab: the page says so, typing works and reach
   }
 });
 
-test('IndexedDB unavailable: the page says so, edits stay in memory offline and arrive once when back', async ({ browser }) => {
+test('IndexedDB unavailable: the page says so, edits stay in memory offline and arrive once when back (C4, O2)', async ({ browser }) => {
   const a = await freshPage(browser);
   await a.context.addInitScript(() => {
     Object.defineProperty(window, 'indexedDB', { value: undefined, configurable: true });

@@ -135,7 +135,7 @@ test('undo offline, reload from the service worker, undo again, go online: both 
   for (const ctx of [a, b, c]) await ctx.context.close();
 });
 
-test('undo steps in the browser: a pause splits typing, a paste is a step of its own, a caret jump starts a new step', async ({ browser }) => {
+test('undo steps in the browser: a pause splits typing, a paste is a step of its own, a caret jump starts a new step (U4)', async ({ browser }) => {
   const a = await freshPage(browser);
   await a.context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await newDocument(a.page);

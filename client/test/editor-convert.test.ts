@@ -19,7 +19,7 @@ function randomText(rnd: Random, n: number): string {
 }
 
 describe('editor changes <-> ops', () => {
-  it('a change set becomes an op that applies to the same text, and back (random)', () => {
+  it('a change set becomes an op that applies to the same text, and back (random) (C6)', () => {
     const rnd = new Random(11);
     for (let round = 0; round < 500; round++) {
       const start = randomText(rnd, rnd.int(30));
@@ -42,7 +42,7 @@ describe('editor changes <-> ops', () => {
     }
   });
 
-  it("keeps '\\r' and '\\r\\n' as they are with '\\n' as the only separator", () => {
+  it("keeps '\\r' and '\\r\\n' as they are with '\\n' as the only separator (C6)", () => {
     const state = EditorState.create({ doc: 'a\r\nb', extensions: [EditorState.lineSeparator.of(LINE_SEPARATOR)] });
     expect(state.doc.length).toBe(4);
     const tr = state.update({ changes: changesFromOp(opFromSplice(1, '', 'x\r\ny'), 4) });

@@ -41,7 +41,7 @@ function fakeRemote(log: readonly DocEvent[], online: () => boolean): RemoteHist
 }
 
 describe('EventSource', () => {
-  it('serves memory, then the local store, then the server, and pages by the protocol rules (from < seq ≤ to)', async () => {
+  it('serves memory, then the local store, then the server, and pages by the protocol rules (from < seq ≤ to) (P9)', async () => {
     const log = makeLog(2500);
     let head = 2000;
     const local = fakeLocal(log, (s) => s > 1200); // the store holds 1201..
@@ -145,7 +145,7 @@ describe('EventSource over a real server, sync client and local store', () => {
     src.close();
   });
 
-  it('the local store keeps confirmed events below a new checkpoint as history (HISTORY_KEEP)', async () => {
+  it('the local store keeps confirmed events below a new checkpoint as history (HISTORY_KEEP) (C3)', async () => {
     const store = await h.store();
     const log = makeLog(30);
     const text = replay(null, log);

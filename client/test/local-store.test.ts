@@ -124,7 +124,7 @@ describe('LocalStore', () => {
     store.close();
   });
 
-  it('does not checkpoint past another slot whose outbox still needs the older tail', async () => {
+  it('does not checkpoint past another slot whose outbox still needs the older tail (C3)', async () => {
     const store = await open(freshName());
     const ev1: DocEvent = { id: { client: 'z', clientSeq: 1 }, seq: 1, base: 0, author: 'z', time: 1, op: ['hi'], kind: 'edit' };
     const ev2: DocEvent = { id: { client: 'z', clientSeq: 2 }, seq: 2, base: 1, author: 'z', time: 2, op: ['>'], kind: 'edit' };
@@ -153,7 +153,7 @@ describe('LocalStore', () => {
     store.close();
   });
 
-  it('maps storage failures to values', async () => {
+  it('maps storage failures to values (C4)', async () => {
     expect(storageError(new DOMException('full', 'QuotaExceededError')).code).toBe('quota');
     expect(storageError(new DOMException('gone', 'InvalidStateError')).code).toBe('unavailable');
     expect(storageError(new Error('x')).code).toBe('failed');
@@ -168,7 +168,7 @@ describe('LocalStore', () => {
     }
   });
 
-  it('a database from a newer app version is a value, not a throw', async () => {
+  it('a database from a newer app version is a value, not a throw (R5, C4)', async () => {
     const name = freshName();
     const { openDB } = await import('idb');
     const newer = await openDB(name, 5);
@@ -301,7 +301,7 @@ describe('DocPersister (O1)', () => {
     reopened.close();
   });
 
-  it('writes a checkpoint every N confirmed events and when idle, trimming the tail', async () => {
+  it('writes a checkpoint every N confirmed events and when idle, trimming the tail (C3)', async () => {
     const store = await open(freshName());
     const server = new Server('d');
     const me = new ClientState({ client: 'me', author: 'me' });
@@ -332,7 +332,7 @@ describe('DocPersister (O1)', () => {
     store.close();
   });
 
-  it('on a storage failure: reports it, lets edits sync from memory, and stores everything once writes work again', async () => {
+  it('on a storage failure: reports it, lets edits sync from memory, and stores everything once writes work again (C4)', async () => {
     const name = freshName();
     const real = await open(name);
     let failing = true;
@@ -364,7 +364,7 @@ describe('DocPersister (O1)', () => {
     real.close();
   });
 
-  it('a page that goes before its write commits leaves a journal that the next open stores', async () => {
+  it('a page that goes before its write commits leaves a journal that the next open stores (C2, O1)', async () => {
     const name = freshName();
     const real = await open(name);
     const server = new Server('d');

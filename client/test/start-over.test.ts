@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 describe('start over after base-ahead', () => {
-  it('"mine" puts the local text on a server whose log went back, with new client ids, and keeps a backup', async () => {
+  it('"mine" puts the local text on a server whose log went back, with new client ids, and keeps a backup (C7)', async () => {
     const first = new MemoryLogStore();
     const access = new MemoryAccessStore();
     const url1 = await serveOn(first, access);
@@ -83,7 +83,7 @@ describe('start over after base-ahead', () => {
     expect(replay(null, restored.range('doc', 0, 5)).toString()).toBe('abcdefg');
   });
 
-  it('"the server\'s" takes the server\'s text; a wiped server accepts the new ids from 1', async () => {
+  it('"the server\'s" takes the server\'s text; a wiped server accepts the new ids from 1 (C7)', async () => {
     const first = new MemoryLogStore();
     const url1 = await serveOn(first);
     const store = await h.store();

@@ -20,7 +20,7 @@ describe('classOfUserEvent', () => {
 });
 
 describe('StepGrouper', () => {
-  it('keeps typing within 500 ms in one step and starts a new one after a pause', () => {
+  it('keeps typing within 500 ms in one step and starts a new one after a pause (U4)', () => {
     const g = new StepGrouper();
     expect(g.stepFor(typed(0), 'k1')).toBe('k1');
     expect(g.stepFor(typed(200), 'k2')).toBe('k1');
@@ -29,7 +29,7 @@ describe('StepGrouper', () => {
     expect(g.stepFor(typed(1300), 'k5')).toBe('k4');
   });
 
-  it('starts a step at a caret jump, an undo, and at a switch between typing and deleting', () => {
+  it('starts a step at a caret jump, an undo, and at a switch between typing and deleting (U4)', () => {
     const g = new StepGrouper();
     g.stepFor(typed(0), 'a');
     g.breakRun(); // click, arrow, undo, redo
@@ -39,7 +39,7 @@ describe('StepGrouper', () => {
     expect(g.stepFor(typed(40), 'e')).toBe('e');
   });
 
-  it('makes a paste, a cut, a drop and a multi-caret edit a step each, and the next edit a new step', () => {
+  it('makes a paste, a cut, a drop and a multi-caret edit a step each, and the next edit a new step (U4)', () => {
     const g = new StepGrouper();
     g.stepFor(typed(0), 'a');
     expect(g.stepFor(typed(10, { cls: 'other' }), 'paste')).toBe('paste');
@@ -52,7 +52,7 @@ describe('StepGrouper', () => {
     expect(g.stepFor(typed(70), 'd')).toBe('over');
   });
 
-  it('property: a step key is always the key of an edit at or before it, and a new step begins exactly where the rules say', () => {
+  it('property: a step key is always the key of an edit at or before it, and a new step begins exactly where the rules say (U4)', () => {
     const seed = Number(process.env.FC_SEED ?? 5005);
     const edit = fc.record({
       cls: fc.constantFrom<EditClass>('type', 'type', 'type', 'delete', 'other'),

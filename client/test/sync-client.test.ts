@@ -170,7 +170,7 @@ afterEach(async () => {
 });
 
 describe('SyncClient', () => {
-  it('two clients typing at the same spot and apart converge to the log', async () => {
+  it('two clients typing at the same spot and apart converge to the log (L4)', async () => {
     const { store, url } = await serve();
     const a = await open(url, { name: 'ann' });
     const b = await open(url, { name: 'bob' });
@@ -196,7 +196,7 @@ describe('SyncClient', () => {
     expect(a.getSnapshot().peers[0].user.name).toBe('bob');
   });
 
-  it('sends the caret only once the edits before it are acknowledged, so others see it after the text', async () => {
+  it('sends the caret only once the edits before it are acknowledged, so others see it after the text (C5)', async () => {
     const { url } = await serve();
     const a = await open(url, { name: 'ann' });
     const b = await open(url, { name: 'bob' });
@@ -217,7 +217,7 @@ describe('SyncClient', () => {
     for (const s of seen) expect(s.head).toBeLessThanOrEqual(s.len);
   });
 
-  it('a rename reaches the others at once over the same connection, and a newcomer hears the new name', async () => {
+  it('a rename reaches the others at once over the same connection, and a newcomer hears the new name (P10)', async () => {
     const { url } = await serve();
     let sockets = 0;
     const a = await open(url, {
@@ -255,7 +255,7 @@ describe('SyncClient', () => {
     expect(replay(null, store.range('doc', 0, 11)).toString()).toBe('from memory');
   });
 
-  it('a stored copy that cannot be read is left alone: edits go from memory under a fresh client id', async () => {
+  it('a stored copy that cannot be read is left alone: edits go from memory under a fresh client id (C4)', async () => {
     const { store, url } = await serve();
     const local = await localStore();
     const first = await open(url, { store: local });
@@ -308,7 +308,7 @@ describe('SyncClient', () => {
     await waitFor(() => settled(a), 'acked');
   });
 
-  it('offline: keeps typing, survives a reload from the local store, and sends everything once when back', async () => {
+  it('offline: keeps typing, survives a reload from the local store, and sends everything once when back (O1, O2, C1)', async () => {
     const { store, url } = await serve();
     const net = new Network();
     const locks = new Locks();
@@ -338,7 +338,7 @@ describe('SyncClient', () => {
     expect(a2.text()).toBe(logText);
   });
 
-  it('two tabs of one document in one browser get different client ids and converge', async () => {
+  it('two tabs of one document in one browser get different client ids and converge (C1)', async () => {
     const { store, url } = await serve();
     const ls = await localStore();
     const locks = new Locks();
@@ -357,7 +357,7 @@ describe('SyncClient', () => {
     expect(t3.text()).toBe(t1.text());
   });
 
-  it('catches up from a server checkpoint, and over history when it has an outbox', async () => {
+  it('catches up from a server checkpoint, and over history when it has an outbox (P3, P4)', async () => {
     const { url } = await serve(new MemoryLogStore(), { checkpointEvery: 10 });
     const a = await open(url);
     type(a, 0, 'x'.repeat(25));
@@ -381,7 +381,7 @@ describe('SyncClient', () => {
     expect(c.text()).toContain('C');
   });
 
-  it('declares a silent connection dead and reconnects', async () => {
+  it('declares a silent connection dead and reconnects (P14, P8)', async () => {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     let connections = 0;
     wss.on('connection', () => connections++);
@@ -398,7 +398,7 @@ describe('SyncClient', () => {
     }
   });
 
-  it('re-syncs after a server restart and resends without duplicates', async () => {
+  it('re-syncs after a server restart and resends without duplicates (P8, L3)', async () => {
     const mem = new MemoryLogStore();
     const first = await serve(mem);
     const port = first.srv.port;

@@ -43,7 +43,7 @@ describe('UndoController with a real server and local store', () => {
   const h = new Harness();
   afterEach(() => h.close());
 
-  it('undoes only its own step (U1), redoes it, survives a reload, and walks the stored steps offline', async () => {
+  it('undoes only its own step (U1), redoes it, survives a reload, and walks the stored steps offline (U2)', async () => {
     const url = await h.serve();
     const annStore = await h.store();
     const annNet = new Network();
@@ -181,7 +181,7 @@ describe('UndoController with a real server and local store', () => {
     a.close();
   });
 
-  it('offline, with the step not stored here and not in memory, undo says so instead of doing nothing', async () => {
+  it('offline, with the step not stored here and not in memory, undo says so instead of doing nothing (U6)', async () => {
     const url = await h.serve();
     const store = await h.store();
     const net = new Network();

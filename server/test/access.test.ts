@@ -55,7 +55,7 @@ async function drain(sock: RawSocket, ms = 150): Promise<ServerMessage[]> {
 }
 
 describe('authorization matrix (real server process)', () => {
-  it('gives each credential exactly its rights on every message type, and nothing crosses documents', async () => {
+  it('gives each credential exactly its rights on every message type, and nothing crosses documents (A4, A6, A7, P1, S1)', async () => {
     const sp = await ServerProcess.start({ env: { EVENTIDE_HELLO_TIMEOUT_MS: '0' } });
     servers.push(sp);
     // The creators: A's editor writes "a0", B's editor writes "b0".
@@ -172,7 +172,7 @@ function tryUpgrade(url: string, origin?: string): Promise<string> {
 }
 
 describe('WebSocket origin', () => {
-  it('refuses other origins with 403 before the upgrade; the own origin and origin-less clients pass', async () => {
+  it('refuses other origins with 403 before the upgrade; the own origin and origin-less clients pass (A8, A11)', async () => {
     const sp = await ServerProcess.start();
     servers.push(sp);
     expect(await tryUpgrade(sp.url, 'http://evil.example')).toBe('403 origin-forbidden');
@@ -196,7 +196,7 @@ describe('WebSocket origin', () => {
     }
   });
 
-  it('follows EVENTIDE_ALLOWED_ORIGINS when set', async () => {
+  it('follows EVENTIDE_ALLOWED_ORIGINS when set (A8)', async () => {
     const sp = await ServerProcess.start({ env: { EVENTIDE_ALLOWED_ORIGINS: 'https://app.example, https://other.example:8443' } });
     servers.push(sp);
     expect(await tryUpgrade(sp.url, 'https://app.example')).toBe('open');
@@ -207,7 +207,7 @@ describe('WebSocket origin', () => {
 });
 
 describe('limits, each with its code', () => {
-  it('connections a minute per address (429), new documents a minute, frame size, events a second, document size, hello timeout', async () => {
+  it('connections a minute per address (429), new documents a minute, frame size, events a second, document size, hello timeout (K1, K3, K7, K8, K9, K10)', async () => {
     const sp = await ServerProcess.start({
       env: {
         EVENTIDE_CONNECTIONS_PER_MINUTE: '12',
@@ -256,7 +256,7 @@ describe('limits, each with its code', () => {
 });
 
 describe('frames per address', () => {
-  it('pauses reading over the rate instead of dropping: every frame of a burst is answered, later', async () => {
+  it('pauses reading over the rate instead of dropping: every frame of a burst is answered, later (K5)', async () => {
     const sp = await ServerProcess.start({ env: { EVENTIDE_RATE_ADDRESS_FRAMES: '100/20', EVENTIDE_RATE_FRAMES: '100000/100000' } });
     servers.push(sp);
     const sock = await RawSocket.open(sp.url);
@@ -275,7 +275,7 @@ describe('frames per address', () => {
 });
 
 describe('history events per address (the read budget)', () => {
-  it('parses EVENTIDE_RATE_ADDRESS_READS like the other buckets; the default lets a late joiner page at 10,000 events a second unslowed', () => {
+  it('parses EVENTIDE_RATE_ADDRESS_READS like the other buckets; the default lets a late joiner page at 10,000 events a second unslowed (K6, K13)', () => {
     expect(defaultSyncOptions.addressReads).toEqual({ rate: 20_000, burst: 50_000 });
     expect(syncOptionsFromEnv({}).addressReads).toBeUndefined();
     expect(syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: '' }).addressReads).toBeUndefined();
@@ -300,7 +300,7 @@ describe('history events per address (the read budget)', () => {
     expect(owed).toBeLessThan(-900_000);
   });
 
-  it('paces a viewer paging through history (all pages answered, exactly the log, none refused) while an editor on another address gets its acks at once', async () => {
+  it('paces a viewer paging through history (all pages answered, exactly the log, none refused) while an editor on another address gets its acks at once (K6)', async () => {
     const DOC = 'reads-budget';
     const N = 10_000;
     const sp = await ServerProcess.start({ env: { EVENTIDE_RATE_ADDRESS_READS: '2000/2000', EVENTIDE_RATE_EVENTS: '1000000/1000000' } });

@@ -157,7 +157,7 @@ function startAttacker(cfg: AttackConfig): { child: ChildProcess; done: Promise<
   return { child, done };
 }
 
-it(`keeps 10 honest typists fast and their document clean under ${FRAMES} hostile frames`, { timeout: 120_000 + SECONDS * 4000 }, async () => {
+it(`keeps 10 honest typists fast and their document clean under ${FRAMES} hostile frames (S1)`, { timeout: 120_000 + SECONDS * 4000 }, async () => {
   const seed = testSeed('attack');
   // The defaults of options.ts, which the test helper lifts for loopback tests.
   const sp = await ServerProcess.start({ env: { EVENTIDE_CONNECTIONS_PER_MINUTE: '600', EVENTIDE_CREATES_PER_MINUTE: '60', EVENTIDE_RATE_ADDRESS_FRAMES: '1000/200', EVENTIDE_RATE_ADDRESS_READS: '20000/50000' } });

@@ -12,7 +12,7 @@ function ev(seq: number, text = 'x'): DocEvent {
 const evs = (from: number, to: number, text?: string) => Array.from({ length: to - from }, (_, i) => ev(from + i + 1, text));
 
 describe('EncodedTail', () => {
-  it('joins exactly what JSON.stringify writes for any range it covers', () => {
+  it('joins exactly what JSON.stringify writes for any range it covers (R11)', () => {
     const t = new EncodedTail(100);
     t.reset(10);
     const all = evs(10, 60);

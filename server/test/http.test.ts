@@ -87,14 +87,14 @@ describe('http', () => {
     expect((await stat(dataDir)).isDirectory()).toBe(true);
   });
 
-  it('GET /healthz returns {"ok":true}', async () => {
+  it('GET /healthz returns {"ok":true} (W1)', async () => {
     const r = await get('/healthz');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toMatch(/^application\/json/);
     expect(JSON.parse(r.body)).toEqual({ ok: true });
   });
 
-  it('serves static files with their content type', async () => {
+  it('serves static files with their content type (W1)', async () => {
     const js = await get('/assets/app-123.js');
     expect(js.status).toBe(200);
     expect(js.headers['content-type']).toMatch(/^text\/javascript/);
@@ -117,7 +117,7 @@ describe('http', () => {
     expect(r.body).toBe('');
   });
 
-  it('falls back to index.html for app routes like /d/xyz', async () => {
+  it('falls back to index.html for app routes like /d/xyz (W1)', async () => {
     const r = await get('/d/xyz');
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toMatch(/^text\/html/);
@@ -150,14 +150,14 @@ describe('http', () => {
     expect(r.body).not.toContain(SECRET);
   });
 
-  it('does not escape the static dir with a raw (unnormalised) request line', async () => {
+  it('does not escape the static dir with a raw (unnormalised) request line (W2)', async () => {
     for (const p of ['/../package.json', '/../../secret.txt', '/assets/../../secret.txt']) {
       const reply = await raw(`GET ${p} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
       expect(reply).not.toContain(SECRET);
     }
   });
 
-  it('resolveStaticPath keeps every path inside the root', () => {
+  it('resolveStaticPath keeps every path inside the root (W2)', () => {
     const root = path.join(tmp, 'static');
     expect(resolveStaticPath(root, '/assets/app-123.js')).toBe(path.join(root, 'assets', 'app-123.js'));
     for (const p of ['/../package.json', '/%2e%2e/package.json', '/a/../../secret.txt', '/..%2f..%2fx']) {
@@ -170,7 +170,7 @@ describe('http', () => {
 });
 
 describe('websocket', () => {
-  it('speaks the sync protocol on /ws: garbage gets a coded error, a hello gets a welcome', async () => {
+  it('speaks the sync protocol on /ws: garbage gets a coded error, a hello gets a welcome (P12)', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
     ws.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
@@ -189,7 +189,7 @@ describe('websocket', () => {
     ws.close();
   });
 
-  it('refuses an upgrade on any other path', async () => {
+  it('refuses an upgrade on any other path (W3)', async () => {
     for (const p of ['/', '/other', '/ws/extra', '/wsx']) {
       const ws = new WebSocket(`ws://127.0.0.1:${server.port}${p}`);
       const outcome = await new Promise<string>((resolve) => {

@@ -40,7 +40,7 @@ async function friends(): Promise<{ trace: SequentialTrace; times: number[] }> {
 }
 
 describe('importTrace', () => {
-  it('imports friendsforever_flat into SQLite: head, a checkpoint every 1,000, L5 from the last one, event fields', async () => {
+  it('imports friendsforever_flat into SQLite: head, a checkpoint every 1,000, L5 from the last one, event fields (R4, R10, L5)', async () => {
     const { trace, times } = await friends();
     const patches = flattenPatches(trace);
     const file = join(tempDir(), STORE_FILE);
@@ -76,7 +76,7 @@ describe('importTrace', () => {
     s.close();
   });
 
-  it('refuses a document with events, an empty trace, a patch outside the document, a wrong endContent; writes nothing then', async () => {
+  it('refuses a document with events, an empty trace, a patch outside the document, a wrong endContent; writes nothing then (R10)', async () => {
     const s = new MemoryLogStore();
     const bad = (r: Result<unknown>, code: string) => expect(!r.ok && r.error.code).toBe(code);
     bad(importTrace(s, 'a', [], []), 'trace-invalid');
@@ -153,7 +153,7 @@ describe('npm run import', () => {
     s.close();
   });
 
-  it('refuses a concurrent trace, a broken file, non-empty startContent and bad arguments (exit 1), without storing anything', async () => {
+  it('refuses a concurrent trace, a broken file, non-empty startContent and bad arguments (exit 1), without storing anything (R10)', async () => {
     const data = tempDir();
     const broken = join(data, 'broken.json');
     writeFileSync(broken, '{"txns": [');

@@ -34,7 +34,7 @@ function typists(sp: ServerProcess, n: number, docId: string, seed: number): WsC
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('real server process', () => {
-  it('20 clients typing into one document converge on the replay of the stored log', async () => {
+  it('20 clients typing into one document converge on the replay of the stored log (L4, L5, P5, R4)', async () => {
     const seed = testSeed('20 typists');
     const sp = await ServerProcess.start();
     servers.push(sp);
@@ -63,7 +63,7 @@ describe('real server process', () => {
     }
   });
 
-  it('one event sent 100 times across reconnects and a restart is stored once, always at its first seq', async () => {
+  it('one event sent 100 times across reconnects and a restart is stored once, always at its first seq (L3)', async () => {
     const sp = await ServerProcess.start();
     servers.push(sp);
     const [other] = typists(sp, 1, 'resend', 5);
@@ -100,7 +100,7 @@ describe('real server process', () => {
     expect(log.length).toBeGreaterThan(seq); // the document moved on meanwhile
   });
 
-  it('SIGTERM: acknowledged events are stored, sockets close with 1001, the process exits 0', async () => {
+  it('SIGTERM: acknowledged events are stored, sockets close with 1001, the process exits 0 (L2, P13)', async () => {
     const seed = testSeed('sigterm');
     const sp = await ServerProcess.start();
     servers.push(sp);

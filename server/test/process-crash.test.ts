@@ -27,7 +27,7 @@ afterAll(async () => {
   await sp?.dispose();
 });
 
-it(`loses nothing acknowledged across ${CYCLES} SIGKILLs under the load of 20 typists`, async () => {
+it(`loses nothing acknowledged across ${CYCLES} SIGKILLs under the load of 20 typists (L2)`, async () => {
   const seed = testSeed('crash cycles');
   const rnd = new Random(seed);
   sp = await ServerProcess.start();

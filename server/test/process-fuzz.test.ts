@@ -42,7 +42,7 @@ function describeFrame(f: BadFrame): string {
   return `${f.kind}: ${d.slice(0, 200)}`;
 }
 
-it(`answers ${FRAMES} bad frames from one socket with the right codes while 5 honest clients converge`, async () => {
+it(`answers ${FRAMES} bad frames from one socket with the right codes while 5 honest clients converge (S1, P12)`, async () => {
   const seed = testSeed('bad frames');
   const rnd = new Random(seed);
   const sp = await ServerProcess.start({ env: { EVENTIDE_RATE_FRAMES: '1000000/1000000' } });
@@ -120,7 +120,7 @@ it(`answers ${FRAMES} bad frames from one socket with the right codes while 5 ho
   expect(kinds.size).toBeGreaterThanOrEqual(20);
 }, 120_000);
 
-it('drops a flood with rate-limited, then closes it with 1008; honest clients are untouched', async () => {
+it('drops a flood with rate-limited, then closes it with 1008; honest clients are untouched (K4, P13)', async () => {
   const seed = testSeed('flood');
   const sp = await ServerProcess.start({ env: { EVENTIDE_RATE_FRAMES: '50/100' } });
   servers.push(sp);

@@ -57,7 +57,7 @@ async function walk(sock: RawSocket, from: number, to: number, limit: number) {
 }
 
 describe('history and presence (real process)', () => {
-  it('pages history with checkpoints, before and after a restart', async () => {
+  it('pages history with checkpoints, before and after a restart (P9)', async () => {
     const sp = await ServerProcess.start({ env: { EVENTIDE_CHECKPOINT_EVERY: '100' } });
     servers.push(sp);
     const [writer] = makeTypists(sp.url, 1, 'hist', 9);
@@ -109,7 +109,7 @@ describe('history and presence (real process)', () => {
     expect(readLog(sp.dbFile, 'hist')).toEqual(all.events);
   });
 
-  it('relays presence to the others and announces leaving; presence is never logged', async () => {
+  it('relays presence to the others and announces leaving; presence is never logged (P10)', async () => {
     const sp = await ServerProcess.start();
     servers.push(sp);
     const [a, b] = makeTypists(sp.url, 2, 'pres', 4);

@@ -81,7 +81,7 @@ describe('sync endpoint (in-process)', () => {
     expect(srv.hub.rooms.size).toBe(0);
   });
 
-  it('a failed commit is not acknowledged; the room is rebuilt and clients resend', async () => {
+  it('a failed commit is not acknowledged; the room is rebuilt and clients resend (L2, R7, P8)', async () => {
     const store = new FlakyStore();
     const { srv, url } = await serve(store);
     const rnd = new Random(11);
@@ -100,7 +100,7 @@ describe('sync endpoint (in-process)', () => {
     checkAgainstLog(store.range('doc', 0, head), cs);
   });
 
-  it('catches a new client up from a checkpoint, and a far-behind client with an outbox through history', async () => {
+  it('catches a new client up from a checkpoint, and a far-behind client with an outbox through history (P3, P4)', async () => {
     const store = new MemoryLogStore();
     const { url } = await serve(store, { checkpointEvery: 100 });
     const rnd = new Random(3);
@@ -125,7 +125,7 @@ describe('sync endpoint (in-process)', () => {
     checkAgainstLog(store.range('doc', 0, head), [a, b, c]);
   });
 
-  it('drops a peer that stops answering pings, and tells the others it left', async () => {
+  it('drops a peer that stops answering pings, and tells the others it left (P14)', async () => {
     const { url } = await serve(new MemoryLogStore(), { heartbeatMs: 100 });
     const watcher = client(url, 'w');
     watcher.keepOthers = true;
@@ -137,7 +137,7 @@ describe('sync endpoint (in-process)', () => {
     await watcher.waitFor(() => watcher.others.some((m) => m.type === 'presence-leave' && m.client === 'silent'), 5000, 'presence-leave');
   });
 
-  it('refuses a submit beyond the event bucket whole', async () => {
+  it('refuses a submit beyond the event bucket whole (K3, P7)', async () => {
     const store = new MemoryLogStore();
     const { url } = await serve(store, { events: { rate: 5, burst: 10 } });
     const { sock } = await RawSocket.join(url, 'doc', 'r');
@@ -150,7 +150,7 @@ describe('sync endpoint (in-process)', () => {
     expect(store.head('doc')).toBe(10);
   });
 
-  it('answers handshake mistakes with their codes', async () => {
+  it('answers handshake mistakes with their codes (P1, P2, P15)', async () => {
     const store = new MemoryLogStore();
     const { url } = await serve(store);
     const hello = { type: 'hello', protocol: PROTOCOL_VERSION, docId: 'doc', client: 'h', user: { name: 'h', color: '' }, last: 0, ...editAccess('doc') };
@@ -181,7 +181,7 @@ describe('sync endpoint (in-process)', () => {
     expect(store.head('doc')).toBe(0);
   });
 
-  it('shuts down cleanly: what was sequenced is stored and acknowledged before the 1001 close', async () => {
+  it('shuts down cleanly: what was sequenced is stored and acknowledged before the 1001 close (P13, R2)', async () => {
     const store = new MemoryLogStore();
     const { srv, url } = await serve(store, { commitWindowMs: 50 });
     const { sock } = await RawSocket.join(url, 'doc', 's');

@@ -90,6 +90,6 @@ describe('docs/spec.md against the tests', () => {
     expect(files.some((f) => f.startsWith('e2e') && f.endsWith('.spec.ts'))).toBe(true);
     const titles = files.flatMap((f) => testTitles(readFileSync(join(root, f), 'utf8'), f.split(sep).join('/')));
     const problems = describeReport(checkSpec(rules, titles));
-    expect(problems, `docs/spec.md and the test titles disagree:\n${problems.join('\n')}`).toEqual([]);
+    expect(problems.length, `docs/spec.md and the test titles disagree:\n${problems.join('\n')}`).toBe(0);
   });
 });

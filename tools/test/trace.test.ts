@@ -42,7 +42,7 @@ describe('real traces', () => {
     });
   }
 
-  it('friendsforever (concurrent): one client per agent through the sequencer, every replica ends at endContent', async () => {
+  it('friendsforever (concurrent): one client per agent through the sequencer, every replica ends at endContent (E2, L4)', async () => {
     const trace = await loadTrace(join(tracesDir(), 'concurrent', 'friendsforever.json.gz'));
     if (trace.kind !== 'concurrent') throw new Error('expected a concurrent trace');
     const r = replayConcurrent(trace);

@@ -15,7 +15,7 @@ import { logArb } from '../../../shared/test/log/log-arbitraries.js';
 const textArb = fc.string({ unit: fc.constantFrom('a', 'b', '\n', 'é', '😀'), maxLength: 20 });
 
 describe('restoreOp', () => {
-  it('T1: applied to the current text it gives the restored version, as one delete and one insert at most', () => {
+  it('applied to the current text it gives the restored version, as one delete and one insert at most (T1)', () => {
     fc.assert(
       fc.property(textArb, textArb, (current, target) => {
         const op = restoreOp(current, target);
@@ -38,7 +38,7 @@ describe('restoreOp', () => {
 });
 
 describe('compareVersions', () => {
-  it('same + del is the text at a, same + ins the text at b; inserts and deletes carry the authors of the events that made them', () => {
+  it('same + del is the text at a, same + ins the text at b; inserts and deletes carry the authors of the events that made them (H6)', () => {
     fc.assert(
       fc.property(
         logArb(60).chain((events) => fc.tuple(fc.constant(events), fc.nat({ max: events.length }), fc.nat({ max: events.length }))),
@@ -64,7 +64,7 @@ describe('compareVersions', () => {
     );
   });
 
-  it('text written and removed between the two versions is not marked', () => {
+  it('text written and removed between the two versions is not marked (H6)', () => {
     const events = traceToEvents([
       [0, 0, 'keep'],
       [4, 0, ' tmp'],

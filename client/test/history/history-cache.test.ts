@@ -19,7 +19,7 @@ const events = traceToEvents([
 const cp = (seq: number): Checkpoint => checkpointOf('d', seq, replay(null, events.slice(0, seq)));
 
 describe('HistoryCache', () => {
-  it('upgrades a version 1 cache (events only) in place, then keeps checkpoints: the newest at or before a seq, and those in a range', async () => {
+  it('upgrades a version 1 cache (events only) in place, then keeps checkpoints: the newest at or before a seq, and those in a range (R5, H5)', async () => {
     const v1 = await openDB('eventide-history', 1, {
       upgrade(db) {
         db.createObjectStore('events');

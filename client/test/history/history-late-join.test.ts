@@ -114,7 +114,7 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     return { log, times, client, truth: (v: number) => replay(null, log.slice(0, v)) };
   }
 
-  it('three authors, a label and a live edit while older history loads: the head moves at once; sessions and named versions merged across the seams equal those of the whole log in order', async () => {
+  it('three authors, a label and a live edit while older history loads: the head moves at once; sessions and named versions merged across the seams equal those of the whole log in order (H3)', async () => {
     const SEED = Number(process.env.FC_SEED ?? 0xa07);
     const DOC3 = 'late-joiner-authors';
     const { log, client, truth } = await lateJoiner(DOC3, SEED, true);
@@ -164,7 +164,7 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     cache!.close();
   });
 
-  it('offline after the first step: the head stays scrubbable, the older history is a problem message; retry loads it to 0', async () => {
+  it('offline after the first step: the head stays scrubbable, the older history is a problem message; retry loads it to 0 (H3, H7)', async () => {
     const SEED = Number(process.env.FC_SEED ?? 0x0ff1);
     const DOC2 = 'late-joiner-offline';
     const { client, truth } = await lateJoiner(DOC2, SEED);
@@ -196,7 +196,7 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     cache!.close();
   });
 
-  it('T1: the head is scrubbable after the first step (base > 0), older history loads backwards to 0, every version equals a replay; then the cache alone serves it all', async () => {
+  it('the head is scrubbable after the first step (base > 0), older history loads backwards to 0, every version equals a replay; then the cache alone serves it all (T1, H3, H5)', async () => {
     const SEED = Number(process.env.FC_SEED ?? 0x1a7e);
     const { log, times, client, truth } = await lateJoiner(DOC, SEED);
 

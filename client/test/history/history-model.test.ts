@@ -55,7 +55,7 @@ async function until(f: () => boolean, what: string): Promise<void> {
 }
 
 describe('HistoryModel', () => {
-  it('T1: loads a long log from the local store (with holes) and the server, then follows live events; every version equals a replay', async () => {
+  it('loads a long log from the local store (with holes) and the server, then follows live events; every version equals a replay (T1)', async () => {
     const log = makeLog(4600);
     let head = 4000;
     // The local store holds 1..1500 and 2201..3000: pages come back cut short at the holes.
@@ -95,7 +95,7 @@ describe('HistoryModel', () => {
     model.close();
   });
 
-  it('offline: a message and what was loaded stays usable; retry loads the rest', async () => {
+  it('offline: a message and what was loaded stays usable; retry loads the rest (H7)', async () => {
     const log = makeLog(2500);
     let online = false;
     const source = new EventSource({ docId: 'd', head: () => 2500, local: fakeLocal(log, (s) => s <= 1200), remote: fakeRemote(log, () => online) });

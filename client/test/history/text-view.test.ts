@@ -46,7 +46,7 @@ function runsOf(d: Doc): AuthorRun[] {
 }
 
 describe('history view redraw', () => {
-  it('T1: kept lines plus rebuilt lines are exactly the new text, line by line, with every character\'s author', () => {
+  it('kept lines plus rebuilt lines are exactly the new text, line by line, with every character\'s author (T1)', () => {
     fc.assert(
       fc.property(docArb, fc.array(stepArb as fc.Arbitrary<Step>, { minLength: 1, maxLength: 25 }), (first, steps) => {
         let state: ViewState = EMPTY_VIEW;

@@ -83,7 +83,7 @@ export function logStoreContract(name: string, make: () => LogStore): void {
       expect(seqs(s.range('b', 0, 100))).toEqual([1, 2]);
     });
 
-    it('head-mismatch refuses, names the document and both heads, and stores nothing', () => {
+    it('head-mismatch refuses, names the document and both heads, and stores nothing (R1)', () => {
       const first = s.append('a', 1, [ev(2)]);
       expect(first.ok).toBe(false);
       if (!first.ok) {
@@ -117,7 +117,7 @@ export function logStoreContract(name: string, make: () => LogStore): void {
       expect(s.appendMany([]).ok).toBe(true);
     });
 
-    it('caller bugs throw and store nothing: seqs that do not continue the head (L1), an id appended twice (L3)', () => {
+    it('caller bugs throw and store nothing: seqs that do not continue the head (L1), an id appended twice (L3, R1)', () => {
       s.append('a', 0, evs(0, 2));
       expect(() => s.append('a', 2, [ev(4)])).toThrow(/\(seq 4\): expected seq 3/);
       expect(() => s.append('a', 2, [ev(3), ev(3, { id: { client: 'c1', clientSeq: 99 } })])).toThrow(/L1/);
@@ -137,7 +137,7 @@ export function logStoreContract(name: string, make: () => LogStore): void {
       expect(s.append('b', 0, evs(0, 2)).ok).toBe(true);
     });
 
-    it('malformed events are caller bugs: thrown, naming the problem, and nothing of the call is stored', () => {
+    it('malformed events are caller bugs: thrown, naming the problem, and nothing of the call is stored (R1)', () => {
       s.append('a', 0, evs(0, 1));
       const cases: [Partial<DocEvent> | Record<string, unknown>, RegExp][] = [
         [{ op: [3] }, /op: .*must not end with a retain/],
@@ -163,7 +163,7 @@ export function logStoreContract(name: string, make: () => LogStore): void {
       expect(s.range('a', 0, 10)).toEqual(evs(0, 1));
     });
 
-    it('appendMany stores entries for several documents together; one bad entry stores nothing of any', () => {
+    it('appendMany stores entries for several documents together; one bad entry stores nothing of any (R2)', () => {
       s.append('a', 0, evs(0, 2));
       // c's expected head is wrong: a and b stay as they were.
       const bad = s.appendMany([
@@ -366,7 +366,7 @@ export function logStoreContract(name: string, make: () => LogStore): void {
       expect(s.listDocuments()).toEqual([{ docId, head: ops.length, updatedAt: log[log.length - 1].time }]);
     });
 
-    it('callers cannot change stored state through what they passed in or got back', () => {
+    it('callers cannot change stored state through what they passed in or got back (R8)', () => {
       const log = [ev(1, { meta: { a: 1 } }), ev(2, { op: [1, 'x', { d: 'y' }] })];
       const original = structuredClone(log);
       s.append('a', 0, log);

@@ -39,7 +39,7 @@ function failed(r: Result<null>): string {
 }
 
 describe('SqliteLogStore on disk', () => {
-  it('uses WAL with synchronous FULL and creates its folder', () => {
+  it('uses WAL with synchronous FULL and creates its folder (R3)', () => {
     const file = join(tempFile(), '..', 'nested', 'deeper', 'eventide.sqlite');
     const s = SqliteLogStore.open(file);
     expect(s.settings()).toEqual({ file, journalMode: 'wal', synchronous: 'FULL' });
@@ -82,7 +82,7 @@ describe('SqliteLogStore on disk', () => {
     s.close();
   });
 
-  it('a full disk (max_page_count): append, appendMany and putCheckpoint are store-failed, nothing stored, reads and small writes still work', () => {
+  it('a full disk (max_page_count): append, appendMany and putCheckpoint are store-failed, nothing stored, reads and small writes still work (R7)', () => {
     const file = tempFile();
     let s = SqliteLogStore.open(file);
     s.append('a', 0, evs(0, 3));
@@ -160,7 +160,7 @@ s.close();
     },
   );
 
-  it('a locked file (another connection holds the write lock past the busy timeout) is store-failed, nothing stored', () => {
+  it('a locked file (another connection holds the write lock past the busy timeout) is store-failed, nothing stored (R7)', () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file, { busyTimeoutMs: 50 });
     s.append('a', 0, evs(0, 2));
@@ -175,7 +175,7 @@ s.close();
     s.close();
   });
 
-  it('two stores on one file (server and import): the head is checked inside the write transaction', () => {
+  it('two stores on one file (server and import): the head is checked inside the write transaction (R9)', () => {
     const file = tempFile();
     const one = SqliteLogStore.open(file);
     const two = SqliteLogStore.open(file);
@@ -189,7 +189,7 @@ s.close();
     two.close();
   });
 
-  it('a corrupt row throws CorruptEventError naming doc and seq; the rows before it and other calls still work', () => {
+  it('a corrupt row throws CorruptEventError naming doc and seq; the rows before it and other calls still work (R6)', () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file);
     s.append('doc-x', 0, evs(0, 6));
@@ -237,7 +237,7 @@ s.close();
     s.close();
   });
 
-  it('a checkpoint that does not decode is skipped: an older one (or none) is used, never a wrong one', () => {
+  it('a checkpoint that does not decode is skipped: an older one (or none) is used, never a wrong one (R4)', () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file);
     const log = evs(0, 9);
@@ -255,7 +255,7 @@ s.close();
     s.close();
   });
 
-  it('refuses a file with a newer schema, or one that is not a database, when opening', () => {
+  it('refuses a file with a newer schema, or one that is not a database, when opening (R5)', () => {
     const file = tempFile();
     SqliteLogStore.open(file).close();
     const raw = new Database(file);
@@ -267,7 +267,7 @@ s.close();
     expect(() => SqliteLogStore.open(junk)).toThrow(/not a database/);
   });
 
-  it('SIGKILL at random moments: every acknowledged seq is stored exactly once, seqs contiguous, appendMany atomic across documents (L1, L2)', async () => {
+  it('SIGKILL at random moments: every acknowledged seq is stored exactly once, seqs contiguous, appendMany atomic across documents (L1, L2, R2)', async () => {
     const seed = Number(process.env.STORE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`crash test seed ${seed} (STORE_CRASH_SEED=${seed} repeats it)`);
     const rnd = mulberry32(seed);

@@ -25,7 +25,7 @@ describe('sha256', () => {
 });
 
 describe('capability tokens', () => {
-  it('derive the view token one way, hash with SHA-256, and parse links back', () => {
+  it('derive the view token one way, hash with SHA-256, and parse links back (A1)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 16, maxLength: 48 }), (bytes) => {
         const edit = tokenFromBytes(bytes);
@@ -43,7 +43,7 @@ describe('capability tokens', () => {
     );
   });
 
-  it('refuses short or odd tokens', () => {
+  it('refuses short or odd tokens (A2)', () => {
     expect(() => tokenFromBytes(new Uint8Array(15))).toThrow();
     expect(parseCapability('#edit=short')).toBeNull();
     expect(parseCapability('#admin=' + 'a'.repeat(30))).toBeNull();

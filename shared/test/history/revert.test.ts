@@ -167,7 +167,7 @@ describe('planRevert', () => {
     expect(unwrap(applyToString('ae', planRevert(ops, () => true)))).toBe('abcde');
   });
 
-  it('revertEvents finds the group by id and says when history is missing', () => {
+  it('revertEvents finds the group by id and says when history is missing (U6)', () => {
     const log = [
       { id: { client: 'a', clientSeq: 1 }, op: ['hi'] as Op },
       { id: { client: 'b', clientSeq: 1 }, op: [2, '!'] as Op },

@@ -45,7 +45,7 @@ function reference(events: readonly DocEvent[]): (v: number) => { text: string; 
 }
 
 describe('HistoryIndex', () => {
-  it('T1/L5: textAt(v) and ropeAt(v).authorship() equal a full replay of the first v events, for any walk over versions and with live appends', () => {
+  it('textAt(v) and ropeAt(v).authorship() equal a full replay of the first v events, for any walk over versions and with live appends (T1, L5)', () => {
     const SEED = 0x71e1;
     fc.assert(
       fc.property(
@@ -111,7 +111,7 @@ describe('HistoryIndex', () => {
     );
   });
 
-  it('T1: loaded newest first (a base near the head, older segments prepended backwards, appends between), every version in base..head equals a full replay; a prepend from a wrong base is refused', () => {
+  it('loaded newest first (a base near the head, older segments prepended backwards, appends between), every version in base..head equals a full replay; a prepend from a wrong base is refused (T1, H1)', () => {
     const SEED = 0x5e9d;
     type Step = { k: 'walk'; q: Query } | { k: 'prepend'; bad: 'none' | 'char' | 'extra' };
     const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -219,7 +219,7 @@ describe('HistoryIndex', () => {
     );
   });
 
-  it('prepend refuses a segment that does not end at the base, and a bad op from the base, leaving the index as it was', () => {
+  it('prepend refuses a segment that does not end at the base, and a bad op from the base, leaving the index as it was (H1)', () => {
     const events = traceToEvents([
       [0, 0, 'hello'],
       [5, 0, ' world'],
@@ -245,7 +245,7 @@ describe('HistoryIndex', () => {
     expect(index.eventsBetween(1, 3)).toEqual(events.slice(1, 3));
   });
 
-  it('L6: a step back reverts one event on the same rope, authorship of deleted text included', () => {
+  it('a step back reverts one event on the same rope, authorship of deleted text included (L6)', () => {
     // Alice types, Bob deletes part of it, and the view steps back over Bob's delete.
     const alice = traceToEvents([
       [0, 0, 'hello world'],
@@ -272,7 +272,7 @@ describe('HistoryIndex', () => {
     expect(index.lastMove).toEqual({ how: 'walk', from: 2, steps: 1 });
   });
 
-  it('a far jump takes the rope of the nearest checkpoint, above v (reverting) as well as below it; live events move none of them', () => {
+  it('a far jump takes the rope of the nearest checkpoint, above v (reverting) as well as below it; live events move none of them (H2)', () => {
     const patches: [number, number, string][] = [];
     for (let i = 0; i < 100; i++) patches.push([i, 0, String.fromCharCode(97 + (i % 26))]);
     const events = traceToEvents(patches);
@@ -328,7 +328,7 @@ describe('HistoryIndex', () => {
     expect(() => index.textAt(5)).toThrow(RangeError);
   });
 
-  it('append rejects events that do not continue the log, and stays usable', () => {
+  it('append rejects events that do not continue the log, and stays usable (H1)', () => {
     const events = traceToEvents([
       [0, 0, 'ab'],
       [2, 0, 'c'],
@@ -341,7 +341,7 @@ describe('HistoryIndex', () => {
     expect(index.textAt(1)).toBe('ab');
   });
 
-  it('a batch that breaks off part way through is rejected whole: the index is unchanged and still right', () => {
+  it('a batch that breaks off part way through is rejected whole: the index is unchanged and still right (H1)', () => {
     const events = traceToEvents([
       [0, 0, 'ab'],
       [2, 0, 'c'],

@@ -282,7 +282,7 @@ describe('undo: the hard cases', () => {
     expect(texts()).toEqual(['ace', 'ace']);
   });
 
-  it('undo of a restore brings back the text from before it, and redo restores again', () => {
+  it('undo of a restore brings back the text from before it, and redo restores again (H4)', () => {
     const { net, cs: [a, b], at, undo, redo, texts } = scene(['a', 'b']);
     at(b, 0, 'first draft');
     net.settle();
@@ -322,7 +322,7 @@ describe('undo: the hard cases', () => {
     expect(texts()).toEqual(['<b>shared text.', '<b>shared text.']);
   });
 
-  it('undo takes back only the undoer\'s steps, whoever typed last', () => {
+  it('undo takes back only the undoer\'s steps, whoever typed last (U1)', () => {
     const { net, cs: [a, b, c], at, undo, redo, texts } = scene(['a', 'b', 'c']);
     at(a, 0, 'A1 ');
     net.settle();
@@ -343,7 +343,7 @@ describe('undo: the hard cases', () => {
     expect(historyOf(view(net, c), 'c').canRedo).toBe(true);
   });
 
-  it('a named version (an empty event with meta.label) is no undo step', () => {
+  it('a named version (an empty event with meta.label) is no undo step (U5)', () => {
     const { net, cs: [a], at, undo } = scene(['a']);
     at(a, 0, 'draft');
     expectMade(edit(a, [], 'edit', { step: `${a.state.nextClientSeq}@a`, label: 'v1', version: 1 }));
@@ -353,7 +353,7 @@ describe('undo: the hard cases', () => {
     expect(historyOf(view(net, a), 'a').canUndo).toBe(false);
   });
 
-  it('a new step after undos clears the redo stack', () => {
+  it('a new step after undos clears the redo stack (U5)', () => {
     const { net, cs: [a], at, undo } = scene(['a']);
     at(a, 0, 'one');
     at(a, 3, ' two');

@@ -135,7 +135,7 @@ describe('checkpoint encoding', () => {
       });
     }
 
-    it('checkpoint-version for v: 2', () => {
+    it('checkpoint-version for v: 2 (R5)', () => {
       expectError(decodeCheckpoint(JSON.stringify({ ...valid(), v: 2 })), 'checkpoint-version', /version 2/);
     });
 
@@ -161,7 +161,7 @@ function naiveState(events: readonly DocEvent[]): NaiveDoc {
 }
 
 describe('replay from a checkpoint (L5)', () => {
-  it('L5: replay(checkpoint at c, events c..v) has the same text and authorship as replay(null, events 0..v)', () => {
+  it('replay(checkpoint at c, events c..v) has the same text and authorship as replay(null, events 0..v) (L5)', () => {
     const SEED = 0x15;
     fc.assert(
       fc.property(
@@ -188,7 +188,7 @@ describe('replay from a checkpoint (L5)', () => {
     );
   });
 
-  it('L5 holds for every checkpoint seq c ≤ v of a multi-author log', () => {
+  it('holds for every checkpoint seq c ≤ v of a multi-author log (L5)', () => {
     const SEED = 0x1505;
     fc.assert(
       fc.property(multiAuthorLogArb(40), (events) => {

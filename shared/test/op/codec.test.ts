@@ -42,7 +42,7 @@ describe('decodeOp round trip', () => {
     expect(r).toEqual({ ok: true, value: op });
   });
 
-  it('never throws on arbitrary JSON, and whatever it accepts is canonical', () => {
+  it('never throws on arbitrary JSON, and whatever it accepts is canonical (E1, S1)', () => {
     const SEED = 0xc0de2;
     const component = fc.oneof(
       fc.integer({ min: -3, max: 5 }),
@@ -63,7 +63,7 @@ describe('decodeOp round trip', () => {
   });
 });
 
-describe('decodeOp rejects malformed ops with op-malformed and says where', () => {
+describe('decodeOp rejects malformed ops with op-malformed and says where (E1)', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['an empty string insert', [3, ''], /component 1/],
     ['a zero retain', [0, 'a'], /component 0/],
@@ -114,7 +114,7 @@ describe('decodeOp rejects malformed ops with op-malformed and says where', () =
   });
 });
 
-describe('ops that do not fit the document (S1)', () => {
+describe('ops that do not fit the document (S1, E1)', () => {
   const doc = 'hello 😀 world';
   const read = (a: number, b: number) => doc.slice(a, b);
 

@@ -234,7 +234,7 @@ describe('transform tie-breaks (examples)', () => {
     expect(transform(a, a, 'left')).toEqual([]);
   });
 
-  it('transforming over a composition is not the same as step by step (why sync/rebase.ts stays sequential)', () => {
+  it('transforming over a composition is not the same as step by step (why sync/rebase.ts stays sequential) (E3)', () => {
     // Documented NON-property. x1 inserts "111" at 1, x2 then deletes the "b" at 0. In the
     // composition the insert and the delete sit at the same position 0, so p's insert at 0
     // now ties with "111" and, being on the right, goes after it; step by step p's insert

@@ -56,7 +56,7 @@ describe('decodeClientMessage', () => {
     }
   });
 
-  it('names what is wrong with a stable code', () => {
+  it('names what is wrong with a stable code (P12, K2, K12)', () => {
     expect(code('{')).toBe('bad-json');
     expect(code('')).toBe('bad-json');
     expect(code('null')).toBe('bad-message');
@@ -91,7 +91,7 @@ describe('decodeClientMessage', () => {
     expect(code(JSON.stringify({ type: 'ping' }))).toBe('bad-message');
   });
 
-  it('sends ops through the codec: a bad op is op-malformed, naming the component', () => {
+  it('sends ops through the codec: a bad op is op-malformed, naming the component (E1)', () => {
     const withOp = (op: unknown) => JSON.stringify({ ...submit, events: [{ ...(submit as { events: object[] }).events[0], op }] });
     for (const op of [[1, 2], [0, 'a'], [''], [{ d: '' }], [{ d: 'x', e: 1 }], [5], [{ d: 'a' }, 'b'], 'abc', null, [1.5, 'a'], [-1, 'a'], [[1]]]) {
       const r = decodeClientMessage(withOp(op));
@@ -112,7 +112,7 @@ describe('decodeClientMessage', () => {
     if (r.ok) expect(JSON.stringify(r.value)).toBe(JSON.stringify(submit));
   });
 
-  it('never throws, whatever the input (fast-check: strings and mutated JSON)', () => {
+  it('never throws, whatever the input (fast-check: strings and mutated JSON) (S1)', () => {
     const mutated = fc.constantFrom(...valid).chain((m) =>
       fc.tuple(fc.constant(m), fc.string(), fc.jsonValue()).map(([msg, key, value]) => {
         const copy = JSON.parse(JSON.stringify(msg)) as Record<string, unknown>;

@@ -48,7 +48,7 @@ function typing(rnd: Random, doc: string, n: number): Op[] {
 }
 
 describe('rebase', () => {
-  it('equals the plain grid of pairwise transforms (300 seeded cases, up to 300 × 60 ops)', () => {
+  it('equals the plain grid of pairwise transforms (300 seeded cases, up to 300 × 60 ops) (E3)', () => {
     for (let seed = 1; seed <= 300; seed++) {
       const rnd = new Random(seed);
       let doc = '';

@@ -23,7 +23,7 @@ function fresh(window?: number) {
 }
 
 describe('sequencer', () => {
-  it('assigns contiguous seqs, the server time and the sent base (L1)', () => {
+  it('assigns contiguous seqs, the server time and the sent base (L1, P11)', () => {
     const { log, submit } = fresh();
     expect(submit('a', { base: 0, events: [ev('a', 1, ['hi']), ev('a', 2, [2, '!'])] }, 1000).ok).toBe(true);
     expect(submit('b', { base: 2, events: [ev('b', 1, ['>'])] }, 2000).ok).toBe(true);
@@ -31,7 +31,7 @@ describe('sequencer', () => {
     expect(replay(null, log.events).toString()).toBe('>hi!');
   });
 
-  it('transforms an event made at an older base over what its author had not seen', () => {
+  it('transforms an event made at an older base over what its author had not seen (P6)', () => {
     const { seq, submit } = fresh();
     submit('a', { base: 0, events: [ev('a', 1, ['hello'])] });
     submit('a', { base: 1, events: [ev('a', 2, [5, ' world'])] });
@@ -56,7 +56,7 @@ describe('sequencer', () => {
     expect(seq.head).toBe(3);
   });
 
-  it('refuses a batch with a bad op whole: nothing appended, text and authorship unchanged (S1)', () => {
+  it('refuses a batch with a bad op whole: nothing appended, text and authorship unchanged (S1, P7)', () => {
     const { log, seq, submit } = fresh();
     submit('a', { base: 0, events: [ev('a', 1, ['abcdef'])] });
     const before = [seq.text.toString(), JSON.stringify(seq.text.authorship())];
@@ -71,7 +71,7 @@ describe('sequencer', () => {
     expect(submit('b', { base: 1, events: [ev('b', 1, [6, '!'])] }).ok).toBe(true);
   });
 
-  it('refuses a base beyond the head, events of another client, and gaps in clientSeq', () => {
+  it('refuses a base beyond the head, events of another client, and gaps in clientSeq (P7, P15)', () => {
     const { submit } = fresh();
     submit('a', { base: 0, events: [ev('a', 1, ['x'])] });
     const ahead = submit('a', { base: 5, events: [ev('a', 2, ['y'])] });
@@ -83,7 +83,7 @@ describe('sequencer', () => {
     expect(!gap.ok && gap.error.message).toContain('resend from 2');
   });
 
-  it('refuses growth past the size limit and rolls back', () => {
+  it('refuses growth past the size limit and rolls back (K10, P7)', () => {
     const log = new MemoryLog();
     const seq = new Sequencer('d', log, replay(null, []), 0, { maxDocLength: 5 });
     const r = seq.submit('a', { base: 0, events: [ev('a', 1, ['abc']), ev('a', 2, [3, 'def'])] }, 1);
@@ -91,7 +91,7 @@ describe('sequencer', () => {
     expect(seq.text.toString()).toBe('');
   });
 
-  it('takes pipelined batches: a second batch sent before the first was acknowledged', () => {
+  it('takes pipelined batches: a second batch sent before the first was acknowledged (P6)', () => {
     const { seq, submit } = fresh();
     const a = new ClientState({ client: 'a', author: 'a' });
     a.edit(['one']);
@@ -105,7 +105,7 @@ describe('sequencer', () => {
     expect(seq.text.toString()).toBe('one twoB');
   });
 
-  it('asks for a re-sync when a restart lost the forms of in-flight events, then accepts the resend', () => {
+  it('asks for a re-sync when a restart lost the forms of in-flight events, then accepts the resend (P6, P8)', () => {
     const { log, submit } = fresh();
     const a = new ClientState({ client: 'a', author: 'a' });
     a.edit(['one']);
@@ -146,7 +146,7 @@ describe('client state guards', () => {
     expect(c.pending).toHaveLength(1);
   });
 
-  it('reports a gap in the stream and an ack that does not match the outbox head', () => {
+  it('reports a gap in the stream and an ack that does not match the outbox head (P5)', () => {
     const c = new ClientState({ client: 'c', author: 'c' });
     const gap = c.receive([{ id: { client: 'x', clientSeq: 1 }, seq: 2, base: 0, author: 'x', time: 0, op: ['a'], kind: 'edit' }]);
     expect(!gap.ok && gap.error.code).toBe('gap');
