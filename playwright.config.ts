@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
+import { chromiumPath } from './tools/chromium-path';
 
 // One server for the run: the built client plus the real WebSocket server, on its own port
 // with a fresh data directory. Workers inherit the environment, so the directory is made once.
@@ -33,8 +34,9 @@ export default defineConfig({
       use: {
         ...devices['Desktop Chrome'],
         launchOptions: {
-          // Debian's Chromium; Playwright never downloads browsers here.
-          executablePath: '/usr/bin/chromium',
+          // CHROMIUM_PATH, else Playwright's own Chromium if installed, else /usr/bin/chromium
+          // (tools/chromium-path.ts); `npm test` installs one first if there is none.
+          executablePath: chromiumPath(),
           args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
         },
       },

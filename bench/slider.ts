@@ -20,6 +20,7 @@ import path from 'node:path';
 import { chromium } from '@playwright/test';
 import { OwnServer, freePort, importTraceFile, removeDir, repoRoot, tempDataDir } from '../e2e/own-server.js';
 import { percentile } from './measure.js';
+import { chromiumPath } from '../tools/chromium-path.js';
 
 export interface SliderResult {
   events: number;
@@ -55,7 +56,7 @@ export async function sliderBench(log: (s: string) => void = () => {}): Promise<
   const dataDir = tempDataDir('eventide-bench-slider-');
   const server = new OwnServer(await freePort(), dataDir);
   const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: chromiumPath(),
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   try {
