@@ -7,7 +7,7 @@
  * violation.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { editorReady, editorText, freshPage, newDocument, settled } from './helpers';
+import { editorReady, editorText, freshPage, newDocument, offlineReady, settled } from './helpers';
 
 /** Records CSP violations and console errors that mention the policy. */
 function watchCsp(page: Page): string[] {
@@ -161,7 +161,7 @@ test('a document created offline is registered by its first hello; its links wor
   try {
     // Load the app online once (the service worker takes over), then create and type offline.
     await a.page.goto('/');
-    await a.page.waitForFunction(() => navigator.serviceWorker?.controller !== null);
+    await offlineReady(a.page);
     await a.context.setOffline(true);
     await a.page.getByTestId('new-doc').click();
     await editorReady(a.page);

@@ -1,14 +1,8 @@
 import { expect, test } from '@playwright/test';
-import { caretTo, converged, count, editorText, freshPage, multiset, newDocument, openDocument, settled } from './helpers';
+import { caretTo, converged, count, editorText, freshPage, multiset, newDocument, openDocument, settled, twoPeople } from './helpers';
 
 test('two people typing at the same spot and at different spots end byte-identical, as a fresh reader loads it (L4)', async ({ browser }) => {
-  const a = await freshPage(browser);
-  const b = await freshPage(browser);
-  const url = await newDocument(a.page);
-  await caretTo(a.page, 'end');
-  await a.page.keyboard.type('Shared line: café\n');
-  await settled(a.page);
-  await openDocument(b.page, url);
+  const { a, b, url } = await twoPeople(browser, { write: 'Shared line: café\n' });
   expect(await converged([a.page, b.page])).toBe('Shared line: café\n');
 
   // The same spot, at the same time.

@@ -77,3 +77,46 @@ export function count(haystack: string, needle: string): number {
 export function multiset(s: string): string {
   return [...s].sort().join('');
 }
+
+/** Waits until the service worker controls the page: from then on a reload works offline. */
+export async function offlineReady(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+}
+
+/** A browser of its own: its context and one page. */
+export interface Person {
+  readonly context: BrowserContext;
+  readonly page: Page;
+}
+
+/** How `twoPeople` starts the shared document. */
+export interface TwoPeopleOptions {
+  /** What A writes at the end of the new document before B opens it: text to type, or steps of its own. */
+  readonly write: string | ((page: Page) => Promise<void>);
+  /** Wait until the service worker controls A's page first (tests that reload offline). */
+  readonly offlineReady?: boolean;
+  /** Runs on A's context before A opens anything (an init script, say). */
+  readonly prepareA?: (context: BrowserContext) => Promise<unknown>;
+}
+
+/**
+ * The start most two-person tests share: A, in a fresh browser, creates a document,
+ * writes at its end and waits until the server has it all; then B, in another fresh
+ * browser, opens the document by its link.
+ */
+export async function twoPeople(browser: Browser, opts: TwoPeopleOptions): Promise<{ a: Person; b: Person; url: string }> {
+  const a = await freshPage(browser);
+  if (opts.prepareA) await opts.prepareA(a.context);
+  const b = await freshPage(browser);
+  const url = await newDocument(a.page);
+  if (opts.offlineReady) await offlineReady(a.page);
+  await caretTo(a.page, 'end');
+  if (typeof opts.write === 'string') await a.page.keyboard.type(opts.write);
+  else await opts.write(a.page);
+  await settled(a.page);
+  await openDocument(b.page, url);
+  return { a, b, url };
+}

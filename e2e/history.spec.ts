@@ -7,7 +7,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { replay, type DocEvent } from '../shared/src/index.js';
-import { caretTo, converged, editorText, freshPage, newDocument, openDocument, settled } from './helpers';
+import { caretTo, converged, editorText, freshPage, newDocument, openDocument, settled, twoPeople } from './helpers';
 import { docIdOf, serverLog, sharedDataDir } from './server-log';
 
 const view = (page: Page) => page.getByTestId('history-view');
@@ -67,13 +67,7 @@ async function author(page: Page): Promise<string> {
 }
 
 test('after two authors, the slider shows every version exactly as the server log replays it; restore reaches both browsers as one event; undo takes it back (T1, H4)', async ({ browser }) => {
-  const a = await freshPage(browser);
-  const b = await freshPage(browser);
-  const url = await newDocument(a.page);
-  await caretTo(a.page, 'end');
-  await a.page.keyboard.type('Hello world\n');
-  await settled(a.page);
-  await openDocument(b.page, url);
+  const { a, b, url } = await twoPeople(browser, { write: 'Hello world\n' });
   await caretTo(b.page, 'end');
   await b.page.keyboard.type('from B, café 😀');
   await converged([a.page, b.page]);

@@ -1,19 +1,9 @@
 import { expect, test } from '@playwright/test';
-import { caretTo, converged, count, editorReady, editorText, freshPage, newDocument, openDocument, settled } from './helpers';
+import { caretTo, converged, count, editorReady, editorText, freshPage, newDocument, openDocument, settled, twoPeople } from './helpers';
 
 test('offline: type, reload from the service worker, type more, come back: everything arrives exactly once (O1, O2, C8)', async ({ browser }) => {
-  const a = await freshPage(browser);
-  const b = await freshPage(browser);
-  const url = await newDocument(a.page);
   // The service worker must control the page before the network goes.
-  await a.page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-  });
-  await a.page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-  await caretTo(a.page, 'end');
-  await a.page.keyboard.type('online-1 ');
-  await settled(a.page);
-  await openDocument(b.page, url);
+  const { a, b, url } = await twoPeople(browser, { write: 'online-1 ', offlineReady: true });
   await settled(b.page);
 
   await a.context.setOffline(true);

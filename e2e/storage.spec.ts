@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { caretTo, converged, editorReady, editorText, freshPage, newDocument, openDocument, settled } from './helpers';
+import { caretTo, converged, editorReady, editorText, freshPage, newDocument, openDocument, settled, twoPeople } from './helpers';
 import { docIdOf, expectLogOnce, serverLog, sharedDataDir } from './server-log';
 
 // Storage failures in a real Chromium: IndexedDB full, blocked, or missing. In each case the
@@ -41,19 +41,8 @@ function quotaSwitch() {
 }
 
 test('IndexedDB full: the page says so, edits keep syncing, and are stored again once there is room (C4)', async ({ browser }) => {
-  const a = await freshPage(browser);
-  await a.context.addInitScript(quotaSwitch);
-  const b = await freshPage(browser);
+  const { a, b, url } = await twoPeople(browser, { write: 'before-full ', offlineReady: true, prepareA: (context) => context.addInitScript(quotaSwitch) });
   try {
-    const url = await newDocument(a.page);
-    await a.page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-    });
-    await a.page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-    await caretTo(a.page, 'end');
-    await a.page.keyboard.type('before-full ');
-    await settled(a.page);
-    await openDocument(b.page, url);
     await settled(b.page);
     await expect(storageError(a.page)).toHaveCount(0);
 

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { caretTo, converged, editorReady, editorText, freshPage, newDocument, openDocument, settled } from './helpers';
+import { caretTo, converged, editorReady, editorText, freshPage, newDocument, openDocument, settled, twoPeople } from './helpers';
 
 /** Reads through the editor's test hook (Editor.tsx). */
 async function probe<T>(page: Page, f: string): Promise<T> {
@@ -74,21 +74,16 @@ test('undo takes back only my word, on both screens; after a reload redo puts it
 });
 
 test('undo offline, reload from the service worker, undo again, go online: both converge and the log holds each event once (O1, O2, U2)', async ({ browser }) => {
-  const a = await freshPage(browser);
-  const b = await freshPage(browser);
-  const url = await newDocument(a.page);
-  await a.page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
+  const { a, b, url } = await twoPeople(browser, {
+    offlineReady: true,
+    write: async (page) => {
+      await page.keyboard.type('one ');
+      // A caret jump (there and back): the next typing is a new undo step.
+      await page.keyboard.press('ArrowLeft');
+      await page.keyboard.press('End');
+      await page.keyboard.type('two ');
+    },
   });
-  await a.page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-  await caretTo(a.page, 'end');
-  await a.page.keyboard.type('one ');
-  // A caret jump (there and back): the next typing is a new undo step.
-  await a.page.keyboard.press('ArrowLeft');
-  await a.page.keyboard.press('End');
-  await a.page.keyboard.type('two ');
-  await settled(a.page);
-  await openDocument(b.page, url);
   expect(await converged([a.page, b.page])).toBe('one two ');
 
   await a.context.setOffline(true);
