@@ -5,7 +5,7 @@
  *
  *     meta.label   = the name (1..MAX_LABEL characters, rendered as text),
  *     meta.version = the seq it names (≤ the label event's own seq - 1),
- *     meta.step    = its own id key (a step of its own, as the undo convention of docs/spec.md U2 wants).
+ *     meta.step    = its own id key (a step of its own, as docs/spec.md U5 and H4 want).
  *
  * Because it is an event it has an author and a server time, it syncs, survives reloads and
  * appears in the audit list. Renaming is a new label on the same version (the newest wins in
