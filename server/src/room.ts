@@ -14,6 +14,7 @@
  */
 import {
   RoomCore,
+  planWelcome,
   PROTOCOL_VERSION,
   encodeServerMessage,
   type Checkpoint,
@@ -140,16 +141,19 @@ export class Room {
     this.deliver(sends);
   }
 
-  /** Adds `peer` and sends its welcome and the presence messages; refuses a `last` beyond the committed head. */
+  /**
+   * Adds `peer` and sends its welcome and the presence messages; refuses a `last` beyond
+   * the committed head. Throws if the store does, before anything changed.
+   */
   join(peer: Peer, last: number): Result<null, CodedError<'base-ahead'>> {
+    // The welcome's frame is built (the one step that may read the store) before the core
+    // adds the peer, so a failing read leaves the room as it was.
+    const plan = planWelcome(this.docId, peer.role, last, this.core.committedHead, this.core.newestCheckpoint);
+    if (!plan.ok) return plan;
+    const welcome = this.welcomeText(plan.value);
     const r = this.core.join(peer, last);
     if (!r.ok) return r;
-    try {
-      peer.sendRaw(this.welcomeText(r.value.welcome));
-    } catch (e) {
-      this.core.leave(peer); // the welcome could not be read: as if it never joined (nobody has heard of it yet)
-      throw e;
-    }
+    peer.sendRaw(welcome);
     this.deliver(r.value.sends);
     return ok(null);
   }
