@@ -17,8 +17,7 @@ import { decodeOp, defaultOpLimits } from '../../op/codec.js';
 import type { DocEvent, EventMeta } from '../event.js';
 import { eventKinds } from '../event.js';
 import { type Result, ok } from '../../result.js';
-import { ByteReader } from './bytes.js';
-import { RleReader } from './rle.js';
+import { ByteReader, RleReader } from './bytes.js';
 import { readChars } from './chars.js';
 import { EVENTS_BLOCK, blockError, open } from './envelope.js';
 import {

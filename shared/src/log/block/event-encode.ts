@@ -11,8 +11,7 @@ import type { Op } from '../../op/op.js';
 import { decodeOp } from '../../op/codec.js';
 import type { DocEvent, EventKind, EventMeta } from '../event.js';
 import { eventKinds } from '../event.js';
-import { ByteWriter } from './bytes.js';
-import { RleWriter } from './rle.js';
+import { ByteWriter, RleWriter } from './bytes.js';
 import { writeChars } from './chars.js';
 import { EVENTS_BLOCK, seal } from './envelope.js';
 import {

@@ -32,7 +32,7 @@
  * The text column is the table's strings, then the text of every insert, then the text of every
  * delete (two streams, so that deflate sees the typed text unbroken by what was deleted). The
  * columns, each its byte length then its bytes, in the order of `Col`. All columns are RLE
- * (rle.ts) but the table lengths, meta and general ops, which are plain varints.
+ * (bytes.ts) but the table lengths, meta and general ops, which are plain varints.
  *
  * Op shapes: 0 empty, 1 insert, 2 delete, 3 insert then delete (a replacement), each at the
  * position of the op's leading retain (0 without one); 4 anything else, component by component
@@ -94,7 +94,7 @@ export const NARROW_LIMIT = 2 ** 49;
 /** Most events a block may hold, so a tiny hostile block cannot claim billions of events. */
 export const MAX_BLOCK_EVENTS = 1 << 22;
 
-/** RLE entries double a zigzag value (rle.ts), so deltas stay within ±2^50 to keep every entry a safe integer. */
+/** RLE entries double a zigzag value (bytes.ts), so deltas stay within ±2^50 to keep every entry a safe integer. */
 const MAX_DELTA = 2 ** 50;
 
 /** An integer the columns can hold as a zigzag delta. */

@@ -12,7 +12,7 @@ import type { Component, Op } from '../../../src/op/op.js';
 import { OpBuilder } from '../../../src/op/op.js';
 import { encodeBlock, decodeBlock, encodeCheckpointBlock, decodeCheckpointBlock } from '../../../src/log/block/index.js';
 import type { Checkpoint } from '../../../src/log/checkpoint.js';
-import { crc32 } from '../../../src/log/block/crc32.js';
+import { crc32 } from '../../../src/log/block/envelope.js';
 import { unwrap } from '../../../src/result.js';
 import { seed } from '../../op/arbitraries.js';
 import { logArb } from '../log-arbitraries.js';
