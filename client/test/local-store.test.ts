@@ -10,7 +10,7 @@ import {
   type LocalEvent,
   type Op,
 } from '../../shared/src/index.js';
-import { LocalStore, storageError, titleOf, type DocWrite, type StoredDoc } from '../src/local/local-store.js';
+import { DB_VERSION, LocalStore, storageError, titleOf, type DocWrite, type StoredDoc } from '../src/local/local-store.js';
 import { DocPersister } from '../src/local/persister.js';
 import { restoreState } from '../src/local/restore.js';
 import { applyJournal, journalKey, type JournalStorage } from '../src/local/journal.js';
@@ -202,7 +202,7 @@ describe('LocalStore', () => {
     const store = r.value;
     expect((await store.listDocuments()).ok).toBe(true);
     const { openDB } = await import('idb');
-    const newer = await openDB(name, 2); // not blocked: this store closes on versionchange
+    const newer = await openDB(name, DB_VERSION + 1); // not blocked: this store closes on versionchange
     newer.close();
     const after = await store.listDocuments();
     expect(after.ok).toBe(false);

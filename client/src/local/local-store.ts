@@ -34,9 +34,11 @@ import {
   type CodedError,
   ok,
   err,
-  encodeCheckpoint,
   decodeCheckpoint,
 } from '../../../shared/src/index.js';
+import { type BlockRecord, describeProblem, firstStoredSeq, readEvents, sealChunks } from './event-blocks.js';
+import { decodeStoredCheckpoint, encodeStoredCheckpoint } from './stored-codec.js';
+import { upgradeToBlocks } from './layout-upgrade.js';
 
 export type StorageErrorCode = 'quota' | 'blocked' | 'unavailable' | 'failed';
 export type StorageError = CodedError<StorageErrorCode>;
@@ -54,10 +56,14 @@ export interface DocSummary {
   readonly checkpointSeq: number;
 }
 
-interface CheckpointRecord {
+/**
+ * The stored checkpoint. `data` is the codec's bytes; a string is the version 1 layout's
+ * JSON, kept as it was when the upgrade could not decode it (and still read the old way).
+ */
+export interface CheckpointRecord {
   readonly docId: string;
   readonly seq: number;
-  readonly data: string;
+  readonly data: Uint8Array | string;
 }
 
 interface SlotRecord {
@@ -71,8 +77,10 @@ interface SlotRecord {
 interface EventideDB extends DBSchema {
   docs: { key: string; value: DocSummary };
   checkpoints: { key: string; value: CheckpointRecord };
-  /** Key [docId, seq]. */
+  /** Key [docId, seq]: the newest confirmed events, one row each, until sealed (event-blocks.ts). */
   tail: { key: [string, number]; value: DocEvent };
+  /** Key [docId, last seq]: sealed blocks of confirmed events (version 2). */
+  blocks: { key: [string, number]; value: BlockRecord };
   /** Key [docId, client, clientSeq]. */
   outbox: { key: [string, string, number]; value: LocalEvent };
   /** Key [docId, client]. */
@@ -81,7 +89,11 @@ interface EventideDB extends DBSchema {
 }
 
 export const DB_NAME = 'eventide';
-const DB_VERSION = 1;
+/**
+ * 1: events as rows, checkpoints as JSON; 2: the `blocks` store, checkpoints as the codec's
+ * bytes (layout-upgrade.ts upgrades a version 1 database in place).
+ */
+export const DB_VERSION = 2;
 
 /** A document as stored for one client slot. */
 export interface StoredDoc {
@@ -181,9 +193,11 @@ export class LocalStore {
     const gone: { error: StorageError | null } = { error: null };
     let timer: ReturnType<typeof setTimeout> | undefined;
     let opening: Promise<IDBPDatabase<EventideDB>>;
+    // Why an upgrade failed: its transaction is aborted, so the version 1 copy stays whole.
+    let upgradeFailure: StorageError | null = null;
     try {
       opening = openDB<EventideDB>(name, DB_VERSION, {
-        upgrade(db, oldVersion) {
+        upgrade(db, oldVersion, _newVersion, tx) {
           if (oldVersion < 1) {
             db.createObjectStore('docs', { keyPath: 'docId' });
             db.createObjectStore('checkpoints', { keyPath: 'docId' });
@@ -191,6 +205,23 @@ export class LocalStore {
             db.createObjectStore('outbox');
             db.createObjectStore('slots');
             db.createObjectStore('settings');
+          }
+          if (oldVersion < 2) {
+            db.createObjectStore('blocks');
+            if (oldVersion === 1) {
+              upgradeToBlocks(tx as unknown as Parameters<typeof upgradeToBlocks>[0]).catch((e: unknown) => {
+                const se = storageError(e);
+                upgradeFailure = {
+                  code: se.code,
+                  message: `the documents stored in this browser could not be moved to the new storage layout (${se.message}); nothing was changed, and they are kept as they were until a later try succeeds`,
+                };
+                try {
+                  tx.abort();
+                } catch {
+                  /* already aborted by the failure */
+                }
+              });
+            }
           }
         },
         blocked() {
@@ -229,7 +260,7 @@ export class LocalStore {
       }
       return ok(new LocalStore(r, gone));
     } catch (e) {
-      const se = storageError(e);
+      const se = upgradeFailure ?? storageError(e);
       return err(se.code, se.message);
     } finally {
       clearTimeout(timer);
@@ -267,23 +298,24 @@ export class LocalStore {
   /** The document as stored, with `client`'s outbox. */
   async load(docId: string, client: string): Promise<Result<StoredDoc, StorageError>> {
     return this.guard(async () => {
-      const tx = this.db.transaction(['checkpoints', 'tail', 'outbox', 'slots'], 'readonly');
+      const tx = this.db.transaction(['checkpoints', 'tail', 'blocks', 'outbox', 'slots'], 'readonly');
       const [cpRec, slot] = await Promise.all([tx.objectStore('checkpoints').get(docId), tx.objectStore('slots').get([docId, client])]);
       const problems: string[] = [];
       let checkpoint: Checkpoint | null = null;
       if (cpRec !== undefined) {
-        const d = decodeCheckpoint(cpRec.data);
+        const d = readCheckpoint(cpRec);
         if (d.ok && d.value.seq === cpRec.seq) checkpoint = d.value;
         else problems.push(`the stored checkpoint at ${cpRec.seq} is unusable${d.ok ? '' : `: ${d.error.message}`}`);
       }
       const from = checkpoint?.seq ?? 0;
       const tail: DocEvent[] = [];
       if (cpRec === undefined || checkpoint !== null) {
-        const stored = await tx.objectStore('tail').getAll(IDBKeyRange.bound([docId, from + 1], [docId, INF]));
-        for (const ev of stored) {
+        const stored = await readEvents(tx.objectStore('tail'), tx.objectStore('blocks'), docId, from, INF);
+        for (const ev of stored.events) {
           if (ev.seq !== from + tail.length + 1) break; // a gap: what follows is unusable
           tail.push(ev);
         }
+        for (const p of stored.problems) if (p.last > from + tail.length) problems.push(describeProblem(p));
       }
       const head = from + tail.length;
       let outbox = await tx.objectStore('outbox').getAll(IDBKeyRange.bound([docId, client, 0], [docId, client, INF]));
@@ -315,9 +347,10 @@ export class LocalStore {
   /** Applies one write in one transaction. */
   async write(docId: string, client: string, w: DocWrite): Promise<Result<WriteOutcome, StorageError>> {
     return this.guard(async () => {
-      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots'], 'readwrite');
+      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'blocks', 'outbox', 'slots'], 'readwrite');
       const docs = tx.objectStore('docs');
       const tail = tx.objectStore('tail');
+      const blocks = tx.objectStore('blocks');
       const outbox = tx.objectStore('outbox');
       const slots = tx.objectStore('slots');
       const pending: Promise<unknown>[] = [];
@@ -356,9 +389,12 @@ export class LocalStore {
           w.forceCheckpoint !== true &&
           others.some((s) => s.client !== client && s.outboxSize > 0 && s.outboxBase > 0 && s.outboxBase < cp.seq);
         if (!needsOlder) {
-          pending.push(tx.objectStore('checkpoints').put({ docId, seq: cp.seq, data: encodeCheckpoint(cp) }));
+          pending.push(tx.objectStore('checkpoints').put({ docId, seq: cp.seq, data: encodeStoredCheckpoint(cp) }));
           // The tail before the checkpoint stays as a history cache, up to HISTORY_KEEP events.
-          if (cp.seq - HISTORY_KEEP > 0) pending.push(tail.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq - HISTORY_KEEP])));
+          if (cp.seq - HISTORY_KEEP > 0) {
+            pending.push(tail.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq - HISTORY_KEEP])));
+            pending.push(blocks.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq - HISTORY_KEEP])));
+          }
           checkpointSeq = cp.seq;
           head = Math.max(head, cp.seq);
           checkpointWritten = true;
@@ -375,6 +411,8 @@ export class LocalStore {
         }),
       );
       await Promise.all(pending);
+      // Whole chunks of rows become blocks (event-blocks.ts): about once every SEAL_EVENTS events.
+      await sealChunks(tail, blocks, docId, head);
       await tx.done;
       return { checkpointWritten };
     });
@@ -386,14 +424,22 @@ export class LocalStore {
    */
   async events(docId: string, from: number, to: number, limit = 1000): Promise<Result<DocEvent[], StorageError>> {
     if (to <= from) return ok([]);
-    return this.guard(() => this.db.getAll('tail', IDBKeyRange.bound([docId, from + 1], [docId, to]), limit));
+    return this.guard(async () => {
+      const tx = this.db.transaction(['tail', 'blocks'], 'readonly');
+      const r = await readEvents(tx.objectStore('tail'), tx.objectStore('blocks'), docId, from, to, limit);
+      await tx.done;
+      // A block that cannot be read is a gap here: the event source then asks the server.
+      return r.events;
+    });
   }
 
   /** The lowest stored confirmed seq of a document (0: none). */
   async firstEventSeq(docId: string): Promise<Result<number, StorageError>> {
     return this.guard(async () => {
-      const key = await this.db.getKey('tail', IDBKeyRange.bound([docId, 0], [docId, INF]));
-      return key === undefined ? 0 : key[1];
+      const tx = this.db.transaction(['tail', 'blocks'], 'readonly');
+      const first = await firstStoredSeq(tx.objectStore('tail'), tx.objectStore('blocks'), docId);
+      await tx.done;
+      return first;
     });
   }
 
@@ -406,7 +452,7 @@ export class LocalStore {
    */
   async startOver(docId: string, text: string, time: number, newClientBase: string): Promise<Result<null, StorageError>> {
     return this.guard(async () => {
-      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots', 'settings'], 'readwrite');
+      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'blocks', 'outbox', 'slots', 'settings'], 'readwrite');
       await Promise.all([
         tx.objectStore('settings').put(JSON.stringify({ docId, time, text }), backupKey(docId, time)),
         tx.objectStore('settings').put(newClientBase, clientBaseKey(docId)),
@@ -439,7 +485,7 @@ export class LocalStore {
   /** Forgets a document entirely (every slot). */
   async deleteDocument(docId: string): Promise<Result<null, StorageError>> {
     return this.guard(async () => {
-      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots'], 'readwrite');
+      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'blocks', 'outbox', 'slots'], 'readwrite');
       await Promise.all(forget(tx, docId));
       await tx.done;
       return null;
@@ -453,6 +499,11 @@ export class LocalStore {
       return all.map((s) => ({ client: s.client, outboxSize: s.outboxSize, outboxBase: s.outboxBase, nextClientSeq: s.nextClientSeq }));
     });
   }
+}
+
+/** A stored checkpoint record: the codec's bytes, or the version 1 JSON it replaced. */
+export function readCheckpoint(rec: CheckpointRecord): Result<Checkpoint> {
+  return typeof rec.data === 'string' ? decodeCheckpoint(rec.data) : decodeStoredCheckpoint(rec.data);
 }
 
 /** Where `startOver` keeps a text: `backup:<docId>:<time, 15 digits>` (sorts by time). */
@@ -493,6 +544,7 @@ function forget(
     tx.objectStore('docs').delete(docId),
     tx.objectStore('checkpoints').delete(docId),
     tx.objectStore('tail').delete(IDBKeyRange.bound([docId, 0], [docId, INF])),
+    tx.objectStore('blocks').delete(IDBKeyRange.bound([docId, 0], [docId, INF])),
     tx.objectStore('outbox').delete(IDBKeyRange.bound([docId, '', 0], [docId, '\uffff', INF])),
     tx.objectStore('slots').delete(IDBKeyRange.bound([docId, ''], [docId, '\uffff'])),
   ];
