@@ -36,7 +36,7 @@ import {
   err,
   decodeCheckpoint,
 } from '../../../shared/src/index.js';
-import { type BlockRecord, describeProblem, firstStoredSeq, readEvents, sealChunks } from './event-blocks.js';
+import { type BlockProblem, type BlockRecord, describeProblem, firstStoredSeq, readEvents, sealChunks } from './event-blocks.js';
 import { decodeStoredCheckpoint, encodeStoredCheckpoint } from './stored-codec.js';
 import { upgradeToBlocks } from './layout-upgrade.js';
 
@@ -209,6 +209,8 @@ export class LocalStore {
           if (oldVersion < 2) {
             db.createObjectStore('blocks');
             if (oldVersion === 1) {
+              // Its outcome is the open's: an abort rejects `done` and the open alike.
+              tx.done.catch(() => undefined);
               upgradeToBlocks(tx as unknown as Parameters<typeof upgradeToBlocks>[0]).catch((e: unknown) => {
                 const se = storageError(e);
                 upgradeFailure = {
@@ -309,17 +311,28 @@ export class LocalStore {
       }
       const from = checkpoint?.seq ?? 0;
       const tail: DocEvent[] = [];
+      const unreadable: BlockProblem[] = [];
       if (cpRec === undefined || checkpoint !== null) {
         const stored = await readEvents(tx.objectStore('tail'), tx.objectStore('blocks'), docId, from, INF);
         for (const ev of stored.events) {
           if (ev.seq !== from + tail.length + 1) break; // a gap: what follows is unusable
           tail.push(ev);
         }
-        for (const p of stored.problems) if (p.last > from + tail.length) problems.push(describeProblem(p));
+        for (const p of stored.problems) if (p.last > from + tail.length) unreadable.push(p);
       }
       const head = from + tail.length;
       let outbox = await tx.objectStore('outbox').getAll(IDBKeyRange.bound([docId, client, 0], [docId, client, INF]));
       let outboxBase = slot?.outboxBase ?? head;
+      if (unreadable.length > 0 && outbox.length > 0 && outboxBase > head) {
+        // The unsent edits apply after events this device can no longer read. Restoring
+        // without them would drop them at the next write; as a failure, the page works from
+        // memory and never writes over the stored copy, so they stay where they are.
+        await tx.done;
+        throw new UnreadableCopy(
+          `${describeProblem(unreadable[0])}; the ${outbox.length} unsent edits stored after them cannot be placed, so they are kept in this browser's storage untouched and this page works from memory`,
+        );
+      }
+      for (const p of unreadable) problems.push(describeProblem(p));
       if (outbox.length > 0 && outboxBase === 0 && from > 0) {
         // Made on an empty document (e.g. offline in a new document) before a checkpoint
         // arrived: the empty document is always at hand; catch-up fetches the events.
@@ -526,10 +539,14 @@ export function titleOf(firstChars: string): string {
   return line.length > 120 ? line.slice(0, 120) : line;
 }
 
+/** A stored copy that cannot be used without losing something: `failed`, with its reason. */
+class UnreadableCopy extends Error {}
+
 async function guard<T>(f: () => Promise<T>): Promise<Result<T, StorageError>> {
   try {
     return ok(await f());
   } catch (e) {
+    if (e instanceof UnreadableCopy) return err('failed', `the stored copy cannot be used: ${e.message}`);
     const se = storageError(e);
     return err(se.code, se.message);
   }
