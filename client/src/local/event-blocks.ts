@@ -114,7 +114,7 @@ export async function sealChunks(rows: RowStore, blocks: BlockStore, docId: stri
  * from the blocks and the rows, at most `limit`; plus the blocks that could not be read.
  */
 export async function readEvents(
-  rows: RowReader,
+  rows: RowReader | null,
   blocks: BlockReader,
   docId: string,
   from: number,
@@ -135,7 +135,7 @@ export async function readEvents(
     if (fromBlocks.length >= limit) break;
     cursor = await cursor.continue();
   }
-  const loose = to > from ? ((await rows.getAll(IDBKeyRange.bound([docId, from + 1], [docId, to]), Number.isFinite(limit) ? limit : undefined)) as DocEvent[]) : [];
+  const loose = rows !== null && to > from ? ((await rows.getAll(IDBKeyRange.bound([docId, from + 1], [docId, to]), Number.isFinite(limit) ? limit : undefined)) as DocEvent[]) : [];
   return { events: mergeBySeq(fromBlocks, loose).slice(0, Number.isFinite(limit) ? limit : undefined), problems };
 }
 
