@@ -12,9 +12,9 @@
  * own, without touching the store whose writes guarantee O1.
  *
  * Layout (version 3). Events are blocks of the core's codec, keyed [docId, last seq], never
- * crossing a chunk of SEAL_EVENTS seqs (local/event-blocks.ts): a page that lands in a chunk
- * already partly cached is merged with it, so each chunk ends as one block however the
- * pages fell. Checkpoints are keyed [docId, seq] and are either kept whole (the codec's
+ * crossing a chunk of CACHE_CHUNK seqs (local/event-blocks.ts): a page is a block of its
+ * own until its chunk is complete, then the chunk is merged into one block, however the
+ * pages fell (deflate finds little in the text of 1,000 keystrokes, much in 20,000). Checkpoints are keyed [docId, seq] and are either kept whole (the codec's
  * bytes) or only marked (`bytes: null`): the server had one there, and its state is the
  * replay of the cached events from the nearest whole one below (L5). Whole ones are kept
  * at most one per CHECKPOINT_SPACING seqs. Why: the server sends a checkpoint with every
@@ -33,8 +33,8 @@
 import { openDB, type IDBPDatabase, type IDBPObjectStore, type IDBPTransaction } from 'idb';
 import type { Checkpoint, CodedError, DocEvent, Result } from '../../../shared/src/index.js';
 import { Rope, checkpointOf, err, ok, ropeFromCheckpoint, replayInto } from '../../../shared/src/index.js';
-import { type BlockRecord, SEAL_EVENTS, contiguousRuns, blockOf, mergeBySeq, readEvents } from '../local/event-blocks.js';
-import { decodeStoredCheckpoint, decodeStoredEvents, encodeStoredCheckpoint } from '../local/stored-codec.js';
+import { mergeIntoChunks, readEvents } from '../local/event-blocks.js';
+import { decodeStoredCheckpoint, encodeStoredCheckpoint } from '../local/stored-codec.js';
 import type { LocalEvents } from './event-source.js';
 import type { CheckpointLookup } from './history-model.js';
 
@@ -46,7 +46,13 @@ const BLOCKS = 'blocks';
 const CHECKPOINTS = 'checkpoints';
 
 /** At most one whole checkpoint per this many seqs; the others are marks, replayed when asked for. */
-export const CHECKPOINT_SPACING = 50_000;
+export const CHECKPOINT_SPACING = 150_000;
+
+/**
+ * Seqs per block of the cache: bigger than the local store's (no keystroke waits on these
+ * writes), because the text column of 1,000 keystrokes is too short for deflate to find much.
+ */
+export const CACHE_CHUNK = 20_000;
 
 /** A cached server checkpoint: whole (`bytes`), or a mark of where one was (`bytes: null`). */
 interface CheckpointRecord {
@@ -150,7 +156,7 @@ export class HistoryCache {
     if (events.length === 0 && checkpoints.length === 0) return ok(null);
     try {
       const tx = this.db.transaction([BLOCKS, CHECKPOINTS], 'readwrite');
-      await putEvents(tx.objectStore(BLOCKS), docId, events);
+      await mergeIntoChunks(tx.objectStore(BLOCKS), docId, events, CACHE_CHUNK, false);
       const cps = tx.objectStore(CHECKPOINTS);
       for (const c of checkpoints) {
         if (c.docId !== docId || (await cps.getKey([docId, c.seq])) !== undefined) continue;
@@ -237,31 +243,6 @@ async function wholeNear(cps: Store, docId: string, seq: number): Promise<number
   return null;
 }
 
-/**
- * Adds events to the blocks: each chunk of SEAL_EVENTS seqs they touch is read, merged with
- * them and written back as one block per contiguous run (a block that no longer decodes is
- * replaced by what arrived).
- */
-async function putEvents(blocks: Store, docId: string, events: readonly DocEvent[]): Promise<void> {
-  const sorted = [...events].sort((a, b) => a.seq - b.seq);
-  let i = 0;
-  while (i < sorted.length) {
-    const end = Math.ceil(sorted[i].seq / SEAL_EVENTS) * SEAL_EVENTS;
-    const fresh: DocEvent[] = [];
-    while (i < sorted.length && sorted[i].seq <= end) fresh.push(sorted[i++]);
-    const range = IDBKeyRange.bound([docId, end - SEAL_EVENTS + 1], [docId, end]);
-    let have: DocEvent[] = [];
-    for (const b of (await blocks.getAll(range)) as BlockRecord[]) {
-      const d = decodeStoredEvents(b.bytes);
-      if (d.ok) have = mergeBySeq(have, d.value);
-    }
-    const merged = mergeBySeq(have, fresh);
-    if (merged.length === have.length) continue; // nothing new in this chunk
-    await blocks.delete(range);
-    for (const run of contiguousRuns(merged)) await blocks.put(blockOf(run), [docId, run[run.length - 1].seq]);
-  }
-}
-
 /** Versions 1 and 2 to 3, in the upgrade transaction: rows into blocks, checkpoint objects into bytes or marks. */
 async function upgradeCache(tx: AnyTx, db: IDBPDatabase, oldVersion: number): Promise<void> {
   const blocks = tx.objectStore(BLOCKS);
@@ -270,7 +251,7 @@ async function upgradeCache(tx: AnyTx, db: IDBPDatabase, oldVersion: number): Pr
   let pending: DocEvent[] = [];
   const flush = async () => {
     try {
-      if (doc !== null && pending.length > 0) await putEvents(blocks, doc, pending);
+      if (doc !== null && pending.length > 0) await mergeIntoChunks(blocks, doc, pending, CACHE_CHUNK, false);
     } catch (e) {
       // Rows that do not make a block (another version's bug): dropped, the server has them.
       if (!(e instanceof Error) || (e as { name?: string }).name !== 'Error') throw e;
@@ -279,7 +260,7 @@ async function upgradeCache(tx: AnyTx, db: IDBPDatabase, oldVersion: number): Pr
   };
   while (cursor !== null) {
     const [docId] = cursor.key as [string, number];
-    if (docId !== doc || pending.length >= SEAL_EVENTS) {
+    if (docId !== doc || pending.length >= CACHE_CHUNK) {
       await flush();
       doc = docId;
     }

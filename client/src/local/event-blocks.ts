@@ -5,13 +5,16 @@
  * acknowledged event moves to the confirmed tail in the same kind of small transaction:
  * re-encoding a block on every ack would make each of those writes pay for the whole
  * block. So the newest confirmed events are rows (one structured-clone object per event,
- * key [docId, seq]), and once the rows fill a whole chunk of SEAL_EVENTS seqs,
- * `(k·SEAL_EVENTS, (k+1)·SEAL_EVENTS]`, that chunk is sealed: encoded as one block (the
- * codec's bytes, about 1 byte an event instead of ~150) and its rows deleted, in the same
- * transaction, so a reader sees the chunk either as rows or as a block, never neither.
- * Chunks are aligned to seqs rather than counted from the first row so that a block
- * never needs rewriting: a document that loads its tail after a server checkpoint (a
- * multiple of 1,000) seals the same chunks as one that saw every event.
+ * key [docId, seq]), and once ROWS_BEFORE_MERGE of them gather in a chunk of SEAL_EVENTS
+ * seqs, `(k·SEAL_EVENTS, (k+1)·SEAL_EVENTS]`, or the chunk is complete, they are merged
+ * into the chunk's block (the codec's bytes, about half a byte an event instead of ~150)
+ * and deleted, in the same transaction, so a reader sees each event as a row or in a
+ * block, never neither. A merge decodes and re-encodes at most one chunk, once every
+ * ROWS_BEFORE_MERGE acks, and the rows, the one costly part of the footprint, stay
+ * under ROWS_BEFORE_MERGE. Chunks are aligned to seqs rather than counted from the first
+ * row so that every store cuts the log the same way: a document that loads its tail
+ * after a server checkpoint (a multiple of 1,000) fills the same chunks as one that saw
+ * every event.
  *
  * Blocks are keyed [docId, last seq] and hold `first` too, so the blocks overlapping
  * `from < seq ≤ to` are a cursor from [docId, from + 1] that stops at the first block
@@ -26,8 +29,15 @@
 import type { DocEvent, CodedError } from '../../../shared/src/index.js';
 import { decodeStoredEvents, encodeStoredEvents } from './stored-codec.js';
 
-/** Events per sealed block: the server's checkpoint spacing, so blocks line up with welcomes. */
+/** Seqs per chunk of the local store: the server's checkpoint spacing, so chunks line up with welcomes. */
 export const SEAL_EVENTS = 1000;
+
+/**
+ * Rows of one chunk kept before they are merged into the chunk's block ahead of time: the
+ * rows are ~150 bytes an event, the block ~1, so the footprint stays near the block's while a
+ * merge (decode and encode at most SEAL_EVENTS events) comes once every ROWS_BEFORE_MERGE acks.
+ */
+export const ROWS_BEFORE_MERGE = 100;
 
 /** A sealed block as stored: the codec's bytes of the events `first..last`, contiguous. */
 export interface BlockRecord {
@@ -65,6 +75,11 @@ export interface BlockReader {
 }
 export interface BlockStore extends BlockReader {
   put(value: BlockRecord, key: [string, number]): Promise<unknown>;
+  getAll(range: IDBKeyRange): Promise<unknown[]>;
+  delete(range: IDBKeyRange): Promise<void>;
+}
+export interface CountingRowStore extends RowStore {
+  count(range: IDBKeyRange): Promise<number>;
 }
 
 /** Splits events in seq order into contiguous runs (duplicates dropped). */
@@ -90,22 +105,62 @@ export function blockOf(run: readonly DocEvent[]): BlockRecord {
 }
 
 /**
- * Seals every whole chunk of rows that ends at or before `head` (see the essay), each in
- * this transaction: rows in, blocks out. Returns how many rows were sealed.
+ * Moves rows into blocks, in this transaction: every chunk of rows that ends at or before
+ * `head` (whole), and a chunk holding ROWS_BEFORE_MERGE rows or more (merged ahead of
+ * time). Returns how many rows went.
  */
-export async function sealChunks(rows: RowStore, blocks: BlockStore, docId: string, head: number): Promise<number> {
+export async function sealChunks(rows: CountingRowStore, blocks: BlockStore, docId: string, head: number): Promise<number> {
   let sealed = 0;
   for (;;) {
     const key = (await rows.getKey(IDBKeyRange.bound([docId, 0], [docId, INF]))) as [string, number] | undefined;
     if (key === undefined) return sealed;
     const start = key[1];
     const end = Math.ceil(start / SEAL_EVENTS) * SEAL_EVENTS;
-    if (end > head || end < start) return sealed;
     const range = IDBKeyRange.bound([docId, start], [docId, end]);
+    // The chunk in progress keeps its rows until there are enough to be worth a merge.
+    if (end > head && (await rows.count(range)) < ROWS_BEFORE_MERGE) return sealed;
     const found = (await rows.getAll(range)) as DocEvent[];
-    for (const run of contiguousRuns(found)) await blocks.put(blockOf(run), [docId, run[run.length - 1].seq]);
+    await mergeIntoChunks(blocks, docId, found, SEAL_EVENTS);
     await rows.delete(range);
     sealed += found.length;
+  }
+}
+
+/**
+ * Adds events to the blocks, chunk by chunk (`chunk` seqs each). `eager`: each chunk they
+ * touch is read, merged with them and written back as one block per contiguous run (the
+ * local store, whose merges are already spaced out). Otherwise new events are a block of
+ * their own until the chunk is complete, and only then is it merged into one block: a
+ * history page costs one encode, a chunk one merge (the history cache). A stored block that
+ * no longer decodes is dropped at a merge (its events come again from the server).
+ */
+export async function mergeIntoChunks(blocks: BlockStore, docId: string, events: readonly DocEvent[], chunk: number, eager = true): Promise<void> {
+  const sorted = [...events].sort((a, b) => a.seq - b.seq);
+  let i = 0;
+  while (i < sorted.length) {
+    const end = Math.ceil(sorted[i].seq / chunk) * chunk;
+    const start = end - chunk + 1;
+    const range = IDBKeyRange.bound([docId, start], [docId, end]);
+    const stored = (await blocks.getAll(range)) as BlockRecord[];
+    const fresh: DocEvent[] = [];
+    for (; i < sorted.length && sorted[i].seq <= end; i++) {
+      const seq = sorted[i].seq;
+      if (!stored.some((b) => b.first <= seq && seq <= b.last)) fresh.push(sorted[i]);
+    }
+    if (fresh.length === 0) continue; // nothing new in this chunk
+    const covered = stored.reduce((n, b) => n + (b.last - b.first + 1), 0) + contiguousRuns(fresh).reduce((n, r) => n + r.length, 0);
+    if (!eager && covered < chunk) {
+      for (const run of contiguousRuns(fresh)) await blocks.put(blockOf(run), [docId, run[run.length - 1].seq]);
+      continue;
+    }
+    let have: DocEvent[] = [];
+    for (const b of stored) {
+      const d = decodeStoredEvents(b.bytes);
+      if (d.ok) have = mergeBySeq(have, d.value);
+    }
+    const merged = mergeBySeq(have, fresh);
+    await blocks.delete(range);
+    for (const run of contiguousRuns(merged)) await blocks.put(blockOf(run), [docId, run[run.length - 1].seq]);
   }
 }
 

@@ -21,7 +21,7 @@
  */
 import type { IDBPTransaction } from 'idb';
 import { decodeCheckpoint } from '../../../shared/src/index.js';
-import { sealChunks, type BlockStore, type RowStore } from './event-blocks.js';
+import { sealChunks, type BlockStore, type CountingRowStore } from './event-blocks.js';
 import { encodeStoredCheckpoint } from './stored-codec.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,7 +40,7 @@ export async function upgradeToBlocks(tx: UpgradeTx): Promise<void> {
     cursor = await cursor.continue();
   }
   const docs = (await tx.objectStore('docs').getAll()) as { docId: string; head: number }[];
-  const rows = tx.objectStore('tail') as unknown as RowStore;
+  const rows = tx.objectStore('tail') as unknown as CountingRowStore;
   const blocks = tx.objectStore('blocks') as unknown as BlockStore;
   for (const doc of docs) await sealChunks(rows, blocks, doc.docId, doc.head);
 }
