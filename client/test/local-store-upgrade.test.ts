@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ClientState, checkpointOf, opFromSplice, replay, traceToEvents, type DocEvent, type LocalEvent } from '../../shared/src/index.js';
 import { DB_VERSION, LocalStore, type StoredDoc } from '../src/local/local-store.js';
 import { restoreState } from '../src/local/restore.js';
-import { SEAL_EVENTS } from '../src/local/event-blocks.js';
+import { ROWS_BEFORE_MERGE, SEAL_EVENTS } from '../src/local/event-blocks.js';
 import { flattenPatches, loadTrace, tracesDir } from '../../tools/trace-file.js';
 import { dumpDatabase, v1Records, writeV1Database, type V1Doc, type V1Records } from './helpers/old-layout.js';
 import { v1Input } from './fixtures/local-store-v1-input.js';
@@ -150,9 +150,9 @@ describe('LocalStore upgrade from the version 1 layout', () => {
     expect(after.blocks).toEqual([]);
   });
 
-  it('seals the whole chunks of a long version 1 tail into blocks, and reads every event back through them (O1)', async () => {
+  it('seals the whole chunks of a long version 1 tail into blocks, keeps the last few rows, and reads every event back through them (O1)', async () => {
     const name = freshName();
-    const { doc, text } = await largeDoc(2500, 1500, 40);
+    const { doc, text } = await largeDoc(2050, 1500, 40);
     await writeV1Database({ name, records: v1Records([doc], [['browserId', 'b']]) });
     const store = await open(name);
     const raw = await dumpDatabase(name);
@@ -167,10 +167,20 @@ describe('LocalStore upgrade from the version 1 layout', () => {
     expect(loaded.tail).toEqual(doc.tail.slice(1500));
     expect(loaded.outbox).toEqual(doc.slots[0].outbox);
     expect(restoreState(loaded, 'b-0', 'Bo').state.live.toString()).toBe(text);
-    expect(await store.events('big', 0, 2500, 5000)).toEqual({ ok: true, value: doc.tail });
+    expect(await store.events('big', 0, 2050, 5000)).toEqual({ ok: true, value: doc.tail });
     expect(await store.events('big', 990, 1010, 5)).toEqual({ ok: true, value: doc.tail.slice(990, 995) });
     expect(await store.events('big', 1990, 2010)).toEqual({ ok: true, value: doc.tail.slice(1990, 2010) });
     store.close();
+    // With ROWS_BEFORE_MERGE rows or more, the chunk in progress is merged into its block too.
+    const name2 = freshName();
+    const more = await largeDoc(2000 + ROWS_BEFORE_MERGE, 1500, 1);
+    await writeV1Database({ name: name2, records: v1Records([more.doc], [['browserId', 'b']]) });
+    const store2 = await open(name2);
+    const raw2 = await dumpDatabase(name2);
+    expect(raw2.blocks.map(([k]) => (k as [string, number])[1])).toEqual([1000, 2000, 2000 + ROWS_BEFORE_MERGE]);
+    expect(raw2.tail).toEqual([]);
+    expect(await store2.events('big', 0, 5000, 5000)).toEqual({ ok: true, value: more.doc.tail });
+    store2.close();
   });
 
   it('a failed upgrade (storage full) is a value that says so, leaves the version 1 copy whole, and the next open upgrades it', async () => {

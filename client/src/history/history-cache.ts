@@ -115,6 +115,12 @@ export class HistoryCache {
       const tx = this.db.transaction(BLOCKS);
       const r = await readEvents(null, tx.store, docId, from, to, limit);
       await tx.done;
+      if (r.problems.length > 0) {
+        // A damaged block is dropped, so the pages fetched again in its place are kept.
+        const del = this.db.transaction(BLOCKS, 'readwrite');
+        for (const p of r.problems) void del.store.delete([docId, p.last]);
+        await del.done;
+      }
       return ok(r.events);
     } catch (e) {
       return err('storage', `the history cache could not be read: ${(e as Error).message}`);
