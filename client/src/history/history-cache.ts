@@ -12,17 +12,19 @@
  * own, without touching the store whose writes guarantee O1.
  *
  * Layout (version 3). Events are blocks of the core's codec, keyed [docId, last seq], never
- * crossing a chunk of CACHE_CHUNK seqs (local/event-blocks.ts): a page is a block of its
- * own until its chunk is complete, then the chunk is merged into one block, however the
- * pages fell (deflate finds little in the text of 1,000 keystrokes, much in 20,000). Checkpoints are keyed [docId, seq] and are either kept whole (the codec's
- * bytes) or only marked (`bytes: null`): the server had one there, and its state is the
- * replay of the cached events from the nearest whole one below (L5). Whole ones are kept
- * at most one per CHECKPOINT_SPACING seqs. Why: the server sends a checkpoint with every
- * 1,000 events, and each is the whole text; automerge-paper's 260 of them are ~4 MB even
- * compressed, thirty times the log itself (~120 KB). Marks keep every base the panel asks
- * for (the same seqs, the same states) at the price of one replay of at most
- * CHECKPOINT_SPACING events, done once per stretch of marks and remembered
- * (the panel walks backwards, stretch after stretch, through the same span).
+ * crossing a chunk of CACHE_CHUNK seqs (local/event-blocks.ts): a page is a block of its own
+ * until its chunk is complete, then the chunk is merged into one block, however the pages
+ * fell (deflate finds little in the text of 1,000 keystrokes, much more in 10,000).
+ *
+ * Checkpoints are keyed [docId, seq] and are either kept whole (the codec's bytes) or only
+ * marked (`bytes: null`): the server had one there, and its state is the replay of the
+ * cached events from the nearest whole one below, or from 0 (L5). At most one whole one is
+ * kept per CHECKPOINT_SPACING seqs. Why: the server sends a checkpoint with every 1,000
+ * events, each the whole text; for automerge-paper six whole ones took 116 KB, so all 260
+ * would take some 4 MB, thirty times the log itself (120 KB). Marks keep every base the
+ * panel asks for (the same seqs, the same states) at the price of replaying up to
+ * CHECKPOINT_SPACING events; one replay yields every mark on its way, and the last MEMO of
+ * them are remembered, which is what the panel asks for next as it walks backwards.
  *
  * Events in the log never change (L1), and a server checkpoint is the fold of the events
  * before it, so a cached event or checkpoint is right forever. Every failure is a value:
@@ -52,7 +54,7 @@ export const CHECKPOINT_SPACING = 150_000;
  * Seqs per block of the cache: bigger than the local store's (no keystroke waits on these
  * writes), because the text column of 1,000 keystrokes is too short for deflate to find much.
  */
-export const CACHE_CHUNK = 20_000;
+export const CACHE_CHUNK = 10_000;
 
 /** A cached server checkpoint: whole (`bytes`), or a mark of where one was (`bytes: null`). */
 interface CheckpointRecord {
