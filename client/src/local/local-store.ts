@@ -4,8 +4,11 @@
  * server has not acknowledged yet (DESIGN.md O1, O2).
  *
  * Per document it keeps
- *   - the latest checkpoint (`encodeCheckpoint` text) and the confirmed tail after it,
- *     so the document shows at once on open, with or without a network;
+ *   - the latest checkpoint (the core's checkpoint block) and the confirmed tail after
+ *     it, so the document shows at once on open, with or without a network. Confirmed
+ *     events are rows while new and blocks of the core's codec once their chunk has
+ *     enough of them (event-blocks.ts): every write stays small (O1), and the footprint
+ *     is about the server's;
  *   - per client slot (see slot.ts: one per open tab), the outbox in clientSeq order,
  *     `nextClientSeq`, and `outboxBase`: the confirmed seq the stored outbox forms
  *     apply after. The outbox is rebased whenever remote events arrive, and the stored
@@ -23,7 +26,9 @@
  * load and kept as a history cache (`events`), the last HISTORY_KEEP of them.
  *
  * Failures are values (`StorageError`): quota, a blocked upgrade, IndexedDB missing or
- * broken. Nothing here throws for them; the caller keeps working from memory.
+ * broken, an upgrade from the version 1 layout that failed (layout-upgrade.ts: nothing
+ * changed), a block that cannot be read under unsent edits. Nothing here throws for
+ * them; the caller keeps working from memory.
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import {
