@@ -26,11 +26,11 @@
  * load and kept as a history cache (`events`), the last HISTORY_KEEP of them.
  *
  * Failures are values (`StorageError`): quota, a blocked upgrade, IndexedDB missing or
- * broken, an upgrade from the version 1 layout that failed (layout-upgrade.ts: nothing
+ * broken, an upgrade from the version 1 layout that failed (store-layout.ts: nothing
  * changed), a block that cannot be read under unsent edits. Nothing here throws for
  * them; the caller keeps working from memory.
  */
-import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import { openDB, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import {
   type Checkpoint,
   type DocEvent,
@@ -39,66 +39,15 @@ import {
   type CodedError,
   ok,
   err,
-  decodeCheckpoint,
 } from '../../../shared/src/index.js';
-import { type BlockProblem, type BlockRecord, describeProblem, firstStoredSeq, readEvents, sealChunks } from './event-blocks.js';
-import { decodeStoredCheckpoint, encodeStoredCheckpoint } from './stored-codec.js';
-import { upgradeToBlocks } from './layout-upgrade.js';
+import { type BlockProblem, describeProblem, firstStoredSeq, readEvents, sealChunks } from './event-blocks.js';
+import { encodeStoredCheckpoint } from './stored-codec.js';
+import { type DocSummary, type EventideDB, DB_NAME, DB_VERSION, readCheckpoint, upgradeLayout } from './store-layout.js';
 
 export type StorageErrorCode = 'quota' | 'blocked' | 'unavailable' | 'failed';
 export type StorageError = CodedError<StorageErrorCode>;
 
-/** What the document list shows. */
-export interface DocSummary {
-  readonly docId: string;
-  /** The first line of the text (trimmed, at most 120 units); '' for an empty document. */
-  readonly title: string;
-  /** Last change seen here, local or remote (ms since the epoch). */
-  readonly updatedAt: number;
-  /** The highest confirmed seq stored. */
-  readonly head: number;
-  /** The seq of the stored checkpoint (0: none). */
-  readonly checkpointSeq: number;
-}
-
-/**
- * The stored checkpoint. `data` is the codec's bytes; a string is the version 1 layout's
- * JSON, kept as it was when the upgrade could not decode it (and still read the old way).
- */
-export interface CheckpointRecord {
-  readonly docId: string;
-  readonly seq: number;
-  readonly data: Uint8Array | string;
-}
-
-interface SlotRecord {
-  readonly docId: string;
-  readonly client: string;
-  readonly nextClientSeq: number;
-  readonly outboxBase: number;
-  readonly outboxSize: number;
-}
-
-interface EventideDB extends DBSchema {
-  docs: { key: string; value: DocSummary };
-  checkpoints: { key: string; value: CheckpointRecord };
-  /** Key [docId, seq]: the newest confirmed events, one row each, until sealed (event-blocks.ts). */
-  tail: { key: [string, number]; value: DocEvent };
-  /** Key [docId, last seq]: sealed blocks of confirmed events (version 2). */
-  blocks: { key: [string, number]; value: BlockRecord };
-  /** Key [docId, client, clientSeq]. */
-  outbox: { key: [string, string, number]; value: LocalEvent };
-  /** Key [docId, client]. */
-  slots: { key: [string, string]; value: SlotRecord };
-  settings: { key: string; value: string };
-}
-
-export const DB_NAME = 'eventide';
-/**
- * 1: events as rows, checkpoints as JSON; 2: the `blocks` store, checkpoints as the codec's
- * bytes (layout-upgrade.ts upgrades a version 1 database in place).
- */
-export const DB_VERSION = 2;
+export { DB_NAME, DB_VERSION, type DocSummary } from './store-layout.js';
 
 /** A document as stored for one client slot. */
 export interface StoredDoc {
@@ -203,33 +152,13 @@ export class LocalStore {
     try {
       opening = openDB<EventideDB>(name, DB_VERSION, {
         upgrade(db, oldVersion, _newVersion, tx) {
-          if (oldVersion < 1) {
-            db.createObjectStore('docs', { keyPath: 'docId' });
-            db.createObjectStore('checkpoints', { keyPath: 'docId' });
-            db.createObjectStore('tail');
-            db.createObjectStore('outbox');
-            db.createObjectStore('slots');
-            db.createObjectStore('settings');
-          }
-          if (oldVersion < 2) {
-            db.createObjectStore('blocks');
-            if (oldVersion === 1) {
-              // Its outcome is the open's: an abort rejects `done` and the open alike.
-              tx.done.catch(() => undefined);
-              upgradeToBlocks(tx as unknown as Parameters<typeof upgradeToBlocks>[0]).catch((e: unknown) => {
-                const se = storageError(e);
-                upgradeFailure = {
-                  code: se.code,
-                  message: `the documents stored in this browser could not be moved to the new storage layout (${se.message}); nothing was changed, and they are kept as they were until a later try succeeds`,
-                };
-                try {
-                  tx.abort();
-                } catch {
-                  /* already aborted by the failure */
-                }
-              });
-            }
-          }
+          upgradeLayout(db, oldVersion, tx, (e) => {
+            const se = storageError(e);
+            upgradeFailure = {
+              code: se.code,
+              message: `the documents stored in this browser could not be moved to the new storage layout (${se.message}); nothing was changed, and they are kept as they were until a later try succeeds`,
+            };
+          });
         },
         blocked() {
           blocked = true;
@@ -517,11 +446,6 @@ export class LocalStore {
       return all.map((s) => ({ client: s.client, outboxSize: s.outboxSize, outboxBase: s.outboxBase, nextClientSeq: s.nextClientSeq }));
     });
   }
-}
-
-/** A stored checkpoint record: the codec's bytes, or the version 1 JSON it replaced. */
-export function readCheckpoint(rec: CheckpointRecord): Result<Checkpoint> {
-  return typeof rec.data === 'string' ? decodeCheckpoint(rec.data) : decodeStoredCheckpoint(rec.data);
 }
 
 /** Where `startOver` keeps a text: `backup:<docId>:<time, 15 digits>` (sorts by time). */
