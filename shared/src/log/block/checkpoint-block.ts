@@ -85,7 +85,7 @@ export function decodeCheckpointBlock(bytes: Uint8Array): Result<Checkpoint> {
   }
   if (!lens.done) return malformed('the table column has bytes left');
   const text = all.slice(off);
-  const authorship: AuthorRun[] = new Array(runCount);
+  const authorship: AuthorRun[] = [];
   let covered = 0;
   for (let i = 0; i < runCount; i++) {
     const a = runs.uint();
@@ -93,7 +93,7 @@ export function decodeCheckpointBlock(bytes: Uint8Array): Result<Checkpoint> {
     if (runs.failed) return malformed('the runs column is cut short');
     if (a < 1 || a >= tableSize) return malformed(`run ${i}: author index ${a} is not in the table`);
     if (length < 1) return malformed(`run ${i}: empty`);
-    authorship[i] = { author: table[a], length };
+    authorship.push({ author: table[a], length });
     covered += length;
   }
   if (!runs.done) return malformed('the runs column has bytes left');
