@@ -21,7 +21,7 @@
  * cached events from the nearest whole one below, or from 0 (L5). At most one whole one is
  * kept per CHECKPOINT_SPACING seqs. Why: the server sends a checkpoint with every 1,000
  * events, each the whole text; for automerge-paper six whole ones took 116 KB, so all 260
- * would take some 4 MB, thirty times the log itself (120 KB). Marks keep every base the
+ * would take some 4 MB, forty times the log itself (109 KB). Marks keep every base the
  * panel asks for (the same seqs, the same states) at the price of replaying up to
  * CHECKPOINT_SPACING events; one replay yields every mark on its way, and the last MEMO of
  * them are remembered, which is what the panel asks for next as it walks backwards.
@@ -48,7 +48,7 @@ const BLOCKS = 'blocks';
 const CHECKPOINTS = 'checkpoints';
 
 /** At most one whole checkpoint per this many seqs; the others are marks, replayed when asked for. */
-export const CHECKPOINT_SPACING = 150_000;
+export const CHECKPOINT_SPACING = 250_000;
 
 /**
  * Seqs per block of the cache: bigger than the local store's (no keystroke waits on these
@@ -64,6 +64,8 @@ interface CheckpointRecord {
 
 /** Replayed checkpoints remembered per open cache (each is a whole text). */
 const MEMO = 64;
+/** Events replayed between two turns of the page when a mark is replayed. */
+const REPLAY_SLICE = 20_000;
 const INF = Number.POSITIVE_INFINITY;
 
 export class HistoryCache {
@@ -211,11 +213,18 @@ export class HistoryCache {
     if (events.length !== rec.seq - from || (events.length > 0 && events[0].seq !== from + 1)) return null;
     try {
       const rope = base === null ? Rope.empty() : ropeFromCheckpoint(base);
+      // Only the last MEMO marks are kept, so only those are made; the replay gives the
+      // page a turn every REPLAY_SLICE events (it may be a long one).
+      const kept = new Set(marks.slice(-MEMO));
       let at = from;
       for (const m of marks) {
-        replayInto(rope, at, events.slice(at - from, m - from));
-        at = m;
-        this.remember(checkpointOf(docId, m, rope));
+        while (at < m) {
+          const to = Math.min(m, at + REPLAY_SLICE);
+          replayInto(rope, at, events.slice(at - from, to - from));
+          at = to;
+          if (at < rec.seq) await new Promise((r) => setTimeout(r, 0));
+        }
+        if (kept.has(m)) this.remember(checkpointOf(docId, m, rope));
       }
     } catch {
       return null; // the cached events do not replay: the server has them
