@@ -215,6 +215,17 @@ describe('LocalStore upgrade from the version 1 layout', () => {
     store.close();
   });
 
+  it('an upgrade that takes longer than the open\'s timeout is waited for, not taken for a blocked open', async () => {
+    const name = freshName();
+    const { doc, text } = await largeDoc(3000, 1000, 2);
+    await writeV1Database({ name, records: v1Records([doc], [['browserId', 'b']]) });
+    const r = await LocalStore.open({ name, timeoutMs: 1 });
+    if (!r.ok) throw new Error(r.error.message);
+    expect(await dbVersion(name)).toBe(DB_VERSION);
+    expect(restoreState(await load(r.value, 'big', 'b-0'), 'b-0', 'Bo').state.live.toString()).toBe(text);
+    r.value.close();
+  });
+
   it('a block that cannot be read is a value naming its range; unsent edits behind it stay stored, untouched (S1)', async () => {
     const name = freshName();
     const { doc } = await largeDoc(2500, 1500, 3);

@@ -149,9 +149,11 @@ export class LocalStore {
     let opening: Promise<IDBPDatabase<EventideDB>>;
     // Why an upgrade failed: its transaction is aborted, so the version 1 copy stays whole.
     let upgradeFailure: StorageError | null = null;
+    let upgrading = false; // from then on the open is working, not waiting on another tab
     try {
       opening = openDB<EventideDB>(name, DB_VERSION, {
         upgrade(db, oldVersion, _newVersion, tx) {
+          upgrading = true;
           upgradeLayout(db, oldVersion, tx, (e) => {
             const se = storageError(e);
             upgradeFailure = {
@@ -183,7 +185,8 @@ export class LocalStore {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     try {
-      const r = await Promise.race([opening, timeout]);
+      let r = await Promise.race([opening, timeout]);
+      if (r === 'timeout' && upgrading) r = await opening; // a large old layout takes its time
       if (r === 'timeout') {
         // Close it if it ever opens, so it does not block anyone.
         void opening.then((db) => db.close()).catch(() => undefined);
