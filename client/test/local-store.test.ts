@@ -6,14 +6,17 @@ import {
   Sequencer,
   replay,
   opFromSplice,
+  traceToEvents,
   type DocEvent,
   type LocalEvent,
   type Op,
 } from '../../shared/src/index.js';
-import { LocalStore, storageError, titleOf, type DocWrite, type StoredDoc } from '../src/local/local-store.js';
+import { DB_VERSION, LocalStore, storageError, titleOf, type DocWrite, type StoredDoc } from '../src/local/local-store.js';
 import { DocPersister } from '../src/local/persister.js';
 import { restoreState } from '../src/local/restore.js';
 import { applyJournal, journalKey, type JournalStorage } from '../src/local/journal.js';
+import { ROWS_BEFORE_MERGE, SEAL_EVENTS } from '../src/local/event-blocks.js';
+import { dumpDatabase } from './helpers/old-layout.js';
 
 let dbCount = 0;
 const freshName = () => `eventide-test-${++dbCount}`;
@@ -202,12 +205,40 @@ describe('LocalStore', () => {
     const store = r.value;
     expect((await store.listDocuments()).ok).toBe(true);
     const { openDB } = await import('idb');
-    const newer = await openDB(name, 2); // not blocked: this store closes on versionchange
+    const newer = await openDB(name, DB_VERSION + 1); // not blocked: this store closes on versionchange
     newer.close();
     const after = await store.listDocuments();
     expect(after.ok).toBe(false);
     expect(!after.ok && after.error.code).toBe('blocked');
     expect(!after.ok && after.error.message).toContain('another tab');
+  });
+
+  it('confirmed events go into their chunk\'s block at every ROWS_BEFORE_MERGE rows and at the chunk\'s end; the newest stay rows; all read back (O1)', async () => {
+    const name = freshName();
+    const store = await open(name);
+    const events = traceToEvents(Array.from({ length: 1250 }, (_, i) => [i, 0, String.fromCharCode(97 + (i % 26))] as [number, number, string]), { author: 'a', client: 'a-0' });
+    const base = { outbox: { replace: false, events: [] }, outboxHead: 1, outboxSize: 0, nextClientSeq: 1 };
+    const rowsAfter: number[] = [];
+    for (let at = 0; at < events.length; at += 7) {
+      const batch = events.slice(at, at + 7);
+      expect((await store.write('d', 'me', { ...base, tail: batch, outboxBase: batch[batch.length - 1].seq })).ok).toBe(true);
+      rowsAfter.push((await dumpDatabase(name)).tail.length);
+    }
+    // Rows never reach ROWS_BEFORE_MERGE + a write's worth; the chunk 1..1000 is one block.
+    expect(Math.max(...rowsAfter)).toBeLessThan(ROWS_BEFORE_MERGE + 7);
+    const raw = await dumpDatabase(name);
+    expect(raw.blocks.map(([k]) => (k as [string, number])[1])[0]).toBe(SEAL_EVENTS);
+    expect(raw.blocks.every(([, v]) => (v as { bytes: unknown }).bytes instanceof Uint8Array)).toBe(true);
+    const doc = await load(store, 'd', 'me');
+    expect(doc.problems).toEqual([]);
+    expect(doc.tail).toEqual(events);
+    expect(await store.events('d', 0, 2000, 5000)).toEqual({ ok: true, value: events });
+    expect(await store.events('d', 995, 1005, 3)).toEqual({ ok: true, value: events.slice(995, 998) });
+    expect(await store.firstEventSeq('d')).toEqual({ ok: true, value: 1 });
+    // Forgetting the document forgets its blocks.
+    expect((await store.deleteDocument('d')).ok).toBe(true);
+    expect((await dumpDatabase(name)).blocks).toEqual([]);
+    store.close();
   });
 
   it('titles are the first line, trimmed', () => {

@@ -4,8 +4,11 @@
  * server has not acknowledged yet (docs/spec.md O1, O2).
  *
  * Per document it keeps
- *   - the latest checkpoint (`encodeCheckpoint` text) and the confirmed tail after it,
- *     so the document shows at once on open, with or without a network;
+ *   - the latest checkpoint (the core's checkpoint block) and the confirmed tail after
+ *     it, so the document shows at once on open, with or without a network. Confirmed
+ *     events are rows while new and blocks of the core's codec once their chunk has
+ *     enough of them (event-blocks.ts): every write stays small (O1), and the footprint
+ *     is about the server's;
  *   - per client slot (see slot.ts: one per open tab), the outbox in clientSeq order,
  *     `nextClientSeq`, and `outboxBase`: the confirmed seq the stored outbox forms
  *     apply after. The outbox is rebased whenever remote events arrive, and the stored
@@ -23,9 +26,11 @@
  * load and kept as a history cache (`events`), the last HISTORY_KEEP of them.
  *
  * Failures are values (`StorageError`): quota, a blocked upgrade, IndexedDB missing or
- * broken. Nothing here throws for them; the caller keeps working from memory.
+ * broken, an upgrade from the version 1 layout that failed (store-layout.ts: nothing
+ * changed), a block that cannot be read under unsent edits. Nothing here throws for
+ * them; the caller keeps working from memory.
  */
-import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import { openDB, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import {
   type Checkpoint,
   type DocEvent,
@@ -34,54 +39,15 @@ import {
   type CodedError,
   ok,
   err,
-  encodeCheckpoint,
-  decodeCheckpoint,
 } from '../../../shared/src/index.js';
+import { type BlockProblem, describeProblem, firstStoredSeq, readEvents, sealChunks } from './event-blocks.js';
+import { encodeStoredCheckpoint } from './stored-codec.js';
+import { type DocSummary, type EventideDB, DB_NAME, DB_VERSION, readCheckpoint, upgradeLayout } from './store-layout.js';
 
 export type StorageErrorCode = 'quota' | 'blocked' | 'unavailable' | 'failed';
 export type StorageError = CodedError<StorageErrorCode>;
 
-/** What the document list shows. */
-export interface DocSummary {
-  readonly docId: string;
-  /** The first line of the text (trimmed, at most 120 units); '' for an empty document. */
-  readonly title: string;
-  /** Last change seen here, local or remote (ms since the epoch). */
-  readonly updatedAt: number;
-  /** The highest confirmed seq stored. */
-  readonly head: number;
-  /** The seq of the stored checkpoint (0: none). */
-  readonly checkpointSeq: number;
-}
-
-interface CheckpointRecord {
-  readonly docId: string;
-  readonly seq: number;
-  readonly data: string;
-}
-
-interface SlotRecord {
-  readonly docId: string;
-  readonly client: string;
-  readonly nextClientSeq: number;
-  readonly outboxBase: number;
-  readonly outboxSize: number;
-}
-
-interface EventideDB extends DBSchema {
-  docs: { key: string; value: DocSummary };
-  checkpoints: { key: string; value: CheckpointRecord };
-  /** Key [docId, seq]. */
-  tail: { key: [string, number]; value: DocEvent };
-  /** Key [docId, client, clientSeq]. */
-  outbox: { key: [string, string, number]; value: LocalEvent };
-  /** Key [docId, client]. */
-  slots: { key: [string, string]; value: SlotRecord };
-  settings: { key: string; value: string };
-}
-
-export const DB_NAME = 'eventide';
-const DB_VERSION = 1;
+export { DB_NAME, DB_VERSION, type DocSummary } from './store-layout.js';
 
 /** A document as stored for one client slot. */
 export interface StoredDoc {
@@ -181,17 +147,20 @@ export class LocalStore {
     const gone: { error: StorageError | null } = { error: null };
     let timer: ReturnType<typeof setTimeout> | undefined;
     let opening: Promise<IDBPDatabase<EventideDB>>;
+    // Why an upgrade failed: its transaction is aborted, so the version 1 copy stays whole.
+    let upgradeFailure: StorageError | null = null;
+    let upgrading = false; // from then on the open is working, not waiting on another tab
     try {
       opening = openDB<EventideDB>(name, DB_VERSION, {
-        upgrade(db, oldVersion) {
-          if (oldVersion < 1) {
-            db.createObjectStore('docs', { keyPath: 'docId' });
-            db.createObjectStore('checkpoints', { keyPath: 'docId' });
-            db.createObjectStore('tail');
-            db.createObjectStore('outbox');
-            db.createObjectStore('slots');
-            db.createObjectStore('settings');
-          }
+        upgrade(db, oldVersion, _newVersion, tx) {
+          upgrading = true;
+          upgradeLayout(db, oldVersion, tx, (e) => {
+            const se = storageError(e);
+            upgradeFailure = {
+              code: se.code,
+              message: `the documents stored in this browser could not be moved to the new storage layout (${se.message}); nothing was changed, and they are kept as they were until a later try succeeds`,
+            };
+          });
         },
         blocked() {
           blocked = true;
@@ -216,7 +185,8 @@ export class LocalStore {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     try {
-      const r = await Promise.race([opening, timeout]);
+      let r = await Promise.race([opening, timeout]);
+      if (r === 'timeout' && upgrading) r = await opening; // a large old layout takes its time
       if (r === 'timeout') {
         // Close it if it ever opens, so it does not block anyone.
         void opening.then((db) => db.close()).catch(() => undefined);
@@ -229,7 +199,7 @@ export class LocalStore {
       }
       return ok(new LocalStore(r, gone));
     } catch (e) {
-      const se = storageError(e);
+      const se = upgradeFailure ?? storageError(e);
       return err(se.code, se.message);
     } finally {
       clearTimeout(timer);
@@ -267,27 +237,39 @@ export class LocalStore {
   /** The document as stored, with `client`'s outbox. */
   async load(docId: string, client: string): Promise<Result<StoredDoc, StorageError>> {
     return this.guard(async () => {
-      const tx = this.db.transaction(['checkpoints', 'tail', 'outbox', 'slots'], 'readonly');
+      const tx = this.db.transaction(['checkpoints', 'tail', 'blocks', 'outbox', 'slots'], 'readonly');
       const [cpRec, slot] = await Promise.all([tx.objectStore('checkpoints').get(docId), tx.objectStore('slots').get([docId, client])]);
       const problems: string[] = [];
       let checkpoint: Checkpoint | null = null;
       if (cpRec !== undefined) {
-        const d = decodeCheckpoint(cpRec.data);
+        const d = readCheckpoint(cpRec);
         if (d.ok && d.value.seq === cpRec.seq) checkpoint = d.value;
         else problems.push(`the stored checkpoint at ${cpRec.seq} is unusable${d.ok ? '' : `: ${d.error.message}`}`);
       }
       const from = checkpoint?.seq ?? 0;
       const tail: DocEvent[] = [];
+      const unreadable: BlockProblem[] = [];
       if (cpRec === undefined || checkpoint !== null) {
-        const stored = await tx.objectStore('tail').getAll(IDBKeyRange.bound([docId, from + 1], [docId, INF]));
-        for (const ev of stored) {
+        const stored = await readEvents(tx.objectStore('tail'), tx.objectStore('blocks'), docId, from, INF);
+        for (const ev of stored.events) {
           if (ev.seq !== from + tail.length + 1) break; // a gap: what follows is unusable
           tail.push(ev);
         }
+        for (const p of stored.problems) if (p.last > from + tail.length) unreadable.push(p);
       }
       const head = from + tail.length;
       let outbox = await tx.objectStore('outbox').getAll(IDBKeyRange.bound([docId, client, 0], [docId, client, INF]));
       let outboxBase = slot?.outboxBase ?? head;
+      if (unreadable.length > 0 && outbox.length > 0 && outboxBase > head) {
+        // The unsent edits apply after events this device can no longer read. Restoring
+        // without them would drop them at the next write; as a failure, the page works from
+        // memory and never writes over the stored copy, so they stay where they are.
+        await tx.done;
+        throw new UnreadableCopy(
+          `${describeProblem(unreadable[0])}; the ${outbox.length} unsent edits stored after them cannot be placed, so they are kept in this browser's storage untouched and this page works from memory`,
+        );
+      }
+      for (const p of unreadable) problems.push(describeProblem(p));
       if (outbox.length > 0 && outboxBase === 0 && from > 0) {
         // Made on an empty document (e.g. offline in a new document) before a checkpoint
         // arrived: the empty document is always at hand; catch-up fetches the events.
@@ -315,9 +297,10 @@ export class LocalStore {
   /** Applies one write in one transaction. */
   async write(docId: string, client: string, w: DocWrite): Promise<Result<WriteOutcome, StorageError>> {
     return this.guard(async () => {
-      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots'], 'readwrite');
+      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'blocks', 'outbox', 'slots'], 'readwrite');
       const docs = tx.objectStore('docs');
       const tail = tx.objectStore('tail');
+      const blocks = tx.objectStore('blocks');
       const outbox = tx.objectStore('outbox');
       const slots = tx.objectStore('slots');
       const pending: Promise<unknown>[] = [];
@@ -356,9 +339,12 @@ export class LocalStore {
           w.forceCheckpoint !== true &&
           others.some((s) => s.client !== client && s.outboxSize > 0 && s.outboxBase > 0 && s.outboxBase < cp.seq);
         if (!needsOlder) {
-          pending.push(tx.objectStore('checkpoints').put({ docId, seq: cp.seq, data: encodeCheckpoint(cp) }));
+          pending.push(tx.objectStore('checkpoints').put({ docId, seq: cp.seq, data: encodeStoredCheckpoint(cp) }));
           // The tail before the checkpoint stays as a history cache, up to HISTORY_KEEP events.
-          if (cp.seq - HISTORY_KEEP > 0) pending.push(tail.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq - HISTORY_KEEP])));
+          if (cp.seq - HISTORY_KEEP > 0) {
+            pending.push(tail.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq - HISTORY_KEEP])));
+            pending.push(blocks.delete(IDBKeyRange.bound([docId, 0], [docId, cp.seq - HISTORY_KEEP])));
+          }
           checkpointSeq = cp.seq;
           head = Math.max(head, cp.seq);
           checkpointWritten = true;
@@ -375,6 +361,8 @@ export class LocalStore {
         }),
       );
       await Promise.all(pending);
+      // Whole chunks of rows become blocks (event-blocks.ts): about once every SEAL_EVENTS events.
+      await sealChunks(tail, blocks, docId, head);
       await tx.done;
       return { checkpointWritten };
     });
@@ -386,14 +374,22 @@ export class LocalStore {
    */
   async events(docId: string, from: number, to: number, limit = 1000): Promise<Result<DocEvent[], StorageError>> {
     if (to <= from) return ok([]);
-    return this.guard(() => this.db.getAll('tail', IDBKeyRange.bound([docId, from + 1], [docId, to]), limit));
+    return this.guard(async () => {
+      const tx = this.db.transaction(['tail', 'blocks'], 'readonly');
+      const r = await readEvents(tx.objectStore('tail'), tx.objectStore('blocks'), docId, from, to, limit);
+      await tx.done;
+      // A block that cannot be read is a gap here: the event source then asks the server.
+      return r.events;
+    });
   }
 
   /** The lowest stored confirmed seq of a document (0: none). */
   async firstEventSeq(docId: string): Promise<Result<number, StorageError>> {
     return this.guard(async () => {
-      const key = await this.db.getKey('tail', IDBKeyRange.bound([docId, 0], [docId, INF]));
-      return key === undefined ? 0 : key[1];
+      const tx = this.db.transaction(['tail', 'blocks'], 'readonly');
+      const first = await firstStoredSeq(tx.objectStore('tail'), tx.objectStore('blocks'), docId);
+      await tx.done;
+      return first;
     });
   }
 
@@ -406,7 +402,7 @@ export class LocalStore {
    */
   async startOver(docId: string, text: string, time: number, newClientBase: string): Promise<Result<null, StorageError>> {
     return this.guard(async () => {
-      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots', 'settings'], 'readwrite');
+      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'blocks', 'outbox', 'slots', 'settings'], 'readwrite');
       await Promise.all([
         tx.objectStore('settings').put(JSON.stringify({ docId, time, text }), backupKey(docId, time)),
         tx.objectStore('settings').put(newClientBase, clientBaseKey(docId)),
@@ -439,7 +435,7 @@ export class LocalStore {
   /** Forgets a document entirely (every slot). */
   async deleteDocument(docId: string): Promise<Result<null, StorageError>> {
     return this.guard(async () => {
-      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'outbox', 'slots'], 'readwrite');
+      const tx = this.db.transaction(['docs', 'checkpoints', 'tail', 'blocks', 'outbox', 'slots'], 'readwrite');
       await Promise.all(forget(tx, docId));
       await tx.done;
       return null;
@@ -475,10 +471,14 @@ export function titleOf(firstChars: string): string {
   return line.length > 120 ? line.slice(0, 120) : line;
 }
 
+/** A stored copy that cannot be used without losing something: `failed`, with its reason. */
+class UnreadableCopy extends Error {}
+
 async function guard<T>(f: () => Promise<T>): Promise<Result<T, StorageError>> {
   try {
     return ok(await f());
   } catch (e) {
+    if (e instanceof UnreadableCopy) return err('failed', `the stored copy cannot be used: ${e.message}`);
     const se = storageError(e);
     return err(se.code, se.message);
   }
@@ -493,6 +493,7 @@ function forget(
     tx.objectStore('docs').delete(docId),
     tx.objectStore('checkpoints').delete(docId),
     tx.objectStore('tail').delete(IDBKeyRange.bound([docId, 0], [docId, INF])),
+    tx.objectStore('blocks').delete(IDBKeyRange.bound([docId, 0], [docId, INF])),
     tx.objectStore('outbox').delete(IDBKeyRange.bound([docId, '', 0], [docId, '\uffff', INF])),
     tx.objectStore('slots').delete(IDBKeyRange.bound([docId, ''], [docId, '\uffff'])),
   ];

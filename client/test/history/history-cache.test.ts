@@ -5,7 +5,7 @@
  */
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { openDB } from 'idb';
+import { deleteDB, openDB } from 'idb';
 import { checkpointOf, replay, traceToEvents, type Checkpoint } from '../../../shared/src/index.js';
 import { checkpointsOf, HistoryCache } from '../../src/history/history-cache.js';
 
@@ -55,5 +55,57 @@ describe('HistoryCache', () => {
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error.code).toBe('storage');
     }
+  });
+  it('upgrades a version 2 cache (event rows, checkpoint objects) in place: every event and checkpoint reads back, from blocks and bytes or marks (L5)', async () => {
+    const name = 'eventide-history';
+    await deleteDB(name);
+    const v2 = await openDB(name, 2, {
+      upgrade(db) {
+        db.createObjectStore('events');
+        db.createObjectStore('checkpoints');
+      },
+    });
+    for (const e of events) await v2.put('events', e, ['d', e.seq]);
+    await v2.put('events', events[0], ['other', 1]);
+    for (const c of [cp(2), cp(4)]) await v2.put('checkpoints', c, ['d', c.seq]);
+    v2.close();
+
+    const cache = await HistoryCache.open();
+    expect(cache).not.toBeNull();
+    expect(await cache!.events('d', 0, 5)).toEqual({ ok: true, value: events });
+    expect(await cache!.events('other', 0, 5)).toEqual({ ok: true, value: [events[0]] });
+    expect(await cache!.checkpoints('d', 0, 5)).toEqual({ ok: true, value: [cp(2), cp(4)] });
+    expect(await cache!.checkpointAtOrBefore('d', 3)).toEqual({ ok: true, value: cp(2) });
+    cache!.close();
+    const raw = await openDB(name);
+    expect([...raw.objectStoreNames].sort()).toEqual(['blocks', 'checkpoints']);
+    const records = (await raw.getAll('checkpoints')) as { seq: number; bytes: Uint8Array | null }[];
+    // The first is whole, the second (within CHECKPOINT_SPACING) a mark.
+    expect(records.map((r) => [r.seq, r.bytes instanceof Uint8Array])).toEqual([
+      [2, true],
+      [4, false],
+    ]);
+    raw.close();
+  });
+
+  it('a damaged block is a gap, not an error or a wrong event; a mark that needs it is not offered (S1)', async () => {
+    await deleteDB('eventide-history');
+    const cache = await HistoryCache.open();
+    expect((await cache!.put('d', events, [cp(2), cp(4)])).ok).toBe(true);
+    cache!.close();
+    const raw = await openDB('eventide-history');
+    const [key] = (await raw.getAllKeys('blocks')) as [string, number][];
+    const b = (await raw.get('blocks', key)) as { first: number; last: number; bytes: Uint8Array };
+    const bytes = b.bytes.slice();
+    bytes[bytes.length - 3] ^= 0x55;
+    await raw.put('blocks', { ...b, bytes }, key);
+    raw.close();
+    const again = await HistoryCache.open();
+    expect(await again!.events('d', 0, 5)).toEqual({ ok: true, value: [] });
+    expect(await again!.checkpoints('d', 0, 5)).toEqual({ ok: true, value: [cp(2)] });
+    // Fetched again, the events replace the damaged block.
+    expect((await again!.put('d', events)).ok).toBe(true);
+    expect(await again!.events('d', 0, 5)).toEqual({ ok: true, value: events });
+    again!.close();
   });
 });
