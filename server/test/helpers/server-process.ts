@@ -17,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { decodeCheckpoint, unwrap, type Checkpoint, type DocEvent, type EventKind, type Op } from '../../../shared/src/index.js';
+import { unwrap, type Checkpoint, type DocEvent, type EventKind, type Op } from '../../../shared/src/index.js';
+import { decodeBlock, decodeCheckpointBytes } from '../../src/store/block-codec-standin.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -174,24 +175,41 @@ export class ServerProcess {
   }
 }
 
-/** The log of `docId` as stored, read with plain SQL from a read-only connection. */
+/**
+ * The log of `docId` as stored, read with plain SQL from a read-only connection: the
+ * sealed blocks (decoded with the core's block codec) then the unsealed rows, checked
+ * to run 1, 2, 3, … without a gap or an overlap.
+ */
 export function readLog(dbFile: string, docId: string): DocEvent[] {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
+    const out: DocEvent[] = [];
+    const hasBlocks = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'blocks'`).pluck().get() === 1;
+    if (hasBlocks) {
+      for (const data of db.prepare('SELECT data FROM blocks WHERE doc_id = ? ORDER BY last_seq').pluck().all(docId) as Uint8Array[]) {
+        out.push(...unwrap(decodeBlock(data)));
+      }
+    }
     const rows = db
       .prepare('SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = ? ORDER BY seq')
       .raw()
       .all(docId) as [number, string, number, number, string, number, string, string, string | null][];
-    return rows.map(([seq, client, clientSeq, base, author, time, kind, op, meta]) => ({
-      id: { client, clientSeq },
-      seq,
-      base,
-      author,
-      time,
-      kind: kind as EventKind,
-      op: JSON.parse(op) as Op,
-      ...(meta !== null ? { meta: JSON.parse(meta) } : {}),
-    }));
+    for (const [seq, client, clientSeq, base, author, time, kind, op, meta] of rows) {
+      out.push({
+        id: { client, clientSeq },
+        seq,
+        base,
+        author,
+        time,
+        kind: kind as EventKind,
+        op: JSON.parse(op) as Op,
+        ...(meta !== null ? { meta: JSON.parse(meta) } : {}),
+      });
+    }
+    out.forEach((e, i) => {
+      if (e.seq !== i + 1) throw new Error(`readLog: ${docId}: seq ${e.seq} where ${i + 1} belongs`);
+    });
+    return out;
   } finally {
     db.close();
   }
@@ -201,8 +219,8 @@ export function readLog(dbFile: string, docId: string): DocEvent[] {
 export function readCheckpoints(dbFile: string, docId: string): Checkpoint[] {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT data FROM checkpoints WHERE doc_id = ? ORDER BY seq').pluck().all(docId) as string[];
-    return rows.map((data) => unwrap(decodeCheckpoint(data)));
+    const rows = db.prepare('SELECT data FROM checkpoints WHERE doc_id = ? ORDER BY seq').pluck().all(docId) as Uint8Array[];
+    return rows.map((data) => unwrap(decodeCheckpointBytes(data)));
   } finally {
     db.close();
   }

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SqliteLogStore, CorruptEventError } from '../../src/store/sqlite-log-store.js';
+import { SqliteLogStore, CorruptEventError, SCHEMA_VERSION } from '../../src/store/sqlite-log-store.js';
 import { checkpointOf, replay, type DocEvent, type Result } from '../../../shared/src/index.js';
 import { logStoreContract, ev, evs } from './contract.js';
 
@@ -31,6 +31,9 @@ afterAll(() => {
 });
 
 logStoreContract('SqliteLogStore', () => SqliteLogStore.open(tempFile()));
+// The same contract with most of every log in sealed blocks: a block every 3 events,
+// sealed before append returns, so every read and id check crosses blocks and rows.
+logStoreContract('SqliteLogStore sealing every 3 events', () => SqliteLogStore.open(tempFile(), { sealEvery: 3, sealing: 'inline' }));
 
 function failed(r: Result<null>): string {
   if (r.ok) throw new Error('expected store-failed, got ok');
@@ -259,9 +262,9 @@ s.close();
     const file = tempFile();
     SqliteLogStore.open(file).close();
     const raw = new Database(file);
-    raw.pragma('user_version = 2');
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
-    expect(() => SqliteLogStore.open(file)).toThrow(/schema version 2/);
+    expect(() => SqliteLogStore.open(file)).toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 1}`));
     const junk = tempFile();
     writeFileSync(junk, 'this is not a database, just some text that is long enough to look like a header'.repeat(100));
     expect(() => SqliteLogStore.open(junk)).toThrow(/not a database/);
