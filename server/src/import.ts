@@ -6,7 +6,7 @@
  *
  * Events: author and client `import`, clientSeq = seq, time = the patch's txn time
  * (Date.parse, 0 if missing or invalid). They go in by chunks of 10,000, each one
- * transaction, and the server's checkpoint policy is applied as they go: one checkpoint
+ * transaction, sealed into blocks of 1,000 right after it (docs/storage.md), and the server's checkpoint policy is applied as they go: one checkpoint
  * every 1,000 events, built during a single replay pass. Everything that can be wrong
  * with the trace (unreadable, not sequential, a patch outside the document, a result
  * other than its endContent) is found before the first write. Refuses a document that
@@ -207,7 +207,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const storeFile = path.join(args.dataDir, STORE_FILE);
   let store: SqliteLogStore;
   try {
-    store = SqliteLogStore.open(storeFile);
+    // Inline sealing: each chunk leaves as blocks before the next is appended.
+    store = SqliteLogStore.open(storeFile, { sealing: 'inline', onSealError: (m) => io.err(`import: ${m}\n`) });
   } catch (e) {
     io.err(`import: cannot open the store ${storeFile}: ${(e as Error).message}\n`);
     return 1;

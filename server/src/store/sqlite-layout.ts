@@ -14,12 +14,15 @@
  * after the ack, see sqlite-log-store.ts), so rows never pile up across restarts.
  *
  * A version 1 checkpoint that does not decode was never usable (the version 1 store
- * skipped it too); it is left as it is and is skipped when read, never guessed at.
+ * skipped it too); it is left as it is and is skipped when read, never guessed at. The
+ * store reads a text checkpoint that does decode, so a pass stopped by a full disk
+ * loses no checkpoint either.
  */
 import type Database from 'better-sqlite3';
 import { decodeCheckpoint } from '../../../shared/src/index.js';
 import { encodeCheckpointBytes } from './block-codec-standin.js';
 import type { SealedBlocks } from './sqlite-blocks.js';
+import { isSqliteError } from './sqlite-rows.js';
 
 /** One committed step of finishing the layout, for progress reports (a long migration). */
 export type LayoutStep =
@@ -38,14 +41,34 @@ export interface LayoutSummary {
 /**
  * Re-encodes text checkpoints and seals every document's full runs of `sealEvery` rows,
  * each step its own IMMEDIATE transaction; `progress` hears of each step once committed.
+ * A step that fails for I/O (a full disk, a lock) is rolled back and reported to
+ * `onError`, and the pass stops there: the file is valid as it is (rows and text
+ * checkpoints are read as well as blocks), and the next open tries again.
  */
 export function finishLayout(
   db: Database.Database,
   blocks: SealedBlocks,
   sealEvery: number,
-  progress?: (step: LayoutStep) => void,
+  progress: ((step: LayoutStep) => void) | undefined,
+  onError: (message: string) => void,
 ): LayoutSummary {
   const summary: LayoutSummary = { checkpoints: 0, blocks: 0 };
+  try {
+    passes(db, blocks, sealEvery, summary, progress);
+  } catch (e) {
+    if (!isSqliteError(e)) throw e;
+    onError(`SqliteLogStore: finishing the layout stopped, to be resumed at the next open (rows and text checkpoints stay readable): ${e.code}: ${e.message}`);
+  }
+  return summary;
+}
+
+function passes(
+  db: Database.Database,
+  blocks: SealedBlocks,
+  sealEvery: number,
+  summary: LayoutSummary,
+  progress: ((step: LayoutStep) => void) | undefined,
+): void {
   const textCheckpoints = db
     .prepare(`SELECT rowid, doc_id, seq, data FROM checkpoints WHERE rowid > ? AND typeof(data) = 'text' ORDER BY rowid LIMIT ${CHECKPOINT_BATCH}`)
     .raw();
@@ -79,5 +102,4 @@ export function finishLayout(
       progress?.({ kind: 'block', docId, first: b.first, last: b.last });
     }
   }
-  return summary;
 }

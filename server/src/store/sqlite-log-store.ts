@@ -28,7 +28,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogStore, DocumentInfo } from './log-store.js';
-import { type Checkpoint, type DocEvent, type EventId, type Result, ok, err } from '../../../shared/src/index.js';
+import { type Checkpoint, type DocEvent, type EventId, type Result, ok, err, decodeCheckpoint } from '../../../shared/src/index.js';
 import { encodeCheckpointBytes, decodeCheckpointBytes } from './block-codec-standin.js';
 import { checkEvents, checkCheckpoint, duplicateId, headMismatch } from './memory-log-store.js';
 import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.js';
@@ -60,7 +60,7 @@ export interface SqliteLogStoreOptions {
   sealing?: 'deferred' | 'inline';
   /** Hears of each committed step of finishing the layout when the file is opened (a migration). */
   progress?: (step: LayoutStep) => void;
-  /** A seal that failed (full disk, I/O); the rows stay and the seal is tried again. Default: console.error. */
+  /** A seal or layout step that failed (full disk, I/O); the rows stay and it is tried again. Default: console.error. */
   onSealError?: (message: string) => void;
 }
 
@@ -131,7 +131,7 @@ export class SqliteLogStore implements LogStore {
       this.st.putCheckpoint.run(cp.docId, cp.seq, encodeCheckpointBytes(cp));
     });
     this.sealTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery));
-    finishLayout(db, this.blocks, this.sealEvery, options.progress);
+    finishLayout(db, this.blocks, this.sealEvery, options.progress, this.onSealError);
   }
 
   append(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null> {
@@ -215,9 +215,10 @@ export class SqliteLogStore implements LogStore {
   checkpointAtOrBefore(docId: string, at: number): Checkpoint | null {
     // Newest first; one that does not decode (or does not match its row) is skipped:
     // checkpoints are a cache, an older one or the empty document gives the same state (L5).
+    // Text is the version 1 encoding, left by a migration that has not finished.
     for (const [seq, data] of this.st.checkpointsDown.iterate(docId, at) as IterableIterator<[number, unknown]>) {
-      if (!(data instanceof Uint8Array)) continue; // a version 1 text that did not decode when migrated
-      const cp = decodeCheckpointBytes(data);
+      const cp = typeof data === 'string' ? decodeCheckpoint(data) : data instanceof Uint8Array ? decodeCheckpointBytes(data) : null;
+      if (cp === null) continue;
       if (cp.ok && cp.value.docId === docId && cp.value.seq === seq) return cp.value;
     }
     return null;
