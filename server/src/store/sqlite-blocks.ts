@@ -23,7 +23,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { DocEvent } from '../../../shared/src/index.js';
-import { encodeBlock, decodeBlock } from './block-codec-standin.js';
+import { encodeBlock, decodeBlock } from '../../../shared/src/index.js';
 import { CorruptEventError, type EventRows } from './sqlite-rows.js';
 
 type BlockRow = [first: number, last: number, data: Uint8Array];

@@ -19,8 +19,7 @@
  * loses no checkpoint either.
  */
 import type Database from 'better-sqlite3';
-import { decodeCheckpoint } from '../../../shared/src/index.js';
-import { encodeCheckpointBytes } from './block-codec-standin.js';
+import { decodeCheckpoint, encodeCheckpointBlock } from '../../../shared/src/index.js';
 import type { SealedBlocks } from './sqlite-blocks.js';
 import { isSqliteError } from './sqlite-rows.js';
 
@@ -79,7 +78,7 @@ function passes(
     for (const [rowid, docId, seq, text] of rows) {
       const cp = decodeCheckpoint(text);
       if (!cp.ok || cp.value.docId !== docId || cp.value.seq !== seq) continue;
-      setData.run(encodeCheckpointBytes(cp.value), rowid);
+      setData.run(encodeCheckpointBlock(cp.value), rowid);
       converted++;
     }
     return { last: rows.length > 0 ? rows[rows.length - 1][0] : after, seen: rows.length, converted };

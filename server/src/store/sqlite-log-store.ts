@@ -28,8 +28,17 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogStore, DocumentInfo } from './log-store.js';
-import { type Checkpoint, type DocEvent, type EventId, type Result, ok, err, decodeCheckpoint } from '../../../shared/src/index.js';
-import { encodeCheckpointBytes, decodeCheckpointBytes } from './block-codec-standin.js';
+import {
+  type Checkpoint,
+  type DocEvent,
+  type EventId,
+  type Result,
+  ok,
+  err,
+  decodeCheckpoint,
+  encodeCheckpointBlock,
+  decodeCheckpointBlock,
+} from '../../../shared/src/index.js';
 import { checkEvents, checkCheckpoint, duplicateId, headMismatch } from './memory-log-store.js';
 import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.js';
 import { EventRows, isSqliteError } from './sqlite-rows.js';
@@ -128,7 +137,7 @@ export class SqliteLogStore implements LogStore {
     this.readRangeTx = db.transaction((docId: string, lo: number, hi: number) => this.readRange(docId, lo, hi));
     this.writeCheckpoint = db.transaction((cp: Checkpoint) => {
       checkCheckpoint(cp, this.headIn(cp.docId));
-      this.st.putCheckpoint.run(cp.docId, cp.seq, encodeCheckpointBytes(cp));
+      this.st.putCheckpoint.run(cp.docId, cp.seq, encodeCheckpointBlock(cp));
     });
     this.sealTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery));
     finishLayout(db, this.blocks, this.sealEvery, options.progress, this.onSealError);
@@ -217,7 +226,7 @@ export class SqliteLogStore implements LogStore {
     // checkpoints are a cache, an older one or the empty document gives the same state (L5).
     // Text is the version 1 encoding, left by a migration that has not finished.
     for (const [seq, data] of this.st.checkpointsDown.iterate(docId, at) as IterableIterator<[number, unknown]>) {
-      const cp = typeof data === 'string' ? decodeCheckpoint(data) : data instanceof Uint8Array ? decodeCheckpointBytes(data) : null;
+      const cp = typeof data === 'string' ? decodeCheckpoint(data) : data instanceof Uint8Array ? decodeCheckpointBlock(data) : null;
       if (cp === null) continue;
       if (cp.ok && cp.value.docId === docId && cp.value.seq === seq) return cp.value;
     }

@@ -17,8 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { unwrap, type Checkpoint, type DocEvent, type EventKind, type Op } from '../../../shared/src/index.js';
-import { decodeBlock, decodeCheckpointBytes } from '../../src/store/block-codec-standin.js';
+import { decodeBlock, decodeCheckpointBlock, unwrap, type Checkpoint, type DocEvent, type EventKind, type Op } from '../../../shared/src/index.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -220,7 +219,7 @@ export function readCheckpoints(dbFile: string, docId: string): Checkpoint[] {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
     const rows = db.prepare('SELECT data FROM checkpoints WHERE doc_id = ? ORDER BY seq').pluck().all(docId) as Uint8Array[];
-    return rows.map((data) => unwrap(decodeCheckpointBytes(data)));
+    return rows.map((data) => unwrap(decodeCheckpointBlock(data)));
   } finally {
     db.close();
   }
