@@ -214,6 +214,16 @@ export function readLog(dbFile: string, docId: string): DocEvent[] {
   }
 }
 
+/** The last seq of `docId` in a sealed block (0: none), read with plain SQL. */
+export function sealedHead(dbFile: string, docId: string): number {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT max(last_seq) FROM blocks WHERE doc_id = ?').pluck().get(docId) as number | null) ?? 0;
+  } finally {
+    db.close();
+  }
+}
+
 /** The stored server checkpoints of `docId`, decoded, by seq. */
 export function readCheckpoints(dbFile: string, docId: string): Checkpoint[] {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
