@@ -8,7 +8,9 @@
  * in a transaction of its own, after the append has returned (on the next turn of the
  * event loop, so the acks of the batch go out first). A crash before the seal loses
  * nothing: the rows are still there, and the next open seals what is due
- * (sqlite-layout.ts), which is also how a version 1 file is migrated.
+ * (sqlite-layout.ts), which is also how a version 1 file is migrated. A document that goes
+ * idle (no append for `idleSealMs`, a minute) has its remaining rows sealed as a shorter
+ * block, so a finished document is all blocks; so has an imported one (`sealAll`).
  *
  * Durability. WAL journal with `synchronous = FULL`: every committed append has had its
  * WAL frames fsynced before `append` returns, so an acknowledged event survives a process
@@ -52,6 +54,9 @@ export type { LayoutStep } from './sqlite-layout.js';
 /** Events per sealed block: the seal happens once a document has this many unsealed events. */
 export const SEAL_EVERY = 1000;
 
+/** A document idle this long has its unsealed rows sealed (see `idleSealMs`). */
+export const IDLE_SEAL_MS = 60_000;
+
 export interface SqliteLogStoreOptions {
   /** FULL (default): durable across power loss. NORMAL: only across a process crash (benchmarks). */
   synchronous?: 'FULL' | 'NORMAL';
@@ -67,6 +72,11 @@ export interface SqliteLogStoreOptions {
    * transaction of its own (tools and tests that want the blocks at once).
    */
   sealing?: 'deferred' | 'inline';
+  /**
+   * A document with no append for this long has its remaining rows sealed as one (shorter)
+   * block, ms; 0 turns it off. Default IDLE_SEAL_MS. Only with `sealing: 'deferred'`.
+   */
+  idleSealMs?: number;
   /** Hears of each committed step of finishing the layout when the file is opened (a migration). */
   progress?: (step: LayoutStep) => void;
   /** A seal or layout step that failed (full disk, I/O); the rows stay and it is tried again. Default: console.error. */
@@ -90,11 +100,16 @@ export class SqliteLogStore implements LogStore {
   private readonly writeEvents: Database.Transaction<(entries: readonly Entry[]) => Map<string, number>>;
   private readonly writeCheckpoint: Database.Transaction<(cp: Checkpoint) => void>;
   private readonly sealTx: Database.Transaction<(docId: string) => { first: number; last: number } | null>;
+  private readonly sealRestTx: Database.Transaction<(docId: string) => { first: number; last: number } | null>;
   /** A range is read in one transaction: blocks and rows from one snapshot of the file. */
   private readonly readRangeTx: Database.Transaction<(docId: string, lo: number, hi: number) => DocEvent[]>;
   /** Documents that may have a seal due. */
   private readonly due = new Set<string>();
   private sealTimer: NodeJS.Immediate | null = null;
+  private readonly idleSealMs: number;
+  /** Documents with unsealed rows, by the time of their last append (Date.now()). */
+  private readonly lastAppend = new Map<string, number>();
+  private idleTimer: NodeJS.Timeout | null = null;
 
   /**
    * Opens (creating if needed, with its folder) the store at `file`, upgrading a version 1
@@ -117,6 +132,7 @@ export class SqliteLogStore implements LogStore {
     this.sealEvery = Math.max(1, Math.floor(options.sealEvery ?? SEAL_EVERY));
     this.sealing = options.sealing ?? 'deferred';
     this.onSealError = options.onSealError ?? ((m) => console.error(m));
+    this.idleSealMs = this.sealing === 'deferred' ? Math.max(0, options.idleSealMs ?? IDLE_SEAL_MS) : 0;
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     // Before anything writes: a newer file is refused untouched.
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -140,6 +156,7 @@ export class SqliteLogStore implements LogStore {
       this.st.putCheckpoint.run(cp.docId, cp.seq, encodeCheckpointBlock(cp));
     });
     this.sealTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery));
+    this.sealRestTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery, 1));
     finishLayout(db, this.blocks, this.sealEvery, options.progress, this.onSealError);
   }
 
@@ -160,7 +177,12 @@ export class SqliteLogStore implements LogStore {
     // Committed: from here on nothing can take the append back. Sealing is separate work.
     for (const [docId, head] of heads) {
       if (head - this.blocks.sealedHead(docId) >= this.sealEvery) this.due.add(docId);
+      if (this.idleSealMs > 0) {
+        this.lastAppend.delete(docId); // re-inserted last: the map stays in order of last append
+        this.lastAppend.set(docId, Date.now());
+      }
     }
+    if (this.idleSealMs > 0 && this.idleTimer === null && this.lastAppend.size > 0) this.armIdle(this.idleSealMs);
     if (this.due.size > 0) {
       if (this.sealing === 'inline') this.sealDue();
       else this.sealTimer ??= setImmediate(() => {
@@ -191,6 +213,40 @@ export class SqliteLogStore implements LogStore {
       }
     }
     return written;
+  }
+
+  /**
+   * Seals all of `docId`'s unsealed rows, the last block shorter than `sealEvery` if need
+   * be (a document that went idle, or was just imported); returns the blocks written. A
+   * failure is reported like any seal's and leaves the rows.
+   */
+  sealAll(docId: string): number {
+    let written = 0;
+    try {
+      while (this.headIn(docId) > this.blocks.sealedHead(docId)) {
+        if (this.sealRestTx.immediate(docId) === null) break;
+        written++;
+      }
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.onSealError(`SqliteLogStore: sealing ${JSON.stringify(docId)} failed, its events stay rows: ${e.code}: ${e.message}`);
+    }
+    return written;
+  }
+
+  /** Seals the documents idle for idleSealMs, then waits for the next one to be. */
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const now = Date.now();
+      for (const [docId, at] of this.lastAppend) {
+        const wait = at + this.idleSealMs - now;
+        if (wait > 0) return this.armIdle(wait); // in order of last append: the rest are newer
+        this.lastAppend.delete(docId);
+        this.sealAll(docId);
+      }
+    }, ms);
+    this.idleTimer.unref(); // an idle seal never keeps the process alive
   }
 
   head(docId: string): number {
@@ -245,7 +301,9 @@ export class SqliteLogStore implements LogStore {
   close(): void {
     if (!this.db.open) return;
     if (this.sealTimer !== null) clearImmediate(this.sealTimer);
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.sealTimer = null;
+    this.idleTimer = null;
     this.sealDue();
     this.db.close();
   }

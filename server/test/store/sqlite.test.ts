@@ -364,6 +364,30 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
+  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block; appends go on after it (L1, L3)', async () => {
+    const file = tempFile();
+    // Margins of 250 ms either way: a timer that fires late on a busy machine changes nothing.
+    const s = SqliteLogStore.open(file, { sealEvery: 10, idleSealMs: 1000 });
+    const t0 = Date.now();
+    s.append('a', 0, evs(0, 13));
+    s.append('b', 0, evs(0, 2));
+    await new Promise((r) => setTimeout(r, 500));
+    s.append('b', 2, [ev(3)]); // b is not idle yet when a is
+    await new Promise((r) => setTimeout(r, 1250 - (Date.now() - t0)));
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 10], [11, 13]], rows: 0 });
+    if (Date.now() - t0 < 1400) expect(parts(file, 'b')).toEqual({ blocks: [], rows: 3 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(parts(file, 'b')).toEqual({ blocks: [[1, 3]], rows: 0 });
+    s.append('a', 13, evs(13, 11));
+    await new Promise((r) => setImmediate(r));
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 10], [11, 13], [14, 23]], rows: 1 });
+    expect(s.range('a', 0, 100)).toEqual(evs(0, 24));
+    expect(s.range('a', 12, 15)).toEqual(evs(12, 3));
+    expect(s.seqOf('a', { client: 'c1', clientSeq: 12 })).toBe(12);
+    expect(() => s.append('a', 24, [ev(25, { id: { client: 'c1', clientSeq: 13 } })])).toThrow(/L3/);
+    s.close();
+  });
+
   it('a store closed (or killed) before a due seal seals it when next opened; close seals what is due', () => {
     const file = tempFile();
     let s = SqliteLogStore.open(file, { sealEvery: 100_000 });
