@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { expect } from '@playwright/test';
-import { replay, type DocEvent, type EventKind, type Op } from '../shared/src/index.js';
+import { decodeBlock, replay, unwrap, type DocEvent, type EventKind, type Op } from '../shared/src/index.js';
 
 /** The docId of a document URL (`/d/<docId>#edit=…`). */
 export function docIdOf(url: string): string {
@@ -17,24 +17,37 @@ export function sharedDataDir(): string {
   return dir;
 }
 
-/** The server's log of `docId`, read from its SQLite file (read-only; the server may be running). */
+/**
+ * The server's log of `docId`, read from its SQLite file (read-only; the server may be
+ * running): its sealed blocks (decoded with the core's codec), then its unsealed rows, in
+ * one read transaction so a seal cannot move events between the two reads.
+ */
 export function serverLog(dataDir: string, docId: string): DocEvent[] {
   const db = new Database(path.join(dataDir, 'eventide.sqlite'), { readonly: true, fileMustExist: true });
   try {
-    const rows = db
-      .prepare('SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = ? ORDER BY seq')
-      .raw()
-      .all(docId) as [number, string, number, number, string, number, string, string, string | null][];
-    return rows.map(([seq, client, clientSeq, base, author, time, kind, op, meta]) => ({
-      id: { client, clientSeq },
-      seq,
-      base,
-      author,
-      time,
-      kind: kind as EventKind,
-      op: JSON.parse(op) as Op,
-      ...(meta !== null ? { meta: JSON.parse(meta) as DocEvent['meta'] } : {}),
-    }));
+    return db.transaction(() => {
+      const out: DocEvent[] = [];
+      for (const data of db.prepare('SELECT data FROM blocks WHERE doc_id = ? ORDER BY last_seq').pluck().all(docId) as Uint8Array[]) {
+        out.push(...unwrap(decodeBlock(data)));
+      }
+      const rows = db
+        .prepare('SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = ? ORDER BY seq')
+        .raw()
+        .all(docId) as [number, string, number, number, string, number, string, string, string | null][];
+      for (const [seq, client, clientSeq, base, author, time, kind, op, meta] of rows) {
+        out.push({
+          id: { client, clientSeq },
+          seq,
+          base,
+          author,
+          time,
+          kind: kind as EventKind,
+          op: JSON.parse(op) as Op,
+          ...(meta !== null ? { meta: JSON.parse(meta) as DocEvent['meta'] } : {}),
+        });
+      }
+      return out;
+    })();
   } finally {
     db.close();
   }

@@ -182,36 +182,41 @@ export class ServerProcess {
 export function readLog(dbFile: string, docId: string): DocEvent[] {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
-    const out: DocEvent[] = [];
-    const hasBlocks = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'blocks'`).pluck().get() === 1;
-    if (hasBlocks) {
-      for (const data of db.prepare('SELECT data FROM blocks WHERE doc_id = ? ORDER BY last_seq').pluck().all(docId) as Uint8Array[]) {
-        out.push(...unwrap(decodeBlock(data)));
-      }
-    }
-    const rows = db
-      .prepare('SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = ? ORDER BY seq')
-      .raw()
-      .all(docId) as [number, string, number, number, string, number, string, string, string | null][];
-    for (const [seq, client, clientSeq, base, author, time, kind, op, meta] of rows) {
-      out.push({
-        id: { client, clientSeq },
-        seq,
-        base,
-        author,
-        time,
-        kind: kind as EventKind,
-        op: JSON.parse(op) as Op,
-        ...(meta !== null ? { meta: JSON.parse(meta) } : {}),
-      });
-    }
-    out.forEach((e, i) => {
-      if (e.seq !== i + 1) throw new Error(`readLog: ${docId}: seq ${e.seq} where ${i + 1} belongs`);
-    });
-    return out;
+    return db.transaction(() => readLogIn(db, docId))();
   } finally {
     db.close();
   }
+}
+
+/** readLog inside a read transaction: one snapshot, so a seal cannot move events between the reads. */
+function readLogIn(db: Database.Database, docId: string): DocEvent[] {
+  const out: DocEvent[] = [];
+  const hasBlocks = db.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'blocks'`).pluck().get() === 1;
+  if (hasBlocks) {
+    for (const data of db.prepare('SELECT data FROM blocks WHERE doc_id = ? ORDER BY last_seq').pluck().all(docId) as Uint8Array[]) {
+      out.push(...unwrap(decodeBlock(data)));
+    }
+  }
+  const rows = db
+    .prepare('SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = ? ORDER BY seq')
+    .raw()
+    .all(docId) as [number, string, number, number, string, number, string, string, string | null][];
+  for (const [seq, client, clientSeq, base, author, time, kind, op, meta] of rows) {
+    out.push({
+      id: { client, clientSeq },
+      seq,
+      base,
+      author,
+      time,
+      kind: kind as EventKind,
+      op: JSON.parse(op) as Op,
+      ...(meta !== null ? { meta: JSON.parse(meta) } : {}),
+    });
+  }
+  out.forEach((e, i) => {
+    if (e.seq !== i + 1) throw new Error(`readLog: ${docId}: seq ${e.seq} where ${i + 1} belongs`);
+  });
+  return out;
 }
 
 /** The last seq of `docId` in a sealed block (0: none), read with plain SQL. */

@@ -99,7 +99,10 @@ describe('SqliteLogStore figures', () => {
     const file = join(dir, 'import.sqlite');
     const store = SqliteLogStore.open(file, { sealing: 'inline' });
     let imported: ReturnType<typeof importTrace> | undefined;
-    const load = measure(() => (imported = importTrace(store, 'paper', patches, times, { endContent: trace.endContent })));
+    const load = measure(() => {
+      imported = importTrace(store, 'paper', patches, times, { endContent: trace.endContent });
+      store.sealAll('paper'); // as npm run import does
+    });
     expect(imported?.ok).toBe(true);
     let all: DocEvent[] = [];
     const read = measure(() => (all = store.range('paper', 0, events.length)));
