@@ -144,3 +144,42 @@ function randomId(random: () => number): string {
   for (let i = 0; i < 10; i++) s += 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(random() * 36)];
   return s;
 }
+
+/** Bytes a block spends per event on a log, in one block and in blocks of `every`. */
+export interface ManyAuthorFigures {
+  log: string;
+  events: number;
+  wholeBytesPerEvent: number;
+  blocksBytesPerEvent: number;
+}
+
+/**
+ * The many-author figures of `npm run bench`: the server bench's own load (100 clients x 10
+ * events/s for 10 s) and editor-like logs of 100 and of 5 authors; each log is checked to
+ * come back exactly from its blocks.
+ */
+export function manyAuthorFigures(
+  encode: (events: readonly DocEvent[]) => Uint8Array,
+  decode: (bytes: Uint8Array) => readonly DocEvent[],
+  every = 1000,
+): ManyAuthorFigures[] {
+  const logs: [string, DocEvent[]][] = [
+    ['server bench, 100 clients x 10/s', serverBenchLog({ clients: 100, rate: 10, seconds: 10, seed: 1 })],
+    ['editor, 100 authors x 10/s, undo steps', appLog({ clients: 100, rate: 10, seconds: 10, seed: 2 })],
+    ['editor, 5 authors x 8/s, undo steps', appLog({ clients: 5, rate: 8, seconds: 200, seed: 3 })],
+  ];
+  return logs.map(([name, events]) => {
+    const whole = encode(events);
+    let blocks = 0;
+    const back: DocEvent[] = [];
+    for (let i = 0; i < events.length; i += every) {
+      const b = encode(events.slice(i, i + every));
+      blocks += b.length;
+      back.push(...decode(b));
+    }
+    if (JSON.stringify(back) !== JSON.stringify(events) || JSON.stringify(decode(whole)) !== JSON.stringify(events)) {
+      throw new Error(`${name}: the blocks do not give the log back`);
+    }
+    return { log: name, events: events.length, wholeBytesPerEvent: whole.length / events.length, blocksBytesPerEvent: blocks / events.length };
+  });
+}

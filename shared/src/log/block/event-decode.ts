@@ -17,8 +17,7 @@ import { decodeOp, defaultOpLimits } from '../../op/codec.js';
 import type { DocEvent, EventMeta } from '../event.js';
 import { eventKinds } from '../event.js';
 import { type Result, ok } from '../../result.js';
-import { ByteReader } from './bytes.js';
-import { RleReader } from './rle.js';
+import { ByteReader, RleReader } from './bytes.js';
 import { readChars } from './chars.js';
 import { EVENTS_BLOCK, blockError, open } from './envelope.js';
 import {
@@ -26,8 +25,10 @@ import {
   Col,
   FLAG_DEFLATED_COLUMNS,
   FLAG_FLOAT_TIMES,
+  FLAG_WIDE_CLIENT_SEQS,
   KNOWN_FLAGS,
   MAX_BLOCK_EVENTS,
+  NARROW_LIMIT,
   META_FALSE,
   META_FLOAT,
   META_INT,
@@ -58,7 +59,7 @@ export function decodeBlock(bytes: Uint8Array): Result<DocEvent[]> {
   if (r.failed) return malformed('bad header');
   if (n > MAX_BLOCK_EVENTS) return malformed(`${n} events, a block holds at most ${MAX_BLOCK_EVENTS}`);
   if ((flags & ~KNOWN_FLAGS) !== 0) return malformed(`unknown flags ${flags}`);
-  if (firstSeq + n > Number.MAX_SAFE_INTEGER) return malformed('seqs beyond 2^53');
+  if (firstSeq + n > NARROW_LIMIT) return malformed('seqs beyond 2^49');
   if (insertUnits > units) return malformed('more inserted text than text');
   const text = readChars(r, units);
   if (text === null) return malformed('the text column is damaged');
@@ -103,7 +104,9 @@ export function decodeBlock(bytes: Uint8Array): Result<DocEvent[]> {
   let delOff = insEnd;
 
   const clients = new RleReader(cols[Col.Clients]);
-  const clientSeqs = new RleReader(cols[Col.ClientSeqs]);
+  const wideClientSeqs = (flags & FLAG_WIDE_CLIENT_SEQS) !== 0;
+  const clientSeqCol = cols[Col.ClientSeqs];
+  const clientSeqs = new RleReader(clientSeqCol);
   const bases = new RleReader(cols[Col.Bases]);
   const authors = new RleReader(cols[Col.Authors]);
   const floatTimes = (flags & FLAG_FLOAT_TIMES) !== 0;
@@ -133,10 +136,10 @@ export function decodeBlock(bytes: Uint8Array): Result<DocEvent[]> {
     const c = client;
     if (c < 0 || c >= tableSize) return malformed(`event ${i}: client index ${c} is not in the table`);
     const seen = lastClientSeq[c] >= 0;
-    const clientSeq = clientSeqs.next() + (seen ? lastClientSeq[c] + 1 : 0);
+    const clientSeq = wideClientSeqs ? clientSeqCol.uint() : clientSeqs.next() + (seen ? lastClientSeq[c] + 1 : 0);
     lastClientSeq[c] = clientSeq;
     const base = seq - 1 - bases.next();
-    if (!Number.isSafeInteger(clientSeq) || clientSeq < 0 || !Number.isSafeInteger(base)) {
+    if (!Number.isSafeInteger(clientSeq) || clientSeq < 0 || base < 0) {
       return malformed(`event ${i}: clientSeq or base out of range`);
     }
     const av = authors.next();
@@ -233,8 +236,9 @@ export function decodeBlock(bytes: Uint8Array): Result<DocEvent[]> {
         : { id: { client: table[c], clientSeq }, seq, base, author: table[a], time, op, kind: eventKinds[k], meta: m as EventMeta };
     events.push(event);
   }
-  const readers = [clients, clientSeqs, bases, authors, kinds, metaCounts, shapes, positions, insLens, delLens];
-  if (!readers.every((x) => x.done) || !meta.done || !general.done || !(floatTimes ? timeCol.done : times.done)) {
+  const readers = [clients, bases, authors, kinds, metaCounts, shapes, positions, insLens, delLens];
+  const plain = [meta, general, floatTimes ? timeCol : times, wideClientSeqs ? clientSeqCol : clientSeqs];
+  if (!readers.every((x) => x.done) || !plain.every((x) => x.done)) {
     return malformed('the columns do not add up to the events');
   }
   if (insOff !== insEnd || delOff !== units) return malformed('text left over after the last event');

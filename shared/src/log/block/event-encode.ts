@@ -11,8 +11,7 @@ import type { Op } from '../../op/op.js';
 import { decodeOp } from '../../op/codec.js';
 import type { DocEvent, EventKind, EventMeta } from '../event.js';
 import { eventKinds } from '../event.js';
-import { ByteWriter } from './bytes.js';
-import { RleWriter } from './rle.js';
+import { ByteWriter, RleWriter } from './bytes.js';
 import { writeChars } from './chars.js';
 import { EVENTS_BLOCK, seal } from './envelope.js';
 import {
@@ -20,7 +19,9 @@ import {
   Col,
   FLAG_DEFLATED_COLUMNS,
   FLAG_FLOAT_TIMES,
+  FLAG_WIDE_CLIENT_SEQS,
   MAX_BLOCK_EVENTS,
+  NARROW_LIMIT,
   META_FALSE,
   META_FLOAT,
   META_INT,
@@ -38,9 +39,10 @@ import {
 } from './event-layout.js';
 
 /**
- * A run of events as a block holds it: seqs contiguous (first, first + 1, …), each event
- * well-formed (a canonical op, a known kind, integer seq, base and clientSeq, meta of strings,
- * numbers, booleans and null), at most MAX_BLOCK_EVENTS. May be empty. `encodeBlock` throws
+ * A run of events as a block holds it: seqs contiguous (first, first + 1, …, all ≤ 2^49), each
+ * event well-formed (a canonical op, a known kind, 0 ≤ base ≤ seq - 1 + 2^50, a non-negative safe integer
+ * clientSeq, any number as time, meta of strings, numbers, booleans and null), at most
+ * MAX_BLOCK_EVENTS events. May be empty. `encodeBlock` throws
  * on anything else; `decodeBlock` gives back exactly such a run.
  */
 export type EventRun = readonly DocEvent[];
@@ -59,8 +61,13 @@ export function encodeBlock(events: EventRun): Uint8Array {
   const n = events.length;
   if (n > MAX_BLOCK_EVENTS) throw new Error(`encodeBlock: ${n} events, a block holds at most ${MAX_BLOCK_EVENTS}`);
   const firstSeq = n > 0 ? events[0].seq : 0;
-  if (n > 0 && (!Number.isSafeInteger(firstSeq) || firstSeq < 0)) throw new Error(`encodeBlock: seq ${firstSeq} is not a non-negative integer`);
-  const floatTimes = events.some((e) => !isDeltaInt(e.time));
+  if (n > 0 && (!Number.isSafeInteger(firstSeq) || firstSeq < 0 || Object.is(firstSeq, -0) || firstSeq + n > NARROW_LIMIT)) {
+    throw new Error(`encodeBlock: seq ${firstSeq} is not an integer from 0 to 2^49`);
+  }
+  // -0 is a double like any fraction: only the float form keeps its sign.
+  const narrow = (v: number) => Number.isSafeInteger(v) && v <= NARROW_LIMIT && v >= -NARROW_LIMIT && !Object.is(v, -0);
+  const floatTimes = events.some((e) => !narrow(e.time));
+  const wideClientSeqs = events.some((e) => !narrow(e.id?.clientSeq));
 
   const cols: ByteWriter[] = [];
   for (let i = 0; i < COLUMN_COUNT; i++) cols.push(new ByteWriter(64));
@@ -111,11 +118,11 @@ export function encodeBlock(events: EventRun): Uint8Array {
     prevClient = c;
     let st = state.get(c);
     const cs = e.id.clientSeq;
-    const csDelta = cs - (st === undefined ? 0 : st.clientSeq + 1);
-    if (!isDeltaInt(cs) || !isDeltaInt(csDelta)) throw bad(`clientSeq ${cs} is not an integer`);
-    clientSeqs.push(csDelta);
+    if (!Number.isSafeInteger(cs) || cs < 0 || Object.is(cs, -0)) throw bad(`clientSeq ${cs} is not a non-negative integer`);
+    if (wideClientSeqs) cols[Col.ClientSeqs].uint(cs);
+    else clientSeqs.push(cs - (st === undefined ? 0 : st.clientSeq + 1));
     const behind = e.seq - 1 - e.base;
-    if (!isDeltaInt(e.base) || !isDeltaInt(behind)) throw bad(`base ${e.base} is not an integer`);
+    if (!isDeltaInt(e.base) || !isDeltaInt(behind) || e.base < 0 || Object.is(e.base, -0)) throw bad(`base ${e.base} is not an integer from 0`);
     bases.push(behind);
     const a = str(e.author);
     authors.push(st !== undefined && st.author === a ? 0 : a + 1);
@@ -162,7 +169,7 @@ export function encodeBlock(events: EventRun): Uint8Array {
   const out = new ByteWriter(64 + text.length + raw.length);
   out.uint(n);
   out.uint(firstSeq);
-  out.uint((floatTimes ? FLAG_FLOAT_TIMES : 0) | (deflated ? FLAG_DEFLATED_COLUMNS : 0));
+  out.uint((floatTimes ? FLAG_FLOAT_TIMES : 0) | (deflated ? FLAG_DEFLATED_COLUMNS : 0) | (wideClientSeqs ? FLAG_WIDE_CLIENT_SEQS : 0));
   out.uint(table.size);
   out.uint(text.length);
   out.uint(insertText.length);

@@ -32,13 +32,15 @@
  * The text column is the table's strings, then the text of every insert, then the text of every
  * delete (two streams, so that deflate sees the typed text unbroken by what was deleted). The
  * columns, each its byte length then its bytes, in the order of `Col`. All columns are RLE
- * (rle.ts) but the table lengths, meta and general ops, which are plain varints.
+ * (bytes.ts) but the table lengths, meta and general ops, which are plain varints.
  *
  * Op shapes: 0 empty, 1 insert, 2 delete, 3 insert then delete (a replacement), each at the
  * position of the op's leading retain (0 without one); 4 anything else, component by component
  * in the general column (length * 3 + 0 retain, 1 insert, 2 delete).
- * Times are integers nearly always (the server's clock); a block with any other time keeps all
- * its times as doubles (flags bit 0), so every time survives bit for bit either way.
+ * Times are integers nearly always (the server's clock); a block with any other time (or one
+ * beyond ±2^49) keeps all its times as doubles (flags bit 0), so every time survives bit for bit
+ * either way. Likewise a block with a clientSeq beyond 2^49 keeps all its clientSeqs as plain
+ * varints (flags bit 2): the protocol allows any positive safe integer.
  */
 
 /** The columns, in payload order. */
@@ -78,12 +80,22 @@ export const META_OWN_KEY = 6;
 
 export const FLAG_FLOAT_TIMES = 1;
 export const FLAG_DEFLATED_COLUMNS = 2;
-export const KNOWN_FLAGS = FLAG_FLOAT_TIMES | FLAG_DEFLATED_COLUMNS;
+export const FLAG_WIDE_CLIENT_SEQS = 4;
+export const KNOWN_FLAGS = FLAG_FLOAT_TIMES | FLAG_DEFLATED_COLUMNS | FLAG_WIDE_CLIENT_SEQS;
+
+/**
+ * Beyond this, a value's difference from its prediction might not fit a zigzag varint exactly
+ * (2^53 is where doubles stop counting by one; an RLE entry doubles a zigzag, which doubles
+ * the delta). Times and clientSeqs past it switch their block
+ * to the wide form (flags), which keeps any value.
+ */
+export const NARROW_LIMIT = 2 ** 49;
 
 /** Most events a block may hold, so a tiny hostile block cannot claim billions of events. */
 export const MAX_BLOCK_EVENTS = 1 << 22;
 
-const MAX_DELTA = 2 ** 52;
+/** RLE entries double a zigzag value (bytes.ts), so deltas stay within ±2^50 to keep every entry a safe integer. */
+const MAX_DELTA = 2 ** 50;
 
 /** An integer the columns can hold as a zigzag delta. */
 export const isDeltaInt = (v: number): boolean => Number.isSafeInteger(v) && v <= MAX_DELTA && v >= -MAX_DELTA;
