@@ -25,7 +25,10 @@ import type Database from 'better-sqlite3';
 /** The schema this code reads and writes (PRAGMA user_version). */
 export const SCHEMA_VERSION = 2;
 
-/** Version 1: rows only (docs/storage.md, "Migration"). */
+/**
+ * The tables version 1 had. A version 1 file declares checkpoints' `data` as TEXT; SQLite
+ * stores a BLOB in a TEXT column as it is, so the migration re-encodes in place.
+ */
 const TABLES_V1 = `
 CREATE TABLE IF NOT EXISTS events (
   doc_id     TEXT    NOT NULL,
