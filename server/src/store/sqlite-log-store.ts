@@ -185,34 +185,48 @@ export class SqliteLogStore implements LogStore {
     if (this.idleSealMs > 0 && this.idleTimer === null && this.lastAppend.size > 0) this.armIdle(this.idleSealMs);
     if (this.due.size > 0) {
       if (this.sealing === 'inline') this.sealDue();
-      else this.sealTimer ??= setImmediate(() => {
-        this.sealTimer = null;
-        this.sealDue();
-      });
+      else this.sealTimer ??= setImmediate(() => this.sealOneTurn());
     }
     return ok(null);
   }
 
   /**
    * Seals every full block that is due now, each in its own transaction, and returns how
-   * many it wrote. A failure (full disk, lock) stops it and is reported to `onSealError`:
-   * the rows stay, and the next append of the document, or the next open, tries again.
+   * many it wrote. A failure (full disk, lock) stops that document's seals and is reported
+   * to `onSealError`: the rows stay, and its next append, or the next open, tries again.
    */
   sealDue(): number {
     let written = 0;
     for (const docId of this.due) {
       this.due.delete(docId);
-      try {
-        while (this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery) {
-          if (this.sealTx.immediate(docId) === null) break;
-          written++;
-        }
-      } catch (e) {
-        if (!isSqliteError(e)) throw e;
-        this.onSealError(`SqliteLogStore: sealing ${JSON.stringify(docId)} failed, its events stay rows: ${e.code}: ${e.message}`);
-      }
+      while (this.sealStep(docId)) written++;
     }
     return written;
+  }
+
+  /**
+   * Deferred sealing: one block per turn of the event loop, documents in turn, so that a
+   * backlog (many documents due at once) never holds up acks for more than one seal.
+   */
+  private sealOneTurn(): void {
+    this.sealTimer = null;
+    for (const docId of this.due) {
+      this.due.delete(docId);
+      if (this.sealStep(docId) && this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery) this.due.add(docId);
+      break;
+    }
+    if (this.due.size > 0) this.sealTimer = setImmediate(() => this.sealOneTurn());
+  }
+
+  /** Seals `docId`'s next full block if one is due; false if none was, or it failed (reported). */
+  private sealStep(docId: string): boolean {
+    try {
+      return this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery && this.sealTx.immediate(docId) !== null;
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.onSealError(`SqliteLogStore: sealing ${JSON.stringify(docId)} failed, its events stay rows: ${e.code}: ${e.message}`);
+      return false;
+    }
   }
 
   /**

@@ -364,6 +364,27 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
+  it('a backlog of due seals goes one block per turn of the event loop, documents in turn (acks never wait behind more than one seal)', async () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file, { sealEvery: 10 });
+    s.appendMany([
+      { docId: 'a', expectedHead: 0, events: evs(0, 25) },
+      { docId: 'b', expectedHead: 0, events: evs(0, 21) },
+    ]);
+    const tick = () => new Promise((r) => setImmediate(r));
+    const count = () => parts(file, 'a').blocks.length + parts(file, 'b').blocks.length;
+    await tick();
+    expect(count()).toBe(1);
+    await tick();
+    expect([parts(file, 'a').blocks, parts(file, 'b').blocks]).toEqual([[[1, 10]], [[1, 10]]]);
+    for (let i = 0; i < 4; i++) await tick();
+    expect([parts(file, 'a'), parts(file, 'b')]).toEqual([
+      { blocks: [[1, 10], [11, 20]], rows: 5 },
+      { blocks: [[1, 10], [11, 20]], rows: 1 },
+    ]);
+    s.close();
+  });
+
   it('a document idle for idleSealMs has its remaining rows sealed as a shorter block; appends go on after it (L1, L3)', async () => {
     const file = tempFile();
     // Margins of 250 ms either way: a timer that fires late on a busy machine changes nothing.
