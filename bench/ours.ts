@@ -146,7 +146,7 @@ function fullHistory(ctx: TraceContext, checkEnd: (text: string) => void): Cell 
   return {
     value: block.length,
     status: 'ok',
-    note: 'ours, one block of the whole log: every field of every event (ids, seqs, bases, authors, server times, kinds, ops with deleted text, meta)',
+    note: 'one block of the whole log: every field of every event (ids, seqs, bases, authors, server times, kinds, ops with deleted text, meta)',
     detail,
   };
 }
