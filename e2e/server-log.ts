@@ -17,7 +17,11 @@ export function sharedDataDir(): string {
   return dir;
 }
 
-/** The server's log of `docId`, read from its SQLite file (read-only; the server may be running). */
+/**
+ * The server's log of `docId`, read from its SQLite file (read-only; the server may be
+ * running): its sealed blocks (decoded with the core's codec), then its unsealed rows, in
+ * one read transaction so a seal cannot move events between the two reads.
+ */
 export function serverLog(dataDir: string, docId: string): DocEvent[] {
   return readLog(path.join(dataDir, 'eventide.sqlite'), docId);
 }

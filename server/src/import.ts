@@ -6,7 +6,8 @@
  *
  * Events: author and client `import`, clientSeq = seq, time = the patch's txn time
  * (Date.parse, 0 if missing or invalid). They go in by chunks of 10,000, each one
- * transaction, and the server's checkpoint policy is applied as they go: one checkpoint
+ * transaction, sealed into blocks of 1,000 right after it (the rest as one shorter block at
+ * the end; docs/storage.md), and the server's checkpoint policy is applied as they go: one checkpoint
  * every 1,000 events, built during a single replay pass. Everything that can be wrong
  * with the trace (unreadable, not sequential, a patch outside the document, a result
  * other than its endContent) is found before the first write. Refuses a document that
@@ -207,7 +208,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const storeFile = path.join(args.dataDir, STORE_FILE);
   let store: SqliteLogStore;
   try {
-    store = SqliteLogStore.open(storeFile);
+    // Inline sealing: each chunk leaves as blocks before the next is appended.
+    store = SqliteLogStore.open(storeFile, { sealing: 'inline', onSealError: (m) => io.err(`import: ${m}\n`) });
   } catch (e) {
     io.err(`import: cannot open the store ${storeFile}: ${(e as Error).message}\n`);
     return 1;
@@ -228,6 +230,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     const t0 = performance.now();
     const r = importTrace(store, args.docId, patches, times, { endContent: trace.endContent });
+    if (r.ok) store.sealAll(args.docId); // the last, shorter block: an imported document is done
     const ms = Math.round(performance.now() - t0);
     if (!r.ok) {
       io.err(`import: ${args.file}: ${r.error.code}: ${r.error.message}\n`);

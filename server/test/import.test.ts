@@ -3,6 +3,7 @@
  * the log, the checkpoints every 1,000 events, L5 from the last checkpoint, and the
  * command's refusals.
  */
+import Database from 'better-sqlite3';
 import { SqliteAccessStore } from '../src/access/sqlite-access-store.js';
 import { tokenHash, viewTokenOf } from '../../shared/src/index.js';
 import { describe, it, expect, afterAll } from 'vitest';
@@ -113,6 +114,13 @@ describe('npm run import', () => {
     acc.close();
     expect(line).toMatchObject({ doc: 'ff', file: ff, events: 26078, checkpoints: 26, length: 21362, store: join(data, 'eventide.sqlite') });
     expect(line.ms).toBeGreaterThan(0);
+    // The import wrote blocks, not rows: 26 blocks of 1,000 and the last 78 events as one more.
+    const raw = new Database(join(data, 'eventide.sqlite'), { readonly: true });
+    expect(raw.prepare(`SELECT count(*), min(first_seq), max(last_seq) FROM blocks WHERE doc_id = 'ff'`).raw().get()).toEqual([27, 1, 26078]);
+    expect(raw.prepare(`SELECT first_seq FROM blocks WHERE doc_id = 'ff' AND last_seq = 26078`).pluck().get()).toBe(26001);
+    expect(raw.prepare(`SELECT count(*) FROM events WHERE doc_id = 'ff'`).pluck().get()).toBe(0);
+    expect(raw.prepare(`SELECT count(*) FROM checkpoints WHERE typeof(data) <> 'blob'`).pluck().get()).toBe(0);
+    raw.close();
 
     // DATA_DIR from the environment, the same file: the document is there already.
     const again = await run(tsx, ['server/src/import.ts', '--doc', 'ff', ff], { cwd: root, env: { ...process.env, DATA_DIR: data } }).then(

@@ -1,6 +1,17 @@
 /**
  * The LogStore on disk: one SQLite file (better-sqlite3, synchronous), see docs/storage.md.
  *
+ * Layout (sqlite-schema.ts). A document's newest events are rows, one per event, as in
+ * version 1; older ones are sealed blocks (sqlite-blocks.ts). An append only inserts
+ * rows and commits: the ack waits for that one small durable write (L2). Once a document
+ * has `sealEvery` (1,000) unsealed events, the oldest of them are sealed into one block,
+ * in a transaction of its own, after the append has returned (on the next turn of the
+ * event loop, so the acks of the batch go out first). A crash before the seal loses
+ * nothing: the rows are still there, and the next open seals what is due
+ * (sqlite-layout.ts), which is also how a version 1 file is migrated. A document that goes
+ * idle (no append for `idleSealMs`, a minute) has its remaining rows sealed as a shorter
+ * block, so a finished document is all blocks; so has an imported one (`sealAll`).
+ *
  * Durability. WAL journal with `synchronous = FULL`: every committed append has had its
  * WAL frames fsynced before `append` returns, so an acknowledged event survives a process
  * crash and an OS crash or power loss (as far as the disk honours fsync). NORMAL would
@@ -8,11 +19,12 @@
  *
  * Failures. Writes never throw for I/O: a full disk (SQLITE_FULL), an I/O error, a
  * read-only or locked file come back as `store-failed`, and the transaction is rolled
- * back, so nothing of that call is stored. The calls that return plain values (head,
- * range, …) cannot return a failure: they throw, and a row that fails validation
- * throws a `CorruptEventError` naming the document and the seq. Caller bugs (seqs that
- * do not continue the head, a malformed event, an id appended twice, a checkpoint beyond
- * the head) throw like in the memory store.
+ * back, so nothing of that call is stored. A seal that fails the same way leaves the rows
+ * as they were (reported through `onSealError`) and is tried again later. The calls that
+ * return plain values (head, range, …) cannot return a failure: they throw, and a row or
+ * block that fails validation throws a `CorruptEventError` naming the document and the
+ * seq. Caller bugs (seqs that do not continue the head, a malformed event, an id
+ * appended twice, a checkpoint beyond the head) throw like in the memory store.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -22,49 +34,28 @@ import {
   type Checkpoint,
   type DocEvent,
   type EventId,
-  type EventKind,
-  type EventMeta,
   type Result,
   ok,
   err,
-  eventKinds,
-  decodeOp,
-  encodeCheckpoint,
   decodeCheckpoint,
+  encodeCheckpointBlock,
+  decodeCheckpointBlock,
 } from '../../../shared/src/index.js';
 import { checkEvents, checkCheckpoint, duplicateId, headMismatch } from './memory-log-store.js';
+import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.js';
+import { EventRows, isSqliteError } from './sqlite-rows.js';
+import { SealedBlocks } from './sqlite-blocks.js';
+import { finishLayout, type LayoutStep } from './sqlite-layout.js';
 
-/** The schema this code reads and writes (PRAGMA user_version). */
-export const SCHEMA_VERSION = 1;
+export { SCHEMA_VERSION } from './sqlite-schema.js';
+export { CorruptEventError } from './sqlite-rows.js';
+export type { LayoutStep } from './sqlite-layout.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  doc_id     TEXT    NOT NULL,
-  seq        INTEGER NOT NULL,
-  client     TEXT    NOT NULL,
-  client_seq INTEGER NOT NULL,
-  base       INTEGER NOT NULL,
-  author     TEXT    NOT NULL,
-  time       INTEGER NOT NULL,
-  kind       TEXT    NOT NULL,
-  op         TEXT    NOT NULL,
-  meta       TEXT,
-  PRIMARY KEY (doc_id, seq)
-) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (doc_id, client, client_seq);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  doc_id TEXT    NOT NULL,
-  seq    INTEGER NOT NULL,
-  data   TEXT    NOT NULL,
-  PRIMARY KEY (doc_id, seq)
-);
-CREATE TABLE IF NOT EXISTS documents (
-  doc_id     TEXT    NOT NULL PRIMARY KEY,
-  head       INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS documents_by_update ON documents (updated_at DESC, doc_id);
-`;
+/** Events per sealed block: the seal happens once a document has this many unsealed events. */
+export const SEAL_EVERY = 1000;
+
+/** A document idle this long has its unsealed rows sealed (see `idleSealMs`). */
+export const IDLE_SEAL_MS = 60_000;
 
 export interface SqliteLogStoreOptions {
   /** FULL (default): durable across power loss. NORMAL: only across a process crash (benchmarks). */
@@ -73,44 +64,56 @@ export interface SqliteLogStoreOptions {
   maxPageCount?: number;
   /** How long a write waits for another connection's lock before failing, ms (default 5000). */
   busyTimeoutMs?: number;
-}
-
-/** A stored event that fails validation on the way out: the log is damaged at `seq`. */
-export class CorruptEventError extends Error {
-  constructor(
-    readonly docId: string,
-    readonly seq: number,
-    detail: string,
-  ) {
-    super(`SqliteLogStore: document ${JSON.stringify(docId)}, seq ${seq}: corrupt event: ${detail}`);
-    this.name = 'CorruptEventError';
-  }
+  /** Events per block (default SEAL_EVERY). */
+  sealEvery?: number;
+  /**
+   * When a due seal runs: `deferred` (default) on the next turn of the event loop, after
+   * the append's caller has sent its acks; `inline` before `append` returns, still in a
+   * transaction of its own (tools and tests that want the blocks at once).
+   */
+  sealing?: 'deferred' | 'inline';
+  /**
+   * A document with no append for this long has its remaining rows sealed as one (shorter)
+   * block, ms; 0 turns it off. Default IDLE_SEAL_MS. Only with `sealing: 'deferred'`.
+   */
+  idleSealMs?: number;
+  /** Hears of each committed step of finishing the layout when the file is opened (a migration). */
+  progress?: (step: LayoutStep) => void;
+  /** A seal or layout step that failed (full disk, I/O); the rows stay and it is tried again. Default: console.error. */
+  onSealError?: (message: string) => void;
 }
 
 type Entry = { docId: string; expectedHead: number; events: readonly DocEvent[] };
-
-/** A row of the range query, raw: seq, client, client_seq, base, author, time, kind, op, meta. */
-type EventRow = [number, unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown];
 
 class HeadMismatch {
   constructor(readonly result: ReturnType<typeof headMismatch>) {}
 }
 
-const kinds = new Set<string>(eventKinds);
-
-/** Rows per query of a range read (bounds the JSON text of one chunk to about a megabyte). */
-const READ_CHUNK = 10_000;
-
 export class SqliteLogStore implements LogStore {
   private readonly db: Database.Database;
   private readonly st: ReturnType<typeof prepare>;
-  private readonly writeEvents: Database.Transaction<(entries: readonly Entry[]) => void>;
+  private readonly rows: EventRows;
+  private readonly blocks: SealedBlocks;
+  private readonly sealEvery: number;
+  private readonly sealing: 'deferred' | 'inline';
+  private readonly onSealError: (message: string) => void;
+  private readonly writeEvents: Database.Transaction<(entries: readonly Entry[]) => Map<string, number>>;
   private readonly writeCheckpoint: Database.Transaction<(cp: Checkpoint) => void>;
-  /** A range of several chunks is read in one transaction: one snapshot of the file. */
+  private readonly sealTx: Database.Transaction<(docId: string) => { first: number; last: number } | null>;
+  private readonly sealRestTx: Database.Transaction<(docId: string) => { first: number; last: number } | null>;
+  /** A range is read in one transaction: blocks and rows from one snapshot of the file. */
   private readonly readRangeTx: Database.Transaction<(docId: string, lo: number, hi: number) => DocEvent[]>;
+  /** Documents that may have a seal due. */
+  private readonly due = new Set<string>();
+  private sealTimer: NodeJS.Immediate | null = null;
+  private readonly idleSealMs: number;
+  /** Documents with unsealed rows, by the time of their last append (Date.now()). */
+  private readonly lastAppend = new Map<string, number>();
+  private idleTimer: NodeJS.Timeout | null = null;
 
   /**
-   * Opens (creating if needed, with its folder) the store at `file`. Throws if the file
+   * Opens (creating if needed, with its folder) the store at `file`, upgrading a version 1
+   * file and finishing its layout first (docs/storage.md, "Migration"). Throws if the file
    * cannot be opened, is not a database, or has a newer schema: that is a startup failure.
    */
   static open(file: string, options: SqliteLogStoreOptions = {}): SqliteLogStore {
@@ -126,7 +129,12 @@ export class SqliteLogStore implements LogStore {
 
   private constructor(db: Database.Database, options: SqliteLogStoreOptions) {
     this.db = db;
+    this.sealEvery = Math.max(1, Math.floor(options.sealEvery ?? SEAL_EVERY));
+    this.sealing = options.sealing ?? 'deferred';
+    this.onSealError = options.onSealError ?? ((m) => console.error(m));
+    this.idleSealMs = this.sealing === 'deferred' ? Math.max(0, options.idleSealMs ?? IDLE_SEAL_MS) : 0;
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    // Before anything writes: a newer file is refused untouched.
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
       throw new Error(`SqliteLogStore: ${db.name} has schema version ${version}; this server reads up to ${SCHEMA_VERSION}`);
@@ -137,19 +145,19 @@ export class SqliteLogStore implements LogStore {
     db.pragma('cache_size = -32000'); // 32 MB of page cache for range reads
     db.pragma('journal_size_limit = 67108864'); // truncate the WAL back to 64 MB after checkpoints
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.floor(options.maxPageCount)}`);
-    if (version < SCHEMA_VERSION) {
-      db.transaction(() => {
-        db.exec(SCHEMA);
-        db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      }).immediate();
-    }
+    ensureSchema(db);
     this.st = prepare(db);
+    this.rows = new EventRows(db);
+    this.blocks = new SealedBlocks(db, this.rows);
     this.writeEvents = db.transaction((entries: readonly Entry[]) => this.writeTx(entries));
     this.readRangeTx = db.transaction((docId: string, lo: number, hi: number) => this.readRange(docId, lo, hi));
     this.writeCheckpoint = db.transaction((cp: Checkpoint) => {
       checkCheckpoint(cp, this.headIn(cp.docId));
-      this.st.putCheckpoint.run(cp.docId, cp.seq, encodeCheckpoint(cp));
+      this.st.putCheckpoint.run(cp.docId, cp.seq, encodeCheckpointBlock(cp));
     });
+    this.sealTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery));
+    this.sealRestTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery, 1));
+    finishLayout(db, this.blocks, this.sealEvery, options.progress, this.onSealError);
   }
 
   append(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null> {
@@ -157,15 +165,102 @@ export class SqliteLogStore implements LogStore {
   }
 
   appendMany(entries: readonly Entry[]): Result<null> {
+    let heads: Map<string, number>;
     try {
       // IMMEDIATE: take the write lock before reading the heads, so the check and the
       // insert see the same log even with another connection (e.g. an import) writing.
-      this.writeEvents.immediate(entries);
-      return ok(null);
+      heads = this.writeEvents.immediate(entries);
     } catch (e) {
       if (e instanceof HeadMismatch) return e.result;
       return storeFailed('append', e);
     }
+    // Committed: from here on nothing can take the append back. Sealing is separate work.
+    for (const [docId, head] of heads) {
+      if (head - this.blocks.sealedHead(docId) >= this.sealEvery) this.due.add(docId);
+      if (this.idleSealMs > 0) {
+        this.lastAppend.delete(docId); // re-inserted last: the map stays in order of last append
+        this.lastAppend.set(docId, Date.now());
+      }
+    }
+    if (this.idleSealMs > 0 && this.idleTimer === null && this.lastAppend.size > 0) this.armIdle(this.idleSealMs);
+    if (this.due.size > 0) {
+      if (this.sealing === 'inline') this.sealDue();
+      else this.sealTimer ??= setImmediate(() => this.sealOneTurn());
+    }
+    return ok(null);
+  }
+
+  /**
+   * Seals every full block that is due now, each in its own transaction, and returns how
+   * many it wrote. A failure (full disk, lock) stops that document's seals and is reported
+   * to `onSealError`: the rows stay, and its next append, or the next open, tries again.
+   */
+  sealDue(): number {
+    let written = 0;
+    for (const docId of this.due) {
+      this.due.delete(docId);
+      while (this.sealStep(docId)) written++;
+    }
+    return written;
+  }
+
+  /**
+   * Deferred sealing: one block per turn of the event loop, documents in turn, so that a
+   * backlog (many documents due at once) never holds up acks for more than one seal.
+   */
+  private sealOneTurn(): void {
+    this.sealTimer = null;
+    for (const docId of this.due) {
+      this.due.delete(docId);
+      if (this.sealStep(docId) && this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery) this.due.add(docId);
+      break;
+    }
+    if (this.due.size > 0) this.sealTimer = setImmediate(() => this.sealOneTurn());
+  }
+
+  /** Seals `docId`'s next full block if one is due; false if none was, or it failed (reported). */
+  private sealStep(docId: string): boolean {
+    try {
+      return this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery && this.sealTx.immediate(docId) !== null;
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.onSealError(`SqliteLogStore: sealing ${JSON.stringify(docId)} failed, its events stay rows: ${e.code}: ${e.message}`);
+      return false;
+    }
+  }
+
+  /**
+   * Seals all of `docId`'s unsealed rows, the last block shorter than `sealEvery` if need
+   * be (a document that went idle, or was just imported); returns the blocks written. A
+   * failure is reported like any seal's and leaves the rows.
+   */
+  sealAll(docId: string): number {
+    let written = 0;
+    try {
+      while (this.headIn(docId) > this.blocks.sealedHead(docId)) {
+        if (this.sealRestTx.immediate(docId) === null) break;
+        written++;
+      }
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.onSealError(`SqliteLogStore: sealing ${JSON.stringify(docId)} failed, its events stay rows: ${e.code}: ${e.message}`);
+    }
+    return written;
+  }
+
+  /** Seals the documents idle for idleSealMs, then waits for the next one to be. */
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const now = Date.now();
+      for (const [docId, at] of this.lastAppend) {
+        const wait = at + this.idleSealMs - now;
+        if (wait > 0) return this.armIdle(wait); // in order of last append: the rest are newer
+        this.lastAppend.delete(docId);
+        this.sealAll(docId);
+      }
+    }, ms);
+    this.idleTimer.unref(); // an idle seal never keeps the process alive
   }
 
   head(docId: string): number {
@@ -176,15 +271,15 @@ export class SqliteLogStore implements LogStore {
     const lo = Math.max(0, Math.floor(from));
     const hi = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(to));
     if (!(hi > lo)) return [];
-    return hi - lo <= READ_CHUNK ? this.readRange(docId, lo, hi) : this.readRangeTx(docId, lo, hi);
+    return this.readRangeTx(docId, lo, hi);
   }
 
   seqOf(docId: string, id: EventId): number | undefined {
-    return this.st.seqOf.get(docId, id.client, id.clientSeq) as number | undefined;
+    return this.rows.seqOf(docId, id.client, id.clientSeq) ?? this.blocks.seqOf(docId, id.client, id.clientSeq);
   }
 
   lastClientSeq(docId: string, client: string): number {
-    return (this.st.lastClientSeq.get(docId, client) as number | null) ?? 0;
+    return Math.max(this.rows.lastClientSeq(docId, client), this.blocks.lastClientSeq(docId, client));
   }
 
   putCheckpoint(cp: Checkpoint): Result<null> {
@@ -199,9 +294,11 @@ export class SqliteLogStore implements LogStore {
   checkpointAtOrBefore(docId: string, at: number): Checkpoint | null {
     // Newest first; one that does not decode (or does not match its row) is skipped:
     // checkpoints are a cache, an older one or the empty document gives the same state (L5).
-    for (const row of this.st.checkpointsDown.iterate(docId, at) as IterableIterator<[number, string]>) {
-      const cp = decodeCheckpoint(row[1]);
-      if (cp.ok && cp.value.docId === docId && cp.value.seq === row[0]) return cp.value;
+    // Text is the version 1 encoding, left by a migration that has not finished.
+    for (const [seq, data] of this.st.checkpointsDown.iterate(docId, at) as IterableIterator<[number, unknown]>) {
+      const cp = typeof data === 'string' ? decodeCheckpoint(data) : data instanceof Uint8Array ? decodeCheckpointBlock(data) : null;
+      if (cp === null) continue;
+      if (cp.ok && cp.value.docId === docId && cp.value.seq === seq) return cp.value;
     }
     return null;
   }
@@ -214,8 +311,15 @@ export class SqliteLogStore implements LogStore {
     return (this.st.documents.all() as [string, number, number][]).map(([docId, head, updatedAt]) => ({ docId, head, updatedAt }));
   }
 
+  /** Seals what is due, then releases the file. */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    if (this.sealTimer !== null) clearImmediate(this.sealTimer);
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.sealTimer = null;
+    this.idleTimer = null;
+    this.sealDue();
+    this.db.close();
   }
 
   /** The file and the durability settings in force (for tests and the startup log). */
@@ -228,87 +332,31 @@ export class SqliteLogStore implements LogStore {
     };
   }
 
-  /**
-   * Reads seqs lo+1…hi in one read transaction (one snapshot), by chunks of READ_CHUNK.
-   * Fast path: SQLite writes a chunk as one JSON text and JSON.parse reads it, about twice
-   * as fast as fetching the columns row by row through the driver (docs/storage.md). If SQLite or JSON.parse
-   * rejects a chunk (a damaged row), the chunk is read again row by row, which names the
-   * bad seq. Either way every event is validated (below), so nothing unchecked gets out.
-   */
+  /** Blocks first (seqs up to the sealed head), then rows; inside the read transaction. */
   private readRange(docId: string, lo: number, hi: number): DocEvent[] {
     const out: DocEvent[] = [];
-    for (let a = lo; a < hi; a += READ_CHUNK) {
-      const b = Math.min(hi, a + READ_CHUNK);
-      const before = out.length;
-      if (!this.readChunkFast(docId, a, b, out)) {
-        out.length = before;
-        this.readChunkRows(docId, a, b, out);
-      }
-      if (out.length - before < b - a) break; // the log ends here
-    }
+    const reached = this.blocks.read(docId, lo, hi, out);
+    if (reached < hi) this.rows.read(docId, reached, hi, out);
     return out;
-  }
-
-  /** Appends seqs a+1… (up to b) to `out`; false if the chunk must be read row by row. */
-  private readChunkFast(docId: string, a: number, b: number, out: DocEvent[]): boolean {
-    let rows: unknown;
-    try {
-      const text = this.st.rangeJson.get(docId, a, b) as string | null;
-      if (text === null) return true; // no rows
-      rows = JSON.parse(text);
-    } catch (e) {
-      if (e instanceof SyntaxError || isSqliteError(e)) return false;
-      throw e;
-    }
-    if (!Array.isArray(rows)) return false;
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i] as unknown[];
-      if (!Array.isArray(r) || r.length !== 9 || r[0] !== a + i + 1) return false;
-    }
-    for (const r of rows as unknown[][]) out.push(toEvent(docId, r[0] as number, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]));
-    return true;
-  }
-
-  /** The slow path: one row at a time, naming the first bad or missing seq. */
-  private readChunkRows(docId: string, a: number, b: number, out: DocEvent[]): void {
-    let expected = a + 1;
-    for (const row of this.st.range.iterate(docId, a, b) as IterableIterator<EventRow>) {
-      const [seq, client, clientSeq, base, author, time, kind, opText, metaText] = row;
-      if (seq !== expected) throw new CorruptEventError(docId, expected, `missing (the next stored seq is ${seq})`);
-      const op = parseColumn(docId, seq, 'op', opText);
-      const meta = metaText === null ? null : parseColumn(docId, seq, 'meta', metaText);
-      out.push(toEvent(docId, seq, client, clientSeq, base, author, time, kind, op, meta));
-      expected++;
-    }
   }
 
   private headIn(docId: string): number {
     return (this.st.head.get(docId) as number | undefined) ?? 0;
   }
 
-  /** Runs inside the write transaction: any throw rolls everything back. */
-  private writeTx(entries: readonly Entry[]): void {
+  /** Runs inside the write transaction: any throw rolls everything back. Returns the new heads. */
+  private writeTx(entries: readonly Entry[]): Map<string, number> {
     const heads = new Map<string, { head: number; time: number }>();
     for (const { docId, expectedHead, events } of entries) {
       const head = heads.get(docId)?.head ?? this.headIn(docId);
       if (head !== expectedHead) throw new HeadMismatch(headMismatch(docId, expectedHead, head));
       checkEvents(docId, expectedHead, events);
       if (events.length === 0) continue;
-      const insert = this.st.insertEvent;
+      const sealed = this.blocks.sealedDuplicate(docId, events);
+      if (sealed !== undefined) throw duplicateId(docId, sealed);
       for (const e of events) {
         try {
-          insert.run(
-            docId,
-            e.seq,
-            e.id.client,
-            e.id.clientSeq,
-            e.base,
-            e.author,
-            e.time,
-            e.kind,
-            JSON.stringify(e.op),
-            e.meta === undefined ? null : JSON.stringify(e.meta),
-          );
+          this.rows.insert(docId, e);
         } catch (x) {
           // The id index: a caller's bug (L3). A clash on (doc_id, seq) would mean the
           // documents table and the events disagree: a damaged file, so store-failed.
@@ -318,33 +366,18 @@ export class SqliteLogStore implements LogStore {
       }
       heads.set(docId, { head: expectedHead + events.length, time: events[events.length - 1].time });
     }
-    for (const [docId, { head, time }] of heads) this.st.upsertDocument.run(docId, head, time);
+    const out = new Map<string, number>();
+    for (const [docId, { head, time }] of heads) {
+      this.st.upsertDocument.run(docId, head, time);
+      out.set(docId, head);
+    }
+    return out;
   }
 }
 
 function prepare(db: Database.Database) {
   return {
     head: db.prepare('SELECT head FROM documents WHERE doc_id = ?').pluck(),
-    range: db
-      .prepare(
-        'SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = ? AND seq > ? AND seq <= ? ORDER BY seq',
-      )
-      .raw(),
-    // One chunk as one JSON text: an array of [seq, client, client_seq, base, author, time,
-    // kind, op, meta] per row. json() fails on a malformed op or meta and json_array on a
-    // blob, so a damaged row fails the query; readChunkFast falls back to the row path then.
-    // group_concat keeps the subquery's order in practice (not promised by SQL; the seqs are
-    // checked anyway); `ORDER BY` inside group_concat would cost a temp b-tree.
-    rangeJson: db
-      .prepare(
-        `SELECT '[' || group_concat(j, ',') || ']' FROM (SELECT json_array(seq, client, client_seq, base, author, time, kind, json(op), json(meta)) AS j FROM events WHERE doc_id = ? AND seq > ? AND seq <= ? ORDER BY seq)`,
-      )
-      .pluck(),
-    seqOf: db.prepare('SELECT seq FROM events WHERE doc_id = ? AND client = ? AND client_seq = ?').pluck(),
-    lastClientSeq: db.prepare('SELECT max(client_seq) FROM events WHERE doc_id = ? AND client = ?').pluck(),
-    insertEvent: db.prepare(
-      'INSERT INTO events (doc_id, seq, client, client_seq, base, author, time, kind, op, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
     upsertDocument: db.prepare(
       'INSERT INTO documents (doc_id, head, updated_at) VALUES (?, ?, ?) ON CONFLICT (doc_id) DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at',
     ),
@@ -353,64 +386,6 @@ function prepare(db: Database.Database) {
     checkpointSeqs: db.prepare('SELECT seq FROM checkpoints WHERE doc_id = ? AND seq >= ? AND seq <= ? ORDER BY seq').pluck(),
     documents: db.prepare('SELECT doc_id, head, updated_at FROM documents WHERE head > 0 ORDER BY updated_at DESC, doc_id').raw(),
   };
-}
-
-/**
- * Validates one stored event on the way out (op and meta already parsed): types, the
- * kind, and the op through the codec. Measured at about a tenth of the read's cost
- * (docs/storage.md), so it is always on: a damaged row never reaches a replay.
- */
-function toEvent(
-  docId: string,
-  seq: number,
-  client: unknown,
-  clientSeq: unknown,
-  base: unknown,
-  author: unknown,
-  time: unknown,
-  kind: unknown,
-  opJson: unknown,
-  meta: unknown,
-): DocEvent {
-  const bad = (detail: string) => new CorruptEventError(docId, seq, detail);
-  if (typeof client !== 'string' || typeof author !== 'string') throw bad('client and author must be text');
-  if (!Number.isInteger(clientSeq) || !Number.isInteger(base) || typeof time !== 'number') {
-    throw bad('client_seq, base and time must be numbers');
-  }
-  if (typeof kind !== 'string' || !kinds.has(kind)) throw bad(`unknown kind ${JSON.stringify(kind)}`);
-  const op = decodeOp(opJson);
-  if (!op.ok) throw bad(`op: ${op.error.message}`);
-  const ev: { -readonly [K in keyof DocEvent]: DocEvent[K] } = {
-    id: { client, clientSeq: clientSeq as number },
-    seq,
-    base: base as number,
-    author,
-    time,
-    op: op.value,
-    kind: kind as EventKind,
-  };
-  if (meta !== null) {
-    if (typeof meta !== 'object' || Array.isArray(meta)) throw bad('meta must be an object');
-    ev.meta = meta as EventMeta;
-  }
-  return ev;
-}
-
-function parseColumn(docId: string, seq: number, column: string, text: unknown): unknown {
-  if (typeof text !== 'string') throw new CorruptEventError(docId, seq, `${column} must be JSON text`);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new CorruptEventError(docId, seq, `${column} is not JSON (${(e as Error).message})`);
-  }
-}
-
-interface SqliteErrorLike extends Error {
-  code: string;
-}
-
-function isSqliteError(e: unknown): e is SqliteErrorLike {
-  return e instanceof Database.SqliteError;
 }
 
 /** I/O and database errors become `store-failed`; anything else is a bug and is rethrown. */

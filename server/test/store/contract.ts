@@ -220,6 +220,45 @@ export function logStoreContract(name: string, make: () => LogStore): void {
       expect(s.range('b', 0, 10)).toEqual([]);
     });
 
+    it('a long log of interleaved clients, appended in uneven batches: every range, every id, every duplicate refused (L1, L3)', () => {
+      // Long enough that a block store seals most of it; every (from, to) pair crosses or
+      // touches whatever boundaries the store has between its sealed and unsealed parts.
+      const clients = ['p', 'q', 'r'];
+      const next = new Map<string, number>();
+      const log = evs(0, 41, (q) => {
+        const client = clients[(q * 7) % 5 === 0 ? 2 : q % 2];
+        const clientSeq = (next.get(client) ?? 0) + 1;
+        next.set(client, clientSeq);
+        return { id: { client, clientSeq }, author: client, ...(q % 4 === 0 ? { meta: { q, odd: false } } : {}) };
+      });
+      for (let at = 0, n = 1; at < log.length; at += n, n = (n % 7) + 2) {
+        expect(s.append('a', at, log.slice(at, at + n)).ok).toBe(true);
+      }
+      s.append('b', 0, evs(0, 3));
+      expect(s.head('a')).toBe(41);
+      for (let from = -1; from <= 43; from++) {
+        for (let to = from; to <= 43; to++) {
+          expect(s.range('a', from, to), `range ${from}, ${to}`).toEqual(log.slice(Math.max(0, from), Math.max(0, Math.min(41, to))));
+        }
+      }
+      for (const e of log) expect(s.seqOf('a', e.id)).toBe(e.seq);
+      for (const c of clients) {
+        expect(s.lastClientSeq('a', c)).toBe(next.get(c));
+        expect(s.seqOf('a', { client: c, clientSeq: next.get(c)! + 1 })).toBeUndefined();
+      }
+      // Any id of the log, old or new, appended again is refused and nothing is stored (L3).
+      for (const old of [log[0], log[5], log[20], log[39], log[40]]) {
+        expect(() => s.append('a', 41, [ev(42, { id: { client: 'fresh', clientSeq: 1 } }), ev(43, { id: old.id })]), String(old.seq)).toThrow(/L3/);
+      }
+      expect(s.head('a')).toBe(41);
+      expect(s.seqOf('a', { client: 'fresh', clientSeq: 1 })).toBeUndefined();
+      // A new clientSeq of an old client goes on.
+      expect(s.append('a', 41, [ev(42, { id: { client: 'p', clientSeq: next.get('p')! + 1 } })]).ok).toBe(true);
+      expect(s.seqOf('a', { client: 'p', clientSeq: next.get('p')! + 1 })).toBe(42);
+      expect(s.range('a', 39, 42).map((e) => e.seq)).toEqual([40, 41, 42]);
+      expect(s.range('b', 0, 10)).toEqual(evs(0, 3));
+    });
+
     it('seqOf and lastClientSeq answer per document and client (L3)', () => {
       // Two clients interleaved in a, one of them also in b.
       s.append('a', 0, [

@@ -4,14 +4,22 @@
  * synchronous FULL (the default) and NORMAL, and one range read of 100,000 events.
  * Prints one JSON line; asserts only that the range read stays well under a second
  * (CPU time, so a busy machine does not make it flaky; wall time is printed beside it).
+ *
+ * Then the bytes: the whole of automerge-paper (259,778 events) imported as `npm run
+ * import` does (blocks of 1,000 sealed as it goes, a checkpoint every 1,000), the file
+ * VACUUMed, and its size next to the whole log encoded as one block; with the pages of
+ * each table (dbstat), so the log's share and the checkpoints' share are both visible.
+ * Asserts that every event reads back exactly.
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { importTrace } from '../../src/import.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteLogStore } from '../../src/store/sqlite-log-store.js';
 import { loadTrace, flattenPatches, tracesDir } from '../../../tools/trace-file.js';
-import { traceToEvents, type DocEvent } from '../../../shared/src/index.js';
+import { encodeBlock, traceToEvents, type DocEvent } from '../../../shared/src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eventide-figures-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,4 +89,51 @@ describe('SqliteLogStore figures', () => {
     console.log(`store figures ${JSON.stringify(figures)}`);
     expect(best.cpu).toBeLessThan(1000);
   }, 120_000);
+
+  it('bytes of automerge-paper in the SQLite file after import and VACUUM, against the whole log encoded', async () => {
+    const trace = await loadTrace(join(tracesDir(), 'sequential', 'automerge-paper.json.gz'));
+    if (trace.kind !== 'sequential') throw new Error('expected a sequential trace');
+    const patches = flattenPatches(trace);
+    const times = trace.txns.flatMap((t) => t.patches.map(() => Date.parse(t.time) || 0));
+    const events = traceToEvents(patches, { author: 'import', client: 'import', times });
+    const file = join(dir, 'import.sqlite');
+    const store = SqliteLogStore.open(file, { sealing: 'inline' });
+    let imported: ReturnType<typeof importTrace> | undefined;
+    const load = measure(() => {
+      imported = importTrace(store, 'paper', patches, times, { endContent: trace.endContent });
+      store.sealAll('paper'); // as npm run import does
+    });
+    expect(imported?.ok).toBe(true);
+    let all: DocEvent[] = [];
+    const read = measure(() => (all = store.range('paper', 0, events.length)));
+    expect(all).toStrictEqual(events);
+    store.close();
+
+    const db = new Database(file);
+    db.pragma('journal_mode = DELETE');
+    db.exec('VACUUM');
+    const pages = Object.fromEntries(db.prepare('SELECT name, sum(pgsize) FROM dbstat GROUP BY name').raw().all() as [string, number][]);
+    const blocks = db.prepare('SELECT count(*), sum(length(data)) FROM blocks').raw().get() as [number, number];
+    const checkpoints = db.prepare('SELECT count(*), sum(length(data)) FROM checkpoints').raw().get() as [number, number];
+    const rows = db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+    db.close();
+    const fileBytes = statSync(file).size;
+    const encoded = encodeBlock(events).length;
+    const checkpointPages = (pages.checkpoints ?? 0) + (pages.sqlite_autoindex_checkpoints_1 ?? 0);
+    const figures = {
+      events: events.length,
+      encodedWholeLog: encoded,
+      fileAfterVacuum: fileBytes,
+      ratio: round(fileBytes / encoded, 2),
+      withoutCheckpoints: fileBytes - checkpointPages,
+      ratioWithoutCheckpoints: round((fileBytes - checkpointPages) / encoded, 2),
+      blocks: { count: blocks[0], bytes: blocks[1] },
+      unsealedRows: rows,
+      checkpoints: { count: checkpoints[0], bytes: checkpoints[1], pages: checkpointPages },
+      pages,
+      importMs: round(load.wall),
+      rangeAll: { wallMs: round(read.wall), cpuMs: round(read.cpu) },
+    };
+    console.log(`store bytes ${JSON.stringify(figures)}`);
+  }, 300_000);
 });

@@ -3,7 +3,8 @@
  * only a file can show: durability across close and reopen, a full disk and a real OS
  * write error (store-failed, nothing stored, still readable), corrupt rows (a clear
  * error naming doc and seq), a second writer on the same file, and SIGKILL at random
- * moments (every acknowledged seq survives exactly once, L1/L2).
+ * moments (every acknowledged seq survives exactly once, L1/L2), with sealing going on;
+ * sealed blocks: deferred and inline sealing, a seal that hits a full disk, a damaged block.
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import Database from 'better-sqlite3';
@@ -12,9 +13,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SqliteLogStore, CorruptEventError } from '../../src/store/sqlite-log-store.js';
+import { SqliteLogStore, CorruptEventError, SCHEMA_VERSION } from '../../src/store/sqlite-log-store.js';
 import { checkpointOf, replay, type DocEvent, type Result } from '../../../shared/src/index.js';
 import { logStoreContract, ev, evs } from './contract.js';
+import { readLog } from '../helpers/server-process.js';
 
 const root = resolve(__dirname, '..', '..', '..');
 const storeUrl = pathToFileURL(join(root, 'server', 'src', 'store', 'sqlite-log-store.ts')).href;
@@ -31,6 +33,9 @@ afterAll(() => {
 });
 
 logStoreContract('SqliteLogStore', () => SqliteLogStore.open(tempFile()));
+// The same contract with most of every log in sealed blocks: a block every 3 events,
+// sealed before append returns, so every read and id check crosses blocks and rows.
+logStoreContract('SqliteLogStore sealing every 3 events', () => SqliteLogStore.open(tempFile(), { sealEvery: 3, sealing: 'inline' }));
 
 function failed(r: Result<null>): string {
   if (r.ok) throw new Error('expected store-failed, got ok');
@@ -108,7 +113,8 @@ describe('SqliteLogStore on disk', () => {
     expect(s.head('b')).toBe(0);
     expect(s.listDocuments().map((d) => d.docId)).toEqual(['a']);
 
-    const huge = { docId: 'a', seq: 3, text: 'q'.repeat(200_000), authorship: [{ author: 'ann', length: 200_000 }] };
+    // Text deflate cannot shrink to nothing: checkpoints are stored compressed.
+    const huge = { docId: 'a', seq: 3, text: noisy(5, 200_000), authorship: [{ author: 'ann', length: 200_000 }] };
     expect(failed(s.putCheckpoint(huge))).toContain('SQLITE_FULL');
     expect(s.checkpointAtOrBefore('a', 3)).toBeNull();
 
@@ -259,9 +265,9 @@ s.close();
     const file = tempFile();
     SqliteLogStore.open(file).close();
     const raw = new Database(file);
-    raw.pragma('user_version = 2');
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
-    expect(() => SqliteLogStore.open(file)).toThrow(/schema version 2/);
+    expect(() => SqliteLogStore.open(file)).toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 1}`));
     const junk = tempFile();
     writeFileSync(junk, 'this is not a database, just some text that is long enough to look like a header'.repeat(100));
     expect(() => SqliteLogStore.open(junk)).toThrow(/not a database/);
@@ -290,9 +296,12 @@ s.close();
       expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => acked + i + 1));
       if (seen.length > 0) acked = seen[seen.length - 1];
 
-      const s = SqliteLogStore.open(file);
+      // As the kill left it, read with plain SQL: every seq in exactly one place, a block or a row.
+      const asLeft = readLog(file, 'crash');
+      expect(asLeft.length).toBeGreaterThanOrEqual(acked);
+      const s = SqliteLogStore.open(file, { sealEvery: 40 });
       const head = s.head('crash');
-      expect(head).toBeGreaterThanOrEqual(acked);
+      expect(head).toBe(asLeft.length);
       expect(s.head('crash-b')).toBe(head);
       const all = s.range('crash', 0, head);
       expect(all.map((e: DocEvent) => e.seq)).toEqual(Array.from({ length: head }, (_, i) => i + 1));
@@ -305,8 +314,189 @@ s.close();
     }
     expect(rounds).toBe(10);
     expect(acked).toBeGreaterThan(0);
-    console.log(`crash test: 10 SIGKILLs, ${acked} events in the log, none lost or doubled`);
+    const raw = new Database(file, { readonly: true });
+    const blocks = raw.prepare(`SELECT count(*) FROM blocks WHERE doc_id = 'crash'`).pluck().get() as number;
+    raw.close();
+    expect(blocks).toBeGreaterThanOrEqual(Math.floor(acked / 40) - 1); // sealing went on through the kills
+    console.log(`crash test: 10 SIGKILLs, ${acked} events in the log (${blocks} blocks), none lost or doubled`);
   }, 180_000);
+});
+
+/** Blocks and rows of `docId`, counted with plain SQL. */
+function parts(file: string, docId: string): { blocks: [number, number][]; rows: number } {
+  const raw = new Database(file, { readonly: true });
+  try {
+    return {
+      blocks: raw.prepare('SELECT first_seq, last_seq FROM blocks WHERE doc_id = ? ORDER BY last_seq').raw().all(docId) as [number, number][],
+      rows: raw.prepare('SELECT count(*) FROM events WHERE doc_id = ?').pluck().get(docId) as number,
+    };
+  } finally {
+    raw.close();
+  }
+}
+
+/** Text that deflate cannot shrink much (seeded letters), so blocks take real pages. */
+function noisy(seed: number, n: number): string {
+  const rnd = mulberry32(seed);
+  let t = '';
+  for (let i = 0; i < n; i++) t += String.fromCharCode(97 + Math.floor(rnd() * 26));
+  return t;
+}
+
+describe('SqliteLogStore sealed blocks', () => {
+  it('the append writes rows only; 1,000 unsealed events are sealed into one block on the next turn, after the append returned (L2)', async () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file);
+    const log = evs(0, 1001, (q) => ({ id: { client: q % 3 ? 'x' : 'y', clientSeq: q } }));
+    expect(s.append('a', 0, log.slice(0, 999)).ok).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(parts(file, 'a')).toEqual({ blocks: [], rows: 999 });
+    expect(s.append('a', 999, log.slice(999)).ok).toBe(true);
+    expect(parts(file, 'a')).toEqual({ blocks: [], rows: 1001 }); // the ack's write is the rows alone
+    await new Promise((r) => setImmediate(r));
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 1000]], rows: 1 });
+    expect(s.range('a', 0, 2000)).toEqual(log);
+    expect(s.range('a', 998, 1001)).toEqual(log.slice(998));
+    expect(s.seqOf('a', { client: 'y', clientSeq: 999 })).toBe(999);
+    expect(s.lastClientSeq('a', 'y')).toBe(999);
+    expect(s.lastClientSeq('a', 'x')).toBe(1001);
+    expect(() => s.append('a', 1001, [ev(1002, { id: { client: 'x', clientSeq: 500 } })])).toThrow(/L3/);
+    s.close();
+  });
+
+  it('a backlog of due seals goes one block per turn of the event loop, documents in turn (acks never wait behind more than one seal)', async () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file, { sealEvery: 10 });
+    s.appendMany([
+      { docId: 'a', expectedHead: 0, events: evs(0, 25) },
+      { docId: 'b', expectedHead: 0, events: evs(0, 21) },
+    ]);
+    const tick = () => new Promise((r) => setImmediate(r));
+    const count = () => parts(file, 'a').blocks.length + parts(file, 'b').blocks.length;
+    await tick();
+    expect(count()).toBe(1);
+    await tick();
+    expect([parts(file, 'a').blocks, parts(file, 'b').blocks]).toEqual([[[1, 10]], [[1, 10]]]);
+    for (let i = 0; i < 4; i++) await tick();
+    expect([parts(file, 'a'), parts(file, 'b')]).toEqual([
+      { blocks: [[1, 10], [11, 20]], rows: 5 },
+      { blocks: [[1, 10], [11, 20]], rows: 1 },
+    ]);
+    s.close();
+  });
+
+  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block; appends go on after it (L1, L3)', async () => {
+    const file = tempFile();
+    // Margins of 250 ms either way: a timer that fires late on a busy machine changes nothing.
+    const s = SqliteLogStore.open(file, { sealEvery: 10, idleSealMs: 1000 });
+    const t0 = Date.now();
+    s.append('a', 0, evs(0, 13));
+    s.append('b', 0, evs(0, 2));
+    await new Promise((r) => setTimeout(r, 500));
+    s.append('b', 2, [ev(3)]); // b is not idle yet when a is
+    await new Promise((r) => setTimeout(r, 1250 - (Date.now() - t0)));
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 10], [11, 13]], rows: 0 });
+    if (Date.now() - t0 < 1400) expect(parts(file, 'b')).toEqual({ blocks: [], rows: 3 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(parts(file, 'b')).toEqual({ blocks: [[1, 3]], rows: 0 });
+    s.append('a', 13, evs(13, 11));
+    await new Promise((r) => setImmediate(r));
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 10], [11, 13], [14, 23]], rows: 1 });
+    expect(s.range('a', 0, 100)).toEqual(evs(0, 24));
+    expect(s.range('a', 12, 15)).toEqual(evs(12, 3));
+    expect(s.seqOf('a', { client: 'c1', clientSeq: 12 })).toBe(12);
+    expect(() => s.append('a', 24, [ev(25, { id: { client: 'c1', clientSeq: 13 } })])).toThrow(/L3/);
+    s.close();
+  });
+
+  it('a store closed (or killed) before a due seal seals it when next opened; close seals what is due', () => {
+    const file = tempFile();
+    let s = SqliteLogStore.open(file, { sealEvery: 100_000 });
+    s.append('a', 0, evs(0, 25));
+    s.close();
+    expect(parts(file, 'a')).toEqual({ blocks: [], rows: 25 });
+    s = SqliteLogStore.open(file, { sealEvery: 10 });
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 10], [11, 20]], rows: 5 });
+    s.append('a', 25, evs(25, 6)); // due, deferred
+    s.close();
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 10], [11, 20], [21, 30]], rows: 1 });
+    s = SqliteLogStore.open(file);
+    expect(s.range('a', 0, 100)).toEqual(evs(0, 31));
+    s.close();
+  });
+
+  it('a seal that hits a full disk at open keeps the rows and reports it; nothing is lost, and a later open seals them', () => {
+    const file = tempFile();
+    let s = SqliteLogStore.open(file, { sealEvery: 100_000 });
+    const log = evs(0, 60, (q) => ({ op: [noisy(q, 1000)] }));
+    s.append('a', 0, log);
+    s.close();
+    const raw = new Database(file);
+    const pages = raw.pragma('page_count', { simple: true }) as number;
+    raw.close();
+    const errors: string[] = [];
+    s = SqliteLogStore.open(file, { sealEvery: 50, maxPageCount: pages, onSealError: (m) => errors.push(m) });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/finishing the layout stopped, to be resumed at the next open .*SQLITE_FULL/);
+    expect(parts(file, 'a')).toEqual({ blocks: [], rows: 60 });
+    expect(s.range('a', 0, 100)).toEqual(log);
+    expect(s.seqOf('a', { client: 'c1', clientSeq: 7 })).toBe(7);
+    s.close();
+    s = SqliteLogStore.open(file, { sealEvery: 50 });
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 50]], rows: 10 });
+    expect(s.range('a', 0, 100)).toEqual(log);
+    s.close();
+  });
+
+  it('a deferred seal that finds the file locked keeps the rows and reports it; the next append of the document seals', async () => {
+    const file = tempFile();
+    const errors: string[] = [];
+    const s = SqliteLogStore.open(file, { sealEvery: 10, busyTimeoutMs: 50, onSealError: (m) => errors.push(m) });
+    expect(s.append('a', 0, evs(0, 12)).ok).toBe(true);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    await new Promise((r) => setImmediate(r));
+    other.exec('ROLLBACK');
+    other.close();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/sealing "a" failed, its events stay rows: SQLITE_BUSY/);
+    expect(parts(file, 'a')).toEqual({ blocks: [], rows: 12 });
+    expect(s.range('a', 0, 100)).toEqual(evs(0, 12));
+    expect(s.append('a', 12, [ev(13)]).ok).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 10]], rows: 3 });
+    expect(s.range('a', 0, 100)).toEqual(evs(0, 13));
+    s.close();
+  });
+
+  it('a damaged or missing block throws CorruptEventError naming doc and seq; rows after it and other calls still work', () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file, { sealEvery: 4, sealing: 'inline' });
+    s.append('doc-x', 0, evs(0, 10));
+    expect(parts(file, 'doc-x')).toEqual({ blocks: [[1, 4], [5, 8]], rows: 2 });
+    const raw = new Database(file);
+    const corrupt = (from: number, to: number): CorruptEventError => {
+      try {
+        s.range('doc-x', from, to);
+      } catch (e) {
+        expect(e).toBeInstanceOf(CorruptEventError);
+        return e as CorruptEventError;
+      }
+      throw new Error('expected CorruptEventError');
+    };
+    raw.prepare(`UPDATE blocks SET data = x'00ff00ff' WHERE doc_id = 'doc-x' AND last_seq = 8`).run();
+    const e = corrupt(0, 10);
+    expect([e.docId, e.seq]).toEqual(['doc-x', 5]);
+    expect(e.message).toContain('"doc-x", seq 5');
+    expect(s.range('doc-x', 0, 4)).toEqual(evs(0, 4));
+    expect(s.range('doc-x', 8, 10)).toEqual(evs(8, 2));
+    expect(s.head('doc-x')).toBe(10);
+    expect(s.seqOf('doc-x', { client: 'c1', clientSeq: 2 })).toBe(2);
+    raw.prepare(`DELETE FROM blocks WHERE doc_id = 'doc-x' AND last_seq = 8`).run();
+    expect(corrupt(0, 10).message).toMatch(/seq 5: corrupt event: missing/);
+    raw.close();
+    s.close();
+  });
 });
 
 /**
@@ -319,7 +509,8 @@ const { replay, checkpointOf } = await import(${JSON.stringify(sharedUrl)});
 const [file, seedText] = process.argv.slice(2);
 let x = Number(seedText) >>> 0;
 const rnd = () => { x = (x + 0x6d2b79f5) >>> 0; let t = x; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-const s = SqliteLogStore.open(file);
+// Blocks of 40, sealed before append returns: kills land in seals too.
+const s = SqliteLogStore.open(file, { sealEvery: 40, sealing: 'inline' });
 let head = s.head('crash');
 const cp = s.checkpointAtOrBefore('crash', head);
 const rope = replay(cp, s.range('crash', cp ? cp.seq : 0, head));
