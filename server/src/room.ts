@@ -76,6 +76,11 @@ export interface RoomOptions {
   readonly checkpointEvery: number;
   /** Server clock, ms since the epoch. */
   readonly now: () => number;
+  /**
+   * A client further behind than this (or new) is welcomed from a checkpoint. The
+   * protocol's `catchUpCheckpointAfter` by default; the simulated network makes it small.
+   */
+  readonly catchUpAfter?: number;
 }
 
 /** The sequencer reads what its memory no longer holds from the store. */
@@ -84,6 +89,9 @@ class StoreLog implements SequencerLog {
     private readonly store: LogStore,
     private readonly docId: string,
   ) {}
+  get head(): number {
+    return this.store.head(this.docId);
+  }
   range(from: number, to: number): readonly DocEvent[] {
     return this.store.range(this.docId, from, to);
   }
@@ -170,7 +178,7 @@ export class Room {
     // encodeServerMessage({ type: 'welcome', protocol, docId, role, head, checkpoint, events }).
     let checkpoint = 'null';
     let from = last;
-    if (head > last && (last === 0 || head - last > protocolLimits.catchUpCheckpointAfter)) {
+    if (head > last && (last === 0 || head - last > (this.opts.catchUpAfter ?? protocolLimits.catchUpCheckpointAfter))) {
       // The room writes every checkpoint of its document, so the newest one is lastCheckpoint.
       const kept = this.lastCheckpoint > last ? this.tail.checkpointText(this.lastCheckpoint) : undefined;
       if (kept !== undefined) {

@@ -36,6 +36,11 @@ import { type Result, type CodedError, ok, err } from '../result.js';
 
 /** Read access to the committed log, for what the sequencer's memory no longer holds. */
 export interface SequencerLog {
+  /**
+   * The last seq the log holds (committed). Events above it exist only in the
+   * sequencer's memory until the caller commits them, so the window never drops them.
+   */
+  readonly head: number;
   /** Committed events with from < seq ≤ to, in seq order. */
   range(from: number, to: number): readonly DocEvent[];
   /** The seq of the event with this id, if it was appended. */
@@ -270,7 +275,11 @@ export class Sequencer {
     this.recentIds.set(idKey(ev.id), ev.seq);
     this.sent.set(ev.seq, sent);
     if (this.recent.length > this.window * 2) {
-      const drop = this.recent.splice(0, this.recent.length - this.window);
+      // Only what the log can give back may leave memory: sequenced events wait for their
+      // commit, and a walk over one the log lacks would rebase past a hole.
+      const readable = Math.min(this.recent.length - this.window, this.log.head - this.recentFrom);
+      if (readable <= 0) return;
+      const drop = this.recent.splice(0, readable);
       for (const d of drop) {
         this.recentIds.delete(idKey(d.id));
         this.sent.delete(d.seq);
