@@ -82,6 +82,23 @@ describe('sequencer', () => {
     expect(seq.text.toString()).toBe('8765432x>');
   });
 
+  it("refuses a replaced connection's batch at an older base than its author's previous event (L4; found by the fuzz, seed 644)", () => {
+    const { log, seq, submit } = fresh();
+    submit('a', { base: 0, events: [ev('a', 1, ['ab'])] });
+    // c, on its old connection, typed twice at base 0; the frames wait in the server's buffer.
+    const stale = [ev('c', 1, ['x']), ev('c', 2, [1, 'y'])];
+    // Its new connection caught up (seq 1) and resent event 1 in its new form first.
+    expect(submit('c', { base: 1, events: [ev('c', 1, ['x'])] }).ok).toBe(true);
+    // The old connection's event 2 was made on event 1's base-0 form: walked from base 1 it would land wrongly.
+    const late = submit('c', { base: 0, events: stale });
+    expect(late.ok ? 'appended' : late.error.code).toBe('out-of-order');
+    expect(log.head).toBe(2);
+    // The current connection's resend of it is taken, in the form its client computed.
+    const r = submit('c', { base: 1, events: [ev('c', 1, ['x']), ev('c', 2, [1, 'y'])] });
+    expect(r.ok && r.value.appended.map((e) => e.op)).toEqual([[1, 'y']]);
+    expect(seq.text.toString()).toBe('xyab');
+  });
+
   it('refuses a batch with a bad op whole: nothing appended, text and authorship unchanged (S1)', () => {
     const { log, seq, submit } = fresh();
     submit('a', { base: 0, events: [ev('a', 1, ['abcdef'])] });
