@@ -1,7 +1,7 @@
-import Database from 'better-sqlite3';
 import path from 'node:path';
 import { expect } from '@playwright/test';
-import { replay, type DocEvent, type EventKind, type Op } from '../shared/src/index.js';
+import { replay, type DocEvent } from '../shared/src/index.js';
+import { readLog } from '../server/test/helpers/stored-log.js';
 
 /** The docId of a document URL (`/d/<docId>#edit=…`). */
 export function docIdOf(url: string): string {
@@ -19,25 +19,7 @@ export function sharedDataDir(): string {
 
 /** The server's log of `docId`, read from its SQLite file (read-only; the server may be running). */
 export function serverLog(dataDir: string, docId: string): DocEvent[] {
-  const db = new Database(path.join(dataDir, 'eventide.sqlite'), { readonly: true, fileMustExist: true });
-  try {
-    const rows = db
-      .prepare('SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = ? ORDER BY seq')
-      .raw()
-      .all(docId) as [number, string, number, number, string, number, string, string, string | null][];
-    return rows.map(([seq, client, clientSeq, base, author, time, kind, op, meta]) => ({
-      id: { client, clientSeq },
-      seq,
-      base,
-      author,
-      time,
-      kind: kind as EventKind,
-      op: JSON.parse(op) as Op,
-      ...(meta !== null ? { meta: JSON.parse(meta) as DocEvent['meta'] } : {}),
-    }));
-  } finally {
-    db.close();
-  }
+  return readLog(path.join(dataDir, 'eventide.sqlite'), docId);
 }
 
 /** The log holds each event once (no id twice, seqs 1..n) and replays to `text`. */

@@ -14,7 +14,8 @@
  * fatal: it re-syncs and resends, its outbox still has the events), and each affected
  * room is rebuilt from the store, as after a restart.
  */
-import { encodeServerMessage, type DocEvent } from '../../shared/src/index.js';
+import { encodeServerMessage, ok, type DocEvent } from '../../shared/src/index.js';
+import { guardStore } from './store/store-guard.js';
 import type { LogStore } from './store/log-store.js';
 import type { CommitItem, Room } from './room.js';
 import type { Logger } from './options.js';
@@ -81,19 +82,12 @@ export class CommitQueue {
       count += events.length;
     }
 
-    let failure: string | null = null;
-    if (entries.length > 0) {
-      try {
-        const r = this.opts.store.appendMany(entries);
-        if (!r.ok) failure = `${r.error.code}: ${r.error.message}`;
-      } catch (e) {
-        failure = `threw: ${(e as Error).stack ?? String(e)}`;
-      }
-    }
+    const { log } = this.opts;
+    const written = entries.length > 0 ? guardStore(log, 'group commit', () => this.opts.store.appendMany(entries)) : ok(null);
     for (const room of byRoom.keys()) room.pending -= byRoom.get(room)!.length;
     this.stats.flushes++;
 
-    if (failure === null) {
+    if (written.ok) {
       this.stats.events += count;
       for (const [room, list] of byRoom) {
         try {
@@ -104,7 +98,7 @@ export class CommitQueue {
       }
     } else {
       this.stats.failures++;
-      this.opts.log.error(`commit of ${count} events in ${entries.length} documents failed, nothing stored: ${failure}`);
+      log.error(`commit of ${count} events in ${entries.length} documents failed, nothing stored: ${written.error.code}: ${written.error.message}`);
       const text = encodeServerMessage({
         type: 'error',
         code: 'store-failed',
@@ -118,12 +112,8 @@ export class CommitQueue {
         it.peer.sendRaw(text);
       }
       for (const room of byRoom.keys()) {
-        try {
-          room.reload();
-        } catch (e) {
-          room.broken = true; // the hub closes its connections and drops it
-          this.opts.log.error(`room ${room.docId}: rebuilding from the store failed: ${(e as Error).message}`);
-        }
+        // The hub closes a broken room's connections and drops it.
+        if (!guardStore(log, `room ${room.docId}: rebuilding from the store`, () => ok(room.reload())).ok) room.broken = true;
       }
     }
     this.opts.afterFlush?.([...byRoom.keys()]);

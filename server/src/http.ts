@@ -12,7 +12,7 @@ import { defaultSyncOptions, type SyncOptions } from './options.js';
 import type { AccessStore } from './access/access-store.js';
 import { MemoryAccessStore } from './access/access-store.js';
 import { SqliteAccessStore, ACCESS_FILE } from './access/sqlite-access-store.js';
-import { AddressBuckets } from './access/address-limits.js';
+import { AddressBuckets } from './limits/address-buckets.js';
 import { securityHeaders, originAllowed } from './security-headers.js';
 
 export interface ServerOptions {

@@ -17,13 +17,13 @@ import type { WebSocket } from 'ws';
 import type { LogStore } from './store/log-store.js';
 import { CommitQueue } from './commit-queue.js';
 import { Room, type CommitItem } from './room.js';
-import { Connection, CloseCode, type ConnectionHost } from './socket.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { CloseCode } from './transport.js';
 import { defaultSyncOptions, type SyncOptions } from './options.js';
 import { MemoryAccessStore, type AccessStore } from './access/access-store.js';
 import { AccessGate, type AccessErrorCode, type GateRequest } from './access/gate.js';
-import { AddressBuckets } from './access/address-limits.js';
+import { AddressBuckets, TurnBudget } from './limits/index.js';
 import type { CodedError, Result, Role } from '../../shared/src/index.js';
-import { TurnBudget } from './turn-budget.js';
 
 export class SyncHub implements ConnectionHost {
   readonly options: SyncOptions;
@@ -79,12 +79,12 @@ export class SyncHub implements ConnectionHost {
     this.connections.add(new Connection(ws, this, address));
   }
 
-  oweAddressFrame(address: string): number {
-    return this.addressFrames.owe(address);
+  chargeAddressFrame(address: string): number {
+    return this.addressFrames.charge(address);
   }
 
-  oweAddressReads(address: string, events: number): number {
-    return this.addressReads.owe(address, events);
+  chargeAddressReads(address: string, events: number): number {
+    return this.addressReads.charge(address, events);
   }
 
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {

@@ -10,6 +10,9 @@
  */
 
 import { protocolLimits } from '../../shared/src/index.js';
+import type { Bucket } from './limits/token-bucket.js';
+
+export type { Bucket } from './limits/token-bucket.js';
 
 export interface Logger {
   info(msg: string): void;
@@ -25,12 +28,6 @@ export const consoleLogger: Logger = {
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
-export interface Bucket {
-  /** Tokens added per second. */
-  readonly rate: number;
-  /** Most tokens held (the largest burst). */
-  readonly burst: number;
-}
 
 export interface SyncOptions {
   /** Events a connection may submit. A batch over the limit is refused whole (rate-limited). */
@@ -162,38 +159,4 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
     out.allowedOrigins = list;
   }
   return out;
-}
-
-/** A token bucket; `take` spends if it can. `owe` spends regardless and returns the balance. */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  constructor(
-    private readonly spec: Bucket,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.tokens = spec.burst;
-    this.last = now();
-  }
-  private refill(): void {
-    const t = this.now();
-    this.tokens = Math.min(this.spec.burst, this.tokens + ((t - this.last) / 1000) * this.spec.rate);
-    this.last = t;
-  }
-  take(n: number): boolean {
-    this.refill();
-    if (this.tokens < n) return false;
-    this.tokens -= n;
-    return true;
-  }
-  /** Whether the bucket is back to its burst (nothing to remember about its owner). */
-  isFull(): boolean {
-    this.refill();
-    return this.tokens >= this.spec.burst;
-  }
-  owe(n: number): number {
-    this.refill();
-    this.tokens -= n;
-    return this.tokens;
-  }
 }

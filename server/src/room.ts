@@ -1,71 +1,57 @@
 /**
- * A room is one open document on the server: its sequencer (the only appender, L1),
- * the connections that joined it, and what goes out to them.
+ * A room is one open document on the server: the shell around the core's `RoomCore`
+ * (shared/src/room/room-core.ts), which decides everything per document (welcomes,
+ * history pages, the stream after a group commit, presence, what a submit produces).
+ * The shell adds what is not pure: the store behind the core's `RoomLog`, the sockets
+ * the core's `Send`s go to, the clock, the checkpoint writes, and the bookkeeping the
+ * commit queue and the hub need (`pending`, `broken`).
  *
- * Two heads. The sequencer's head runs ahead: a submit is sequenced the moment it
- * arrives, so the next submit (pipelined, from anyone) is rebased over it. The
- * committed head follows when the commit queue (commit-queue.ts) has written the group
- * to the store; only then do acks and events go out (L2), in seq order, so every
- * connection sees one gapless stream. Catch-up and history read the store, i.e. only
- * what is committed; a connection that joins between sequencing and commit gets the
- * committed prefix in its welcome and the rest with the next broadcast.
- *
- * If a commit fails, the sequencer has advanced past what is durable. It is then
- * rebuilt from the store (`reload`), exactly as after a restart: clients whose events
- * were lost resend them (their outbox still has them).
- *
- * Every `checkpointEvery` committed events the room writes a server checkpoint, so a
- * new or far-behind client is caught up from a checkpoint plus a short tail, and
- * loading the room replays at most that tail.
+ * It also keeps the newest committed events as JSON (encoded-tail.ts) and builds
+ * welcomes, history pages and `events` frames from it, so a frame the core describes
+ * by seqs is spliced from kept text instead of read, parsed and encoded again. What
+ * goes out is exactly what `welcomeMessage`, `historyPageMessage` and
+ * `encodeServerMessage` would give (server/test/encoded-tail.test.ts checks it).
  */
 import {
-  Sequencer,
-  replay,
-  checkpointOf,
-  protocolLimits,
+  RoomCore,
+  planWelcome,
   PROTOCOL_VERSION,
   encodeServerMessage,
   type Checkpoint,
+  type CommitItem as CoreCommitItem,
   type Cursor,
   type DocEvent,
   type EventId,
-  type SequencerLog,
+  type HistoryMessage,
+  type HistoryPlan,
+  type RoomLog,
+  type RoomPeer,
+  type Send,
   type SequencerOptions,
   type ServerMessage,
-  type HistoryMessage,
   type User,
-  type Role,
+  type WelcomePlan,
   type SubmitBatch,
   type SubmitErrorCode,
   type CodedError,
   type Result,
   ok,
-  err,
 } from '../../shared/src/index.js';
 import type { LogStore } from './store/log-store.js';
 import type { Logger } from './options.js';
 import { EncodedTail } from './encoded-tail.js';
 
-/** Most checkpoints in one history page; the page ends at the last one it holds. */
-export const MAX_PAGE_CHECKPOINTS = 4;
+export { MAX_PAGE_CHECKPOINTS } from '../../shared/src/index.js';
 
-/** What a room needs of a connection. */
-export interface Peer {
-  readonly client: string;
-  user: User;
-  /** What the connection may do (its welcome says so). */
-  readonly role: Role;
-  cursor: Cursor;
+/** What a room needs of a connection: what the core needs, and a way to send text. */
+export interface Peer extends RoomPeer {
   /** Sends an encoded server message; a closed peer drops it. */
   sendRaw(text: string): void;
 }
 
-/** One sequenced submit waiting for its commit. */
-export interface CommitItem {
+/** One sequenced submit waiting for its commit, with the room it belongs to (the commit queue groups by it). */
+export interface CommitItem extends CoreCommitItem<Peer> {
   readonly room: Room;
-  readonly peer: Peer;
-  readonly appended: readonly DocEvent[];
-  readonly duplicates: readonly { readonly id: EventId; readonly seq: number }[];
 }
 
 export interface RoomOptions {
@@ -76,15 +62,10 @@ export interface RoomOptions {
   readonly checkpointEvery: number;
   /** Server clock, ms since the epoch. */
   readonly now: () => number;
-  /**
-   * A client further behind than this (or new) is welcomed from a checkpoint. The
-   * protocol's `catchUpCheckpointAfter` by default; the simulated network makes it small.
-   */
-  readonly catchUpAfter?: number;
 }
 
-/** The sequencer reads what its memory no longer holds from the store. */
-class StoreLog implements SequencerLog {
+/** One document of the store, as the core reads it. Reads throw if the store does. */
+class StoreLog implements RoomLog {
   constructor(
     private readonly store: LogStore,
     private readonly docId: string,
@@ -101,18 +82,22 @@ class StoreLog implements SequencerLog {
   lastClientSeq(client: string): number {
     return this.store.lastClientSeq(this.docId, client);
   }
+  checkpointAtOrBefore(at: number): Checkpoint | null {
+    return this.store.checkpointAtOrBefore(this.docId, at);
+  }
+  checkpointSeqs(from: number, to: number): readonly number[] {
+    return this.store.checkpointSeqs(this.docId, from, to);
+  }
 }
 
 export class Room {
-  private sequencer!: Sequencer;
-  private committed = 0;
-  private lastCheckpoint = 0;
+  private readonly core: RoomCore<Peer>;
+  private readonly storeLog: StoreLog;
   /** Commit items of this room still in the queue. */
   pending = 0;
   /** Set when the room could not be rebuilt from the store: it must be dropped. */
   broken = false;
-  readonly peers = new Set<Peer>();
-  /** The newest committed events and checkpoints as JSON, for welcomes and history pages. */
+  /** The newest committed events and checkpoints as JSON, for welcomes, history pages and broadcasts. */
   private readonly tail = new EncodedTail();
 
   /** Loads the document from the store: latest checkpoint plus the tail. Throws if the store does. */
@@ -120,234 +105,162 @@ export class Room {
     readonly docId: string,
     private readonly opts: RoomOptions,
   ) {
-    this.load();
+    this.storeLog = new StoreLog(opts.store, docId);
+    this.core = new RoomCore(docId, this.storeLog, { sequencer: opts.sequencer, checkpointEvery: opts.checkpointEvery });
+    this.afterLoad();
   }
 
   get committedHead(): number {
-    return this.committed;
+    return this.core.committedHead;
   }
 
   get sequencerHead(): number {
-    return this.sequencer.head;
+    return this.core.sequencerHead;
+  }
+
+  get peers(): ReadonlySet<Peer> {
+    return this.core.peers;
   }
 
   /** The document's text at the sequencer's head (tests and debugging). */
   text(): string {
-    return this.sequencer.text.toString();
+    return this.core.text();
   }
 
-  private load(): void {
-    const { store } = this.opts;
-    const head = store.head(this.docId);
-    const cp = head > 0 ? store.checkpointAtOrBefore(this.docId, head) : null;
-    const from = cp?.seq ?? 0;
-    const text = replay(cp, store.range(this.docId, from, head));
-    this.sequencer = new Sequencer(this.docId, new StoreLog(store, this.docId), text, head, this.opts.sequencer);
-    this.committed = head;
-    this.lastCheckpoint = from;
+  private afterLoad(): void {
+    const { head, checkpoint } = this.core.loaded;
     this.tail.reset(head);
-    if (cp !== null) this.tail.keepCheckpoint(cp);
-    if (head - from >= this.opts.checkpointEvery) this.checkpoint();
+    if (checkpoint !== null) this.tail.keepCheckpoint(checkpoint);
+    this.checkpoint();
   }
 
-  /**
-   * The store is the truth again (after a failed commit): a new sequencer from it. If
-   * the store turns out to hold more than was broadcast (a commit reported as failed
-   * that did land), the difference goes out now, so no connection's stream has a gap.
-   */
+  /** The store is the truth again (after a failed commit): see RoomCore.reload. Throws if the store does. */
   reload(): void {
-    const before = this.committed;
-    this.load();
-    if (this.committed > before) {
-      const events = this.opts.store.range(this.docId, before, this.committed);
-      if (events.length > 0) this.broadcastRaw(encodeServerMessage({ type: 'events', events }));
-    }
+    const sends = this.core.reload();
+    this.afterLoad();
+    this.deliver(sends);
   }
 
   /**
-   * Adds `peer` and sends its welcome: a checkpoint plus the tail if it is new or far
-   * behind, else the events after `last`. Refuses a `last` beyond the committed head.
+   * Adds `peer` and sends its welcome and the presence messages; refuses a `last` beyond
+   * the committed head. Throws if the store does, before anything changed.
    */
   join(peer: Peer, last: number): Result<null, CodedError<'base-ahead'>> {
-    const head = this.committed;
-    if (last > head) {
-      return err('base-ahead', `you have seq ${last}, but this document's log ends at ${head}: it is not the log you synced with`);
-    }
-    const { store } = this.opts;
-    // The frame is spliced from kept JSON (encoded-tail.ts): the same message as
-    // encodeServerMessage({ type: 'welcome', protocol, docId, role, head, checkpoint, events }).
-    let checkpoint = 'null';
-    let from = last;
-    if (head > last && (last === 0 || head - last > (this.opts.catchUpAfter ?? protocolLimits.catchUpCheckpointAfter))) {
-      // The room writes every checkpoint of its document, so the newest one is lastCheckpoint.
-      const kept = this.lastCheckpoint > last ? this.tail.checkpointText(this.lastCheckpoint) : undefined;
-      if (kept !== undefined) {
-        checkpoint = kept;
-        from = this.lastCheckpoint;
-      } else {
-        const cp = store.checkpointAtOrBefore(this.docId, head);
-        if (cp !== null && cp.seq > last) {
-          checkpoint = this.tail.keepCheckpoint(cp);
-          from = cp.seq;
-        }
-      }
-    }
-    const events = this.tail.eventsJson(from, head, (a, b) => store.range(this.docId, a, b));
-    peer.sendRaw(
-      `{"type":"welcome","protocol":${PROTOCOL_VERSION},"docId":${JSON.stringify(this.docId)},"role":${JSON.stringify(peer.role)},"head":${head},"checkpoint":${checkpoint},"events":${events}}`,
-    );
-    // Who is here, then tell the others.
-    for (const p of this.peers) {
-      peer.sendRaw(encodeServerMessage({ type: 'presence', client: p.client, user: p.user, cursor: p.cursor }));
-    }
-    this.peers.add(peer);
-    this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor: peer.cursor });
+    // The welcome's frame is built (the one step that may read the store) before the core
+    // adds the peer, so a failing read leaves the room as it was.
+    const plan = planWelcome(this.docId, peer.role, last, this.core.committedHead, this.core.newestCheckpoint);
+    if (!plan.ok) return plan;
+    const welcome = this.welcomeText(plan.value);
+    const r = this.core.join(peer, last);
+    if (!r.ok) return r;
+    peer.sendRaw(welcome);
+    this.deliver(r.value.sends);
     return ok(null);
   }
 
   /** Removes `peer`; the others hear it left unless the same client is still here. */
   leave(peer: Peer): void {
-    if (!this.peers.delete(peer)) return;
-    for (const p of this.peers) if (p.client === peer.client) return;
-    this.relay(peer, { type: 'presence-leave', client: peer.client });
+    this.deliver(this.core.leave(peer));
   }
 
   /** Whether the room can be dropped from memory: nobody here, nothing waiting. */
   get idle(): boolean {
-    return this.peers.size === 0 && this.pending === 0;
+    return this.core.peers.size === 0 && this.pending === 0;
   }
 
-  /**
-   * Sequences a batch. On success the result is a commit item for the queue: nothing
-   * goes out until it is committed. A refusal changes nothing.
-   */
+  /** Sequences a batch; the item goes to the commit queue and nothing goes out before it is committed. */
   submit(peer: Peer, batch: SubmitBatch): Result<CommitItem, CodedError<SubmitErrorCode>> {
-    const r = this.sequencer.submit(peer.client, batch, this.opts.now());
+    const r = this.core.submit(peer, batch, this.opts.now());
     if (!r.ok) return r;
-    return ok({ room: this, peer, appended: r.value.appended, duplicates: r.value.duplicates });
+    return ok({ ...r.value, room: this });
   }
 
-  /**
-   * The queue committed `items` (this room's, in sequencing order): move the committed
-   * head and send each connection its stream in seq order: acks to the submitter,
-   * events to everyone else, then the answers for duplicates (their seqs are at or
-   * below the head by now).
-   */
+  /** The queue committed `items` (this room's, in sequencing order): the core's stream goes out. */
   committedItems(items: readonly CommitItem[]): void {
-    const all: DocEvent[] = [];
-    const submitters = new Set<Peer>();
-    for (const it of items) {
-      for (const e of it.appended) all.push(e);
-      if (it.appended.length > 0) submitters.add(it.peer);
-    }
-    if (all.length > 0) {
-      this.committed = all[all.length - 1].seq;
-      // Each event is encoded once: for this broadcast and for the welcomes and history pages to come.
-      const shared = `{"type":"events","events":[${this.tail.push(all).join(',')}]}`;
-      for (const p of this.peers) {
-        if (!submitters.has(p)) p.sendRaw(shared);
-        else this.sendInterleaved(p, items);
-      }
-    }
-    for (const it of items) {
-      if (it.duplicates.length === 0 || !this.peers.has(it.peer)) continue;
-      for (const d of it.duplicates) it.peer.sendRaw(encodeServerMessage({ type: 'ack', id: d.id, seq: d.seq }));
-    }
-    if (this.committed - this.lastCheckpoint >= this.opts.checkpointEvery && this.sequencer.head === this.committed) {
-      this.checkpoint();
-    }
+    const events: DocEvent[] = [];
+    for (const it of items) for (const e of it.appended) events.push(e);
+    // Each event is encoded once: for this broadcast and for the welcomes and history pages to come.
+    this.tail.push(events);
+    this.deliver(this.core.committed(items));
+    this.checkpoint();
   }
 
-  /** A submitter's stream: runs of others' events, and an ack where its own event stands. */
-  private sendInterleaved(p: Peer, items: readonly CommitItem[]): void {
-    let run: DocEvent[] = [];
-    for (const it of items) {
-      for (const e of it.appended) {
-        if (it.peer === p) {
-          if (run.length > 0) p.sendRaw(encodeServerMessage({ type: 'events', events: run }));
-          run = [];
-          p.sendRaw(encodeServerMessage({ type: 'ack', id: e.id, seq: e.seq, time: e.time }));
-        } else {
-          run.push(e);
-        }
-      }
-    }
-    if (run.length > 0) p.sendRaw(encodeServerMessage({ type: 'events', events: run }));
-  }
-
-  /** Writes a checkpoint at the head; a failure only costs a longer replay later. */
+  /** Writes a checkpoint if one is due; a failure only costs a longer replay later. */
   private checkpoint(): void {
-    const head = this.sequencer.head;
-    try {
-      const cp = checkpointOf(this.docId, head, this.sequencer.text);
-      const r = this.opts.store.putCheckpoint(cp);
-      if (r.ok) {
-        this.lastCheckpoint = head;
-        this.tail.keepCheckpoint(cp);
-      }
-      else this.opts.log.warn(`room ${this.docId}: checkpoint at ${head} not stored: ${r.error.message}`);
-    } catch (e) {
-      this.opts.log.warn(`room ${this.docId}: checkpoint at ${head} not stored: ${(e as Error).message}`);
+    const cp = this.core.dueCheckpoint();
+    if (cp === null) return;
+    const r = this.opts.store.putCheckpoint(cp);
+    if (!r.ok) {
+      this.opts.log.warn(`room ${this.docId}: checkpoint at ${cp.seq} not stored: ${r.error.message}`);
+      return;
     }
+    this.core.checkpointStored(cp);
+    this.tail.keepCheckpoint(cp);
   }
 
-  /**
-   * One page of history: events and checkpoints with from < seq ≤ end, where end is
-   * `to` clamped to the committed head, at most `limit` events on, and cut at the
-   * `MAX_PAGE_CHECKPOINTS`th checkpoint (they can be large), so that a page always holds
-   * every checkpoint of its range and `next` continues exactly where it stopped.
-   * Returns how many events it sent (the read budget charges them, socket.ts).
-   */
+  /** Answers a history request with one page; returns how many events it holds (the read budget charges them). Throws if the store does. */
   history(peer: Peer, req: HistoryMessage): number {
-    const { store } = this.opts;
-    const { end, stop, seqs } = this.page(req);
-    const checkpoints: string[] = [];
-    if (end > req.from) {
-      for (const s of seqs) {
-        const kept = this.tail.checkpointText(s);
-        if (kept !== undefined) checkpoints.push(kept);
-        else {
-          const cp = store.checkpointAtOrBefore(this.docId, s);
-          if (cp !== null && cp.seq === s) checkpoints.push(JSON.stringify(cp));
-        }
-      }
-    }
-    const events = this.tail.eventsJson(req.from, end, (a, b) => store.range(this.docId, a, b));
-    const next = end < stop ? end : null;
-    // Spliced as in join(): the same message as encodeServerMessage({ type: 'history-page', reqId, events, checkpoints, next }).
-    peer.sendRaw(`{"type":"history-page","reqId":${req.reqId},"events":${events},"checkpoints":[${checkpoints.join(',')}],"next":${next}}`);
-    return end - req.from;
+    const plan = this.core.history(req);
+    peer.sendRaw(this.historyText(plan));
+    return plan.end - plan.from;
   }
 
   /** A cursor moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
   presence(peer: Peer, cursor: Cursor, user?: User): void {
-    peer.cursor = cursor;
-    if (user !== undefined) peer.user = user;
-    this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor });
+    this.deliver(this.core.presence(peer, cursor, user));
   }
 
-  private relay(from: Peer, msg: ServerMessage): void {
-    if (this.peers.size <= 1 && this.peers.has(from)) return;
-    const text = encodeServerMessage(msg);
-    for (const p of this.peers) if (p !== from) p.sendRaw(text);
+  /** Sends in order; a message sent to several peers (a broadcast) is encoded once. */
+  private deliver(sends: readonly Send<Peer>[]): void {
+    const texts = new Map<ServerMessage, string>();
+    for (const s of sends) {
+      let text = texts.get(s.msg);
+      if (text === undefined) texts.set(s.msg, (text = this.encode(s.msg)));
+      s.to.sendRaw(text);
+    }
   }
 
-  private broadcastRaw(text: string): void {
-    for (const p of this.peers) p.sendRaw(text);
-  }
-
-  /** Where a history page ends (`stop`: where the request ends) and the checkpoints it holds. */
-  private page(req: HistoryMessage): { end: number; stop: number; seqs: readonly number[] } {
-    const stop = Math.min(req.to, this.committed);
-    let end = Math.max(req.from, Math.min(stop, req.from + req.limit));
-    let seqs: number[] = [];
-    if (end > req.from) {
-      seqs = this.opts.store.checkpointSeqs(this.docId, req.from + 1, end);
-      if (seqs.length > MAX_PAGE_CHECKPOINTS) {
-        end = seqs[MAX_PAGE_CHECKPOINTS - 1];
-        seqs = seqs.slice(0, MAX_PAGE_CHECKPOINTS);
+  /** `encodeServerMessage`, with an `events` message spliced from the tail when it holds them. */
+  private encode(msg: ServerMessage): string {
+    if (msg.type === 'events' && msg.events.length > 0) {
+      const from = msg.events[0].seq - 1;
+      const to = msg.events[msg.events.length - 1].seq;
+      if (to - from === msg.events.length && this.tail.covers(from, to)) {
+        return `{"type":"events","events":[${this.tail.join(from, to)}]}`;
       }
     }
-    return { end, stop, seqs };
+    return encodeServerMessage(msg);
+  }
+
+  /** The same message as encodeServerMessage(welcomeMessage(plan, log)), spliced from kept JSON where it can be. */
+  private welcomeText(plan: WelcomePlan): string {
+    let checkpoint = 'null';
+    if (plan.checkpoint !== null) {
+      const seq = plan.checkpoint;
+      let kept = this.tail.checkpointText(seq);
+      if (kept === undefined) {
+        const cp = this.storeLog.checkpointAtOrBefore(seq);
+        if (cp === null || cp.seq !== seq) throw new Error(`room ${this.docId}: the store has no checkpoint at ${seq}`);
+        kept = this.tail.keepCheckpoint(cp);
+      }
+      checkpoint = kept;
+    }
+    const events = this.tail.eventsJson(plan.from, plan.head, (a, b) => this.storeLog.range(a, b));
+    return `{"type":"welcome","protocol":${PROTOCOL_VERSION},"docId":${JSON.stringify(plan.docId)},"role":${JSON.stringify(plan.role)},"head":${plan.head},"checkpoint":${checkpoint},"events":${events}}`;
+  }
+
+  /** The same message as encodeServerMessage(historyPageMessage(plan, log)), spliced as the welcome is. */
+  private historyText(plan: HistoryPlan): string {
+    const checkpoints: string[] = [];
+    for (const s of plan.checkpoints) {
+      const kept = this.tail.checkpointText(s);
+      if (kept !== undefined) checkpoints.push(kept);
+      else {
+        const cp = this.storeLog.checkpointAtOrBefore(s);
+        if (cp !== null && cp.seq === s) checkpoints.push(JSON.stringify(cp));
+      }
+    }
+    const events = this.tail.eventsJson(plan.from, plan.end, (a, b) => this.storeLog.range(a, b));
+    return `{"type":"history-page","reqId":${plan.reqId},"events":${events},"checkpoints":[${checkpoints.join(',')}],"next":${plan.next}}`;
   }
 }

@@ -21,7 +21,7 @@ import { ServerProcess, readLog } from './helpers/server-process';
 import { RawSocket } from './helpers/raw-socket';
 import { editAccess, testToken, testViewToken } from './helpers/tokens';
 import { defaultSyncOptions, syncOptionsFromEnv } from '../src/options';
-import { AddressBuckets } from '../src/access/address-limits';
+import { AddressBuckets } from '../src/limits/address-buckets';
 
 const servers: ServerProcess[] = [];
 afterAll(async () => {

@@ -1,9 +1,9 @@
 /**
- * The fair line of turn-budget.ts, driven by hand: a fake clock and a manual turn
+ * The fair line of limits/turn-budget.ts, driven by hand: a fake clock and a manual turn
  * boundary, so what is served in which turn is exact.
  */
 import { describe, expect, it } from 'vitest';
-import { TurnBudget, type Waiting } from '../src/turn-budget';
+import { TurnBudget, type Waiting } from '../src/limits/turn-budget';
 
 /** A clock each frame advances by `cost` ms, and turns run only when `next()` is called. */
 function rig(sliceMs: number, quantum: number) {

@@ -78,6 +78,9 @@ export {
 } from './history/undo.js';
 export { MemoryLog } from './log/memory-log.js';
 
+// The room: what the server decides per document, as values (room/room-core.ts).
+export * from './room/index.js';
+
 // The wire protocol (docs/protocol.md).
 export * from './protocol/messages.js';
 

@@ -15,8 +15,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { err, ok, tokenHash, viewTokenOf, isWellFormedToken, type CodedError, type Result, type Role } from '../../../shared/src/index.js';
 import type { AccessStore } from './access-store.js';
-import { AddressBuckets } from './address-limits.js';
-import type { Bucket } from '../options.js';
+import { AddressBuckets } from '../limits/address-buckets.js';
+import type { Bucket } from '../limits/token-bucket.js';
 
 export type AccessErrorCode = 'access-denied' | 'too-many-documents';
 

@@ -16,8 +16,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
-import { decodeCheckpoint, unwrap, type Checkpoint, type DocEvent, type EventKind, type Op } from '../../../shared/src/index.js';
+
+export { readLog, readCheckpoints } from './stored-log.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -171,39 +171,5 @@ export class ServerProcess {
   async dispose(): Promise<void> {
     await this.kill();
     await rm(this.dataDir, { recursive: true, force: true });
-  }
-}
-
-/** The log of `docId` as stored, read with plain SQL from a read-only connection. */
-export function readLog(dbFile: string, docId: string): DocEvent[] {
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db
-      .prepare('SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = ? ORDER BY seq')
-      .raw()
-      .all(docId) as [number, string, number, number, string, number, string, string, string | null][];
-    return rows.map(([seq, client, clientSeq, base, author, time, kind, op, meta]) => ({
-      id: { client, clientSeq },
-      seq,
-      base,
-      author,
-      time,
-      kind: kind as EventKind,
-      op: JSON.parse(op) as Op,
-      ...(meta !== null ? { meta: JSON.parse(meta) } : {}),
-    }));
-  } finally {
-    db.close();
-  }
-}
-
-/** The stored server checkpoints of `docId`, decoded, by seq. */
-export function readCheckpoints(dbFile: string, docId: string): Checkpoint[] {
-  const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare('SELECT data FROM checkpoints WHERE doc_id = ? ORDER BY seq').pluck().all(docId) as string[];
-    return rows.map((data) => unwrap(decodeCheckpoint(data)));
-  } finally {
-    db.close();
   }
 }

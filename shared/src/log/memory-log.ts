@@ -1,10 +1,16 @@
-/** The simplest SequencerLog: the whole log in an array. For simulations, tools and tests. */
+/**
+ * The simplest log: the whole log in an array, and its checkpoints in a map. For
+ * simulations, tools and tests; it is what the sequencer and the room core read
+ * (`SequencerLog`, `RoomLog`), with the writes a server's store would do.
+ */
 import type { DocEvent, EventId } from './event.js';
 import { idKey } from './event.js';
-import type { SequencerLog } from '../sync/sequencer.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { RoomLog } from '../room/room-log.js';
 
-export class MemoryLog implements SequencerLog {
+export class MemoryLog implements RoomLog {
   readonly events: DocEvent[] = [];
+  private readonly checkpoints = new Map<number, Checkpoint>();
   private readonly ids = new Map<string, number>();
   private readonly lastCs = new Map<string, number>();
 
@@ -29,5 +35,19 @@ export class MemoryLog implements SequencerLog {
   }
   lastClientSeq(client: string): number {
     return this.lastCs.get(client) ?? 0;
+  }
+
+  /** Keeps a checkpoint; one at the same seq replaces it. Throws past the head (a bug). */
+  putCheckpoint(cp: Checkpoint): void {
+    if (cp.seq > this.events.length) throw new Error(`MemoryLog: checkpoint at ${cp.seq} beyond the head ${this.events.length}`);
+    this.checkpoints.set(cp.seq, cp);
+  }
+  checkpointAtOrBefore(at: number): Checkpoint | null {
+    let best: Checkpoint | null = null;
+    for (const cp of this.checkpoints.values()) if (cp.seq <= at && (best === null || cp.seq > best.seq)) best = cp;
+    return best;
+  }
+  checkpointSeqs(from: number, to: number): number[] {
+    return [...this.checkpoints.keys()].filter((s) => s >= from && s <= to).sort((a, b) => a - b);
   }
 }

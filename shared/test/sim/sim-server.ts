@@ -1,24 +1,23 @@
 /**
- * The server side of the simulated network: the real per-document room (server/src/room.ts:
- * its sequencer, which welcome a hello gets, where a history page ends, how acks
- * interleave with broadcasts, its checkpoints) over a real in-memory log store, behind
- * the wire: it reads encoded client frames and writes encoded server frames. What the
- * server's socket layer adds around the room (access, rate limits, the group commit's
- * timer) is reduced to what a correct client meets: a hello joins, a submit is
- * sequenced and waits for the next commit, a history request is answered.
+ * The server side of the simulated network: the real room core (shared/src/room: its
+ * sequencer, which welcome a hello gets, where a history page ends, how acks interleave
+ * with broadcasts, when a checkpoint is due) over an in-memory log, behind the wire: it
+ * reads encoded client frames and writes encoded server frames. What the server's shell
+ * adds around the core (access, rate limits, the group commit's timer, the encoded tail)
+ * is reduced to what a correct client meets: a hello joins, a submit is sequenced and
+ * waits for the next commit, a history request is answered.
  *
  * The commit is the simulation's to trigger (`commit`), so acks wait for durability
  * (L2) for as long as the test likes, and a crash (`restart(false)`) loses what was
  * sequenced but not committed, as the real server does.
- *
- * `SimServer` is what the network needs; once the room core lives in `shared/`, a
- * second implementation drives it directly and this one goes.
  */
 import { decodeClientMessage, encodeServerMessage, type HistoryMessage, type SubmitMessage } from '../../src/protocol/messages.js';
 import type { DocEvent } from '../../src/log/event.js';
-import { Room, type CommitItem, type Peer } from '../../../server/src/room.js';
-import { MemoryLogStore } from '../../../server/src/store/memory-log-store.js';
-import { silentLogger } from '../../../server/src/options.js';
+import { MemoryLog } from '../../src/log/memory-log.js';
+import { RoomCore, type RoomPeer } from '../../src/room/room-core.js';
+import { welcomeMessage } from '../../src/room/welcome.js';
+import { historyPageMessage } from '../../src/room/history-page.js';
+import type { CommitItem, Send } from '../../src/room/commit-stream.js';
 
 /** One connection as the server sees it: frames out, and whether it still exists. */
 export interface ServerLink {
@@ -62,34 +61,31 @@ export interface RoomServerOptions {
   readonly now: () => number;
 }
 
-interface SimPeer extends Peer {
+interface SimPeer extends RoomPeer {
   readonly link: ServerLink;
 }
 
-/** The real room over a memory store. */
+/** The room core over a memory log. */
 export class RoomServer implements SimServer {
-  private readonly store = new MemoryLogStore();
-  private room: Room;
+  private readonly log = new MemoryLog();
+  private room: RoomCore<SimPeer>;
   private readonly peers = new Map<ServerLink, SimPeer>();
-  private queue: CommitItem[] = [];
+  private queue: CommitItem<SimPeer>[] = [];
 
   constructor(private readonly o: RoomServerOptions) {
     this.room = this.load();
   }
 
-  private load(): Room {
-    return new Room(this.o.docId, {
-      store: this.store,
-      log: silentLogger,
+  private load(): RoomCore<SimPeer> {
+    return new RoomCore<SimPeer>(this.o.docId, this.log, {
       sequencer: this.o.window !== undefined ? { window: this.o.window } : {},
       checkpointEvery: this.o.checkpointEvery,
       catchUpAfter: this.o.catchUpAfter,
-      now: this.o.now,
     });
   }
 
   get events(): readonly DocEvent[] {
-    return this.store.range(this.o.docId, 0, this.store.head(this.o.docId));
+    return this.log.events;
   }
 
   get uncommitted(): number {
@@ -98,6 +94,10 @@ export class RoomServer implements SimServer {
 
   text(): string {
     return this.room.text();
+  }
+
+  private deliver(sends: readonly Send<SimPeer>[]): void {
+    for (const s of sends) s.to.link.sendRaw(encodeServerMessage(s.msg));
   }
 
   frame(link: ServerLink, raw: string): void {
@@ -112,7 +112,7 @@ export class RoomServer implements SimServer {
     switch (msg.type) {
       case 'hello': {
         if (peer !== undefined) return this.error(link, 'already-joined', 'one document per connection');
-        const p: SimPeer = { link, client: msg.client, user: msg.user, role: 'edit', cursor: null, sendRaw: (t) => link.sendRaw(t) };
+        const p: SimPeer = { link, client: msg.client, user: msg.user, role: 'edit', cursor: null };
         const joined = this.room.join(p, msg.last);
         if (!joined.ok) {
           link.sendRaw(encodeServerMessage({ type: 'error', code: joined.error.code, message: joined.error.message, fatal: true }));
@@ -120,6 +120,8 @@ export class RoomServer implements SimServer {
           return;
         }
         this.peers.set(link, p);
+        link.sendRaw(encodeServerMessage(welcomeMessage(joined.value.welcome, this.log)));
+        this.deliver(joined.value.sends);
         return;
       }
       case 'submit':
@@ -129,7 +131,7 @@ export class RoomServer implements SimServer {
         if (peer === undefined) return this.error(link, 'not-joined', 'hello first');
         return this.history(peer, msg);
       case 'presence':
-        if (peer !== undefined) this.room.presence(peer, msg.cursor, msg.user);
+        if (peer !== undefined) this.deliver(this.room.presence(peer, msg.cursor, msg.user));
         return;
       case 'ping':
         link.sendRaw(encodeServerMessage({ type: 'pong', t: msg.t }));
@@ -142,39 +144,37 @@ export class RoomServer implements SimServer {
   }
 
   private submit(peer: SimPeer, msg: SubmitMessage): void {
-    const r = this.room.submit(peer, { base: msg.base, events: msg.events });
+    const r = this.room.submit(peer, { base: msg.base, events: msg.events }, this.o.now());
     if (!r.ok) {
-      peer.sendRaw(encodeServerMessage({ type: 'error', code: r.error.code, message: r.error.message, fatal: false }));
+      peer.link.sendRaw(encodeServerMessage({ type: 'error', code: r.error.code, message: r.error.message, fatal: false }));
       return;
     }
     this.queue.push(r.value);
-    this.room.pending++;
   }
 
   private history(peer: SimPeer, msg: HistoryMessage): void {
-    this.room.history(peer, msg);
+    peer.link.sendRaw(encodeServerMessage(historyPageMessage(this.room.history(msg), this.log)));
   }
 
   left(link: ServerLink): void {
     const p = this.peers.get(link);
     if (p === undefined) return;
     this.peers.delete(link);
-    this.room.leave(p);
+    this.deliver(this.room.leave(p));
   }
 
-  /** As server/src/commit-queue.ts: one append for the group, then the room answers in seq order. */
+  /** As the server's commit queue: one append for the group, then the core's streams, then a due checkpoint. */
   commit(): boolean {
     const items = this.queue;
     if (items.length === 0) return false;
     this.queue = [];
-    this.room.pending -= items.length;
-    const events: DocEvent[] = [];
-    for (const it of items) for (const e of it.appended) events.push(e);
-    if (events.length > 0) {
-      const r = this.store.appendMany([{ docId: this.o.docId, expectedHead: this.room.committedHead, events }]);
-      if (!r.ok) throw new Error(`sim store refused a commit: ${r.error.message}`);
+    for (const it of items) if (it.appended.length > 0) this.log.append(it.appended);
+    this.deliver(this.room.committed(items));
+    const cp = this.room.dueCheckpoint();
+    if (cp !== null) {
+      this.log.putCheckpoint(cp);
+      this.room.checkpointStored(cp);
     }
-    this.room.committedItems(items);
     return true;
   }
 

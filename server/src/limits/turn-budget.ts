@@ -11,7 +11,7 @@
  *
  * So frame handling spends from a budget per turn of the event loop (`sliceMs`, shared
  * by all connections). Once it is spent, a connection's further frames in this turn are
- * queued (socket.ts), its socket paused, and it waits here in a round-robin line (its
+ * queued (transport.ts), its socket paused, and it waits here in a round-robin line (its
  * first frame of a turn is always handled at once: that is how a quiet client's single
  * frame gets through a flood without waiting); at the next turn (after the
  * loop has polled for I/O, so fresh frames from quiet clients get in first) the line is

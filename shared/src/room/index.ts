@@ -1,0 +1,9 @@
+/**
+ * The room core's public surface: what the server decides per document, as pure values
+ * (room-core.ts explains the whole; the other files each hold one rule).
+ */
+export type { RoomLog } from './room-log.js';
+export { RoomCore, type RoomPeer, type RoomCoreOptions, type Joined, type LoadedState } from './room-core.js';
+export { planWelcome, welcomeMessage, type WelcomePlan } from './welcome.js';
+export { planHistoryPage, historyPageMessage, MAX_PAGE_CHECKPOINTS, type HistoryPlan } from './history-page.js';
+export { commitStream, type CommitItem, type Send } from './commit-stream.js';

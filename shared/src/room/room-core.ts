@@ -1,0 +1,230 @@
+/**
+ * One open document as the server decides it, without the server: the sequencer (the
+ * only appender, L1), the connections that joined, and every message that goes to them,
+ * returned as values (`Send`s) for a shell to deliver. The shell owns the sockets, the
+ * store's writes, the commit queue and the clock; this owns the rules. So a simulation
+ * can run the real rules with many clients, restarts (a new `RoomCore` over the same
+ * log: the sequencer's memory is gone) and clients far behind, with no Node, socket,
+ * database or timer.
+ *
+ * Two heads. The sequencer's head runs ahead: a submit is sequenced the moment it
+ * arrives (`submit`), so the next submit, pipelined or from anyone, is rebased over it.
+ * The committed head follows when the shell reports a group durable (`committed`); only
+ * then do acks and events go out (L2), as one gapless stream per connection
+ * (commit-stream.ts). Welcomes and history pages serve only what is committed: a
+ * connection that joins between sequencing and commit gets the committed prefix in its
+ * welcome and the rest with the next group.
+ *
+ * If a commit fails, the sequencer has advanced past what is durable; `reload` rebuilds
+ * it from the log, exactly as a restart would (the submitters' outboxes still hold the
+ * lost events, and they resend them after `store-failed`).
+ *
+ * Every `checkpointEvery` committed events a server checkpoint is due (`dueCheckpoint`),
+ * so that a new or far-behind client is caught up from a checkpoint plus a short tail,
+ * and loading replays at most that tail. Storing it is the shell's effect; it reports
+ * success with `checkpointStored`, and a failure only means it is due again later.
+ */
+import { Sequencer, type SequencerOptions, type SubmitBatch, type SubmitErrorCode } from '../sync/sequencer.js';
+import { replay } from '../log/replay.js';
+import { checkpointOf, type Checkpoint } from '../log/checkpoint.js';
+import type { DocEvent } from '../log/event.js';
+import type { Role } from '../access/capability.js';
+import type { Cursor, HistoryMessage, User } from '../protocol/messages.js';
+import { type Result, type CodedError, ok } from '../result.js';
+import type { RoomLog } from './room-log.js';
+import { planWelcome, type WelcomePlan } from './welcome.js';
+import { planHistoryPage, type HistoryPlan } from './history-page.js';
+import { commitStream, type CommitItem, type Send } from './commit-stream.js';
+
+/**
+ * A connection as the room sees it. `client` and `role` are fixed by the hello; `user`
+ * and `cursor` are what others last heard of it, and the core updates them on presence.
+ * Two connections may share a `client` (two tabs): the client leaves when the last does.
+ */
+export interface RoomPeer {
+  readonly client: string;
+  user: User;
+  readonly role: Role;
+  cursor: Cursor;
+}
+
+export interface RoomCoreOptions {
+  readonly sequencer?: SequencerOptions;
+  /** A server checkpoint is due after this many committed events. */
+  readonly checkpointEvery: number;
+  /**
+   * A client further behind than this (or new) is welcomed from a checkpoint. The
+   * protocol's `catchUpCheckpointAfter` by default; the simulated network makes it small,
+   * so its clients meet checkpoint welcomes within a few hundred events.
+   */
+  readonly catchUpAfter?: number;
+}
+
+/** What a join produces: the welcome (as a plan of seqs), then the presence messages, in this order. */
+export interface Joined<P> {
+  readonly welcome: WelcomePlan;
+  readonly sends: readonly Send<P>[];
+}
+
+/** Where the core started from at its last (re)load: the head and the checkpoint it replayed from. */
+export interface LoadedState {
+  readonly head: number;
+  readonly checkpoint: Checkpoint | null;
+}
+
+export class RoomCore<P extends RoomPeer> {
+  private sequencer!: Sequencer;
+  private committedSeq = 0;
+  /** The newest checkpoint of the document (0: none). The room writes every one, so it knows. */
+  private lastCheckpoint = 0;
+  private loadedState: LoadedState = { head: 0, checkpoint: null };
+  private readonly members = new Set<P>();
+
+  /** Loads the document from `log`: its newest checkpoint plus the events after it. Throws if the log does. */
+  constructor(
+    readonly docId: string,
+    private readonly log: RoomLog,
+    private readonly opts: RoomCoreOptions,
+  ) {
+    this.load();
+  }
+
+  get committedHead(): number {
+    return this.committedSeq;
+  }
+
+  get sequencerHead(): number {
+    return this.sequencer.head;
+  }
+
+  /** The newest checkpoint's seq (0: none). */
+  get newestCheckpoint(): number {
+    return this.lastCheckpoint;
+  }
+
+  /** Where the last load started (the shell may keep the checkpoint it read). */
+  get loaded(): LoadedState {
+    return this.loadedState;
+  }
+
+  /** The connections in the room, in the order they joined. */
+  get peers(): ReadonlySet<P> {
+    return this.members;
+  }
+
+  /** The document's text at the sequencer's head (tests and debugging). */
+  text(): string {
+    return this.sequencer.text.toString();
+  }
+
+  /** Reads everything first, then changes state: a throwing log leaves the core as it was. */
+  private load(): void {
+    const head = this.log.head;
+    const cp = head > 0 ? this.log.checkpointAtOrBefore(head) : null;
+    const from = cp?.seq ?? 0;
+    const text = replay(cp, this.log.range(from, head));
+    this.sequencer = new Sequencer(this.docId, this.log, text, head, this.opts.sequencer);
+    this.committedSeq = head;
+    this.lastCheckpoint = from;
+    this.loadedState = { head, checkpoint: cp };
+  }
+
+  /**
+   * The log is the truth again (after a failed commit, or to forget the sequencer's
+   * memory as a restart would): a new sequencer from it. If the log holds more than was
+   * sent (a commit reported as failed that did land), the difference goes to everyone
+   * now, so no connection's stream has a gap.
+   */
+  reload(): Send<P>[] {
+    const before = this.committedSeq;
+    this.load();
+    if (this.committedSeq <= before) return [];
+    const events = this.log.range(before, this.committedSeq);
+    if (events.length === 0) return [];
+    const msg = { type: 'events', events } as const;
+    return [...this.members].map((to) => ({ to, msg }));
+  }
+
+  /**
+   * Adds `peer` (joining with its hello's `last`) and says what it gets: the welcome,
+   * then a presence for each connection already here; they get one for the newcomer.
+   * A `last` beyond the committed head is refused, and the peer is not added.
+   */
+  join(peer: P, last: number): Result<Joined<P>, CodedError<'base-ahead'>> {
+    const plan = planWelcome(this.docId, peer.role, last, this.committedSeq, this.lastCheckpoint, this.opts.catchUpAfter);
+    if (!plan.ok) return plan;
+    const sends: Send<P>[] = [];
+    for (const p of this.members) sends.push({ to: peer, msg: { type: 'presence', client: p.client, user: p.user, cursor: p.cursor } });
+    this.members.add(peer);
+    this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor: peer.cursor }, sends);
+    return ok({ welcome: plan.value, sends });
+  }
+
+  /** Removes `peer`; the others hear it left unless another connection of its client is still here. */
+  leave(peer: P): Send<P>[] {
+    if (!this.members.delete(peer)) return [];
+    for (const p of this.members) if (p.client === peer.client) return [];
+    const sends: Send<P>[] = [];
+    this.relay(peer, { type: 'presence-leave', client: peer.client }, sends);
+    return sends;
+  }
+
+  /** A caret moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
+  presence(peer: P, cursor: Cursor, user?: User): Send<P>[] {
+    peer.cursor = cursor;
+    if (user !== undefined) peer.user = user;
+    const sends: Send<P>[] = [];
+    this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor }, sends);
+    return sends;
+  }
+
+  /**
+   * Sequences a batch from `peer` at server time `now`. On success the item must be
+   * committed and then passed to `committed` (nothing goes out before, L2); a refusal
+   * changes nothing. Throws if the log does (the sequencer then is unchanged).
+   */
+  submit(peer: P, batch: SubmitBatch, now: number): Result<CommitItem<P>, CodedError<SubmitErrorCode>> {
+    const r = this.sequencer.submit(peer.client, batch, now);
+    if (!r.ok) return r;
+    return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates });
+  }
+
+  /**
+   * The shell committed `items` (this room's, in sequencing order, all or nothing): the
+   * committed head moves to their last event and each connection gets its stream.
+   */
+  committed(items: readonly CommitItem<P>[]): Send<P>[] {
+    let last: DocEvent | undefined;
+    for (const it of items) if (it.appended.length > 0) last = it.appended[it.appended.length - 1];
+    if (last !== undefined) {
+      if (last.seq > this.sequencer.head) throw new Error(`room ${this.docId}: committed seq ${last.seq} beyond the sequencer's head ${this.sequencer.head}`);
+      this.committedSeq = last.seq;
+    }
+    return commitStream(items, this.members);
+  }
+
+  /**
+   * The checkpoint to store now, if one is due: `checkpointEvery` events after the
+   * newest, and only when everything sequenced is committed (a checkpoint must not hold
+   * text a crash could take back).
+   */
+  dueCheckpoint(): Checkpoint | null {
+    const head = this.sequencer.head;
+    if (head !== this.committedSeq || head - this.lastCheckpoint < this.opts.checkpointEvery) return null;
+    return checkpointOf(this.docId, head, this.sequencer.text);
+  }
+
+  /** The shell stored `cp` (a checkpoint of this document): welcomes may now start from it. */
+  checkpointStored(cp: Checkpoint): void {
+    if (cp.seq > this.lastCheckpoint && cp.seq <= this.committedSeq) this.lastCheckpoint = cp.seq;
+  }
+
+  /** Where the page answering `req` ends, over the committed log. Reads the checkpoint seqs (throws if the log does). */
+  history(req: HistoryMessage): HistoryPlan {
+    return planHistoryPage(req, this.committedSeq, this.log);
+  }
+
+  private relay(from: P, msg: Send<P>['msg'], out: Send<P>[]): void {
+    for (const p of this.members) if (p !== from) out.push({ to: p, msg });
+  }
+}

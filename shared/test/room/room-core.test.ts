@@ -1,0 +1,349 @@
+/**
+ * The room core's rules, driven without a server: welcomes (checkpoint or events,
+ * base-ahead), history pages (clamp, limit, the 4th checkpoint, next), the stream after a
+ * group commit (acks where the event stands, duplicates after), presence, restarts over
+ * the same log, and a seeded run of many clients whose streams must be gapless and agree.
+ */
+import { describe, it, expect } from 'vitest';
+import { RoomCore, type RoomPeer } from '../../src/room/room-core.js';
+import { welcomeMessage } from '../../src/room/welcome.js';
+import { historyPageMessage, MAX_PAGE_CHECKPOINTS } from '../../src/room/history-page.js';
+import type { CommitItem, Send } from '../../src/room/commit-stream.js';
+import { MemoryLog } from '../../src/log/memory-log.js';
+import { replay } from '../../src/log/replay.js';
+import type { DocEvent, LocalEvent } from '../../src/log/event.js';
+import type { Op } from '../../src/op/op.js';
+import type { ServerMessage } from '../../src/protocol/messages.js';
+import { applyToString } from '../../src/op/apply.js';
+import { unwrap } from '../../src/result.js';
+import { Random } from '../sim/random.js';
+
+interface TestPeer extends RoomPeer {
+  readonly name: string;
+}
+
+function peer(name: string, client = name, role: 'edit' | 'view' = 'edit'): TestPeer {
+  return { name, client, role, user: { name, color: '#000000' }, cursor: null };
+}
+
+function ev(client: string, clientSeq: number, op: Op): LocalEvent {
+  return { id: { client, clientSeq }, author: client, op, kind: 'edit' };
+}
+
+/** A room over a memory log whose commits always succeed; `commit` plays the shell's commit queue. */
+function setup(checkpointEvery = 1000, log = new MemoryLog()) {
+  const room = new RoomCore<TestPeer>('d', log, { checkpointEvery });
+  const commit = (items: CommitItem<TestPeer>[]): Send<TestPeer>[] => {
+    for (const it of items) log.append(it.appended);
+    const sends = room.committed(items);
+    const cp = room.dueCheckpoint();
+    if (cp !== null) {
+      log.putCheckpoint(cp);
+      room.checkpointStored(cp);
+    }
+    return sends;
+  };
+  return { log, room, commit };
+}
+
+/** Types `n` one-character events as client `w`, one commit each. */
+function typeInto(s: ReturnType<typeof setup>, n: number, w = peer('w')): void {
+  let cs = s.log.lastClientSeq(w.client);
+  for (let i = 0; i < n; i++) {
+    const head = s.room.sequencerHead;
+    const r = s.room.submit(w, { base: head, events: [ev(w.client, ++cs, [s.room.text().length, 'x'])] }, 1000 + head);
+    if (!r.ok) throw new Error(r.error.message);
+    s.commit([r.value]);
+  }
+}
+
+const kinds = (sends: readonly Send<TestPeer>[]) => sends.map((s) => `${s.to.name}:${describeMsg(s.msg)}`);
+function describeMsg(m: ServerMessage): string {
+  switch (m.type) {
+    case 'events':
+      return `events ${m.events.map((e) => e.seq).join(',')}`;
+    case 'ack':
+      return `ack ${m.seq}${m.time === undefined ? ' dup' : ''}`;
+    case 'presence':
+      return `presence ${m.client}`;
+    case 'presence-leave':
+      return `leave ${m.client}`;
+    default:
+      return m.type;
+  }
+}
+
+describe('room core: welcome', () => {
+  it('catches a new client up from the newest checkpoint plus the tail, which replays to the head (L5)', () => {
+    const s = setup(100);
+    typeInto(s, 250);
+    expect(s.room.newestCheckpoint).toBe(200);
+    const j = s.room.join(peer('a'), 0);
+    expect(j.ok && j.value.welcome).toMatchObject({ head: 250, checkpoint: 200, from: 200 });
+    const msg = welcomeMessage(j.ok ? j.value.welcome : (null as never), s.log);
+    expect(msg.checkpoint?.seq).toBe(200);
+    expect(msg.events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 201 + i));
+    expect(replay(msg.checkpoint, msg.events).toString()).toBe(replay(null, s.log.events).toString());
+  });
+
+  it('sends the events after last up to 1,000 behind, and a checkpoint beyond that (L5)', () => {
+    const s = setup(1000);
+    typeInto(s, 2100);
+    const near = s.room.join(peer('a'), 1100);
+    expect(near.ok && near.value.welcome).toMatchObject({ checkpoint: null, from: 1100, head: 2100 });
+    const far = s.room.join(peer('b'), 1099);
+    expect(far.ok && far.value.welcome).toMatchObject({ checkpoint: 2000, from: 2000, head: 2100 });
+    // Far behind but past the newest checkpoint: events, not a checkpoint that would go back.
+    const none = setup(5000);
+    typeInto(none, 1200);
+    const j = none.room.join(peer('c'), 0);
+    expect(j.ok && j.value.welcome).toMatchObject({ checkpoint: null, from: 0, head: 1200 });
+  });
+
+  it('refuses a last beyond the committed head and does not add the peer (S1)', () => {
+    const s = setup();
+    typeInto(s, 3);
+    const a = peer('a');
+    const r = s.room.join(a, 4);
+    expect(!r.ok && r.error.code).toBe('base-ahead');
+    expect(s.room.peers.has(a)).toBe(false);
+  });
+
+  it('welcomes with the committed head only: a group sequenced but not committed comes with its commit (L2)', () => {
+    const s = setup();
+    typeInto(s, 2);
+    const w = peer('w');
+    const r = s.room.submit(w, { base: 2, events: [ev('w', 3, [2, 'y'])] }, 5);
+    expect(r.ok).toBe(true);
+    expect(s.room.sequencerHead).toBe(3);
+    const a = peer('a');
+    const j = s.room.join(a, 0);
+    expect(j.ok && j.value.welcome.head).toBe(2);
+    const sends = s.commit([r.ok ? r.value : (null as never)]);
+    expect(kinds(sends)).toEqual(['a:events 3']); // w left the room before its commit: no ack
+  });
+});
+
+describe('room core: history pages', () => {
+  it('clamps to the committed head, keeps to the limit, and says where the next page starts (L2)', () => {
+    const s = setup(1000);
+    typeInto(s, 30);
+    const w = peer('w');
+    expect(s.room.submit(w, { base: 30, events: [ev('w', 31, [30, 'z'])] }, 9).ok).toBe(true); // sequenced, not committed
+    expect(s.room.history({ type: 'history', reqId: 1, from: 0, to: 100, limit: 1000 })).toEqual({ reqId: 1, from: 0, end: 30, checkpoints: [], next: null });
+    expect(s.room.history({ type: 'history', reqId: 2, from: 5, to: 100, limit: 10 })).toEqual({ reqId: 2, from: 5, end: 15, checkpoints: [], next: 15 });
+    expect(s.room.history({ type: 'history', reqId: 3, from: 25, to: 28, limit: 10 }).next).toBe(null);
+    expect(s.room.history({ type: 'history', reqId: 4, from: 30, to: 30, limit: 10 })).toEqual({ reqId: 4, from: 30, end: 30, checkpoints: [], next: null });
+  });
+
+  it('ends a page at its 4th checkpoint, and paging gives back exactly the log and every checkpoint (L1)', () => {
+    const s = setup(10);
+    typeInto(s, 95);
+    const plan = s.room.history({ type: 'history', reqId: 1, from: 3, to: 95, limit: 1000 });
+    expect(plan).toEqual({ reqId: 1, from: 3, end: 40, checkpoints: [10, 20, 30, 40], next: 40 });
+    expect(MAX_PAGE_CHECKPOINTS).toBe(4);
+    const events: DocEvent[] = [];
+    const cps: number[] = [];
+    let from: number | null = 0;
+    while (from !== null) {
+      const page = historyPageMessage(s.room.history({ type: 'history', reqId: 0, from, to: 1000, limit: 25 }), s.log);
+      events.push(...page.events);
+      cps.push(...page.checkpoints.map((c) => c.seq));
+      expect(page.checkpoints.length).toBeLessThanOrEqual(MAX_PAGE_CHECKPOINTS);
+      from = page.next;
+    }
+    expect(events).toEqual(s.log.events);
+    expect(cps).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90]);
+  });
+});
+
+describe('room core: the stream after a group commit', () => {
+  it('acks each submitter where its event stands, sends the others one message, and nothing before the commit (L1, L2)', () => {
+    const s = setup();
+    const a = peer('a');
+    const b = peer('b');
+    const c = peer('c');
+    for (const p of [a, b, c]) expect(s.room.join(p, 0).ok).toBe(true);
+    const items: CommitItem<TestPeer>[] = [];
+    const submit = (p: TestPeer, cs: number, op: Op, base = 0) => {
+      const r = s.room.submit(p, { base, events: [ev(p.client, cs, op)] }, 7);
+      if (!r.ok) throw new Error(r.error.message);
+      items.push(r.value);
+    };
+    submit(a, 1, ['a']);
+    submit(b, 1, ['b']);
+    submit(a, 2, [1, 'A'], 0);
+    expect(s.room.committedHead).toBe(0); // sequenced only
+    const sends = s.commit(items);
+    expect(kinds(sends)).toEqual(['a:ack 1', 'a:events 2', 'a:ack 3', 'b:events 1', 'b:ack 2', 'b:events 3', 'c:events 1,2,3']);
+    expect(s.room.committedHead).toBe(3);
+  });
+
+  it('answers a resent event with its original seq after the stream has reached it, also after a restart (L3)', () => {
+    const s = setup();
+    const a = peer('a');
+    s.room.join(a, 0);
+    const first = s.room.submit(a, { base: 0, events: [ev('a', 1, ['hi'])] }, 1);
+    expect(first.ok).toBe(true);
+    const again = s.room.submit(a, { base: 0, events: [ev('a', 1, ['hi']), ev('a', 2, [2, '!'])] }, 2);
+    expect(again.ok && again.value.duplicates).toEqual([{ id: { client: 'a', clientSeq: 1 }, seq: 1 }]);
+    const sends = s.commit([first.ok ? first.value : (null as never), again.ok ? again.value : (null as never)]);
+    expect(kinds(sends)).toEqual(['a:ack 1', 'a:ack 2', 'a:ack 1 dup']);
+
+    const restarted = new RoomCore<TestPeer>('d', s.log, { checkpointEvery: 1000 });
+    const b = peer('a');
+    restarted.join(b, 2);
+    const r = restarted.submit(b, { base: 2, events: [ev('a', 2, [2, '!'])] }, 3);
+    expect(r.ok && r.value).toMatchObject({ appended: [], duplicates: [{ seq: 2 }] });
+    expect(kinds(restarted.committed([r.ok ? r.value : (null as never)]))).toEqual(['a:ack 2 dup']);
+    expect(restarted.text()).toBe('hi!');
+  });
+
+  it('after a restart, refuses a batch that needs the lost sent forms (rebase-required), and accepts it after a re-sync', () => {
+    const s = setup();
+    const a = peer('a');
+    const b = peer('b');
+    s.room.join(a, 0);
+    s.room.join(b, 0);
+    const r1 = s.room.submit(a, { base: 0, events: [ev('a', 1, ['one'])] }, 1);
+    s.commit([r1.ok ? r1.value : (null as never)]);
+    const r2 = s.room.submit(b, { base: 0, events: [ev('b', 1, ['B'])] }, 2);
+    s.commit([r2.ok ? r2.value : (null as never)]);
+    // a sent event 2 at base 0, after its event 1 (still in flight from its point of view).
+    const restarted = new RoomCore<TestPeer>('d', s.log, { checkpointEvery: 1000 });
+    const lost = restarted.submit(a, { base: 0, events: [ev('a', 2, [3, '!'])] }, 3);
+    expect(!lost.ok && lost.error.code).toBe('rebase-required');
+    expect(restarted.sequencerHead).toBe(2);
+    const resync = restarted.submit(a, { base: 2, events: [ev('a', 2, [4, '!'])] }, 4);
+    expect(resync.ok).toBe(true);
+    expect(restarted.text()).toBe('Bone!');
+  });
+
+  it('reload forgets the uncommitted group and sends what the log holds beyond the stream', () => {
+    const s = setup();
+    const a = peer('a');
+    const b = peer('b');
+    s.room.join(a, 0);
+    s.room.join(b, 0);
+    const lost = s.room.submit(a, { base: 0, events: [ev('a', 1, ['x'])] }, 1);
+    expect(lost.ok && s.room.sequencerHead).toBe(1);
+    expect(s.room.reload()).toEqual([]); // the commit failed: nothing stored, nothing to send
+    expect(s.room.sequencerHead).toBe(0);
+    // A commit that was reported failed but landed: the log is ahead of the stream.
+    s.log.append([{ id: { client: 'a', clientSeq: 1 }, seq: 1, base: 0, author: 'a', time: 1, op: ['x'], kind: 'edit' }]);
+    expect(kinds(s.room.reload())).toEqual(['a:events 1', 'b:events 1']);
+    expect(s.room.committedHead).toBe(1);
+  });
+});
+
+describe('room core: presence', () => {
+  it('tells a newcomer who is here, the others of the newcomer, and of a leave only when the client’s last connection goes', () => {
+    const s = setup();
+    const a = peer('a');
+    const b1 = peer('b1', 'b');
+    const b2 = peer('b2', 'b');
+    expect(s.room.join(a, 0).ok).toBe(true);
+    const j = s.room.join(b1, 0);
+    expect(j.ok && kinds(j.value.sends)).toEqual(['b1:presence a', 'a:presence b']);
+    s.room.join(b2, 0);
+    expect(kinds(s.room.presence(a, { anchor: 0, head: 0 }, { name: 'Ann', color: '#111111' }))).toEqual(['b1:presence a', 'b2:presence a']);
+    expect(a.user.name).toBe('Ann');
+    expect(kinds(s.room.leave(b1))).toEqual([]);
+    expect(kinds(s.room.leave(b2))).toEqual(['a:leave b']);
+    expect(kinds(s.room.leave(b2))).toEqual([]);
+    expect(kinds(s.room.presence(a, null))).toEqual([]);
+  });
+});
+
+describe('room core: many clients, random groups (seeded)', () => {
+  it('gives every connection one gapless stream in seq order whose text is the log’s (L1, L2, L3, L4)', () => {
+    const seeds = Number(process.env.ROOM_SEEDS ?? 40);
+    for (let seed = 1; seed <= seeds; seed++) {
+      try {
+        runRandom(seed);
+      } catch (e) {
+        throw new Error(`room core random run failed with seed ${seed}: ${(e as Error).message}`);
+      }
+    }
+  });
+});
+
+/** Clients that submit at their confirmed head, groups committed at random, joins and leaves at random. */
+function runRandom(seed: number): void {
+  const rnd = new Random(seed);
+  const s = setup(1 + rnd.int(20));
+  interface Conn {
+    p: TestPeer;
+    seen: number; // the last seq of its stream
+    text: string; // its replica at `seen`
+    cs: number;
+    inFlight: number; // clientSeqs sent and not acked
+  }
+  const conns = new Map<TestPeer, Conn>();
+  let queue: CommitItem<TestPeer>[] = [];
+  const take = (sends: readonly Send<TestPeer>[]) => {
+    for (const { to, msg } of sends) {
+      const c = conns.get(to);
+      if (c === undefined) throw new Error(`a send to ${to.name}, who is not here`);
+      if (msg.type === 'events') {
+        for (const e of msg.events) {
+          if (e.seq !== c.seen + 1) throw new Error(`${to.name}: event ${e.seq} after ${c.seen}`);
+          c.seen = e.seq;
+          c.text = unwrap(applyToString(c.text, e.op));
+        }
+      } else if (msg.type === 'ack' && msg.time !== undefined) {
+        if (msg.seq !== c.seen + 1) throw new Error(`${to.name}: ack ${msg.seq} after ${c.seen}`);
+        const e = s.log.events[msg.seq - 1];
+        c.seen = msg.seq;
+        c.text = unwrap(applyToString(c.text, e.op));
+        c.inFlight--;
+      } else if (msg.type === 'ack') {
+        if (msg.seq > c.seen) throw new Error(`${to.name}: duplicate ack ${msg.seq} before the stream reached it (${c.seen})`);
+      }
+    }
+  };
+  let names = 0;
+  for (let step = 0; step < 200; step++) {
+    const x = rnd.next();
+    const idle = [...conns.values()].filter((c) => c.inFlight === 0);
+    if (x < 0.15 || conns.size === 0) {
+      const p = peer(`p${names++}`);
+      const j = s.room.join(p, 0);
+      if (!j.ok) throw new Error(j.error.message);
+      const w = welcomeMessage(j.value.welcome, s.log);
+      conns.set(p, { p, seen: w.head, text: replay(w.checkpoint, w.events).toString(), cs: 0, inFlight: 0 });
+      take(j.value.sends);
+    } else if (x < 0.2 && idle.length > 0) {
+      const c = rnd.pick(idle);
+      conns.delete(c.p);
+      take(s.room.leave(c.p));
+    } else if (x < 0.7 && idle.length > 0) {
+      // Only clients with nothing in flight submit, at their confirmed head (their view is the log up to it).
+      const c = rnd.pick(idle);
+      const pos = rnd.int(c.text.length + 1);
+      const op: Op = pos > 0 ? [pos, rnd.text()] : [rnd.text()];
+      const r = s.room.submit(c.p, { base: c.seen, events: [ev(c.p.client, ++c.cs, op)] }, step);
+      if (!r.ok) throw new Error(`${c.p.name}: ${r.error.code} ${r.error.message}`);
+      c.inFlight++;
+      queue.push(r.value);
+      if (rnd.chance(0.2)) {
+        // A resend of the same event (a reconnect race): a duplicate, answered with its seq (L3).
+        const d = s.room.submit(c.p, { base: c.seen, events: [ev(c.p.client, c.cs, op)] }, step);
+        if (!d.ok || d.value.appended.length !== 0 || d.value.duplicates.length !== 1) throw new Error('resend was not a duplicate');
+        queue.push(d.value);
+      }
+    } else if (queue.length > 0) {
+      const items = queue;
+      queue = [];
+      take(s.commit(items));
+    }
+  }
+  take(s.commit(queue));
+  const truth = replay(null, s.log.events).toString();
+  expect(s.room.text()).toBe(truth);
+  for (const c of conns.values()) {
+    expect(c.seen).toBe(s.log.head);
+    expect(c.inFlight).toBe(0);
+    expect(c.text).toBe(truth);
+  }
+}
