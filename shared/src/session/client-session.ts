@@ -287,7 +287,7 @@ export class ClientSession {
         const before = st.live.toString();
         const next = new ClientState({ client: st.client, author: st.author, checkpoint: cp, nextClientSeq: st.nextClientSeq });
         this.st = next;
-        out.push({ type: 'reset', state: next });
+        out.push({ type: 'reset', state: next, seq: cp.seq });
         const r = next.receive(msg.events);
         if (!r.ok) {
           this.streamFailure(r.error, out);

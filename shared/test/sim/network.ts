@@ -38,12 +38,14 @@ export class SimClient {
   reconnectAt: number | null = null;
   /** Errors (server codes and stream problems), in order. */
   readonly errors: string[] = [];
-  /** Problems a correct server and client never cause (divergence, fatal refusals, undecodable frames). */
+  /** Problems a correct server and client never cause (a gap or divergence in the stream, fatal refusals, undecodable frames, a hole in the confirmed events). */
   readonly bugs: string[] = [];
   /** Every ack this client received: idKey → seq. */
   readonly acks: { key: string; seq: number }[] = [];
   checkpointsUsed = 0;
   historyCatchUps = 0;
+  /** The last seq of the confirmed events the session handed out: they must follow each other, as the browser's store keeps them. */
+  kept = 0;
   constructor(
     readonly name: string,
     readonly session: ClientSession,
@@ -206,10 +208,17 @@ export class SimNetwork {
           break;
         case 'reset':
           c.checkpointsUsed++;
+          // A checkpoint over kept events leaves a hole below it in the browser's tail and history.
+          if (c.kept !== 0) c.bugs.push(`reset to a checkpoint at ${e.seq} over confirmed events up to ${c.kept}`);
+          c.kept = e.seq;
+          break;
+        case 'confirmed':
+          if (e.events.length > 0 && e.events[0].seq !== c.kept + 1) c.bugs.push(`confirmed events jump from ${c.kept} to ${e.events[0].seq}`);
+          if (e.events.length > 0) c.kept = e.events[e.events.length - 1].seq;
           break;
         case 'problem':
           c.errors.push(e.code);
-          if (e.fatal || e.source === 'decode' || (e.source === 'stream' && e.code !== 'gap')) c.bugs.push(`${e.source} ${e.code}: ${e.message}`);
+          if (e.fatal || e.source === 'decode' || e.source === 'stream') c.bugs.push(`${e.source} ${e.code}: ${e.message}`);
           break;
         default:
           break;
