@@ -139,6 +139,16 @@ describe('client session', () => {
     expect(backoffDelay({ minMs: 100, maxMs: 1000 }, 10, 0.99)).toBeCloseTo(1490);
   });
 
+  it('a server that is down: every refused attempt brings another reconnect, later each time (found by the process tests)', () => {
+    const s = session();
+    s.opened(user);
+    s.take(welcome(null, [], 0), 1);
+    expect(s.lost()).toEqual([{ type: 'reconnect', afterMs: 100 }]);
+    // The next attempts fail before they open: the session never hears `opened`.
+    expect(s.lost()).toEqual([{ type: 'reconnect', afterMs: 200 }]);
+    expect(s.lost()).toEqual([{ type: 'reconnect', afterMs: 400 }]);
+  });
+
   it('an undecodable frame is reported and re-syncs; nothing of it is taken (S1)', () => {
     const s = session();
     s.opened(user);

@@ -120,8 +120,10 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
       if (!c.conn) net.connect(c);
     } else if (opts.restarts) {
       restarts++;
-      net.restartServer(rnd.chance(0.5));
+      net.restartServer(rnd.chance(0.5), rnd.int(100));
     }
+    const stranded = net.stranded();
+    if (stranded.length > 0) return `seed ${seed} step ${step}: ${stranded[0].name} has no connection and no reconnect coming`;
   }
   net.settle();
   if (stats) {

@@ -83,6 +83,8 @@ export class SimNetwork {
   private nextConn = 1;
   /** The simulation's clock, in ms. */
   time = 0;
+  /** Until then the server is down: connection attempts fail before they open. */
+  downUntil = 0;
   private readonly o: SimNetworkOptions;
 
   constructor(o: SimNetworkOptions = {}) {
@@ -119,6 +121,12 @@ export class SimNetwork {
   connect(c: SimClient): void {
     if (c.session.fatal !== null) return;
     if (c.conn) this.kill(c.conn, true);
+    if (this.time < this.downUntil) {
+      // Refused: the session hears of a connection lost before it opened.
+      c.reconnectAt = null;
+      this.run(c, c.session.lost());
+      return;
+    }
     const conn: Conn = {
       id: this.nextConn++,
       owner: c,
@@ -180,7 +188,8 @@ export class SimNetwork {
    * `keepMemory` the room and its uncommitted submits survive (a network failure of the
    * whole server); without, it crashed and loads the document again from the store.
    */
-  restartServer(keepMemory = false): void {
+  restartServer(keepMemory = false, downMs = 0): void {
+    this.downUntil = this.time + downMs;
     for (const conn of [...this.conns]) {
       conn.up.length = 0;
       const owner = conn.owner;
@@ -281,8 +290,17 @@ export class SimNetwork {
     }
   }
 
+  /**
+   * Clients that have neither a connection nor a reconnect coming (the session dropped
+   * them without saying when to try again), and are not refused for good.
+   */
+  stranded(): SimClient[] {
+    return this.clients.filter((c) => c.conn === null && c.reconnectAt === null && c.session.fatal === null);
+  }
+
   /** Delivers everything everywhere until nothing moves; every client ends connected and caught up. */
   settle(): void {
+    this.downUntil = 0;
     for (let guard = 0; guard < 100_000; guard++) {
       let moved = false;
       for (const c of this.clients) {
