@@ -210,12 +210,19 @@ export class Room {
     this.deliver(this.core.presence(peer, cursor, user));
   }
 
-  /** Sends in order; a message sent to several peers (a broadcast) is encoded once. */
+  /** Sends in order; a message sent to several peers (a broadcast, a relay) is encoded once. */
   private deliver(sends: readonly Send<Peer>[]): void {
-    const texts = new Map<ServerMessage, string>();
+    let last: ServerMessage | null = null;
+    let text = '';
+    let texts: Map<ServerMessage, string> | null = null;
     for (const s of sends) {
-      let text = texts.get(s.msg);
-      if (text === undefined) texts.set(s.msg, (text = this.encode(s.msg)));
+      if (s.msg !== last) {
+        // Runs of one message are the common case; a message that comes back after
+        // another (a broadcast around a submitter's own stream) is looked up.
+        if (last !== null) (texts ??= new Map()).set(last, text);
+        last = s.msg;
+        text = texts?.get(s.msg) ?? this.encode(s.msg);
+      }
       s.to.sendRaw(text);
     }
   }

@@ -12,11 +12,8 @@
  * reported the same way (the client still gets a clear, retryable answer; the log line
  * says what threw).
  */
-import { err, ok, type CodedError, type Result } from '../../../shared/src/index.js';
+import { err, type Result } from '../../../shared/src/index.js';
 import type { Logger } from '../options.js';
-
-/** A store that could not do what was asked; nothing of the call was stored. */
-export type StoreFailure = CodedError<'store-failed'>;
 
 /**
  * Runs `f`; a throw is logged (`what` failed, with the stack) and returned as
@@ -32,8 +29,3 @@ export function guardStore<T>(log: Logger, what: string, f: () => Result<T>): Re
   }
 }
 
-/** `guardStore` for a call that returns a plain value. */
-export function guardRead<T>(log: Logger, what: string, f: () => T): Result<T, StoreFailure> {
-  const r = guardStore(log, what, () => ok(f()));
-  return r.ok ? r : err('store-failed', r.error.message);
-}

@@ -40,14 +40,14 @@ export interface Send<P> {
  * The sends for a committed group: `items` are one room's, in sequencing order, all
  * committed; `peers` are the connections in the room now. Pure: it changes nothing.
  */
-export function commitStream<P>(items: readonly CommitItem<P>[], peers: Iterable<P>): Send<P>[] {
+export function commitStream<P>(items: readonly CommitItem<P>[], peers: ReadonlySet<P>): Send<P>[] {
   const all: DocEvent[] = [];
   const submitters = new Set<P>();
   for (const it of items) {
     for (const e of it.appended) all.push(e);
     if (it.appended.length > 0) submitters.add(it.peer);
   }
-  const present = new Set(peers);
+  const present = peers;
   const out: Send<P>[] = [];
   if (all.length > 0) {
     const shared: EventsMessage = { type: 'events', events: all };
