@@ -68,6 +68,9 @@ export {
   type ClientErrorCode,
 } from './sync/client-state.js';
 
+// The client's sync session: hello, catch-up, stream, outbox, re-sync (session/client-session.ts).
+export * from './session/index.js';
+
 // History.
 export { HistoryIndex, INDEX_SPACING, type HistoryIndexOptions, type HistoryBase, type IndexMove } from './history/timeline.js';
 export { planRevert, MarkTracker } from './history/marks.js';
