@@ -14,7 +14,7 @@ import { docIdOf, expectLogOnce, serverLog, sharedDataDir } from './server-log';
 
 const BROWSER_ID = 'seedBrowser1';
 
-test('the old storage layout with unsent offline edits upgrades in place; the edits sync exactly once (O1, O2, L3)', async ({ browser }) => {
+test('the old storage layout with unsent offline edits upgrades in place; the edits sync exactly once (O1, O2, L3, R5)', async ({ browser }) => {
   const a = await freshPage(browser);
   const b = await freshPage(browser);
   try {

@@ -103,7 +103,7 @@ describe('LocalStore upgrade from the version 1 layout', () => {
     expect(await dbVersion(name)).toBe(1);
   });
 
-  it('upgrades in place: checkpoint, tail, history rows, every unsent edit, slots, list and settings read back (O1, O2)', async () => {
+  it('upgrades in place: checkpoint, tail, history rows, every unsent edit, slots, list and settings read back (O1, O2, R5)', async () => {
     const name = freshName();
     await writeV1Database({ name, records: fixtureRecords() });
     const store = await open(name);
@@ -183,7 +183,7 @@ describe('LocalStore upgrade from the version 1 layout', () => {
     store2.close();
   });
 
-  it('a failed upgrade (storage full) is a value that says so, leaves the version 1 copy whole, and the next open upgrades it', async () => {
+  it('a failed upgrade (storage full) is a value that says so, leaves the version 1 copy whole, and the next open upgrades it (C9)', async () => {
     const name = freshName();
     const { doc, text } = await largeDoc(2100, 1000, 5);
     const records = v1Records([doc], [['browserId', 'b']]);
@@ -215,7 +215,7 @@ describe('LocalStore upgrade from the version 1 layout', () => {
     store.close();
   });
 
-  it('an upgrade that takes longer than the open\'s timeout is waited for, not taken for a blocked open', async () => {
+  it('an upgrade that takes longer than the open\'s timeout is waited for, not taken for a blocked open (C9)', async () => {
     const name = freshName();
     const { doc, text } = await largeDoc(3000, 1000, 2);
     await writeV1Database({ name, records: v1Records([doc], [['browserId', 'b']]) });
@@ -226,7 +226,7 @@ describe('LocalStore upgrade from the version 1 layout', () => {
     r.value.close();
   });
 
-  it('a block that cannot be read is a value naming its range; unsent edits behind it stay stored, untouched (S1)', async () => {
+  it('a block that cannot be read is a value naming its range; unsent edits behind it stay stored, untouched (S1, C10)', async () => {
     const name = freshName();
     const { doc } = await largeDoc(2500, 1500, 3);
     await writeV1Database({ name, records: v1Records([doc], [['browserId', 'b']]) });

@@ -36,7 +36,7 @@ async function bytesOf(name: string): Promise<Record<string, number>> {
 }
 
 describe('local footprint', () => {
-  it('automerge-paper, history loaded: IndexedDB holds at most 2x the encoded log; replayed checkpoints equal the server\'s (L5)', { timeout: 240_000 }, async () => {
+  it('automerge-paper, history loaded: IndexedDB holds at most 2x the encoded log; replayed checkpoints equal the server\'s (L5, C11)', { timeout: 240_000 }, async () => {
     const trace = await loadTrace(path.join(tracesDir(), 'sequential', 'automerge-paper.json.gz'));
     if (trace.kind === 'concurrent') throw new Error('automerge-paper is sequential');
     const events = traceToEvents(flattenPatches(trace), { author: 'Ann', client: 'ann-0', times: flattenPatches(trace).map((_, i) => 1_700_000_000_000 + i * 300) });

@@ -91,7 +91,7 @@ describe('migration of a version 1 file', () => {
     expect(new Set(Object.values(expected.docs).flatMap((d) => d.events.map((e) => e.id.client))).size).toBe(9);
   });
 
-  it('opening it upgrades in place: every event, id and checkpoint as version 1 read them; full blocks sealed (L1, L3, L5)', () => {
+  it('opening it upgrades in place: every event, id and checkpoint as version 1 read them; full blocks sealed (L1, L3, L5, R14)', () => {
     const { file } = copyOfFixture();
     const steps: LayoutStep[] = [];
     let s = SqliteLogStore.open(file, { progress: (step) => steps.push(step) });
@@ -131,7 +131,7 @@ describe('migration of a version 1 file', () => {
     expect(layout(file).textCheckpoints).toBe(0);
   }, 60_000);
 
-  it('SIGKILL in the middle of the migration, again and again: each start goes on where the last stopped, nothing lost or doubled (L1, L2, L3)', async () => {
+  it('SIGKILL in the middle of the migration, again and again: each start goes on where the last stopped, nothing lost or doubled (L1, L2, L3, R12, R14)', async () => {
     const seed = Number(process.env.MIGRATE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`migration crash seed ${seed} (MIGRATE_CRASH_SEED=${seed} repeats it)`);
     const rnd = mulberry32(seed);

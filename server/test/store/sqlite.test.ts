@@ -273,7 +273,7 @@ s.close();
     expect(() => SqliteLogStore.open(junk)).toThrow(/not a database/);
   });
 
-  it('SIGKILL at random moments: every acknowledged seq is stored exactly once, seqs contiguous, appendMany atomic across documents (L1, L2, R2)', async () => {
+  it('SIGKILL at random moments: every acknowledged seq is stored exactly once, seqs contiguous, appendMany atomic across documents (L1, L2, R2, R12)', async () => {
     const seed = Number(process.env.STORE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`crash test seed ${seed} (STORE_CRASH_SEED=${seed} repeats it)`);
     const rnd = mulberry32(seed);
@@ -344,7 +344,7 @@ function noisy(seed: number, n: number): string {
 }
 
 describe('SqliteLogStore sealed blocks', () => {
-  it('the append writes rows only; 1,000 unsealed events are sealed into one block on the next turn, after the append returned (L2)', async () => {
+  it('the append writes rows only; 1,000 unsealed events are sealed into one block on the next turn, after the append returned (L2, R13)', async () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file);
     const log = evs(0, 1001, (q) => ({ id: { client: q % 3 ? 'x' : 'y', clientSeq: q } }));
@@ -364,7 +364,7 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
-  it('a backlog of due seals goes one block per turn of the event loop, documents in turn (acks never wait behind more than one seal)', async () => {
+  it('a backlog of due seals goes one block per turn of the event loop, documents in turn (acks never wait behind more than one seal) (R13)', async () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file, { sealEvery: 10 });
     s.appendMany([
@@ -385,7 +385,7 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
-  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block; appends go on after it (L1, L3)', async () => {
+  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block; appends go on after it (L1, L3, R12)', async () => {
     const file = tempFile();
     // Margins of 250 ms either way: a timer that fires late on a busy machine changes nothing.
     const s = SqliteLogStore.open(file, { sealEvery: 10, idleSealMs: 1000 });
@@ -425,7 +425,7 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
-  it('a seal that hits a full disk at open keeps the rows and reports it; nothing is lost, and a later open seals them', () => {
+  it('a seal that hits a full disk at open keeps the rows and reports it; nothing is lost, and a later open seals them (R15)', () => {
     const file = tempFile();
     let s = SqliteLogStore.open(file, { sealEvery: 100_000 });
     const log = evs(0, 60, (q) => ({ op: [noisy(q, 1000)] }));
@@ -448,7 +448,7 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
-  it('a deferred seal that finds the file locked keeps the rows and reports it; the next append of the document seals', async () => {
+  it('a deferred seal that finds the file locked keeps the rows and reports it; the next append of the document seals (R15)', async () => {
     const file = tempFile();
     const errors: string[] = [];
     const s = SqliteLogStore.open(file, { sealEvery: 10, busyTimeoutMs: 50, onSealError: (m) => errors.push(m) });
@@ -469,7 +469,7 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
-  it('a damaged or missing block throws CorruptEventError naming doc and seq; rows after it and other calls still work', () => {
+  it('a damaged or missing block throws CorruptEventError naming doc and seq; rows after it and other calls still work (R6)', () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file, { sealEvery: 4, sealing: 'inline' });
     s.append('doc-x', 0, evs(0, 10));

@@ -74,7 +74,7 @@ function describeMsg(m: ServerMessage): string {
 }
 
 describe('room core: welcome', () => {
-  it('catches a new client up from the newest checkpoint plus the tail, which replays to the head (L5)', () => {
+  it('catches a new client up from the newest checkpoint plus the tail, which replays to the head (L5, P3)', () => {
     const s = setup(100);
     typeInto(s, 250);
     expect(s.room.newestCheckpoint).toBe(200);
@@ -86,7 +86,7 @@ describe('room core: welcome', () => {
     expect(replay(msg.checkpoint, msg.events).toString()).toBe(replay(null, s.log.events).toString());
   });
 
-  it('sends the events after last up to 1,000 behind, and a checkpoint beyond that (L5)', () => {
+  it('sends the events after last up to 1,000 behind, and a checkpoint beyond that (L5, P3)', () => {
     const s = setup(1000);
     typeInto(s, 2100);
     const near = s.room.join(peer('a'), 1100);
@@ -100,7 +100,7 @@ describe('room core: welcome', () => {
     expect(j.ok && j.value.welcome).toMatchObject({ checkpoint: null, from: 0, head: 1200 });
   });
 
-  it('refuses a last beyond the committed head and does not add the peer (S1)', () => {
+  it('refuses a last beyond the committed head and does not add the peer (S1, P15)', () => {
     const s = setup();
     typeInto(s, 3);
     const a = peer('a');
@@ -125,7 +125,7 @@ describe('room core: welcome', () => {
 });
 
 describe('room core: history pages', () => {
-  it('clamps to the committed head, keeps to the limit, and says where the next page starts (L2)', () => {
+  it('clamps to the committed head, keeps to the limit, and says where the next page starts (L2, P9)', () => {
     const s = setup(1000);
     typeInto(s, 30);
     const w = peer('w');
@@ -136,7 +136,7 @@ describe('room core: history pages', () => {
     expect(s.room.history({ type: 'history', reqId: 4, from: 30, to: 30, limit: 10 })).toEqual({ reqId: 4, from: 30, end: 30, checkpoints: [], next: null });
   });
 
-  it('ends a page at its 4th checkpoint, and paging gives back exactly the log and every checkpoint (L1)', () => {
+  it('ends a page at its 4th checkpoint, and paging gives back exactly the log and every checkpoint (L1, P9)', () => {
     const s = setup(10);
     typeInto(s, 95);
     const plan = s.room.history({ type: 'history', reqId: 1, from: 3, to: 95, limit: 1000 });
@@ -158,7 +158,7 @@ describe('room core: history pages', () => {
 });
 
 describe('room core: the stream after a group commit', () => {
-  it('acks each submitter where its event stands, sends the others one message, and nothing before the commit (L1, L2)', () => {
+  it('acks each submitter where its event stands, sends the others one message, and nothing before the commit (L1, L2, P5)', () => {
     const s = setup();
     const a = peer('a');
     const b = peer('b');
@@ -199,7 +199,7 @@ describe('room core: the stream after a group commit', () => {
     expect(restarted.text()).toBe('hi!');
   });
 
-  it('after a restart, refuses a batch that needs the lost sent forms (rebase-required), and accepts it after a re-sync', () => {
+  it('after a restart, refuses a batch that needs the lost sent forms (rebase-required), and accepts it after a re-sync (P6)', () => {
     const s = setup();
     const a = peer('a');
     const b = peer('b');
@@ -237,7 +237,7 @@ describe('room core: the stream after a group commit', () => {
 });
 
 describe('room core: presence', () => {
-  it('tells a newcomer who is here, the others of the newcomer, and of a leave only when the client’s last connection goes', () => {
+  it('tells a newcomer who is here, the others of the newcomer, and of a leave only when the client’s last connection goes (P10)', () => {
     const s = setup();
     const a = peer('a');
     const b1 = peer('b1', 'b');
@@ -256,7 +256,7 @@ describe('room core: presence', () => {
 });
 
 describe('room core: many clients, random groups (seeded)', () => {
-  it('gives every connection one gapless stream in seq order whose text is the log’s (L1, L2, L3, L4)', () => {
+  it('gives every connection one gapless stream in seq order whose text is the log’s (L1, L2, L3, L4, P5)', () => {
     const seeds = Number(process.env.ROOM_SEEDS ?? 40);
     for (let seed = 1; seed <= seeds; seed++) {
       try {

@@ -46,7 +46,7 @@ describe('client session', () => {
     expect(sent(fx)).toMatchObject([{ type: 'submit', base: 0 }]);
   });
 
-  it('starts from a welcome checkpoint only when it has nothing at all (L5)', () => {
+  it('starts from a welcome checkpoint only when it has nothing at all (L5, P4)', () => {
     const s = session();
     s.opened(user);
     const fx = s.take(welcome(checkpoint(5), events(5, 7), 7), 1);
@@ -57,7 +57,7 @@ describe('client session', () => {
     expect(s.state.live.toString()).toBe('yyyyyyy');
   });
 
-  it('with confirmed events to keep, fetches what the checkpoint skips page by page, holding the stream back (L4)', () => {
+  it('with confirmed events to keep, fetches what the checkpoint skips page by page, holding the stream back (L4, P4, P18)', () => {
     const st = new ClientState({ client: 'me', author: 'me', tail: events(0, 1) });
     const s = session(st);
     s.opened(user);
@@ -81,7 +81,7 @@ describe('client session', () => {
     expect(s.state.confirmedSeq).toBe(7);
   });
 
-  it('with an outbox and nothing confirmed, fetches from 0 and rebases the outbox over the events (O2)', () => {
+  it('with an outbox and nothing confirmed, fetches from 0 and rebases the outbox over the events (O2, P4)', () => {
     const s = session();
     s.edit(['a']);
     s.opened(user);
@@ -92,7 +92,7 @@ describe('client session', () => {
     expect(s.state.live.toString()).toBe('ayy');
   });
 
-  it('sends the outbox in batches of maxBatch, each event once per connection, and again after a re-sync (O2)', () => {
+  it('sends the outbox in batches of maxBatch, each event once per connection, and again after a re-sync (O2, P17)', () => {
     const s = session();
     for (const c of 'abcde') s.edit([c]);
     s.opened(user);
@@ -117,7 +117,7 @@ describe('client session', () => {
     expect(fx).toEqual([{ type: 'confirmed', reset: false, rebased: false, events: [{ id: { client: 'me', clientSeq: 1 }, seq: 4, base: 3, author: 'me', time: 1234, op: [3, 'x'], kind: 'edit' }] }]);
   });
 
-  it('re-syncs on a refused submit, stops for good on a fatal error, and backs off with jitter (S1)', () => {
+  it('re-syncs on a refused submit, stops for good on a fatal error, and backs off with jitter (S1, P17)', () => {
     const s = session();
     s.opened(user);
     s.take(welcome(null, [], 0), 1);
@@ -139,7 +139,7 @@ describe('client session', () => {
     expect(backoffDelay({ minMs: 100, maxMs: 1000 }, 10, 0.99)).toBeCloseTo(1490);
   });
 
-  it('a server that is down: every refused attempt brings another reconnect, later each time (found by the process tests)', () => {
+  it('a server that is down: every refused attempt brings another reconnect, later each time (found by the process tests) (P17)', () => {
     const s = session();
     s.opened(user);
     s.take(welcome(null, [], 0), 1);
@@ -149,7 +149,7 @@ describe('client session', () => {
     expect(s.lost()).toEqual([{ type: 'reconnect', afterMs: 400 }]);
   });
 
-  it('an undecodable frame is reported and re-syncs; nothing of it is taken (S1)', () => {
+  it('an undecodable frame is reported and re-syncs; nothing of it is taken (S1, P17)', () => {
     const s = session();
     s.opened(user);
     const fx = s.receive('{"type":"events","events":[]}', 1);

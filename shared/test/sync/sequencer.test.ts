@@ -82,7 +82,7 @@ describe('sequencer', () => {
     expect(seq.text.toString()).toBe('8765432x>');
   });
 
-  it("refuses a replaced connection's batch at an older base than its author's previous event (L4; found by the fuzz, seed 644)", () => {
+  it("refuses a replaced connection's batch at an older base than its author's previous event (L4; found by the fuzz, seed 644) (P16)", () => {
     const { log, seq, submit } = fresh();
     submit('a', { base: 0, events: [ev('a', 1, ['ab'])] });
     // c, on its old connection, typed twice at base 0; the frames wait in the server's buffer.

@@ -129,7 +129,7 @@ function code(r: { ok: boolean; error?: { code: string } }): string {
 }
 
 describe('event blocks, property', () => {
-  it('encode then decode gives back every field of every event, exactly (S1, L6)', () => {
+  it('encode then decode gives back every field of every event, exactly (S1, L6, B3)', () => {
     fc.assert(
       fc.property(runArb, (run) => {
         const back = unwrap(decodeBlock(encodeBlock(run)));
@@ -144,7 +144,7 @@ describe('event blocks, property', () => {
     );
   });
 
-  it('round-trips logs that replay: traces and several authors, at any cut (L4, L6)', () => {
+  it('round-trips logs that replay: traces and several authors, at any cut (L4, L6, B3)', () => {
     fc.assert(
       fc.property(logArb(200), fc.nat(), (log, cut) => {
         const at = log.length === 0 ? 0 : cut % log.length;
@@ -154,7 +154,7 @@ describe('event blocks, property', () => {
     );
   });
 
-  it('refuses every truncation of a block with block-truncated (S1)', () => {
+  it('refuses every truncation of a block with block-truncated (S1, B2)', () => {
     fc.assert(
       fc.property(runArb, (run) => {
         const bytes = encodeBlock(run);
@@ -164,7 +164,7 @@ describe('event blocks, property', () => {
     );
   });
 
-  it('refuses a block with flipped bits, with a code, never as other events (S1)', () => {
+  it('refuses a block with flipped bits, with a code, never as other events (S1, B2)', () => {
     fc.assert(
       fc.property(runArb, fc.array(fc.tuple(fc.nat(), fc.nat({ max: 7 })), { minLength: 1, maxLength: 3 }), (run, flips) => {
         const bytes = encodeBlock(run);
@@ -178,7 +178,7 @@ describe('event blocks, property', () => {
     );
   });
 
-  it('past the checksum, damaged columns decode to a coded error or to a well-formed run, never a throw (S1)', () => {
+  it('past the checksum, damaged columns decode to a coded error or to a well-formed run, never a throw (S1, B2)', () => {
     // The checksum is recomputed after the damage, so this reaches the decoder's own checks:
     // what it returns must be a value either way, and a run it accepts must be one that
     // encodeBlock accepts (contiguous, canonical ops, known kinds), even if not the original.
@@ -198,7 +198,7 @@ describe('event blocks, property', () => {
     );
   });
 
-  it('refuses a non-contiguous run or an ill-formed event as the caller’s bug, by throwing', () => {
+  it('refuses a non-contiguous run or an ill-formed event as the caller’s bug, by throwing (B1)', () => {
     fc.assert(
       fc.property(runArb.filter((r) => r.length >= 2), fc.nat(), (run, k) => {
         const i = 1 + (k % (run.length - 1));
@@ -229,7 +229,7 @@ const checkpointArb: fc.Arbitrary<Checkpoint> = fc
   });
 
 describe('checkpoint blocks, property', () => {
-  it('encode then decode gives back the checkpoint exactly (L5, S1)', () => {
+  it('encode then decode gives back the checkpoint exactly (L5, S1, B2)', () => {
     fc.assert(
       fc.property(checkpointArb, (cp) => {
         expect(unwrap(decodeCheckpointBlock(encodeCheckpointBlock(cp)))).toStrictEqual(cp);
@@ -238,7 +238,7 @@ describe('checkpoint blocks, property', () => {
     );
   });
 
-  it('refuses every truncation and any flipped bit with a code (S1)', () => {
+  it('refuses every truncation and any flipped bit with a code (S1, B2)', () => {
     fc.assert(
       fc.property(checkpointArb, fc.nat(), fc.nat({ max: 7 }), (cp, at, bit) => {
         const bytes = encodeCheckpointBlock(cp);

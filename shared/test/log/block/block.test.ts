@@ -44,7 +44,7 @@ const mixed: DocEvent[] = [
 ];
 
 describe('event blocks', () => {
-  it('gives back every field of every event, deleted text included (S1, L6)', () => {
+  it('gives back every field of every event, deleted text included (S1, L6, B3)', () => {
     for (const run of [typed, mixed, []]) {
       const bytes = encodeBlock(run);
       expect(bytes[0]).toBe(BLOCK_VERSION);
@@ -54,7 +54,7 @@ describe('event blocks', () => {
     expect(Object.is(unwrap(decodeBlock(encodeBlock(mixed)))[1].meta?.neg, -0)).toBe(true);
   });
 
-  it('keeps a lone surrogate in an op exactly, never a replacement character (S1)', () => {
+  it('keeps a lone surrogate in an op exactly, never a replacement character (S1, B3)', () => {
     const back = unwrap(decodeBlock(encodeBlock(mixed)));
     expect(back[3].op).toStrictEqual([{ d: '\ud83d' }]);
   });
@@ -68,11 +68,11 @@ describe('event blocks', () => {
     expect(unwrap(decodeBlock(bytes))).toStrictEqual(run);
   });
 
-  it('refuses a run whose seqs are not contiguous, as a bug of the caller', () => {
+  it('refuses a run whose seqs are not contiguous, as a bug of the caller (B1)', () => {
     expect(() => encodeBlock([mixed[0], mixed[2]])).toThrow(/contiguous/);
   });
 
-  it('refuses a cut-off block at every length with block-truncated (S1)', () => {
+  it('refuses a cut-off block at every length with block-truncated (S1, B2)', () => {
     const bytes = encodeBlock(mixed);
     for (let len = 0; len < bytes.length; len++) {
       const r = decodeBlock(bytes.subarray(0, len));
@@ -81,7 +81,7 @@ describe('event blocks', () => {
     }
   });
 
-  it('refuses another version, a checkpoint, trailing bytes and a flipped bit, each with its code (S1)', () => {
+  it('refuses another version, a checkpoint, trailing bytes and a flipped bit, each with its code (S1, B2)', () => {
     const bytes = encodeBlock(mixed);
     const code = (b: Uint8Array) => {
       const r = decodeBlock(b);
@@ -110,7 +110,7 @@ describe('checkpoint blocks', () => {
     ],
   };
 
-  it('gives back text and authorship exactly (L5)', () => {
+  it('gives back text and authorship exactly (L5, B2)', () => {
     const bytes = encodeCheckpointBlock(cp);
     expect(bytes[0]).toBe(BLOCK_VERSION);
     expect(unwrap(decodeCheckpointBlock(bytes))).toStrictEqual(cp);
@@ -118,7 +118,7 @@ describe('checkpoint blocks', () => {
     expect(unwrap(decodeCheckpointBlock(encodeCheckpointBlock(empty)))).toStrictEqual(empty);
   });
 
-  it('refuses a cut-off or damaged checkpoint block with a code (S1)', () => {
+  it('refuses a cut-off or damaged checkpoint block with a code (S1, B2)', () => {
     const bytes = encodeCheckpointBlock(cp);
     for (let len = 0; len < bytes.length; len++) {
       const r = decodeCheckpointBlock(bytes.subarray(0, len));
