@@ -9,12 +9,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClientState, checkpointOf, opFromSplice, replay, traceToEvents, type DocEvent, type LocalEvent } from '../../shared/src/index.js';
-import { DB_VERSION, LocalStore, type StoredDoc } from '../src/local/local-store.js';
+import { DB_VERSION, LocalStore } from '../src/local/local-store.js';
 import { restoreState } from '../src/local/restore.js';
 import { ROWS_BEFORE_MERGE, SEAL_EVENTS } from '../src/local/event-blocks.js';
 import { flattenPatches, loadTrace, tracesDir } from '../../tools/trace-file.js';
 import { dumpDatabase, v1Records, writeV1Database, type V1Doc, type V1Records } from './helpers/old-layout.js';
 import { v1Input } from './fixtures/local-store-v1-input.js';
+import { open, load } from './helpers/local-store-open.js';
 
 const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures', 'local-store-v1.json'), 'utf8')) as {
   version: number;
@@ -35,18 +36,6 @@ function fixtureRecords(): V1Records {
     slots: s.slots,
     settings: s.settings,
   };
-}
-
-async function open(name: string): Promise<LocalStore> {
-  const r = await LocalStore.open({ name });
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
-
-async function load(store: LocalStore, docId: string, client: string): Promise<StoredDoc> {
-  const r = await store.load(docId, client);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
 }
 
 function dbVersion(name: string): Promise<number> {

@@ -11,27 +11,16 @@ import {
   type LocalEvent,
   type Op,
 } from '../../shared/src/index.js';
-import { DB_VERSION, LocalStore, storageError, titleOf, type DocWrite, type StoredDoc } from '../src/local/local-store.js';
+import { DB_VERSION, LocalStore, storageError, titleOf, type DocWrite } from '../src/local/local-store.js';
 import { DocPersister } from '../src/local/persister.js';
 import { restoreState } from '../src/local/restore.js';
 import { applyJournal, journalKey, type JournalStorage } from '../src/local/journal.js';
 import { ROWS_BEFORE_MERGE, SEAL_EVENTS } from '../src/local/event-blocks.js';
 import { dumpDatabase } from './helpers/old-layout.js';
+import { open, load } from './helpers/local-store-open.js';
 
 let dbCount = 0;
 const freshName = () => `eventide-test-${++dbCount}`;
-
-async function open(name: string): Promise<LocalStore> {
-  const r = await LocalStore.open({ name });
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
-
-async function load(store: LocalStore, docId: string, client: string): Promise<StoredDoc> {
-  const r = await store.load(docId, client);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
 
 /** A server in a box: the real sequencer over a memory log. */
 class Server {
