@@ -8,7 +8,6 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,8 @@ import { SqliteLogStore, SCHEMA_VERSION, type LayoutStep } from '../../src/store
 import type { DocumentInfo } from '../../src/store/log-store.js';
 import type { Checkpoint, DocEvent } from '../../../shared/src/index.js';
 import { ServerProcess, readCheckpoints, readLog } from '../helpers/server-process.js';
+import { Random } from '../../../shared/test/sim/random.js';
+import { runKilledChild, type ChildResult } from '../helpers/killed-child.js';
 
 const root = resolve(__dirname, '..', '..', '..');
 const fixture = join(root, 'server', 'test', 'fixtures', 'v1.sqlite');
@@ -185,44 +186,14 @@ s.close();
 writeSync(1, 'done\\n');
 `;
 
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the child on `file`; SIGKILLs it `extraMs` after its `afterSteps`-th step line. */
 function runChild(child: string, file: string, afterSteps: number, extraMs: number): Promise<ChildResult> {
-  return new Promise((done, fail) => {
-    const p = spawn('node', ['--import', 'tsx', child, file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let armed = false;
-    const guard = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      if (!armed && stdout.split('\n').filter((l) => l.startsWith('{')).length >= afterSteps) {
-        armed = true;
-        setTimeout(() => p.kill('SIGKILL'), extraMs);
-      }
-    });
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (code, signal) => {
-      clearTimeout(guard);
-      done({ code, signal, stdout, stderr });
-    });
-  });
+  const steps = (out: string) => out.split('\n').filter((l) => l.startsWith('{')).length;
+  return runKilledChild('node', ['--import', 'tsx', child, file], root, { when: (out) => steps(out) >= afterSteps, afterMs: extraMs });
 }
 
+/** The tests' seeded PRNG (mulberry32, shared/test/sim/random.ts) as a function. */
 function mulberry32(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let t = x;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.next();
 }

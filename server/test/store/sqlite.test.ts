@@ -8,7 +8,7 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import Database from 'better-sqlite3';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +17,8 @@ import { SqliteLogStore, CorruptEventError, SCHEMA_VERSION } from '../../src/sto
 import { checkpointOf, replay, type DocEvent, type Result } from '../../../shared/src/index.js';
 import { logStoreContract, ev, evs } from './contract.js';
 import { readLog } from '../helpers/server-process.js';
+import { Random } from '../../../shared/test/sim/random.js';
+import { runKilledChild, type ChildResult } from '../helpers/killed-child.js';
 
 const root = resolve(__dirname, '..', '..', '..');
 const storeUrl = pathToFileURL(join(root, 'server', 'src', 'store', 'sqlite-log-store.ts')).href;
@@ -531,44 +533,14 @@ for (;;) {
 }
 `;
 
+/** The tests' seeded PRNG (mulberry32, shared/test/sim/random.ts) as a function. */
 function mulberry32(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let t = x;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
+  const r = new Random(seed);
+  return () => r.next();
 }
 
 /** Runs a child from the repo root; with killAfterReadyMs, SIGKILLs it that long after its first line. */
 function runChild(cmd: string, args: string[], opts: { killAfterReadyMs?: number } = {}): Promise<ChildResult> {
-  return new Promise((done, fail) => {
-    const p = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let armed = false;
-    const guard = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    p.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      if (opts.killAfterReadyMs !== undefined && !armed && stdout.includes('\n')) {
-        armed = true;
-        setTimeout(() => p.kill('SIGKILL'), opts.killAfterReadyMs);
-      }
-    });
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (code, signal) => {
-      clearTimeout(guard);
-      done({ code, signal, stdout, stderr });
-    });
-  });
+  const kill = opts.killAfterReadyMs === undefined ? undefined : { when: (out: string) => out.includes('\n'), afterMs: opts.killAfterReadyMs };
+  return runKilledChild(cmd, args, root, kill);
 }
