@@ -219,7 +219,7 @@ describe('room core: the stream after a group commit', () => {
     expect(restarted.text()).toBe('Bone!');
   });
 
-  it('reload forgets the uncommitted group and sends what the log holds beyond the stream', () => {
+  it('reload forgets the uncommitted group and sends what the log holds beyond the stream (R7)', () => {
     const s = setup();
     const a = peer('a');
     const b = peer('b');
