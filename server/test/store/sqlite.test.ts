@@ -32,10 +32,10 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-logStoreContract('SqliteLogStore', () => SqliteLogStore.open(tempFile()));
+logStoreContract('SqliteLogStore', (options) => SqliteLogStore.open(tempFile(), options));
 // The same contract with most of every log in sealed blocks: a block every 3 events,
 // sealed before append returns, so every read and id check crosses blocks and rows.
-logStoreContract('SqliteLogStore sealing every 3 events', () => SqliteLogStore.open(tempFile(), { sealEvery: 3, sealing: 'inline' }));
+logStoreContract('SqliteLogStore sealing every 3 events', (options) => SqliteLogStore.open(tempFile(), { ...options, sealEvery: 3, sealing: 'inline' }));
 
 function failed(r: Result<null>): string {
   if (r.ok) throw new Error('expected store-failed, got ok');
