@@ -364,6 +364,31 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
+  it('appendSealed (the import) writes blocks and their id index in one transaction, no rows; same checks as append (L1, L3, R1)', () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file, { sealEvery: 3 });
+    const log = evs(0, 10, (q) => ({ id: { client: q % 2 ? 'x' : 'y', clientSeq: q } }));
+    expect(s.appendSealed('a', 1, log.slice(0, 7))).toMatchObject({ ok: false, error: { code: 'head-mismatch' } });
+    // An id twice in one call, or one already in the log, is a caller's bug: nothing stored.
+    const twice = [ev(1, { id: { client: 'x', clientSeq: 1 } }), ev(2, { id: { client: 'x', clientSeq: 1 } })];
+    expect(() => s.appendSealed('a', 0, twice)).toThrow(/L3/);
+    expect(() => s.appendSealed('a', 0, [ev(2)])).toThrow(/L1/);
+    expect(parts(file, 'a')).toEqual({ blocks: [], rows: 0 });
+    expect(s.appendSealed('a', 0, log.slice(0, 7))).toEqual({ ok: true, value: null });
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 3], [4, 6], [7, 7]], rows: 0 });
+    expect(s.head('a')).toBe(7);
+    expect(s.range('a', 0, 7)).toEqual(log.slice(0, 7));
+    expect(s.seqOf('a', { client: 'y', clientSeq: 4 })).toBe(4);
+    expect(s.lastClientSeq('a', 'x')).toBe(7);
+    expect(() => s.appendSealed('a', 7, [ev(8, { id: { client: 'x', clientSeq: 5 } })])).toThrow(/L3/);
+    // Appends go on as rows after the blocks; blocks cannot follow rows (a bug: nothing stored).
+    expect(s.append('a', 7, log.slice(7, 8)).ok).toBe(true);
+    expect(() => s.appendSealed('a', 8, log.slice(8))).toThrow(/are rows/);
+    expect(s.head('a')).toBe(8);
+    expect(s.range('a', 0, 10)).toEqual(log.slice(0, 8));
+    s.close();
+  });
+
   it('a backlog of due seals goes one block per turn of the event loop, documents in turn (acks never wait behind more than one seal)', async () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file, { sealEvery: 10 });
