@@ -10,7 +10,8 @@
  * nothing: the rows are still there, and the next open seals what is due
  * (sqlite-layout.ts), which is also how a version 1 file is migrated. A document that goes
  * idle (no append for `idleSealMs`, a minute) has its remaining rows sealed as a shorter
- * block, so a finished document is all blocks; so has an imported one (`sealAll`).
+ * block, so a finished document is all blocks. A bulk load (the import) skips rows:
+ * `appendSealed` writes blocks and their id index directly.
  *
  * Durability. WAL journal with `synchronous = FULL`: every committed append has had its
  * WAL frames fsynced before `append` returns, so an acknowledged event survives a process
@@ -261,7 +262,7 @@ export class SqliteLogStore implements LogStore {
 
   /**
    * Seals all of `docId`'s unsealed rows, the last block shorter than `sealEvery` if need
-   * be (a document that went idle, or was just imported); returns the blocks written. A
+   * be (a document that went idle); returns the blocks written. A
    * failure is reported like any seal's and leaves the rows.
    */
   sealAll(docId: string): number {
