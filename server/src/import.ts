@@ -9,7 +9,7 @@
  * transaction that writes them straight as blocks of 1,000 with their id index
  * (`appendSealed`: no rows, no seal afterwards; the last block shorter; docs/storage.md).
  * Checkpoints follow the server's policy, one every 1,000 events, of which only those the
- * store's retention rule keeps (R12: the newest two, and multiples of 150,000) are built and
+ * store's retention rule keeps (R16: the newest two, and multiples of 150,000) are built and
  * written, during a single replay pass. Everything that can be wrong
  * with the trace (unreadable, not sequential, a patch outside the document, a result
  * other than its endContent) is found before the first write. Refuses a document that
@@ -78,7 +78,7 @@ export interface ImportOptions {
 /**
  * Appends `patches` (a sequential trace, from the empty document) as `docId`'s whole
  * history, `times[i]` being patch i's time, with the checkpoints the retention rule keeps
- * of one every 1,000 events (R12), in chunks of 10,000 events, each one transaction
+ * of one every 1,000 events (R16), in chunks of 10,000 events, each one transaction
  * (`appendSealed` when the store has it: blocks of 1,000 straight away).
  * Refuses a document that has events (`doc-not-empty`), an empty or invalid trace
  * (`trace-invalid`), a result other than `endContent` (`trace-mismatch`); store errors
@@ -114,7 +114,7 @@ export function importTrace(
   }
 
   // The checkpoints to write: of one every `every` events, only those the store's retention
-  // rule (R12) would keep once the import is done; writing the others would only have them
+  // rule (R16) would keep once the import is done; writing the others would only have them
   // encoded and pruned again.
   const due: number[] = [];
   for (let at = every; at <= events.length; at += every) due.push(at);

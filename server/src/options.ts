@@ -45,7 +45,7 @@ export interface SyncOptions {
   readonly checkpointEvery: number;
   /**
    * Older server checkpoints are kept only at multiples of this seq (the newest two always
-   * are): the store's retention rule, spec R12. Used when the server opens its own store.
+   * are): the store's retention rule, spec R16. Used when the server opens its own store.
    */
   readonly checkpointKeepEvery: number;
   /** Largest document, UTF-16 units. */

@@ -1,7 +1,7 @@
 /**
  * Importing a real sequential trace as a document's history (server/src/import.ts):
  * the log, the checkpoints every 1,000 events (all of them when the retention rule keeps
- * them, else only the ones it keeps, R12), L5 from the last checkpoint, and the command's
+ * them, else only the ones it keeps, R16), L5 from the last checkpoint, and the command's
  * refusals.
  */
 import Database from 'better-sqlite3';
@@ -81,7 +81,7 @@ describe('importTrace', () => {
     s.close();
   });
 
-  it('writes only the checkpoints the retention rule keeps: the newest two and multiples of thinEvery, each the fold of the log (R12, R10)', async () => {
+  it('writes only the checkpoints the retention rule keeps: the newest two and multiples of thinEvery, each the fold of the log (R16, R10)', async () => {
     const { trace, times } = await friends();
     const patches = flattenPatches(trace);
     const file = join(tempDir(), STORE_FILE);
@@ -127,7 +127,7 @@ describe('importTrace', () => {
     expect(r).toEqual({ ok: true, value: { events: 20, checkpoints: 6, length: 20 } });
     expect(s.checkpointSeqs('a', 0, 20)).toEqual([3, 6, 9, 12, 15, 18]);
     for (const seq of [3, 6, 9, 12, 15, 18]) expect(s.checkpointAtOrBefore('a', seq)?.text).toBe('abcdefghijklmnopqrst'.slice(0, seq));
-    // Thinned to multiples of 6 (R12): 6 and 12, and the newest two, 15 and 18.
+    // Thinned to multiples of 6 (R16): 6 and 12, and the newest two, 15 and 18.
     const every6 = { keepNewest: 2, thinEvery: 6 };
     const t = new MemoryLogStore({ checkpointRetention: every6 });
     expect(importTrace(t, 'a', patches, [], { chunk: 7, checkpointEvery: 3, checkpointRetention: every6 })).toEqual({ ok: true, value: { events: 20, checkpoints: 4, length: 20 } });
@@ -150,7 +150,7 @@ describe('npm run import', () => {
     const acc = SqliteAccessStore.open(join(data, 'access.sqlite'));
     expect(acc.get('ff')).toMatchObject({ editHash: tokenHash(editToken), viewHash: tokenHash(viewTokenOf(editToken)) });
     acc.close();
-    // Checkpoints: the two the retention rule keeps of one every 1,000 (R12).
+    // Checkpoints: the two the retention rule keeps of one every 1,000 (R16).
     expect(line).toMatchObject({ doc: 'ff', file: ff, events: 26078, checkpoints: 2, length: 21362, store: join(data, 'eventide.sqlite') });
     expect(line.ms).toBeGreaterThan(0);
     // The import wrote blocks, not rows: 26 blocks of 1,000 and the last 78 events as one more.

@@ -44,7 +44,7 @@ interface DocLog {
 type Entry = { docId: string; expectedHead: number; events: readonly DocEvent[] };
 
 export interface MemoryLogStoreOptions {
-  /** Which checkpoints a document keeps (default CHECKPOINT_RETENTION, spec R12). */
+  /** Which checkpoints a document keeps (default CHECKPOINT_RETENTION, spec R16). */
   checkpointRetention?: CheckpointRetention;
 }
 

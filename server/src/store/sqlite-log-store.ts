@@ -83,7 +83,7 @@ export interface SqliteLogStoreOptions {
    * block, ms; 0 turns it off. Default IDLE_SEAL_MS. Only with `sealing: 'deferred'`.
    */
   idleSealMs?: number;
-  /** Which checkpoints a document keeps (default CHECKPOINT_RETENTION, spec R12); applied in each putCheckpoint's transaction. */
+  /** Which checkpoints a document keeps (default CHECKPOINT_RETENTION, spec R16); applied in each putCheckpoint's transaction. */
   checkpointRetention?: CheckpointRetention;
   /** Hears of each committed step of finishing the layout when the file is opened (a migration). */
   progress?: (step: LayoutStep) => void;

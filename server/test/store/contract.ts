@@ -345,7 +345,7 @@ export function logStoreContract(name: string, make: (options?: ContractStoreOpt
       expect(s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
     });
 
-    it('keeps the newest two checkpoints and, older, those at multiples of thinEvery, pruning as it writes, in any order (R12)', () => {
+    it('keeps the newest two checkpoints and, older, those at multiples of thinEvery, pruning as it writes, in any order (R16)', () => {
       const rule = { keepNewest: 2, thinEvery: 5 };
       const t = make({ checkpointRetention: rule });
       try {

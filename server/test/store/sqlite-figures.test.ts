@@ -7,7 +7,7 @@
  *
  * Then the bytes: the whole of automerge-paper (259,778 events) imported as `npm run
  * import` does (blocks of 1,000 written directly, the checkpoints the retention rule keeps,
- * R12), the file VACUUMed, and its size next to the whole log encoded as one block and to
+ * R16), the file VACUUMed, and its size next to the whole log encoded as one block and to
  * the sum of its blocks of 1,000; with the pages of each table (dbstat), so the log's share
  * and the checkpoints' share are both visible, and the time to encode and decode a
  * checkpoint of the final text (median of 15, printed only). Asserts that every event reads

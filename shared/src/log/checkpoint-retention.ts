@@ -10,7 +10,7 @@
  * stretch from the lowest checkpoint in it, docs/history.md), and for that a few per document
  * do: a stretch with none waits for the next one down, and version 0 needs none.
  *
- * The rule (spec R12): a document keeps its `keepNewest` newest checkpoints and, older than
+ * The rule (spec R16): a document keeps its `keepNewest` newest checkpoints and, older than
  * those, only the ones whose seq is a multiple of `thinEvery`. The store applies it when it
  * writes a checkpoint, in the same transaction, so it never holds more than
  * `keepNewest + head / thinEvery` of them. The outcome depends only on the set of seqs
