@@ -9,6 +9,7 @@ import type { LogStore } from './store/log-store.js';
 import { SqliteLogStore } from './store/sqlite-log-store.js';
 import { SyncHub } from './hub.js';
 import { defaultSyncOptions, type SyncOptions } from './options.js';
+import { CHECKPOINT_RETENTION } from '../../shared/src/index.js';
 import type { AccessStore } from './access/access-store.js';
 import { MemoryAccessStore } from './access/access-store.js';
 import { SqliteAccessStore, ACCESS_FILE } from './access/sqlite-access-store.js';
@@ -216,10 +217,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { dataDir, staticDir } = options;
   await mkdir(dataDir, { recursive: true });
   const ownsStore = options.store === undefined;
-  const store = options.store ?? SqliteLogStore.open(path.join(dataDir, STORE_FILE));
+  const sync = { ...defaultSyncOptions, ...options.sync };
+  const checkpointRetention = { keepNewest: CHECKPOINT_RETENTION.keepNewest, thinEvery: sync.checkpointKeepEvery };
+  const store = options.store ?? SqliteLogStore.open(path.join(dataDir, STORE_FILE), { checkpointRetention });
   const access = options.access ?? (ownsStore ? SqliteAccessStore.open(path.join(dataDir, ACCESS_FILE)) : memoryAccessFor(store));
   const hub = new SyncHub(store, options.sync, ownsStore, access);
-  const sync = { ...defaultSyncOptions, ...options.sync };
   const connectionsByAddress = new AddressBuckets(sync.connections);
 
   const server = http.createServer((req, res) => {

@@ -6,9 +6,11 @@
  *
  * Events: author and client `import`, clientSeq = seq, time = the patch's txn time
  * (Date.parse, 0 if missing or invalid). They go in by chunks of 10,000, each one
- * transaction, sealed into blocks of 1,000 right after it (the rest as one shorter block at
- * the end; docs/storage.md), and the server's checkpoint policy is applied as they go: one checkpoint
- * every 1,000 events, built during a single replay pass. Everything that can be wrong
+ * transaction that writes them straight as blocks of 1,000 with their id index
+ * (`appendSealed`: no rows, no seal afterwards; the last block shorter; docs/storage.md).
+ * Checkpoints follow the server's policy, one every 1,000 events, of which only those the
+ * store's retention rule keeps (R16: the newest two, and multiples of 150,000) are built and
+ * written, during a single replay pass. Everything that can be wrong
  * with the trace (unreadable, not sequential, a patch outside the document, a result
  * other than its endContent) is found before the first write. Refuses a document that
  * already has events. A store failure part-way (full disk) leaves a valid prefix of
@@ -39,6 +41,10 @@ import {
   replayInto,
   traceToEvents,
   checkpointOf,
+  type CheckpointRetention,
+  CHECKPOINT_RETENTION,
+  checkRetention,
+  keptCheckpoints,
   TOKEN_BYTES,
   tokenFromBytes,
   tokenHash,
@@ -65,11 +71,15 @@ export interface ImportOptions {
   endContent?: string;
   chunk?: number;
   checkpointEvery?: number;
+  /** The store's checkpoint retention rule (default CHECKPOINT_RETENTION): which checkpoints are worth writing. */
+  checkpointRetention?: CheckpointRetention;
 }
 
 /**
  * Appends `patches` (a sequential trace, from the empty document) as `docId`'s whole
- * history, `times[i]` being patch i's time, with a checkpoint every 1,000 events.
+ * history, `times[i]` being patch i's time, with the checkpoints the retention rule keeps
+ * of one every 1,000 events (R16), in chunks of 10,000 events, each one transaction
+ * (`appendSealed` when the store has it: blocks of 1,000 straight away).
  * Refuses a document that has events (`doc-not-empty`), an empty or invalid trace
  * (`trace-invalid`), a result other than `endContent` (`trace-mismatch`); store errors
  * come back as the store's codes with the seq reached.
@@ -83,6 +93,7 @@ export function importTrace(
 ): Result<ImportSummary> {
   const chunk = opts.chunk ?? IMPORT_CHUNK;
   const every = opts.checkpointEvery ?? CHECKPOINT_EVERY;
+  const retention = checkRetention(opts.checkpointRetention ?? CHECKPOINT_RETENTION);
   const existing = store.head(docId);
   if (existing !== 0) {
     return err('doc-not-empty', `document ${JSON.stringify(docId)} already has ${existing} events; import only makes new documents`);
@@ -102,24 +113,32 @@ export function importTrace(
     }
   }
 
-  // One replay pass, interleaved with the writes: append a chunk, then walk the rope
-  // through it and store the checkpoints that fall inside it.
+  // The checkpoints to write: of one every `every` events, only those the store's retention
+  // rule (R16) would keep once the import is done; writing the others would only have them
+  // encoded and pruned again.
+  const due: number[] = [];
+  for (let at = every; at <= events.length; at += every) due.push(at);
+  const wanted = keptCheckpoints(due, retention);
+
+  // One replay pass, interleaved with the writes: append a chunk (straight into blocks when
+  // the store can), then walk the rope through it and store the checkpoints inside it.
+  const write = store.appendSealed?.bind(store) ?? store.append.bind(store);
   const rope = Rope.empty();
   let checkpoints = 0;
+  let next = 0;
   for (let from = 0; from < events.length; from += chunk) {
     const to = Math.min(events.length, from + chunk);
-    const appended = store.append(docId, from, events.slice(from, to));
+    const appended = write(docId, from, events.slice(from, to));
     if (!appended.ok) return stopped(appended.error, docId, from, events.length);
-    for (let at = from; at < to; ) {
-      const next = Math.min(to, (Math.floor(at / every) + 1) * every);
-      replayInto(rope, at, events.slice(at, next));
-      at = next;
-      if (at % every === 0) {
-        const put = store.putCheckpoint(checkpointOf(docId, at, rope));
-        if (!put.ok) return stopped(put.error, docId, to, events.length);
-        checkpoints++;
-      }
+    let at = from;
+    while (next < wanted.length && wanted[next] <= to) {
+      replayInto(rope, at, events.slice(at, wanted[next]));
+      at = wanted[next++];
+      const put = store.putCheckpoint(checkpointOf(docId, at, rope));
+      if (!put.ok) return stopped(put.error, docId, to, events.length);
+      checkpoints++;
     }
+    replayInto(rope, at, events.slice(at, to));
   }
   return ok({ events: events.length, checkpoints, length: rope.length });
 }
@@ -208,8 +227,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const storeFile = path.join(args.dataDir, STORE_FILE);
   let store: SqliteLogStore;
   try {
-    // Inline sealing: each chunk leaves as blocks before the next is appended.
-    store = SqliteLogStore.open(storeFile, { sealing: 'inline', onSealError: (m) => io.err(`import: ${m}\n`) });
+    // Chunks go straight into blocks (appendSealed); a seal would only concern rows the server wrote.
+    store = SqliteLogStore.open(storeFile, { onSealError: (m) => io.err(`import: ${m}\n`) });
   } catch (e) {
     io.err(`import: cannot open the store ${storeFile}: ${(e as Error).message}\n`);
     return 1;
@@ -230,7 +249,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     const t0 = performance.now();
     const r = importTrace(store, args.docId, patches, times, { endContent: trace.endContent });
-    if (r.ok) store.sealAll(args.docId); // the last, shorter block: an imported document is done
     const ms = Math.round(performance.now() - t0);
     if (!r.ok) {
       io.err(`import: ${args.file}: ${r.error.code}: ${r.error.message}\n`);

@@ -9,7 +9,7 @@
  * frames, a cursor dragged around is many frames and no events.
  */
 
-import { protocolLimits } from '../../shared/src/index.js';
+import { protocolLimits, CHECKPOINT_RETENTION } from '../../shared/src/index.js';
 import type { Bucket } from './limits/token-bucket.js';
 
 export type { Bucket } from './limits/token-bucket.js';
@@ -43,6 +43,11 @@ export interface SyncOptions {
   readonly commitWindowMs: number;
   /** A server checkpoint after this many committed events. */
   readonly checkpointEvery: number;
+  /**
+   * Older server checkpoints are kept only at multiples of this seq (the newest two always
+   * are): the store's retention rule, spec R16. Used when the server opens its own store.
+   */
+  readonly checkpointKeepEvery: number;
   /** Largest document, UTF-16 units. */
   readonly maxDocLength: number;
   /** Recent events (and the forms their authors sent) the sequencer keeps in memory. */
@@ -88,6 +93,7 @@ export const defaultSyncOptions: SyncOptions = {
   heartbeatMs: 30_000,
   commitWindowMs: 0,
   checkpointEvery: 1000,
+  checkpointKeepEvery: CHECKPOINT_RETENTION.thinEvery,
   maxDocLength: 64 * 1024 * 1024,
   sequencerWindow: 20_000,
   maxBufferedBytes: 64 * 1024 * 1024,
@@ -134,6 +140,8 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
   if (window !== undefined) out.commitWindowMs = window;
   const every = int('EVENTIDE_CHECKPOINT_EVERY');
   if (every !== undefined && every > 0) out.checkpointEvery = every;
+  const keepEvery = int('EVENTIDE_CHECKPOINT_KEEP_EVERY');
+  if (keepEvery !== undefined && keepEvery > 0) out.checkpointKeepEvery = keepEvery;
   const maxDoc = int('EVENTIDE_MAX_DOC_LENGTH');
   if (maxDoc !== undefined && maxDoc > 0) out.maxDocLength = maxDoc;
   const maxFrame = int('EVENTIDE_MAX_FRAME_BYTES');

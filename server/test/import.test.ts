@@ -1,7 +1,8 @@
 /**
  * Importing a real sequential trace as a document's history (server/src/import.ts):
- * the log, the checkpoints every 1,000 events, L5 from the last checkpoint, and the
- * command's refusals.
+ * the log, the checkpoints every 1,000 events (all of them when the retention rule keeps
+ * them, else only the ones it keeps, R16), L5 from the last checkpoint, and the command's
+ * refusals.
  */
 import Database from 'better-sqlite3';
 import { SqliteAccessStore } from '../src/access/sqlite-access-store.js';
@@ -33,6 +34,9 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/** A retention rule that keeps every checkpoint of one per 1,000. */
+const keepAll = { keepNewest: 2, thinEvery: 1000 };
+
 async function friends(): Promise<{ trace: SequentialTrace; times: number[] }> {
   const trace = await loadTrace(ff);
   if (trace.kind !== 'sequential') throw new Error('expected a sequential trace');
@@ -45,8 +49,8 @@ describe('importTrace', () => {
     const { trace, times } = await friends();
     const patches = flattenPatches(trace);
     const file = join(tempDir(), STORE_FILE);
-    const store = SqliteLogStore.open(file);
-    const r = importTrace(store, 'ff', patches, times, { endContent: trace.endContent });
+    const store = SqliteLogStore.open(file, { checkpointRetention: keepAll });
+    const r = importTrace(store, 'ff', patches, times, { endContent: trace.endContent, checkpointRetention: keepAll });
     expect(r).toEqual({ ok: true, value: { events: 26078, checkpoints: 26, length: trace.endContent.length } });
     store.close();
 
@@ -77,6 +81,32 @@ describe('importTrace', () => {
     s.close();
   });
 
+  it('writes only the checkpoints the retention rule keeps: the newest two and multiples of thinEvery, each the fold of the log (R16, R10)', async () => {
+    const { trace, times } = await friends();
+    const patches = flattenPatches(trace);
+    const file = join(tempDir(), STORE_FILE);
+    const store = SqliteLogStore.open(file);
+    // The default rule: the newest two of 1,000…26,000 (no multiple of 150,000 below them).
+    expect(importTrace(store, 'ff', patches, times, { endContent: trace.endContent })).toEqual({
+      ok: true,
+      value: { events: 26078, checkpoints: 2, length: trace.endContent.length },
+    });
+    expect(store.checkpointSeqs('ff', 0, 26078)).toEqual([25_000, 26_000]);
+    // Thinned to one per 10,000: written as they fall, never written and pruned.
+    const rule = { keepNewest: 2, thinEvery: 10_000 };
+    const thin = SqliteLogStore.open(join(tempDir(), STORE_FILE), { checkpointRetention: rule });
+    expect(importTrace(thin, 'ff', patches, times, { checkpointRetention: rule })).toMatchObject({ ok: true, value: { checkpoints: 4 } });
+    expect(thin.checkpointSeqs('ff', 0, 26078)).toEqual([10_000, 20_000, 25_000, 26_000]);
+    const all = thin.range('ff', 0, 26078);
+    expect(all).toEqual(store.range('ff', 0, 26078));
+    for (const seq of [10_000, 20_000, 25_000, 26_000]) {
+      const folded = replay(null, all.slice(0, seq));
+      expect(thin.checkpointAtOrBefore('ff', seq)).toEqual({ docId: 'ff', seq, text: folded.toString(), authorship: folded.authorship() });
+    }
+    thin.close();
+    store.close();
+  });
+
   it('refuses a document with events, an empty trace, a patch outside the document, a wrong endContent; writes nothing then (R10)', async () => {
     const s = new MemoryLogStore();
     const bad = (r: Result<unknown>, code: string) => expect(!r.ok && r.error.code).toBe(code);
@@ -90,12 +120,20 @@ describe('importTrace', () => {
   });
 
   it('chunks and checkpoints at the boundaries: chunk 7, every 3, 20 events', () => {
-    const s = new MemoryLogStore();
+    const every3 = { keepNewest: 2, thinEvery: 3 };
+    const s = new MemoryLogStore({ checkpointRetention: every3 });
     const patches = Array.from({ length: 20 }, (_, i) => [i, 0, String.fromCharCode(97 + i)] as [number, number, string]);
-    const r = importTrace(s, 'a', patches, [], { chunk: 7, checkpointEvery: 3 });
+    const r = importTrace(s, 'a', patches, [], { chunk: 7, checkpointEvery: 3, checkpointRetention: every3 });
     expect(r).toEqual({ ok: true, value: { events: 20, checkpoints: 6, length: 20 } });
     expect(s.checkpointSeqs('a', 0, 20)).toEqual([3, 6, 9, 12, 15, 18]);
     for (const seq of [3, 6, 9, 12, 15, 18]) expect(s.checkpointAtOrBefore('a', seq)?.text).toBe('abcdefghijklmnopqrst'.slice(0, seq));
+    // Thinned to multiples of 6 (R16): 6 and 12, and the newest two, 15 and 18.
+    const every6 = { keepNewest: 2, thinEvery: 6 };
+    const t = new MemoryLogStore({ checkpointRetention: every6 });
+    expect(importTrace(t, 'a', patches, [], { chunk: 7, checkpointEvery: 3, checkpointRetention: every6 })).toEqual({ ok: true, value: { events: 20, checkpoints: 4, length: 20 } });
+    expect(t.checkpointSeqs('a', 0, 20)).toEqual([6, 12, 15, 18]);
+    for (const seq of [6, 12, 15, 18]) expect(t.checkpointAtOrBefore('a', seq)?.text).toBe('abcdefghijklmnopqrst'.slice(0, seq));
+    expect(t.range('a', 0, 20)).toEqual(s.range('a', 0, 20));
   });
 });
 
@@ -112,7 +150,8 @@ describe('npm run import', () => {
     const acc = SqliteAccessStore.open(join(data, 'access.sqlite'));
     expect(acc.get('ff')).toMatchObject({ editHash: tokenHash(editToken), viewHash: tokenHash(viewTokenOf(editToken)) });
     acc.close();
-    expect(line).toMatchObject({ doc: 'ff', file: ff, events: 26078, checkpoints: 26, length: 21362, store: join(data, 'eventide.sqlite') });
+    // Checkpoints: the two the retention rule keeps of one every 1,000 (R16).
+    expect(line).toMatchObject({ doc: 'ff', file: ff, events: 26078, checkpoints: 2, length: 21362, store: join(data, 'eventide.sqlite') });
     expect(line.ms).toBeGreaterThan(0);
     // The import wrote blocks, not rows: 26 blocks of 1,000 and the last 78 events as one more.
     const raw = new Database(join(data, 'eventide.sqlite'), { readonly: true });
@@ -120,6 +159,7 @@ describe('npm run import', () => {
     expect(raw.prepare(`SELECT first_seq FROM blocks WHERE doc_id = 'ff' AND last_seq = 26078`).pluck().get()).toBe(26001);
     expect(raw.prepare(`SELECT count(*) FROM events WHERE doc_id = 'ff'`).pluck().get()).toBe(0);
     expect(raw.prepare(`SELECT count(*) FROM checkpoints WHERE typeof(data) <> 'blob'`).pluck().get()).toBe(0);
+    expect(raw.prepare(`SELECT seq FROM checkpoints WHERE doc_id = 'ff' ORDER BY seq`).pluck().all()).toEqual([25_000, 26_000]);
     raw.close();
 
     // DATA_DIR from the environment, the same file: the document is there already.

@@ -58,7 +58,8 @@ async function walk(sock: RawSocket, from: number, to: number, limit: number) {
 
 describe('history and presence (real process)', () => {
   it('pages history with checkpoints, before and after a restart (P9)', async () => {
-    const sp = await ServerProcess.start({ env: { EVENTIDE_CHECKPOINT_EVERY: '100' } });
+    // Every checkpoint kept (R16 would keep only the newest two of these), so pages carry all ten.
+    const sp = await ServerProcess.start({ env: { EVENTIDE_CHECKPOINT_EVERY: '100', EVENTIDE_CHECKPOINT_KEEP_EVERY: '100' } });
     servers.push(sp);
     const [writer] = makeTypists(sp.url, 1, 'hist', 9);
     clients.push(writer);

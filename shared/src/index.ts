@@ -38,6 +38,13 @@ export {
   encodeCheckpoint,
   decodeCheckpoint,
 } from './log/checkpoint.js';
+export {
+  type CheckpointRetention,
+  CHECKPOINT_RETENTION,
+  checkRetention,
+  prunedCheckpoints,
+  keptCheckpoints,
+} from './log/checkpoint-retention.js';
 export { replay, replayInto, traceToEvents, type Patch } from './log/replay.js';
 export {
   BLOCK_VERSION,

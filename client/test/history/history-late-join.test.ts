@@ -78,7 +78,9 @@ describe('HistoryModel, a browser that joined a long document late', () => {
   });
 
   /**
-   * A server whose store holds `docId` (N events, a server checkpoint every 1000) and a
+   * A server whose store holds `docId` (N events, a server checkpoint every 1000, of which
+   * the store keeps 2000 and 3000: R16 prunes 1000, so the history loads below 2000 with no
+   * checkpoint but version 0's) and a
    * client of it that has caught up. `authors`: three people taking turns and a label event
    * at 1234 naming version 1000, appended and checkpointed through the store; else the
    * trace imported (`importTrace`, one author).

@@ -38,6 +38,13 @@ export interface LogStore {
    */
   appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Result<null>;
 
+  /**
+   * Optional, for bulk loads (the import): the same as `append`, same rules and results,
+   * but written straight into the store's compact form (SQLite: sealed blocks, no rows
+   * first). A store without it is written with `append`.
+   */
+  appendSealed?(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null>;
+
   /** The last seq of `docId`'s log; 0 for an unknown document. */
   head(docId: string): number;
 

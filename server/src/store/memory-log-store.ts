@@ -25,6 +25,10 @@ import {
   eventKinds,
   decodeOp,
   encodeCheckpoint,
+  type CheckpointRetention,
+  CHECKPOINT_RETENTION,
+  checkRetention,
+  prunedCheckpoints,
   decodeCheckpoint,
 } from '../../../shared/src/index.js';
 import type { Component } from '../../../shared/src/index.js';
@@ -39,9 +43,19 @@ interface DocLog {
 
 type Entry = { docId: string; expectedHead: number; events: readonly DocEvent[] };
 
+export interface MemoryLogStoreOptions {
+  /** Which checkpoints a document keeps (default CHECKPOINT_RETENTION, spec R16). */
+  checkpointRetention?: CheckpointRetention;
+}
+
 export class MemoryLogStore implements LogStore {
   private readonly docs = new Map<string, DocLog>();
   private closed = false;
+  private readonly retention: CheckpointRetention;
+
+  constructor(options: MemoryLogStoreOptions = {}) {
+    this.retention = checkRetention(options.checkpointRetention ?? CHECKPOINT_RETENTION);
+  }
 
   append(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null> {
     return this.appendMany([{ docId, expectedHead, events }]);
@@ -108,7 +122,9 @@ export class MemoryLogStore implements LogStore {
   putCheckpoint(cp: Checkpoint): Result<null> {
     this.open();
     checkCheckpoint(cp, this.head(cp.docId));
-    this.docLog(cp.docId).checkpoints.set(cp.seq, encodeCheckpoint(cp));
+    const cps = this.docLog(cp.docId).checkpoints;
+    cps.set(cp.seq, encodeCheckpoint(cp));
+    for (const seq of prunedCheckpoints([...cps.keys()], this.retention)) cps.delete(seq);
     return ok(null);
   }
 

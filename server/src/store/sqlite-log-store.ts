@@ -10,7 +10,8 @@
  * nothing: the rows are still there, and the next open seals what is due
  * (sqlite-layout.ts), which is also how a version 1 file is migrated. A document that goes
  * idle (no append for `idleSealMs`, a minute) has its remaining rows sealed as a shorter
- * block, so a finished document is all blocks; so has an imported one (`sealAll`).
+ * block, so a finished document is all blocks. A bulk load (the import) skips rows:
+ * `appendSealed` writes blocks and their id index directly.
  *
  * Durability. WAL journal with `synchronous = FULL`: every committed append has had its
  * WAL frames fsynced before `append` returns, so an acknowledged event survives a process
@@ -40,6 +41,11 @@ import {
   decodeCheckpoint,
   encodeCheckpointBlock,
   decodeCheckpointBlock,
+  type CheckpointRetention,
+  CHECKPOINT_RETENTION,
+  idKey,
+  checkRetention,
+  prunedCheckpoints,
 } from '../../../shared/src/index.js';
 import { checkEvents, checkCheckpoint, duplicateId, headMismatch } from './memory-log-store.js';
 import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.js';
@@ -77,6 +83,8 @@ export interface SqliteLogStoreOptions {
    * block, ms; 0 turns it off. Default IDLE_SEAL_MS. Only with `sealing: 'deferred'`.
    */
   idleSealMs?: number;
+  /** Which checkpoints a document keeps (default CHECKPOINT_RETENTION, spec R16); applied in each putCheckpoint's transaction. */
+  checkpointRetention?: CheckpointRetention;
   /** Hears of each committed step of finishing the layout when the file is opened (a migration). */
   progress?: (step: LayoutStep) => void;
   /** A seal or layout step that failed (full disk, I/O); the rows stay and it is tried again. Default: console.error. */
@@ -97,8 +105,10 @@ export class SqliteLogStore implements LogStore {
   private readonly sealEvery: number;
   private readonly sealing: 'deferred' | 'inline';
   private readonly onSealError: (message: string) => void;
+  private readonly retention: CheckpointRetention;
   private readonly writeEvents: Database.Transaction<(entries: readonly Entry[]) => Map<string, number>>;
   private readonly writeCheckpoint: Database.Transaction<(cp: Checkpoint) => void>;
+  private readonly writeSealedTx: Database.Transaction<(docId: string, expectedHead: number, events: readonly DocEvent[]) => void>;
   private readonly sealTx: Database.Transaction<(docId: string) => { first: number; last: number } | null>;
   private readonly sealRestTx: Database.Transaction<(docId: string) => { first: number; last: number } | null>;
   /** A range is read in one transaction: blocks and rows from one snapshot of the file. */
@@ -132,6 +142,7 @@ export class SqliteLogStore implements LogStore {
     this.sealEvery = Math.max(1, Math.floor(options.sealEvery ?? SEAL_EVERY));
     this.sealing = options.sealing ?? 'deferred';
     this.onSealError = options.onSealError ?? ((m) => console.error(m));
+    this.retention = checkRetention(options.checkpointRetention ?? CHECKPOINT_RETENTION);
     this.idleSealMs = this.sealing === 'deferred' ? Math.max(0, options.idleSealMs ?? IDLE_SEAL_MS) : 0;
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     // Before anything writes: a newer file is refused untouched.
@@ -154,7 +165,11 @@ export class SqliteLogStore implements LogStore {
     this.writeCheckpoint = db.transaction((cp: Checkpoint) => {
       checkCheckpoint(cp, this.headIn(cp.docId));
       this.st.putCheckpoint.run(cp.docId, cp.seq, encodeCheckpointBlock(cp));
+      // The retention rule, in the same transaction: the file never holds what it prunes.
+      const seqs = this.st.checkpointSeqsAll.all(cp.docId) as number[];
+      for (const seq of prunedCheckpoints(seqs, this.retention)) this.st.deleteCheckpoint.run(cp.docId, seq);
     });
+    this.writeSealedTx = db.transaction((docId: string, expectedHead: number, events: readonly DocEvent[]) => this.writeSealed(docId, expectedHead, events));
     this.sealTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery));
     this.sealRestTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery, 1));
     finishLayout(db, this.blocks, this.sealEvery, options.progress, this.onSealError);
@@ -188,6 +203,22 @@ export class SqliteLogStore implements LogStore {
       else this.sealTimer ??= setImmediate(() => this.sealOneTurn());
     }
     return ok(null);
+  }
+
+  /**
+   * `append` for bulk loads (the import): the events go straight into blocks of `sealEvery`
+   * (the last one shorter if they do not fill it), with their id index, in one transaction,
+   * never as rows. Same checks and results as `append`. The document must have no unsealed
+   * rows (true of a document only ever written this way; a head that moved is head-mismatch).
+   */
+  appendSealed(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null> {
+    try {
+      this.writeSealedTx.immediate(docId, expectedHead, events);
+      return ok(null);
+    } catch (e) {
+      if (e instanceof HeadMismatch) return e.result;
+      return storeFailed('appendSealed', e);
+    }
   }
 
   /**
@@ -231,7 +262,7 @@ export class SqliteLogStore implements LogStore {
 
   /**
    * Seals all of `docId`'s unsealed rows, the last block shorter than `sealEvery` if need
-   * be (a document that went idle, or was just imported); returns the blocks written. A
+   * be (a document that went idle); returns the blocks written. A
    * failure is reported like any seal's and leaves the rows.
    */
   sealAll(docId: string): number {
@@ -344,6 +375,26 @@ export class SqliteLogStore implements LogStore {
     return (this.st.head.get(docId) as number | undefined) ?? 0;
   }
 
+  /** appendSealed's transaction: any throw rolls everything back. */
+  private writeSealed(docId: string, expectedHead: number, events: readonly DocEvent[]): void {
+    const head = this.headIn(docId);
+    if (head !== expectedHead) throw new HeadMismatch(headMismatch(docId, expectedHead, head));
+    checkEvents(docId, expectedHead, events);
+    if (events.length === 0) return;
+    const sealed = this.blocks.sealedHead(docId);
+    if (sealed !== head) throw new Error(`SqliteLogStore: appendSealed ${JSON.stringify(docId)}: seqs ${sealed + 1}…${head} are rows; blocks cannot follow them`);
+    const seen = new Set<string>();
+    for (const e of events) {
+      const key = idKey(e.id);
+      if (seen.has(key)) throw duplicateId(docId, e);
+      seen.add(key);
+    }
+    const dup = this.blocks.sealedDuplicate(docId, events);
+    if (dup !== undefined) throw duplicateId(docId, dup);
+    this.blocks.writeSealed(docId, events, this.sealEvery);
+    this.st.upsertDocument.run(docId, head + events.length, events[events.length - 1].time);
+  }
+
   /** Runs inside the write transaction: any throw rolls everything back. Returns the new heads. */
   private writeTx(entries: readonly Entry[]): Map<string, number> {
     const heads = new Map<string, { head: number; time: number }>();
@@ -384,6 +435,8 @@ function prepare(db: Database.Database) {
     putCheckpoint: db.prepare('INSERT OR REPLACE INTO checkpoints (doc_id, seq, data) VALUES (?, ?, ?)'),
     checkpointsDown: db.prepare('SELECT seq, data FROM checkpoints WHERE doc_id = ? AND seq <= ? ORDER BY seq DESC').raw(),
     checkpointSeqs: db.prepare('SELECT seq FROM checkpoints WHERE doc_id = ? AND seq >= ? AND seq <= ? ORDER BY seq').pluck(),
+    checkpointSeqsAll: db.prepare('SELECT seq FROM checkpoints WHERE doc_id = ? ORDER BY seq').pluck(),
+    deleteCheckpoint: db.prepare('DELETE FROM checkpoints WHERE doc_id = ? AND seq = ?'),
     documents: db.prepare('SELECT doc_id, head, updated_at FROM documents WHERE head > 0 ORDER BY updated_at DESC, doc_id').raw(),
   };
 }

@@ -11,6 +11,8 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import type { LogStore } from '../../src/store/log-store.js';
 import {
   type Checkpoint,
+  type CheckpointRetention,
+  keptCheckpoints,
   type DocEvent,
   type EventKind,
   type EventMeta,
@@ -41,6 +43,18 @@ export function evs(from: number, n: number, more: (seq: number) => Partial<Omit
   return Array.from({ length: n }, (_, i) => ev(from + i + 1, more(from + i + 1)));
 }
 
+/** `xs` shuffled by a seeded LCG (Fisher-Yates), so a failure names its order. */
+function shuffled<T>(xs: readonly T[], seed: number): T[] {
+  const out = [...xs];
+  let x = seed >>> 0;
+  for (let i = out.length - 1; i > 0; i--) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    const j = x % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 function seqs(events: readonly DocEvent[]): number[] {
   return events.map((e) => e.seq);
 }
@@ -50,7 +64,12 @@ function cpAt(docId: string, events: readonly DocEvent[]): Checkpoint {
   return checkpointOf(docId, events.length, replay(null, events));
 }
 
-export function logStoreContract(name: string, make: () => LogStore): void {
+/** What the suite may ask of a store it makes; nothing: the store's defaults. */
+export interface ContractStoreOptions {
+  checkpointRetention?: CheckpointRetention;
+}
+
+export function logStoreContract(name: string, make: (options?: ContractStoreOptions) => LogStore): void {
   describe(`LogStore contract: ${name}`, () => {
     let s: LogStore;
     beforeEach(() => {
@@ -324,6 +343,48 @@ export function logStoreContract(name: string, make: () => LogStore): void {
       expect(() => s.putCheckpoint({ docId: 'a', seq: 10, text: '', authorship: [] })).toThrow(/head is 9/);
       expect(() => s.putCheckpoint({ docId: 'c', seq: 1, text: '', authorship: [] })).toThrow(/head is 0/);
       expect(s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
+    });
+
+    it('keeps the newest two checkpoints and, older, those at multiples of thinEvery, pruning as it writes, in any order (R16)', () => {
+      const rule = { keepNewest: 2, thinEvery: 5 };
+      const t = make({ checkpointRetention: rule });
+      try {
+        const log = evs(0, 23, (q) => ({ author: q % 3 ? 'ann' : 'bob' }));
+        t.append('a', 0, log);
+        t.append('b', 0, evs(0, 3));
+        expect(t.putCheckpoint(cpAt('b', evs(0, 1))).ok).toBe(true);
+        const written: number[] = [];
+        for (let seq = 1; seq <= 23; seq++) {
+          expect(t.putCheckpoint(cpAt('a', log.slice(0, seq))).ok).toBe(true);
+          written.push(seq);
+          // After every write: exactly what the rule keeps of what was written.
+          expect(t.checkpointSeqs('a', 0, 23)).toEqual(keptCheckpoints(written, rule));
+        }
+        expect(t.checkpointSeqs('a', 0, 23)).toEqual([5, 10, 15, 20, 22, 23]);
+        for (const seq of [5, 10, 15, 20, 22, 23]) expect(t.checkpointAtOrBefore('a', seq)).toEqual(cpAt('a', log.slice(0, seq)));
+        // A pruned one is gone for good: atOrBefore falls back to the kept one below it (L5).
+        expect(t.checkpointAtOrBefore('a', 14)).toEqual(cpAt('a', log.slice(0, 10)));
+        // An older one written late is neither among the newest nor a multiple: pruned at once.
+        expect(t.putCheckpoint(cpAt('a', log.slice(0, 3))).ok).toBe(true);
+        expect(t.checkpointSeqs('a', 0, 23)).toEqual([5, 10, 15, 20, 22, 23]);
+        // Another document's checkpoints are its own.
+        expect(t.checkpointSeqs('b', 0, 3)).toEqual([1]);
+
+        // The outcome depends on the set written, not the order (seeded shuffles of 1…23).
+        for (let seed = 1; seed <= 5; seed++) {
+          const u = make({ checkpointRetention: rule });
+          try {
+            u.append('a', 0, log);
+            const order = shuffled(Array.from({ length: 23 }, (_, i) => i + 1), seed);
+            for (const seq of order) u.putCheckpoint(cpAt('a', log.slice(0, seq)));
+            expect(u.checkpointSeqs('a', 0, 23), `seed ${seed}, order ${order.join(',')}`).toEqual([5, 10, 15, 20, 22, 23]);
+          } finally {
+            u.close();
+          }
+        }
+      } finally {
+        t.close();
+      }
     });
 
     it('a checkpoint plus the range after it replays to the same document as the whole log (L5)', () => {

@@ -2,4 +2,4 @@
 import { MemoryLogStore } from '../../src/store/memory-log-store.js';
 import { logStoreContract } from './contract.js';
 
-logStoreContract('MemoryLogStore', () => new MemoryLogStore());
+logStoreContract('MemoryLogStore', (options) => new MemoryLogStore(options));

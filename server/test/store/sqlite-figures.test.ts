@@ -6,10 +6,12 @@
  * (CPU time, so a busy machine does not make it flaky; wall time is printed beside it).
  *
  * Then the bytes: the whole of automerge-paper (259,778 events) imported as `npm run
- * import` does (blocks of 1,000 sealed as it goes, a checkpoint every 1,000), the file
- * VACUUMed, and its size next to the whole log encoded as one block; with the pages of
- * each table (dbstat), so the log's share and the checkpoints' share are both visible.
- * Asserts that every event reads back exactly.
+ * import` does (blocks of 1,000 written directly, the checkpoints the retention rule keeps,
+ * R16), the file VACUUMed, and its size next to the whole log encoded as one block and to
+ * the sum of its blocks of 1,000; with the pages of each table (dbstat), so the log's share
+ * and the checkpoints' share are both visible, and the time to encode and decode a
+ * checkpoint of the final text (median of 15, printed only). Asserts that every event reads
+ * back exactly and that the file is at most twice the blocks' bytes (issue 13's bound).
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteLogStore } from '../../src/store/sqlite-log-store.js';
 import { loadTrace, flattenPatches, tracesDir } from '../../../tools/trace-file.js';
-import { encodeBlock, traceToEvents, type DocEvent } from '../../../shared/src/index.js';
+import { encodeBlock, encodeCheckpointBlock, decodeCheckpointBlock, traceToEvents, type DocEvent } from '../../../shared/src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eventide-figures-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -97,16 +99,24 @@ describe('SqliteLogStore figures', () => {
     const times = trace.txns.flatMap((t) => t.patches.map(() => Date.parse(t.time) || 0));
     const events = traceToEvents(patches, { author: 'import', client: 'import', times });
     const file = join(dir, 'import.sqlite');
-    const store = SqliteLogStore.open(file, { sealing: 'inline' });
+    const store = SqliteLogStore.open(file);
     let imported: ReturnType<typeof importTrace> | undefined;
     const load = measure(() => {
       imported = importTrace(store, 'paper', patches, times, { endContent: trace.endContent });
-      store.sealAll('paper'); // as npm run import does
     });
     expect(imported?.ok).toBe(true);
     let all: DocEvent[] = [];
     const read = measure(() => (all = store.range('paper', 0, events.length)));
     expect(all).toStrictEqual(events);
+    // A checkpoint of the final text, encoded and decoded as the room and a load do.
+    const last = store.checkpointAtOrBefore('paper', events.length)!;
+    const encodeMs: number[] = [];
+    const decodeMs: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      let bytes: Uint8Array = new Uint8Array();
+      encodeMs.push(measure(() => (bytes = encodeCheckpointBlock(last))).wall);
+      decodeMs.push(measure(() => expect(decodeCheckpointBlock(bytes).ok).toBe(true)).wall);
+    }
     store.close();
 
     const db = new Database(file);
@@ -120,11 +130,13 @@ describe('SqliteLogStore figures', () => {
     const fileBytes = statSync(file).size;
     const encoded = encodeBlock(events).length;
     const checkpointPages = (pages.checkpoints ?? 0) + (pages.sqlite_autoindex_checkpoints_1 ?? 0);
+    const median = (xs: number[]) => round([...xs].sort((a, b) => a - b)[xs.length >> 1], 2);
     const figures = {
       events: events.length,
       encodedWholeLog: encoded,
       fileAfterVacuum: fileBytes,
       ratio: round(fileBytes / encoded, 2),
+      ratioToBlocks: round(fileBytes / blocks[1], 2),
       withoutCheckpoints: fileBytes - checkpointPages,
       ratioWithoutCheckpoints: round((fileBytes - checkpointPages) / encoded, 2),
       blocks: { count: blocks[0], bytes: blocks[1] },
@@ -132,8 +144,12 @@ describe('SqliteLogStore figures', () => {
       checkpoints: { count: checkpoints[0], bytes: checkpoints[1], pages: checkpointPages },
       pages,
       importMs: round(load.wall),
+      importCpuMs: round(load.cpu),
       rangeAll: { wallMs: round(read.wall), cpuMs: round(read.cpu) },
+      lastCheckpoint: { seq: last.seq, units: last.text.length, encodeMsMedian: median(encodeMs), decodeMsMedian: median(decodeMs) },
     };
     console.log(`store bytes ${JSON.stringify(figures)}`);
+    // Issue 13: the file at most twice the log as it is stored (its blocks of 1,000).
+    expect(fileBytes).toBeLessThanOrEqual(2 * blocks[1]);
   }, 300_000);
 });

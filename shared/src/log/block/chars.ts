@@ -33,8 +33,11 @@ function wellFormed(s: string): boolean {
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Writes `text` as the text column. */
-export function writeChars(out: ByteWriter, text: string): void {
+/**
+ * Writes `text` as the text column, deflated at `level` (fflate's 1-9; 9, the default, is
+ * the smallest). The reader does not depend on the level.
+ */
+export function writeChars(out: ByteWriter, text: string, level: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = 9): void {
   let flags = 0;
   let raw: Uint8Array;
   if (wellFormed(text)) raw = encoder.encode(text);
@@ -49,7 +52,7 @@ export function writeChars(out: ByteWriter, text: string): void {
   }
   let stored = raw;
   if (raw.length > 32) {
-    const packed = deflateSync(raw, { level: 9 });
+    const packed = deflateSync(raw, { level });
     if (packed.length < raw.length) {
       stored = packed;
       flags |= DEFLATED;
