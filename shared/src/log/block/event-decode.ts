@@ -126,8 +126,7 @@ export function decodeBlock(bytes: Uint8Array): Result<DocEvent[]> {
   const lastAuthor = new Int32Array(tableSize);
   const cursors = new Float64Array(tableSize);
   const maxRetain = defaultOpLimits.maxRetain;
-  // Pushed, not preallocated: a large `new Array(n)` starts as a dictionary in V8.
-  const events: DocEvent[] = [];
+  const events = new Array<DocEvent>(n);
   let client = 0;
   let time = 0;
   for (let i = 0; i < n; i++) {
@@ -234,7 +233,7 @@ export function decodeBlock(bytes: Uint8Array): Result<DocEvent[]> {
       m === undefined
         ? { id: { client: table[c], clientSeq }, seq, base, author: table[a], time, op, kind: eventKinds[k] }
         : { id: { client: table[c], clientSeq }, seq, base, author: table[a], time, op, kind: eventKinds[k], meta: m as EventMeta };
-    events.push(event);
+    events[i] = event;
   }
   const readers = [clients, bases, authors, kinds, metaCounts, shapes, positions, insLens, delLens];
   const plain = [meta, general, floatTimes ? timeCol : times, wideClientSeqs ? clientSeqCol : clientSeqs];
