@@ -269,8 +269,8 @@ function fullHistoryNotes(report: BenchReport): string[] {
     const d = t.sides.ours?.historySize?.detail as BlockFigures | undefined;
     if (d === undefined) continue;
     lines.push(
-      `  ours, ${t.trace}: decode of the whole log into events ${fmt(d.decodeMs, 'ms')} (median of ${d.decodeRuns.length}); ` +
-        `in blocks of 1,000 events ${fmt(d.blocksBytes, 'bytes')}, decoded in ${fmt(d.blocksDecodeMs, 'ms')}; encode ${fmt(d.encodeMs, 'ms')}`,
+      `  ours, ${t.trace}: decode of the whole log into events ${fmt(d.decodeMs, 'ms')} (median of ${d.decodeRuns.length}${cpu(d.decodeCpuMs)}); ` +
+        `in blocks of 1,000 events ${fmt(d.blocksBytes, 'bytes')}, decoded in ${fmt(d.blocksDecodeMs, 'ms')}${cpu(d.blocksDecodeCpuMs, ' (', ')')}; encode ${fmt(d.encodeMs, 'ms')}`,
     );
   }
   return lines;
@@ -281,8 +281,17 @@ export interface BlockFigures {
   encodeMs: number;
   decodeMs: number;
   decodeRuns: number[];
+  /** Best CPU time of the whole-log decode (bench/measure.ts `cpuBest`); absent in reports before it. */
+  decodeCpuMs?: number;
   blocksBytes: number;
   blocksDecodeMs: number;
+  /** Best CPU time of decoding the log's blocks of 1,000; absent in reports before it. */
+  blocksDecodeCpuMs?: number;
+}
+
+/** ", best CPU time X" for a figure that older reports lack. */
+function cpu(ms: number | undefined, open = ', ', close = ''): string {
+  return ms === undefined ? '' : `${open}best CPU time ${fmt(ms, 'ms')}${close}`;
 }
 
 /** Re-reads a written report and recomputes its comparisons (for `--render`). */
