@@ -16,7 +16,7 @@
  * Durability. WAL journal with `synchronous = FULL`: every committed append has had its
  * WAL frames fsynced before `append` returns, so an acknowledged event survives a process
  * crash and an OS crash or power loss (as far as the disk honours fsync). NORMAL would
- * only survive a process crash; docs/storage.md has the measured cost of FULL.
+ * only survive a process crash; bench/results/figures-from-docs.md has the measured cost of FULL.
  *
  * Failures. Writes never throw for I/O: a full disk (SQLITE_FULL), an I/O error, a
  * read-only or locked file come back as `store-failed`, and the transaction is rolled

@@ -1,5 +1,5 @@
 /**
- * The figures docs/storage.md quotes, measured on real keystrokes (the first 100,000
+ * The storage figures (bench/results/figures-from-docs.md, docs/storage.md section), measured on real keystrokes (the first 100,000
  * events of automerge-paper): append throughput with batches of 1 and 100 events under
  * synchronous FULL (the default) and NORMAL, and one range read of 100,000 events.
  * Prints one JSON line; asserts only that the range read stays well under a second

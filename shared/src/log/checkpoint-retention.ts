@@ -25,7 +25,7 @@
  * stands for, automerge-paper's (~30 KB at its largest) costs 0.2 B per event at one per
  * 150,000, against ~0.7 B per event of log in blocks of 1,000. One per 50,000 would be 0.6 B,
  * and the file (blocks, id index, SQLite's pages, these checkpoints) would pass twice the
- * blocks' bytes, the bound this rule is for (docs/storage.md has the figures). The browser's
+ * blocks' bytes, the bound this rule is for (bench/results/figures-from-docs.md has the figures). The browser's
  * history cache keeps whole checkpoints even more sparsely (one per 250,000 seqs), so the
  * history panel loses nothing it relied on. The bound is per checkpoint, not a guarantee for
  * every document: a log that only ever grows its text pays more per kept checkpoint as it
