@@ -6,11 +6,11 @@
  * and the server's resident memory. `ok` is the target (p99 ≤ 50 ms with at least 90% of
  * the offered rate appended); a series stops where it breaks down (under 90% appended).
  *
- * The load clients are deliberately thin (they speak the protocol, track the stream's
- * seq and insert at the start of the document, which is valid in any state) so that
- * the generator, which shares this 2-core machine with the server, costs as little as
- * possible. Even so it parses every broadcast, so at the high end part of what is
- * measured is the generator: the report gives the generator's own CPU use too.
+ * The load clients are the core's client session (shared/src/session) over `ws`, the
+ * same protocol code as the browser's, typing at the start of the document (valid in any
+ * state). The generator shares this 2-core machine with the server and decodes and
+ * applies every broadcast, so at the high end part of what is measured is the
+ * generator: the report gives the generator's own CPU use too.
  *
  * Run: `npm run bench -- --server` (or `tsx bench/server-load.ts`).
  */
@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { ServerProcess } from '../server/test/helpers/server-process.js';
 import { editAccess } from '../server/test/helpers/tokens.js';
-import { PROTOCOL_VERSION } from '../shared/src/index.js';
+import { ClientSession, ClientState, type SessionEffect } from '../shared/src/index.js';
 
 interface Sample {
   clients: number;
@@ -35,9 +35,7 @@ interface Sample {
 
 class LoadClient {
   ws!: WebSocket;
-  seq = 0;
-  private n = 0;
-  ready = false;
+  private readonly session: ClientSession;
   constructor(
     readonly url: string,
     readonly docId: string,
@@ -45,44 +43,56 @@ class LoadClient {
     readonly sent: Map<string, number>,
     readonly latencies: number[],
     readonly measuring: () => boolean,
-  ) {}
+  ) {
+    // Every bench client of a document presents its one edit link; the first creates it.
+    const access = editAccess(docId);
+    this.session = new ClientSession({
+      docId,
+      state: new ClientState({ client: name, author: name }),
+      token: access.token,
+      create: access.create,
+      random: Math.random,
+    });
+  }
+
+  /** The confirmed seq: how far the stream has come. */
+  get seq(): number {
+    return this.session.state.confirmedSeq;
+  }
 
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.ws = new WebSocket(this.url);
       this.ws.on('error', reject);
-      this.ws.on('open', () => {
-        // Every bench client of a document presents its one edit link; the first creates it.
-        this.ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, docId: this.docId, client: this.name, user: { name: this.name, color: '#888888' }, last: 0, ...editAccess(this.docId) }));
-      });
-      this.ws.on('message', (data) => {
-        const m = JSON.parse(String(data));
-        if (m.type === 'welcome') {
-          this.seq = m.head;
-          this.ready = true;
-          resolve();
-        } else if (m.type === 'events') {
-          const now = performance.now();
-          for (const e of m.events) {
-            this.seq = e.seq;
-            const t = this.sent.get(`${e.id.client}/${e.id.clientSeq}`);
-            if (t !== undefined && this.measuring()) this.latencies.push(now - t);
-          }
-        } else if (m.type === 'ack') {
-          this.seq = m.seq;
-        } else if (m.type === 'error') {
-          // A load client never sends anything wrong; count it as a failure of the run.
-          throw new Error(`${this.name}: ${m.code}: ${m.message}`);
-        }
-      });
+      this.ws.on('open', () => this.run(this.session.opened({ name: this.name, color: '#888888' }), resolve));
+      this.ws.on('message', (data) => this.run(this.session.receive(String(data), Date.now()), resolve));
     });
   }
 
+  private run(effects: readonly SessionEffect[], caughtUp: () => void): void {
+    for (const e of effects) {
+      if (e.type === 'send') this.ws.send(JSON.stringify(e.message));
+      else if (e.type === 'caught-up') caughtUp();
+      else if (e.type === 'confirmed' && this.measuring()) {
+        const now = performance.now();
+        for (const ev of e.events) {
+          if (ev.id.client === this.name) continue;
+          const t = this.sent.get(`${ev.id.client}/${ev.id.clientSeq}`);
+          if (t !== undefined) this.latencies.push(now - t);
+        }
+      } else if (e.type === 'problem' || e.type === 'reconnect' || e.type === 'close') {
+        // A load client never sends anything wrong nor loses its loopback connection: a failure of the run.
+        throw new Error(`${this.name}: ${e.type === 'problem' ? `${e.code}: ${e.message}` : e.type}`);
+      }
+    }
+  }
+
   type(): void {
-    if (!this.ready) return;
-    this.n++;
-    this.sent.set(`${this.name}/${this.n}`, performance.now());
-    this.ws.send(JSON.stringify({ type: 'submit', base: this.seq, events: [{ id: { client: this.name, clientSeq: this.n }, author: this.name, op: ['x'], kind: 'edit' }] }));
+    if (!this.session.ready) return;
+    const r = this.session.edit(['x']);
+    if (!r.ok) throw new Error(`${this.name}: ${r.error.message}`);
+    this.sent.set(`${this.name}/${r.value.id.clientSeq}`, performance.now());
+    this.run(this.session.pump(), () => {});
   }
 
   close(): void {

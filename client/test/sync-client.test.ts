@@ -12,7 +12,8 @@ import { MemoryLogStore } from '../../server/src/store/memory-log-store.js';
 import { silentLogger, type SyncOptions } from '../../server/src/options.js';
 import { opFromSplice, replay, type Op } from '../../shared/src/index.js';
 import { LocalStore, type DocWrite } from '../src/local/local-store.js';
-import { SyncClient, diffChange, type NetworkLike, type SocketLike } from '../src/sync/sync-client.js';
+import { SyncClient, diffChange, type SocketLike } from '../src/sync/sync-client.js';
+import { Locks, Network, settled, sleep, waitFor } from './helpers/sync-harness.js';
 import { restoreState } from '../src/local/restore.js';
 import type { StoredDoc } from '../src/local/local-store.js';
 
@@ -22,8 +23,6 @@ let servers: RunningServer[] = [];
 let clients: SyncClient[] = [];
 let stores: LocalStore[] = [];
 let dbCount = 0;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function serve(store = new MemoryLogStore(), sync: Partial<SyncOptions> = {}, port = 0) {
   const srv = await startServer({ port, host: '127.0.0.1', dataDir: '/tmp', staticDir: '/nonexistent', store, sync: { log: silentLogger, ...sync } });
@@ -36,53 +35,6 @@ async function localStore(name = `sync-test-${++dbCount}`): Promise<LocalStore> 
   if (!r.ok) throw new Error(r.error.message);
   stores.push(r.value);
   return r.value;
-}
-
-class Network implements NetworkLike {
-  online = true;
-  private readonly fs = new Set<(online: boolean) => void>();
-  isOnline() {
-    return this.online;
-  }
-  watch(f: (online: boolean) => void) {
-    this.fs.add(f);
-    return () => this.fs.delete(f);
-  }
-  set(online: boolean) {
-    this.online = online;
-    for (const f of this.fs) f(online);
-  }
-}
-
-/** Web Locks in memory, as much of them as slot.ts uses. */
-class Locks {
-  private readonly held = new Set<string>();
-  private readonly waiting = new Map<string, (() => void)[]>();
-  request(name: string, options: LockOptions, cb: (lock: Lock | null) => Promise<void> | undefined): Promise<void> {
-    const run = async () => {
-      this.held.add(name);
-      try {
-        await cb({ name, mode: 'exclusive' } as Lock);
-      } finally {
-        this.held.delete(name);
-        const next = this.waiting.get(name)?.shift();
-        if (next) next();
-      }
-    };
-    if (!this.held.has(name)) return run();
-    if (options.ifAvailable) return Promise.resolve(cb(null)).then(() => undefined);
-    return new Promise<void>((resolve, reject) => {
-      const go = () => run().then(resolve, reject);
-      const q = this.waiting.get(name) ?? [];
-      q.push(go);
-      this.waiting.set(name, q);
-      options.signal?.addEventListener('abort', () => {
-        const i = q.indexOf(go);
-        if (i >= 0) q.splice(i, 1);
-        reject(new DOMException('aborted', 'AbortError'));
-      });
-    });
-  }
 }
 
 interface OpenOpts {
@@ -115,15 +67,6 @@ async function open(url: string, o: OpenOpts = {}): Promise<SyncClient> {
   return c;
 }
 
-async function waitFor(pred: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-const settled = (c: SyncClient) => c.getSnapshot().status === 'online' && c.getSnapshot().pending === 0;
 
 const mirrors = new WeakMap<SyncClient, { text: string }>();
 

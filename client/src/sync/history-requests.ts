@@ -1,13 +1,10 @@
 /**
- * `history` requests on one page's connection, matched to their `history-page` answers
- * by reqId (docs/protocol.md). Two kinds share the numbering, so an answer can never be
- * taken for another's:
- *
- *   - awaited ones (`request`): a page of the log for others on the page (the event source,
- *     the history panel, the e2e test hook), as a promise that always settles with a value: the page,
- *     `timeout` after `timeoutMs`, or `offline` when the connection is lost first (`failAll`);
- *   - the stream's own (`sendForStream`): catch-up fetching what a welcome's checkpoint
- *     skips; its answers are not awaited here but taken in order with the stream.
+ * Awaited `history` requests on one page's connection, matched to their `history-page`
+ * answers by reqId (docs/protocol.md): a page of the log for others on the page (the
+ * event source, the history panel, the e2e test hook), as a promise that always settles
+ * with a value: the page, `timeout` after `timeoutMs`, or `offline` when the connection
+ * is lost first (`failAll`). The session's own catch-up requests share the numbering (the
+ * reqIds come from the session), so an answer can never be taken for another's.
  */
 import {
   protocolLimits,
@@ -24,13 +21,14 @@ interface Waiter {
 
 export class HistoryRequests {
   private readonly send: (msg: ClientMessage) => void;
-  private nextReqId = 1;
+  private readonly newReqId: () => number;
   /** Awaited requests, by reqId. */
   private readonly waiters = new Map<number, Waiter>();
 
-  /** `send`: the current connection's (a message is not sent without an open socket). */
-  constructor(send: (msg: ClientMessage) => void) {
+  /** `send`: the current connection's (a message is not sent without an open socket); `newReqId`: the session's numbering. */
+  constructor(send: (msg: ClientMessage) => void, newReqId: () => number) {
     this.send = send;
+    this.newReqId = newReqId;
   }
 
   /**
@@ -38,7 +36,7 @@ export class HistoryRequests {
    * the protocol's bounds). The caller checks the connection first.
    */
   request(from: number, to: number, limit: number, timeoutMs: number): Promise<Result<HistoryPageMessage, CodedError>> {
-    const reqId = this.nextReqId++;
+    const reqId = this.newReqId();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.delete(reqId);
@@ -49,14 +47,7 @@ export class HistoryRequests {
     });
   }
 
-  /** Sends a request whose answer the stream takes (catch-up); returns its reqId. */
-  sendForStream(from: number, to: number): number {
-    const reqId = this.nextReqId++;
-    this.send({ type: 'history', reqId, from, to, limit: protocolLimits.maxHistoryLimit });
-    return reqId;
-  }
-
-  /** Settles the awaited request `msg` answers; false when none waits for it (the stream's, or one timed out). */
+  /** Settles the awaited request `msg` answers; false when none waits for it (one timed out). */
   answer(msg: HistoryPageMessage): boolean {
     const w = this.waiters.get(msg.reqId);
     if (w === undefined) return false;

@@ -12,15 +12,30 @@
  * memory, under a fresh client id, since the slot's used clientSeqs are unknown and the
  * server would answer a reused one as a duplicate (and the edit would be lost).
  */
-import { ClientState } from '../../../shared/src/index.js';
-import type { StorageError } from '../local/local-store.js';
+import { ClientState, type User } from '../../../shared/src/index.js';
+import type { LocalStore, StorageError } from '../local/local-store.js';
 import { restoreState } from '../local/restore.js';
 import { applyJournal, defaultJournalStorage } from '../local/journal.js';
 import { acquireSlot, clientIdOf, slotOf, type Slot } from '../local/slot.js';
-import type { SyncClientOptions } from './sync-client.js';
+import type { JournalStorage } from '../local/journal.js';
 
-/** The options opening reads (the `SyncClientOptions` fields of the same names). */
-export type LoadOptions = Pick<SyncClientOptions, 'docId' | 'user' | 'author' | 'store' | 'storageError' | 'locks' | 'journalStorage'>;
+/** What opening a document reads (`SyncClientOptions` extends it). */
+export interface LoadOptions {
+  readonly docId: string;
+  readonly user: User;
+  /**
+   * The author this page's events carry: unique to this browser (the app passes the name
+   * with a stable browser id, identity.ts), since undo steps are per author (U1). By
+   * default the name alone (tests).
+   */
+  readonly author?: string;
+  /** null: no local store (storageError says why); the document lives in memory. */
+  readonly store: LocalStore | null;
+  readonly storageError?: StorageError | null;
+  readonly locks?: LockManager;
+  /** Where the unload journal lives (localStorage by default). */
+  readonly journalStorage?: JournalStorage | null;
+}
 
 /** A document as this device has it, ready to be synced. */
 export interface LoadedDocument {

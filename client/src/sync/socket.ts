@@ -5,10 +5,9 @@
  *
  *   - Heartbeat: a ping every `pingEveryMs`; a connection that has said nothing for
  *     `deadAfterMs` is declared dead (silence is the only sign of some losses).
- *   - A lost connection is dropped at once and replaced after a backoff: `backoffMinMs ·
- *     2^attempt` (at most `backoffMaxMs`) times a jitter in [0.5, 1.5). The attempt count
- *     is reset when a connection has caught up (`resetBackoff`), not when it opens, so a
- *     server that accepts connections and then fails them still sees the delays grow.
+ *   - A lost connection is dropped at once and the owner is told (`lost`); when to open
+ *     the next one is the session's decision (its backoff, shared/src/session/resync.ts),
+ *     which the owner passes back as `reconnectAfter(ms)`.
  *   - The browser's `offline` event drops the socket at once (an emulated or real network
  *     loss need not close it); no reconnects are tried until `online`, which reconnects
  *     immediately.
@@ -44,6 +43,7 @@ export interface SocketOptions {
   readonly network?: NetworkLike;
   readonly pingEveryMs?: number;
   readonly deadAfterMs?: number;
+  /** Reconnect backoff (the session computes it): `backoffMinMs · 2^attempt` up to `backoffMaxMs`, with jitter from `random`. */
   readonly backoffMinMs?: number;
   readonly backoffMaxMs?: number;
   readonly random?: () => number;
@@ -59,6 +59,10 @@ export interface SocketOwner {
   message(raw: string): void;
   /** The current socket is being dropped: forget what belonged to its connection. */
   dropped(): void;
+  /** The connection was lost (closed, silent, could not be made): decide when to reconnect (`reconnectAfter`). */
+  lost(): void;
+  /** The network came back: the next reconnect is immediate and the backoff starts over. */
+  networkBack(): void;
   /** Records a problem for the snapshot's `errors`. */
   problem(code: string, message: string): void;
   /** Something the snapshot shows may have changed. */
@@ -79,7 +83,6 @@ export class ReconnectingSocket {
   private ws: SocketLike | null = null;
   private closed = false;
   private started = false;
-  private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private lastHeard = 0;
@@ -131,11 +134,6 @@ export class ReconnectingSocket {
     const ws = this.ws;
     if (ws === null || ws.readyState !== OPEN) return;
     ws.send(encodeClientMessage(msg));
-  }
-
-  /** The connection caught up: the next loss starts the backoff from the shortest delay. */
-  resetBackoff(): void {
-    this.attempt = 0;
   }
 
   private get pingEveryMs(): number {
@@ -202,25 +200,26 @@ export class ReconnectingSocket {
     }
   }
 
-  /** The connection is gone or unusable: reconnect after a backoff. */
+  /** The connection is gone or unusable: drop it and let the owner decide when to reconnect. */
   lost(): void {
     this.drop();
+    this.owner.lost();
     this.owner.changed();
+  }
+
+  /** Drops the current socket and opens the next one after `ms` (unless closed, refused for good, or offline: `online` reconnects). */
+  reconnectAfter(ms: number): void {
+    this.drop();
     if (this.closed || !this.owner.mayConnect() || this.reconnectTimer) return;
-    if (!this.network.isOnline()) return; // `online` reconnects
-    const min = this.o.backoffMinMs ?? 250;
-    const max = this.o.backoffMaxMs ?? 10_000;
-    const random = this.o.random ?? Math.random;
-    const delay = Math.min(max, min * 2 ** this.attempt) * (0.5 + random());
-    this.attempt = Math.min(this.attempt + 1, 20);
-    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    if (!this.network.isOnline()) return;
+    this.reconnectTimer = setTimeout(() => this.connect(), ms);
   }
 
   private reconnectNow(): void {
     this.drop();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
-    this.attempt = 0;
+    this.owner.networkBack();
     if (this.network.isOnline()) this.connect();
     this.owner.changed();
   }

@@ -1,31 +1,27 @@
 /**
- * One open document in the browser: the core's `ClientState` over a WebSocket to `/ws`,
- * kept in IndexedDB by a `DocPersister` (docs/protocol.md has the messages; the
- * essay in shared/src/sync/client-state.ts the rules).
+ * One open document in the browser: the core's `ClientSession` (shared/src/session) over
+ * a WebSocket to `/ws`, kept in IndexedDB by a `DocPersister` (docs/protocol.md has the
+ * messages; the session's essay the rules, the catch-up rule among them).
  *
  *   - Open: take a client slot, restore checkpoint + tail + outbox from the local store,
  *     so the document shows at once, with or without a network (load-document.ts).
- *   - Connect: hello with the last confirmed seq. Nothing is submitted before the
- *     welcome has caught us up; a welcome checkpoint replaces the state only when we have
- *     nothing at all, otherwise the events it skips are fetched first (catch-up.ts).
- *   - Then the outbox goes out in batches (several may be in flight), each event only
- *     once the local store holds it (O1), and events and acks come in (event-stream.ts).
- *   - The stream (events, acks) is taken strictly in seq order. A gap, an error message
- *     or a lost socket means: drop the socket, back off (exponential, with jitter),
- *     reconnect, catch up, resend the whole outbox (O2; the server answers duplicates
- *     with their original seq, L3). The socket, its heartbeat and backoff, and the
- *     browser's `offline` / `online` are socket.ts.
- *   - Pages of the server's log on request (history-requests.ts); carets, selections and
- *     names (presence.ts).
+ *   - The session decides everything on the wire: hello, catch-up, the stream in seq
+ *     order, batches (each event only once the local store holds it, O1: the persister's
+ *     `sendableUpTo`), which errors re-sync and which are fatal, and the backoff. This
+ *     file carries its effects out: sends on the socket, reconnect timers, the store
+ *     (confirmed events, a state started over from a checkpoint), the editor (live
+ *     changes) and the listeners.
+ *   - The socket, its heartbeat, and the browser's `offline` / `online` are socket.ts;
+ *     pages of the server's log on request are history-requests.ts; carets, selections
+ *     and names presence.ts.
  *
- * This file holds those parts together and routes the server's messages to them. For the
- * editor it turns what arrives into `LiveChange`s (`onRemote`); for React it keeps a small
- * immutable snapshot (`subscribe` / `getSnapshot`, sync-snapshot.ts).
+ * For the editor it turns what arrives into `LiveChange`s (`onRemote`); for React it
+ * keeps a small immutable snapshot (`subscribe` / `getSnapshot`, sync-snapshot.ts).
  */
 import {
+  ClientSession,
   ClientState,
-  PROTOCOL_VERSION,
-  decodeServerMessage,
+  diffOp,
   protocolLimits,
   type ClientMessage,
   type Cursor,
@@ -36,50 +32,39 @@ import {
   type LiveChange,
   type LocalEvent,
   type Op,
-  type ServerMessage,
+  type SessionEffect,
   type User,
   type CodedError,
   type Result,
-  type Role,
 } from '../../../shared/src/index.js';
 import type { LocalStore, StorageError } from '../local/local-store.js';
 import { DocPersister } from '../local/persister.js';
-import type { JournalStorage } from '../local/journal.js';
 import type { Slot } from '../local/slot.js';
-import { CatchUp } from './catch-up.js';
-import { EventStream } from './event-stream.js';
 import { HistoryRequests } from './history-requests.js';
-import { loadDocument } from './load-document.js';
+import { loadDocument, type LoadOptions } from './load-document.js';
 import { Presence } from './presence.js';
 import { ReconnectingSocket, type SocketOptions } from './socket.js';
 import { SnapshotStore, syncStatus, type SyncProblem, type SyncSnapshot } from './sync-snapshot.js';
 
-export { diffChange } from './catch-up.js';
 export { randomId } from './load-document.js';
 export type { PeerInfo } from './presence.js';
 export type { NetworkLike, SocketFactory, SocketLike } from './socket.js';
 export type { SyncProblem, SyncSnapshot, SyncStatus } from './sync-snapshot.js';
 
-/** The connection's own options (URL, heartbeat, backoff, test doubles) are SocketOptions'. */
-export interface SyncClientOptions extends SocketOptions {
-  readonly docId: string;
-  readonly user: User;
-  /**
-   * The author this page's events carry: unique to this browser (the app passes the name
-   * with a stable browser id, identity.ts), since undo steps are per author (U1). By
-   * default the name alone (tests).
-   */
-  readonly author?: string;
-  /** null: no local store (storageError says why); the document lives in memory. */
-  readonly store: LocalStore | null;
-  readonly storageError?: StorageError | null;
+/** The change from `a` to `b` as one op (common prefix and suffix kept). */
+export function diffChange(a: string, b: string): LiveChange {
+  return { op: diffOp(a, b), author: '' };
+}
+
+/**
+ * What opening reads is LoadOptions' (docId, user, author, store, locks, journal); the
+ * connection's own options (URL, heartbeat, backoff, test doubles) are SocketOptions'.
+ */
+export interface SyncClientOptions extends SocketOptions, LoadOptions {
   /** Most events in one submit. */
   readonly maxBatch?: number;
   /** Passed to the persister (tests). */
   readonly schedule?: (f: () => void) => void;
-  readonly locks?: LockManager;
-  /** Where the unload journal lives (localStorage by default). */
-  readonly journalStorage?: JournalStorage | null;
   /** Don't connect until `start()` (tests). */
   readonly manualStart?: boolean;
   /** The link's token (edit or view), sent in the hello; the server decides the role from it. */
@@ -87,9 +72,6 @@ export interface SyncClientOptions extends SocketOptions {
   /** This browser created the document: the hello registers `token` as its edit token if the server does not know it yet. */
   readonly create?: boolean;
 }
-
-/** Codes after which reconnecting cannot help. */
-const FATAL_CODES = new Set(['protocol-version', 'base-ahead', 'access-denied', 'too-many-documents', 'read-only']);
 
 /** What the page says when the server refuses this copy for good. */
 function fatalText(code: string, message: string): string {
@@ -110,23 +92,18 @@ function fatalText(code: string, message: string): string {
 export class SyncClient {
   readonly docId: string;
   readonly client: string;
-  private st: ClientState;
+  private readonly session: ClientSession;
   private readonly persister: DocPersister;
   private readonly slot: Slot;
   private readonly o: SyncClientOptions;
   private readonly socket: ReconnectingSocket;
   private readonly presence: Presence;
   private readonly historyRequests: HistoryRequests;
-  private readonly stream: EventStream;
-  private readonly catchUp: CatchUp;
   private readonly snapshots: SnapshotStore;
 
-  /** Caught up on the current connection: the stream is taken, submits may go out. */
-  private ready = false;
   private errors: SyncProblem[] = [];
   private fatal: string | null = null;
   private fatalCode: string | null = null;
-  private role: Role | null = null;
 
   private readonly remoteListeners = new Set<(changes: readonly LiveChange[]) => void>();
   private readonly confirmedListeners = new Set<(events: readonly DocEvent[], reset: boolean) => void>();
@@ -151,71 +128,58 @@ export class SyncClient {
     this.o = options;
     this.docId = options.docId;
     this.slot = slot;
-    this.st = state;
     this.client = state.client;
+    this.session = new ClientSession({
+      docId: options.docId,
+      state,
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      create: options.create === true,
+      maxBatch: options.maxBatch ?? 500,
+      backoff: { minMs: options.backoffMinMs ?? 250, maxMs: options.backoffMaxMs ?? 10_000 },
+      random: options.random ?? Math.random,
+      sendableUpTo: () => this.persister.sendableUpTo(),
+    });
     const send = (msg: ClientMessage) => this.send(msg);
     this.socket = new ReconnectingSocket(options, {
-      mayConnect: () => this.fatal === null,
-      opened: () => this.opened(),
-      message: (raw) => this.onMessage(raw),
+      mayConnect: () => this.fatal === null && this.session.fatal === null,
+      opened: () => {
+        this.run(this.session.opened(this.presence.userForHello()));
+        this.changed();
+      },
+      message: (raw) => this.run(this.session.receive(raw, Date.now())),
       dropped: () => this.dropped(),
+      lost: () => this.run(this.session.lost()),
+      networkBack: () => this.session.resetBackoff(),
       problem: (code, message) => this.problem(code, message),
       changed: () => this.changed(),
     });
     this.presence = new Presence(this.client, options.user, {
-      mayAnnounce: () => this.ready && this.st.pending.length === 0,
+      mayAnnounce: () => this.session.ready && this.session.state.pending.length === 0,
       send,
     });
-    this.historyRequests = new HistoryRequests(send);
+    this.historyRequests = new HistoryRequests(send, () => this.session.newReqId());
     const now = Date.now();
     this.errors = problems.map((message) => ({ code: 'restore', message, time: now }));
     this.persister = new DocPersister({
       store: options.store,
       docId: options.docId,
       client: this.client,
-      state: () => this.st,
+      state: () => this.session.state,
       initialError: storageError,
       storedClientSeq,
       ...(options.journalStorage !== undefined ? { journalStorage: options.journalStorage } : {}),
       ...(options.schedule ? { schedule: options.schedule } : {}),
       onChange: () => {
-        this.stream.pump();
+        this.run(this.session.pump());
         this.changed();
       },
-    });
-    this.stream = new EventStream(this.client, this.persister, options.maxBatch ?? 500, {
-      state: () => this.st,
-      maySubmit: () => this.ready && this.socket.isOpen(),
-      send,
-      confirmed: (events) => this.emitConfirmed(events, false),
-      remote: (changes) => this.emit(changes),
-      announce: () => this.presence.announce(),
-      streamError: (e) => this.streamError(e),
-    });
-    this.catchUp = new CatchUp(this.client, {
-      state: () => this.st,
-      replaceState: (next) => {
-        this.st = next;
-        this.persister.noteReset();
-      },
-      confirmedAfterReset: (events) => {
-        this.persister.noteConfirmed(events, false);
-        this.emitConfirmed(events, true);
-      },
-      remote: (changes) => this.emit(changes),
-      receive: (events) => this.stream.receive(events),
-      streamError: (e) => this.streamError(e),
-      caughtUp: () => this.caughtUp(),
-      requestHistory: (from, to) => this.historyRequests.sendForStream(from, to),
-      take: (msg) => this.take(msg),
-      connected: () => this.socket.hasSocket(),
     });
     this.snapshots = new SnapshotStore(() => this.computeSnapshot());
   }
 
   /** The live state (read-only use: the editor's initial text, tests). */
   get state(): ClientState {
-    return this.st;
+    return this.session.state;
   }
 
   /** The local store this document is kept in (null: none). */
@@ -225,7 +189,7 @@ export class SyncClient {
 
   /** The text people see. */
   text(): string {
-    return this.st.live.toString();
+    return this.session.state.live.toString();
   }
 
   start(): void {
@@ -262,7 +226,7 @@ export class SyncClient {
 
   /** A local edit of the live text (one editor transaction, an undo, a redo, a restore). */
   edit(op: Op, kind: EventKind = 'edit', meta?: EventMeta): Result<LocalEvent, CodedError> {
-    const r = this.st.edit(op, kind, meta);
+    const r = this.session.edit(op, kind, meta);
     if (r.ok) {
       this.persister.noteEdit();
       this.changed();
@@ -272,7 +236,7 @@ export class SyncClient {
 
   /** The id key (`idKey`) the next local event will have (undo steps are named by it). */
   nextEventKey(): string {
-    return `${this.st.nextClientSeq}@${this.client}`;
+    return `${this.session.state.nextClientSeq}@${this.client}`;
   }
 
   /**
@@ -339,9 +303,9 @@ export class SyncClient {
   }
 
   private computeSnapshot(): SyncSnapshot {
-    const pending = this.st.pending.length;
+    const pending = this.session.state.pending.length;
     return {
-      status: syncStatus(this.socket.isOpen(), this.ready, pending),
+      status: syncStatus(this.socket.isOpen(), this.session.ready, pending),
       pending,
       storageError: this.persister?.error ?? null,
       unstored: this.persister?.unstored ?? 0,
@@ -349,7 +313,7 @@ export class SyncClient {
       peers: this.presence.others(),
       fatal: this.fatal,
       fatalCode: this.fatalCode,
-      role: this.role,
+      role: this.session.role,
     };
   }
 
@@ -363,94 +327,56 @@ export class SyncClient {
     this.socket.send(msg);
   }
 
-  /** A new socket opened: hello, with what we have (the welcome catches us up from `last`). */
-  private opened(): void {
-    this.send({
-      type: 'hello',
-      protocol: PROTOCOL_VERSION,
-      docId: this.docId,
-      client: this.client,
-      user: this.presence.userForHello(),
-      last: this.st.confirmedSeq,
-      ...(this.o.token !== undefined ? { token: this.o.token } : {}),
-      ...(this.o.create === true ? { create: true } : {}),
-    });
-    this.changed();
-  }
-
   /** The socket is being dropped: what belonged to its connection goes with it. */
   private dropped(): void {
-    this.ready = false;
-    this.catchUp.cancel();
-    this.st.disconnected();
+    this.session.dropped();
     this.historyRequests.failAll('the connection was lost');
     this.presence.disconnected();
   }
 
-  private caughtUp(): void {
-    this.ready = true;
-    this.socket.resetBackoff();
-    this.stream.pump();
-    this.presence.joined();
-  }
-
-  // ---- the stream --------------------------------------------------------------------
-
-  private onMessage(raw: string): void {
-    const r = decodeServerMessage(raw);
-    if (!r.ok) {
-      this.problem('bad-message', `undecodable server message: ${r.error.message}`);
-      this.socket.lost();
-      return;
-    }
-    const msg = r.value;
-    if (msg.type === 'error') {
-      this.problem(msg.code, msg.message);
-      if (FATAL_CODES.has(msg.code)) {
-        this.fatal = fatalText(msg.code, msg.message);
-        this.fatalCode = msg.code;
-        this.socket.drop();
-        return;
+  /** Carries out the session's effects, in order. */
+  private run(effects: readonly SessionEffect[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'send':
+          this.send(e.message);
+          break;
+        case 'reconnect':
+          this.socket.reconnectAfter(e.afterMs);
+          break;
+        case 'close':
+          this.socket.drop();
+          break;
+        case 'reset':
+          this.persister.noteReset();
+          break;
+        case 'confirmed':
+          this.persister.noteConfirmed(e.events, e.rebased);
+          this.emitConfirmed(e.events, e.reset);
+          break;
+        case 'live':
+          this.emit(e.changes);
+          break;
+        case 'caught-up':
+          this.presence.joined();
+          break;
+        case 'problem':
+          this.problem(e.code, e.message);
+          if (e.fatal) {
+            this.fatal = fatalText(e.code, e.message);
+            this.fatalCode = e.code;
+          }
+          break;
+        case 'other': {
+          const m = e.message;
+          if (m.type === 'history-page') this.historyRequests.answer(m);
+          else if (m.type === 'presence' || m.type === 'presence-leave') this.presence.heard(m);
+          break;
+        }
       }
-      this.socket.lost(); // re-sync: reconnect, catch up, resend
-      return;
     }
-    if (msg.type === 'pong') return;
-    if (msg.type === 'history-page' && this.historyRequests.answer(msg)) return;
-    if (this.catchUp.holding && msg.type !== 'history-page') {
-      this.catchUp.hold(msg);
-      return;
-    }
-    this.take(msg);
-  }
-
-  private take(msg: ServerMessage): void {
-    switch (msg.type) {
-      case 'welcome':
-        this.role = msg.role;
-        return this.catchUp.welcome(msg);
-      case 'events':
-        this.stream.receive(msg.events);
-        return;
-      case 'ack':
-        this.stream.ack(msg.id, msg.seq, msg.time);
-        return;
-      case 'presence':
-      case 'presence-leave':
-        this.presence.heard(msg);
-        return;
-      case 'history-page':
-        return this.catchUp.historyPage(msg);
-      default:
-        return;
-    }
-  }
-
-  /** A stream result that is not ok: a gap re-syncs; anything else is a bug, reported, then re-sync. */
-  private streamError(e: CodedError): false {
-    this.problem(e.code, e.message);
-    this.socket.lost();
-    return false;
+    // The outbox may be empty now: presence may go out.
+    if (effects.length > 0 && this.session.ready && this.session.state.pending.length === 0) this.presence.announce();
   }
 
   private emit(changes: readonly LiveChange[]): void {

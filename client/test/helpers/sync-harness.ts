@@ -1,7 +1,9 @@
 /**
  * A real server (in process, memory log) and real sync clients over `ws`, with
- * fake-indexeddb local stores, for client tests (undo, the event source). Import
- * 'fake-indexeddb/auto' in the test file first.
+ * fake-indexeddb local stores, for client tests (undo, the event source, the sync
+ * client). Import 'fake-indexeddb/auto' in the test file first. The two test doubles of
+ * the browser live here and only here: the network's online/offline state (`Network`)
+ * and Web Locks (`Locks`).
  */
 import { editAccess } from '../../../server/test/helpers/tokens.js';
 import WebSocket from 'ws';
@@ -30,7 +32,7 @@ export class Network implements NetworkLike {
 }
 
 /** Web Locks in memory, as much of them as slot.ts uses. */
-class Locks {
+export class Locks {
   private readonly held = new Set<string>();
   private readonly waiting = new Map<string, (() => void)[]>();
   request(name: string, options: LockOptions, cb: (lock: Lock | null) => Promise<void> | undefined): Promise<void> {

@@ -52,6 +52,12 @@ export interface RoomCoreOptions {
   readonly sequencer?: SequencerOptions;
   /** A server checkpoint is due after this many committed events. */
   readonly checkpointEvery: number;
+  /**
+   * A client further behind than this (or new) is welcomed from a checkpoint. The
+   * protocol's `catchUpCheckpointAfter` by default; the simulated network makes it small,
+   * so its clients meet checkpoint welcomes within a few hundred events.
+   */
+  readonly catchUpAfter?: number;
 }
 
 /** What a join produces: the welcome (as a plan of seqs), then the presence messages, in this order. */
@@ -145,7 +151,7 @@ export class RoomCore<P extends RoomPeer> {
    * A `last` beyond the committed head is refused, and the peer is not added.
    */
   join(peer: P, last: number): Result<Joined<P>, CodedError<'base-ahead'>> {
-    const plan = planWelcome(this.docId, peer.role, last, this.committedSeq, this.lastCheckpoint);
+    const plan = planWelcome(this.docId, peer.role, last, this.committedSeq, this.lastCheckpoint, this.opts.catchUpAfter);
     if (!plan.ok) return plan;
     const sends: Send<P>[] = [];
     for (const p of this.members) sends.push({ to: peer, msg: { type: 'presence', client: p.client, user: p.user, cursor: p.cursor } });

@@ -38,7 +38,8 @@ export interface WelcomePlan {
 
 /**
  * The welcome for a hello with `last`, when the committed head is `head` and the newest
- * checkpoint of the document is at `newestCheckpoint` (0: none).
+ * checkpoint of the document is at `newestCheckpoint` (0: none). `catchUpAfter`: how far
+ * behind counts as far (the protocol's constant; a simulation makes it small).
  */
 export function planWelcome(
   docId: string,
@@ -46,11 +47,12 @@ export function planWelcome(
   last: number,
   head: number,
   newestCheckpoint: number,
+  catchUpAfter: number = protocolLimits.catchUpCheckpointAfter,
 ): Result<WelcomePlan, CodedError<'base-ahead'>> {
   if (last > head) {
     return err('base-ahead', `you have seq ${last}, but this document's log ends at ${head}: it is not the log you synced with`);
   }
-  const farBehind = head > last && (last === 0 || head - last > protocolLimits.catchUpCheckpointAfter);
+  const farBehind = head > last && (last === 0 || head - last > catchUpAfter);
   if (farBehind && newestCheckpoint > last) {
     return ok({ docId, role, head, checkpoint: newestCheckpoint, from: newestCheckpoint });
   }

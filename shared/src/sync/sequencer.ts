@@ -23,7 +23,10 @@
  * Duplicates (L3): an event whose clientSeq the client already used is answered with
  * the seq it got the first time, never appended again. A gap in clientSeqs (an earlier
  * batch was refused) refuses the batch: the client must resend from the first event the
- * log lacks.
+ * log lacks. So does a batch at an older base than its author's previous event was
+ * appended at: a client's bases only grow, so it can only be a replaced connection's
+ * last frames, read after the new connection's resend, and made on a form of that
+ * previous event the walk does not have.
  */
 import type { Op } from '../op/op.js';
 import { checkOp } from '../op/apply.js';
@@ -36,6 +39,11 @@ import { type Result, type CodedError, ok, err } from '../result.js';
 
 /** Read access to the committed log, for what the sequencer's memory no longer holds. */
 export interface SequencerLog {
+  /**
+   * The last seq the log holds (committed). Events above it exist only in the
+   * sequencer's memory until the caller commits them, so the window never drops them.
+   */
+  readonly head: number;
   /** Committed events with from < seq ≤ to, in seq order. */
   range(from: number, to: number): readonly DocEvent[];
   /** The seq of the event with this id, if it was appended. */
@@ -138,6 +146,13 @@ export class Sequencer {
       last = e.id.clientSeq;
     }
     if (fresh.length === 0) return ok({ appended: [], duplicates });
+    // A client's bases never go down: a batch at an older base than the one its previous
+    // event was (re)sent at comes from a connection it has since replaced, and was made
+    // on a form of that event the walk no longer knows.
+    const prevBase = this.sentBaseOf({ client, clientSeq: fresh[0].id.clientSeq - 1 });
+    if (prevBase !== undefined && base < prevBase) {
+      return err('out-of-order', `event ${idKey(fresh[0].id)} is made at base ${base}, but the event before it was sent at base ${prevBase}: a replaced connection's; resend from the current one`);
+    }
 
     const forms = this.formsAtHead(client, base, fresh.map((e) => e.op));
     if (!forms.ok) return forms;
@@ -184,6 +199,14 @@ export class Sequencer {
   /** The seq of an appended event, or undefined. */
   seqOf(id: EventId): number | undefined {
     return this.recentIds.get(idKey(id)) ?? this.log.seqOf(id);
+  }
+
+  /** The base an appended event was sent at; undefined if it was not appended. */
+  private sentBaseOf(id: EventId): number | undefined {
+    if (id.clientSeq < 1) return undefined;
+    const seq = this.seqOf(id);
+    if (seq === undefined) return undefined;
+    return this.sent.get(seq)?.base ?? this.log.range(seq - 1, seq)[0]?.base;
   }
 
   private lastClientSeq(client: string): number {
@@ -270,7 +293,11 @@ export class Sequencer {
     this.recentIds.set(idKey(ev.id), ev.seq);
     this.sent.set(ev.seq, sent);
     if (this.recent.length > this.window * 2) {
-      const drop = this.recent.splice(0, this.recent.length - this.window);
+      // Only what the log can give back may leave memory: sequenced events wait for their
+      // commit, and a walk over one the log lacks would rebase past a hole.
+      const readable = Math.min(this.recent.length - this.window, this.log.head - this.recentFrom);
+      if (readable <= 0) return;
+      const drop = this.recent.splice(0, readable);
       for (const d of drop) {
         this.recentIds.delete(idKey(d.id));
         this.sent.delete(d.seq);

@@ -1,7 +1,12 @@
 /**
- * One simulated-network session: random edits, sends, deliveries, disconnects (some
- * half-open), reconnects and server restarts, then everything settles and the
- * invariants are checked. Returns a description of the first broken invariant, or null.
+ * One simulated-network session: real client sessions and the real room, random edits,
+ * sends, deliveries, group commits, disconnects (some half-open, some for long), late
+ * joiners with offline edits, and server restarts with and without the sequencer's
+ * memory; then everything settles and the invariants are checked. The server
+ * checkpoints every few events and welcomes clients a few events behind from a
+ * checkpoint, and catch-up pages are a few events long, so catch-ups through history
+ * pages happen in most seeds. Returns a description of the first broken invariant, or
+ * null.
  */
 import { SimNetwork, type SimClient } from './network.js';
 import { Random } from './random.js';
@@ -24,6 +29,15 @@ export interface FuzzOptions {
   check?: (events: readonly DocEvent[]) => string | null;
 }
 
+/** What a run went through (the fuzz test checks that the catch-up paths were reached). */
+export interface FuzzStats {
+  /** Welcomes taken from a server checkpoint. */
+  checkpoints: number;
+  /** Welcomes whose skipped events were fetched through history pages. */
+  historyCatchUps: number;
+  restarts: number;
+}
+
 /** A random edit that fits `text`: insert, delete, or replace somewhere. */
 export function randomEdit(rnd: Random, text: Rope): Op {
   const len = text.length;
@@ -40,20 +54,38 @@ export function randomEdit(rnd: Random, text: Rope): Op {
   return b.done();
 }
 
-export function runFuzz(seed: number, opts: FuzzOptions): string | null {
+export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): string | null {
   const rnd = new Random(seed);
-  const net = new SimNetwork();
+  const jitter = new Random(seed ^ 0x5eed);
+  const net = new SimNetwork({
+    checkpointEvery: 3 + rnd.int(20),
+    catchUpAfter: 2 + rnd.int(30),
+    historyLimit: 1 + rnd.int(8),
+    window: rnd.chance(0.2) ? 5 + rnd.int(40) : undefined,
+    random: () => jitter.next(),
+  });
   const clients: SimClient[] = [];
+  /** Late joiners that make no edit before their first connection (welcomed from a checkpoint). */
+  const quiet = new Set<SimClient>();
   for (let i = 0; i < opts.clients; i++) {
-    const c = net.addClient(`c${i}`);
-    net.connect(c);
+    const c = net.addClient(`c${i}`, 1 + rnd.int(5));
+    // Some join late, half of them with edits made before their first connection.
+    if (i > 0 && rnd.chance(0.3)) {
+      c.reconnectAt = rnd.int(opts.steps * 3);
+      if (rnd.chance(0.5)) quiet.add(c);
+    } else net.connect(c);
     clients.push(c);
   }
   const made = new Set<string>();
+  let restarts = 0;
   for (let step = 0; step < opts.steps; step++) {
+    net.tick(1 + rnd.int(5));
     const c = rnd.pick(clients);
     const r = rnd.next();
-    if (r < 0.35) {
+    if (quiet.has(c) && c.conn !== null) quiet.delete(c);
+    if (r < 0.33 && quiet.has(c)) {
+      net.pump(c);
+    } else if (r < 0.33) {
       if (opts.act) {
         const e = opts.act(rnd, net, c);
         if (typeof e === 'string') return `seed ${seed} step ${step}: ${e}`;
@@ -64,38 +96,58 @@ export function runFuzz(seed: number, opts: FuzzOptions): string | null {
         if (!e.ok) return `seed ${seed} step ${step}: a valid edit was refused: ${e.error.message}`;
         made.add(idKey(e.value.id));
       }
-    } else if (r < 0.5) {
-      net.send(c, 1 + rnd.int(4));
-    } else if (r < 0.7) {
+    } else if (r < 0.45) {
+      net.pump(c);
+    } else if (r < 0.65) {
       const ready = net.upReady();
       if (ready.length > 0) net.serverStep(rnd.pick(ready));
+    } else if (r < 0.7) {
+      net.commit();
     } else if (r < 0.93) {
       net.clientStep(c);
-    } else if (r < 0.97) {
+    } else if (r < 0.965) {
       net.disconnect(c, rnd.chance(0.5));
+    } else if (r < 0.975) {
+      net.offlineUntil(c, net.time + 100 + rnd.int(600));
     } else if (r < 0.995) {
       if (!c.conn) net.connect(c);
     } else if (opts.restarts) {
-      net.restartServer();
+      restarts++;
+      net.restartServer(rnd.chance(0.5));
     }
   }
   net.settle();
+  if (stats) {
+    for (const c of clients) {
+      stats.checkpoints += c.checkpointsUsed;
+      stats.historyCatchUps += c.historyCatchUps;
+    }
+    stats.restarts += restarts;
+  }
 
+  for (const c of clients) if (c.bugs.length > 0) return `seed ${seed}: ${c.name}: ${c.bugs[0]}`;
   const events = net.log.events;
   for (let i = 0; i < events.length; i++) {
     if (events[i].seq !== i + 1) return `seed ${seed}: seq ${events[i].seq} at index ${i}`;
   }
-  const logged = new Set(events.map((e) => idKey(e.id)));
-  if (logged.size !== events.length) return `seed ${seed}: an id appears twice in the log`;
-  for (const k of made) if (!logged.has(k)) return `seed ${seed}: event ${k} was lost`;
-  if (logged.size !== made.size) return `seed ${seed}: the log has ${logged.size} events, clients made ${made.size}`;
+  const seqOf = new Map(events.map((e) => [idKey(e.id), e.seq]));
+  if (seqOf.size !== events.length) return `seed ${seed}: an id appears twice in the log`;
+  for (const k of made) if (!seqOf.has(k)) return `seed ${seed}: event ${k} was lost`;
+  if (seqOf.size !== made.size) return `seed ${seed}: the log has ${seqOf.size} events, clients made ${made.size}`;
+  for (const c of clients) {
+    for (const a of c.acks) {
+      if (seqOf.get(a.key) !== a.seq) return `seed ${seed}: ${c.name} got an ack of ${a.key} at ${a.seq}, the log has it at ${seqOf.get(a.key)}`;
+    }
+  }
   const truth = replay(null, events);
   const text = truth.toString();
   const authors = JSON.stringify(truth.authorship());
-  if (net.seq.text.toString() !== text) return `seed ${seed}: the sequencer's text differs from the replay`;
+  if (net.server.text() !== text) return `seed ${seed}: the sequencer's text differs from the replay`;
   for (const c of clients) {
+    if (!c.ready) return `seed ${seed}: ${c.name} is not caught up after settling`;
     if (c.state.pending.length !== 0) return `seed ${seed}: ${c.name} still has ${c.state.pending.length} pending`;
-    if (c.state.live.toString() !== text) return `seed ${seed}: ${c.name}'s live text differs from the log's replay (confirmed ${c.state.confirmed.toString() === text ? "equal" : "differs"}) ${JSON.stringify(c.state.live.toString())} vs ${JSON.stringify(text)}`;
+    if (c.state.confirmedSeq !== events.length) return `seed ${seed}: ${c.name} is at ${c.state.confirmedSeq}, the log at ${events.length}`;
+    if (c.state.live.toString() !== text) return `seed ${seed}: ${c.name}'s live text differs from the log's replay (confirmed ${c.state.confirmed.toString() === text ? 'equal' : 'differs'}) ${JSON.stringify(c.state.live.toString())} vs ${JSON.stringify(text)}`;
     if (c.state.confirmed.toString() !== text) return `seed ${seed}: ${c.name}'s confirmed text differs`;
     if (JSON.stringify(c.state.live.authorship()) !== authors) return `seed ${seed}: ${c.name}'s authorship differs`;
   }

@@ -1,98 +1,227 @@
 /**
- * A simulated network around the real sequencer and client state machines: per
- * connection FIFO channels both ways, connections that die (their unsent uplink may
- * still reach the server, as a half-open socket's last frames do), reconnects with a
- * catch-up and an outbox resend, and server restarts that lose the sequencer's memory.
- * What arrives when is the test's choice (random, or scripted for trace replay).
+ * A simulated network between real client sessions (shared/src/session) and the real
+ * room (sim-server.ts), carrying the real encoded messages (JSON strings) both ways.
+ * Each connection is a pair of FIFO channels; what is delivered when is the test's
+ * choice (random in the fuzz, scripted in the undo tests).
+ *
+ * Failures it makes: connections that die (half-open ones still deliver their unsent
+ * uplink to the server, as a socket's last frames do, so stale submits and duplicates
+ * reach it, possibly after the client's next connection has said hello), clients that
+ * stay offline for long, and server restarts with or without the sequencer's memory.
+ * A client's session decides everything else: when to reconnect (its backoff, on the
+ * simulation's clock), what to fetch, what to resend.
  */
-import type { DocEvent, EventId } from '../../src/log/event.js';
-import type { Op } from '../../src/op/op.js';
-import { Sequencer, type SubmitBatch } from '../../src/sync/sequencer.js';
+import { ClientSession } from '../../src/session/client-session.js';
+import type { SessionEffect as Effect } from '../../src/session/effects.js';
 import { ClientState } from '../../src/sync/client-state.js';
+import { encodeClientMessage } from '../../src/protocol/messages.js';
+import type { DocEvent } from '../../src/log/event.js';
 import { replay } from '../../src/log/replay.js';
-import { MemoryLog } from '../../src/log/memory-log.js';
+import { RoomServer, type ServerLink, type SimServer } from './sim-server.js';
 
-export type Down =
-  | { type: 'events'; events: DocEvent[] }
-  | { type: 'ack'; id: EventId; seq: number; op: Op }
-  | { type: 'error'; code: string; message: string };
-
-export type Up = { type: 'hello'; last: number } | { type: 'submit'; batch: SubmitBatch };
-
-interface Conn {
+export interface Conn extends ServerLink {
   readonly id: number;
-  readonly client: SimClient;
+  readonly owner: SimClient;
+  /** The client still has this connection. */
   alive: boolean;
-  subscribed: boolean;
-  readonly up: Up[];
-  readonly down: Down[];
+  /** The server still has it (it notices a close only after the uplink drained). */
+  serverSide: boolean;
+  /** The server closed it: the client reads what is on the downlink, then loses it. */
+  closedByServer: boolean;
+  readonly up: string[];
+  readonly down: string[];
 }
 
 export class SimClient {
   conn: Conn | null = null;
-  ready = false; // catch-up received on the current connection
+  /** When the session's backoff lets it reconnect (null: not waiting). */
+  reconnectAt: number | null = null;
+  /** Errors (server codes and stream problems), in order. */
   readonly errors: string[] = [];
-  constructor(readonly name: string, public state: ClientState) {}
+  /** Problems a correct server and client never cause (divergence, fatal refusals, undecodable frames). */
+  readonly bugs: string[] = [];
+  /** Every ack this client received: idKey → seq. */
+  readonly acks: { key: string; seq: number }[] = [];
+  checkpointsUsed = 0;
+  historyCatchUps = 0;
+  constructor(
+    readonly name: string,
+    readonly session: ClientSession,
+  ) {}
+
+  get state(): ClientState {
+    return this.session.state;
+  }
+
+  get ready(): boolean {
+    return this.session.ready;
+  }
+}
+
+export interface SimNetworkOptions {
+  readonly docId?: string;
+  /** Server checkpoint interval (small, so far-behind clients are welcomed from checkpoints). */
+  readonly checkpointEvery?: number;
+  /** Events behind after which a welcome brings a checkpoint. */
+  readonly catchUpAfter?: number;
+  /** Events per catch-up history page (small, so catch-ups take several pages). */
+  readonly historyLimit?: number;
+  /** Events per submit. */
+  readonly maxBatch?: number;
+  /** The sequencer's rebase window. */
+  readonly window?: number;
+  /** Randomness for the sessions' backoff jitter (seeded by the test). */
+  readonly random?: () => number;
 }
 
 export class SimNetwork {
-  readonly log = new MemoryLog();
-  seq: Sequencer;
+  readonly server: SimServer;
   readonly clients: SimClient[] = [];
   private readonly conns: Conn[] = [];
   private nextConn = 1;
+  /** The simulation's clock, in ms. */
   time = 0;
+  private readonly o: SimNetworkOptions;
 
-  constructor(readonly docId = 'doc') {
-    this.seq = new Sequencer(docId, this.log, replay(null, []), 0);
+  constructor(o: SimNetworkOptions = {}) {
+    this.o = o;
+    this.server = new RoomServer({
+      docId: o.docId ?? 'doc',
+      checkpointEvery: o.checkpointEvery ?? 1000,
+      catchUpAfter: o.catchUpAfter ?? 1000,
+      ...(o.window !== undefined ? { window: o.window } : {}),
+      now: () => this.time,
+    });
   }
 
-  addClient(name: string): SimClient {
-    const c = new SimClient(name, new ClientState({ client: name, author: name }));
+  /** The committed log. */
+  get log(): { readonly events: readonly DocEvent[] } {
+    return { events: this.server.events };
+  }
+
+  addClient(name: string, maxBatch = this.o.maxBatch ?? 1000): SimClient {
+    const session = new ClientSession({
+      docId: this.o.docId ?? 'doc',
+      state: new ClientState({ client: name, author: name }),
+      maxBatch,
+      historyLimit: this.o.historyLimit ?? 1000,
+      backoff: { minMs: 20, maxMs: 500 },
+      random: this.o.random ?? (() => 0.5),
+    });
+    const c = new SimClient(name, session);
     this.clients.push(c);
     return c;
   }
 
-  /** Opens a new connection for `c` (closing any old one) and sends hello. */
+  /** Opens a new connection for `c` (dropping any old one, half-open) and says hello. */
   connect(c: SimClient): void {
-    if (c.conn) this.disconnect(c, true);
-    const conn: Conn = { id: this.nextConn++, client: c, alive: true, subscribed: false, up: [], down: [] };
+    if (c.session.fatal !== null) return;
+    if (c.conn) this.kill(c.conn, true);
+    const conn: Conn = {
+      id: this.nextConn++,
+      owner: c,
+      client: c.name,
+      alive: true,
+      serverSide: true,
+      closedByServer: false,
+      up: [],
+      down: [],
+      sendRaw(text) {
+        if (this.alive && !this.closedByServer) this.down.push(text);
+      },
+      close: () => {
+        conn.closedByServer = true;
+        conn.up.length = 0;
+        this.serverNoticesClose(conn);
+      },
+    };
     this.conns.push(conn);
     c.conn = conn;
-    c.ready = false;
-    conn.up.push({ type: 'hello', last: c.state.confirmedSeq });
+    c.reconnectAt = null;
+    this.run(c, c.session.opened({ name: c.name, color: '#888' }));
   }
 
   /**
-   * Kills c's connection. With `halfOpen`, frames already on the uplink still reach
-   * the server later (their answers are lost); otherwise they are dropped.
+   * Kills c's connection; the session hears it is lost and picks its reconnect time. With
+   * `halfOpen`, frames already on the uplink still reach the server later.
    */
   disconnect(c: SimClient, halfOpen: boolean): void {
-    const conn = c.conn;
-    if (!conn) return;
+    if (!c.conn) return;
+    this.kill(c.conn, halfOpen);
+    this.run(c, c.session.lost());
+  }
+
+  /** `c` stays offline until `until` on the clock (its session's backoff is overridden). */
+  offlineUntil(c: SimClient, until: number): void {
+    this.disconnect(c, false);
+    c.reconnectAt = until;
+  }
+
+  private kill(conn: Conn, halfOpen: boolean): void {
     conn.alive = false;
     conn.down.length = 0;
     if (!halfOpen) conn.up.length = 0;
-    c.conn = null;
-    c.ready = false;
-    c.state.disconnected();
+    if (conn.owner.conn === conn) conn.owner.conn = null;
+    if (conn.up.length === 0) this.serverNoticesClose(conn);
   }
 
-  /** The server loses its memory (not its log): a new sequencer from the log. */
-  restartServer(): void {
-    for (const c of this.clients) if (c.conn) this.disconnect(c, false);
-    for (const conn of this.conns) conn.up.length = 0;
-    const text = replay(null, this.log.events);
-    this.seq = new Sequencer(this.docId, this.log, text, this.log.head);
+  private serverNoticesClose(conn: Conn): void {
+    if (!conn.serverSide) return;
+    conn.serverSide = false;
+    this.server.left(conn);
+    const i = this.conns.indexOf(conn);
+    if (i >= 0) this.conns.splice(i, 1);
   }
 
-  /** The client sends what its outbox has unsent, if connected and caught up. */
-  send(c: SimClient, max = Infinity): boolean {
-    if (!c.conn || !c.ready) return false;
-    const batch = c.state.takeBatch(max);
-    if (!batch) return false;
-    c.conn.up.push({ type: 'submit', batch });
-    return true;
+  /**
+   * The server restarts: every connection goes (none of its uplink is read). With
+   * `keepMemory` the room and its uncommitted submits survive (a network failure of the
+   * whole server); without, it crashed and loads the document again from the store.
+   */
+  restartServer(keepMemory = false): void {
+    for (const conn of [...this.conns]) {
+      conn.up.length = 0;
+      const owner = conn.owner;
+      const mine = owner.conn === conn;
+      this.kill(conn, false);
+      if (mine) this.run(owner, owner.session.lost());
+    }
+    this.server.restart(keepMemory);
+  }
+
+  /** Carries out a session's effects. */
+  run(c: SimClient, effects: readonly Effect[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'send':
+          if (c.conn?.alive) c.conn.up.push(encodeClientMessage(e.message));
+          break;
+        case 'reconnect':
+          if (c.conn) this.kill(c.conn, true);
+          c.reconnectAt = this.time + e.afterMs;
+          break;
+        case 'close':
+          if (c.conn) this.kill(c.conn, false);
+          c.reconnectAt = null;
+          break;
+        case 'reset':
+          c.checkpointsUsed++;
+          break;
+        case 'problem':
+          c.errors.push(e.code);
+          if (e.fatal || e.source === 'decode' || (e.source === 'stream' && e.code !== 'gap')) c.bugs.push(`${e.source} ${e.code}: ${e.message}`);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** The client's session sends what its outbox has unsent (when caught up). */
+  pump(c: SimClient): boolean {
+    const before = c.conn?.up.length ?? 0;
+    this.run(c, c.session.pump());
+    return (c.conn?.up.length ?? 0) > before;
   }
 
   /** Connections with uplink frames waiting for the server. */
@@ -100,73 +229,76 @@ export class SimNetwork {
     return this.conns.filter((k) => k.up.length > 0);
   }
 
-  /** The server handles the next frame from `conn`. */
+  /** The server reads the next frame of `conn`. */
   serverStep(conn: Conn): void {
-    const msg = conn.up.shift();
-    if (!msg) return;
-    if (msg.type === 'hello') {
-      if (!conn.alive) return;
-      const events = this.log.range(msg.last, this.log.head).slice();
-      conn.down.push({ type: 'events', events });
-      conn.subscribed = true;
-      return;
-    }
-    const r = this.seq.submit(conn.client.name, msg.batch, ++this.time);
-    if (!r.ok) {
-      if (conn.alive) conn.down.push({ type: 'error', code: r.error.code, message: r.error.message });
-      return;
-    }
-    this.log.append(r.value.appended);
-    for (const k of this.conns) {
-      if (!k.alive || !k.subscribed) continue;
-      if (k === conn) for (const e of r.value.appended) k.down.push({ type: 'ack', id: e.id, seq: e.seq, op: e.op });
-      else if (r.value.appended.length > 0) k.down.push({ type: 'events', events: r.value.appended.slice() });
-    }
+    const raw = conn.up.shift();
+    if (raw === undefined) return;
+    this.server.frame(conn, raw);
+    if (!conn.alive && conn.up.length === 0) this.serverNoticesClose(conn);
   }
 
-  /** The client handles the next frame the server sent it. */
+  /** The group commit. */
+  commit(): boolean {
+    return this.server.commit();
+  }
+
+  /** The client reads the next frame the server sent it. */
   clientStep(c: SimClient): void {
     const conn = c.conn;
     if (!conn) return;
-    const msg = conn.down.shift();
-    if (!msg) return;
-    if (msg.type === 'error') {
-      c.errors.push(msg.code);
-      this.connect(c); // re-sync: catch up, then resend everything unconfirmed
-      return;
+    const raw = conn.down.shift();
+    if (raw === undefined) return;
+    if (raw.startsWith('{"type":"ack"')) {
+      const m = JSON.parse(raw) as { id: { client: string; clientSeq: number }; seq: number };
+      c.acks.push({ key: `${m.id.clientSeq}@${m.id.client}`, seq: m.seq });
     }
-    const r = msg.type === 'ack' ? c.state.ack(msg.id, msg.seq, msg.op) : c.state.receive(msg.events);
-    if (!r.ok) {
-      if (r.error.code === 'gap') {
-        c.errors.push('gap');
-        this.connect(c);
-        return;
-      }
-      throw new Error(`client ${c.name}: ${r.error.code}: ${r.error.message}`);
+    const holding = c.session.holding;
+    this.run(c, c.session.receive(raw, this.time));
+    if (!holding && c.session.holding) c.historyCatchUps++;
+    if (conn.closedByServer && conn.down.length === 0 && c.conn === conn) this.disconnect(c, false);
+    // FUZZ_DEBUG=1: check the confirmed text after every frame, to find the first one that breaks it.
+    if (process.env.FUZZ_DEBUG === '1') {
+      const ev = this.server.events;
+      const want = replay(null, ev.slice(0, c.state.confirmedSeq)).toString();
+      if (c.state.confirmed.toString() !== want) throw new Error(`${c.name} confirmed differs at ${c.state.confirmedSeq} after ${raw.slice(0, 300)}; errors ${c.errors}; ack ${JSON.stringify(c.acks.slice(-3))}; log tail ${JSON.stringify(ev.slice(Math.max(0, c.state.confirmedSeq - 3), c.state.confirmedSeq).map((e) => [e.seq, e.id, e.op]))}`);
     }
-    if (msg.type === 'events' && !c.ready) c.ready = true;
   }
 
-  /** Delivers everything everywhere until nothing moves; every client ends connected. */
+  /** Clients whose backoff (or offline spell) is over connect. */
+  tick(ms: number): void {
+    this.time += ms;
+    for (const c of this.clients) {
+      if (!c.conn && c.reconnectAt !== null && c.reconnectAt <= this.time) this.connect(c);
+    }
+  }
+
+  /** Delivers everything everywhere until nothing moves; every client ends connected and caught up. */
   settle(): void {
-    for (const c of this.clients) if (!c.conn) this.connect(c);
-    for (let guard = 0; guard < 10_000; guard++) {
+    for (let guard = 0; guard < 100_000; guard++) {
       let moved = false;
-      for (const conn of this.conns) {
+      for (const c of this.clients) {
+        if (!c.conn && c.session.fatal === null) {
+          this.connect(c);
+          moved = true;
+        }
+      }
+      for (const conn of [...this.conns]) {
         while (conn.up.length > 0) {
           this.serverStep(conn);
           moved = true;
         }
       }
+      if (this.commit()) moved = true;
       for (const c of this.clients) {
         while (c.conn && c.conn.down.length > 0) {
           this.clientStep(c);
           moved = true;
         }
-        if (this.send(c)) moved = true;
+        if (this.pump(c)) moved = true;
       }
       if (!moved) return;
     }
-    throw new Error('settle: no quiescence');
+    const stuck = this.clients.map((c) => `${c.bugs[0] ?? ''} ${c.name}: seq ${c.state.confirmedSeq} outbox ${c.state.pending.length} ready ${c.ready} errors ${c.errors.slice(-4).join(',')}`);
+    throw new Error(`settle: no quiescence (log at ${this.server.events.length}; ${stuck.join('; ')})`);
   }
 }

@@ -4,7 +4,7 @@ import { Sequencer, type SubmitBatch } from '../../src/sync/sequencer.js';
 import { ClientState } from '../../src/sync/client-state.js';
 import { MemoryLog } from '../../src/log/memory-log.js';
 import { replay } from '../../src/log/replay.js';
-import type { LocalEvent } from '../../src/log/event.js';
+import type { DocEvent, LocalEvent } from '../../src/log/event.js';
 import type { Op } from '../../src/op/op.js';
 
 function ev(client: string, clientSeq: number, op: Op, author = client): LocalEvent {
@@ -56,7 +56,50 @@ describe('sequencer', () => {
     expect(seq.head).toBe(3);
   });
 
-  it('refuses a batch with a bad op whole: nothing appended, text and authorship unchanged (S1, P7)', () => {
+  it('keeps sequenced events in memory until the log holds them, whatever the window (L4; found by the fuzz, seed 17)', () => {
+    // The room commits in groups: until it does, the log lacks what the sequencer appended.
+    // A small window used to drop those events from memory, and a later walk read the log
+    // over a hole: an old-base submit came out in another form than its author computed.
+    const log = new MemoryLog();
+    const seq = new Sequencer('d', log, replay(null, []), 0, { window: 2 });
+    const first = seq.submit('a', { base: 0, events: [ev('a', 1, ['x'])] }, 1);
+    if (first.ok) log.append(first.value.appended);
+    // a types at the start seven times; none of it is committed yet.
+    const uncommitted: DocEvent[] = [];
+    for (let k = 2; k <= 8; k++) {
+      const r = seq.submit('a', { base: k - 1, events: [ev('a', k, [String(k)])] }, k);
+      if (r.ok) uncommitted.push(...r.value.appended);
+    }
+    // b saw "x" and types after it; its client will see a's events and rebase the same way.
+    const b = seq.submit('b', { base: 1, events: [ev('b', 1, [1, '>'])] }, 9);
+    const client = new ClientState({ client: 'b', author: 'b', tail: log.events });
+    client.edit([1, '>']);
+    expect(client.receive(uncommitted).ok).toBe(true);
+    expect(b.ok && b.value.appended[0].op).toEqual(client.pending[0].event.op);
+    expect(b.ok && b.value.appended[0].op).toEqual([8, '>']);
+    if (b.ok) log.append([...uncommitted, ...b.value.appended]);
+    expect(replay(null, log.events).toString()).toBe(seq.text.toString());
+    expect(seq.text.toString()).toBe('8765432x>');
+  });
+
+  it("refuses a replaced connection's batch at an older base than its author's previous event (L4; found by the fuzz, seed 644)", () => {
+    const { log, seq, submit } = fresh();
+    submit('a', { base: 0, events: [ev('a', 1, ['ab'])] });
+    // c, on its old connection, typed twice at base 0; the frames wait in the server's buffer.
+    const stale = [ev('c', 1, ['x']), ev('c', 2, [1, 'y'])];
+    // Its new connection caught up (seq 1) and resent event 1 in its new form first.
+    expect(submit('c', { base: 1, events: [ev('c', 1, ['x'])] }).ok).toBe(true);
+    // The old connection's event 2 was made on event 1's base-0 form: walked from base 1 it would land wrongly.
+    const late = submit('c', { base: 0, events: stale });
+    expect(late.ok ? 'appended' : late.error.code).toBe('out-of-order');
+    expect(log.head).toBe(2);
+    // The current connection's resend of it is taken, in the form its client computed.
+    const r = submit('c', { base: 1, events: [ev('c', 1, ['x']), ev('c', 2, [1, 'y'])] });
+    expect(r.ok && r.value.appended.map((e) => e.op)).toEqual([[1, 'y']]);
+    expect(seq.text.toString()).toBe('xyab');
+  });
+
+    it('refuses a batch with a bad op whole: nothing appended, text and authorship unchanged (S1, P7)', () => {
     const { log, seq, submit } = fresh();
     submit('a', { base: 0, events: [ev('a', 1, ['abcdef'])] });
     const before = [seq.text.toString(), JSON.stringify(seq.text.authorship())];
