@@ -20,6 +20,7 @@ import type { Checkpoint, DocEvent, Rope } from '../shared/src/index.js';
 import { gc, hashText, median, timeEach, timeRuns, utf8Bytes } from './measure.js';
 import { type SequentialTrace, flattenPatches, loadTrace, tracesDir } from '../tools/trace-file.js';
 import { measureMemoryInChild } from './memory.js';
+import type { BlockFigures } from './report.js';
 import { type Cell, type SideResults, type TraceContext, failCell, latencyCells, memoryCell, timingCell } from './peers/peer.js';
 
 /** Checkpoints are taken every this many events, on the server and in the history index. */
@@ -87,6 +88,9 @@ export async function runOurs(ctx: TraceContext, log: (s: string) => void): Prom
   out.encodedSize = { value: utf8Bytes(logJson), status: 'ok', note: 'event log as JSON' };
   out.encodedSizeGzip = { value: gzipSync(logJson).length, status: 'ok' };
 
+  log('ours: full history as a block');
+  out.historySize = fullHistory(ctx, checkEnd);
+
   log(`ours: state at ${ctx.versions.length} versions`);
   gc();
   t0 = performance.now();
@@ -110,6 +114,41 @@ export async function runOurs(ctx: TraceContext, log: (s: string) => void): Prom
   await writeFile(file, JSON.stringify({ checkpoint: cpText, tail: tailJson } satisfies Saved));
   out.memory = memoryCell(await measureMemoryInChild('ours', file));
   return out;
+}
+
+/**
+ * The whole log, every field (the trace's times as server times), as one block
+ * (shared/src/log/block): its size, encode and decode times, and the same log in blocks of
+ * 1,000 events as the store seals it. Every decode is checked by replaying it to the end text.
+ */
+function fullHistory(ctx: TraceContext, checkEnd: (text: string) => void): Cell {
+  const events = core.traceToEvents(ctx.patches, { times: ctx.times });
+  const encode = timeRuns(() => core.encodeBlock(events), { runs: 3, warmup: 1 });
+  const block = core.encodeBlock(events);
+  const decodeAll = (b: Uint8Array) => core.unwrap(core.decodeBlock(b));
+  const check = (decoded: DocEvent[]) => {
+    if (decoded.length !== events.length) throw new Error(`ours: the block gave ${decoded.length} events, not ${events.length}`);
+    checkEnd(core.replay(null, decoded).toString());
+  };
+  check(decodeAll(block));
+  const decode = timeRuns(() => decodeAll(block), { runs: 7, warmup: 2 });
+  const blocks: Uint8Array[] = [];
+  for (let i = 0; i < events.length; i += CHECKPOINT_EVERY) blocks.push(core.encodeBlock(events.slice(i, i + CHECKPOINT_EVERY)));
+  check(blocks.flatMap(decodeAll));
+  const blocksDecode = timeRuns(() => blocks.map(decodeAll), { runs: 5, warmup: 1 });
+  const detail: BlockFigures = {
+    encodeMs: encode.ms,
+    decodeMs: decode.ms,
+    decodeRuns: decode.runs,
+    blocksBytes: blocks.reduce((n, b) => n + b.length, 0),
+    blocksDecodeMs: blocksDecode.ms,
+  };
+  return {
+    value: block.length,
+    status: 'ok',
+    note: 'ours, one block of the whole log: every field of every event (ids, seqs, bases, authors, server times, kinds, ops with deleted text, meta)',
+    detail,
+  };
 }
 
 /** What `offlineBranchBench` returns, if the core exports it (the agreed slot). */

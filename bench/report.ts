@@ -31,6 +31,8 @@ export interface BenchReport {
   scale?: Record<string, number> | string;
   /** One undo of a step 100,000 events back in automerge-paper, ours only (bench/undo.ts). */
   undo?: Record<string, number> | string;
+  /** Bytes per event of blocks of many authors' logs, ours only (bench/block-logs.ts). */
+  blocks?: Record<string, number | string>[] | string;
   /** Dragging the history slider across automerge-paper in Chromium (bench/slider.ts). */
   slider?: Record<string, number> | string;
   /** The server process under WebSocket load (bench/server-load.ts). */
@@ -63,6 +65,7 @@ const MEASURES: Record<string, { label: string; unit: 'ms' | 'bytes' }> = {
   openSize: { label: 'bytes read to open', unit: 'bytes' },
   encodedSize: { label: 'stored size', unit: 'bytes' },
   encodedSizeGzip: { label: 'stored size, gzipped', unit: 'bytes' },
+  historySize: { label: 'full history, encoded', unit: 'bytes' },
   versionsP50: { label: 'state at version p50', unit: 'ms' },
   versionsP99: { label: 'state at version p99', unit: 'ms' },
   memory: { label: 'memory after load', unit: 'bytes' },
@@ -191,6 +194,8 @@ export function renderTable(report: BenchReport): string {
     'stored size: ours = the whole event log as JSON; peers = their saved document (Loro, Automerge: with full',
     '  history; Yjs (gc on) and json-joy: current state with tombstones, no deleted text, so no old versions).',
     'bytes read to open: ours = newest checkpoint + events after it; peers = the saved document.',
+    'full history, encoded: everything needed to read every version again. What each keeps:',
+    ...fullHistoryNotes(report),
     'memory: JS heap + external (ArrayBuffers, WASM) growth for one more loaded document (bench/memory.ts).',
     `state at version: ${report.options.versionOrder}; * = stopped at the time budget, figures over the versions done.`,
     '',
@@ -208,6 +213,14 @@ export function renderTable(report: BenchReport): string {
         ? `undo: ${u}`
         : `undo of a ${u.stepEvents}-event step ${u.back} events back (automerge-paper), ours only: ${fmt(u.undoMs, 'ms')} median, ${fmt(u.undoMaxMs, 'ms')} worst of ${u.runs}; folding the whole log into the undo stack once: ${fmt(u.foldMs, 'ms')}, summarizing its ops once: ${fmt(u.summaryMs, 'ms')} (both kept as events arrive); the same undo over the whole log, reading every event: ${fmt(u.undoUnsummarizedMs, 'ms')} median`,
     );
+  }
+  if (report.blocks !== undefined) {
+    const b = report.blocks;
+    if (typeof b === 'string') lines.push(`blocks of many authors: ${b}`);
+    else {
+      lines.push('blocks of many authors (bench/block-logs.ts), bytes per event, ours only: in one block / in blocks of 1,000');
+      for (const f of b) lines.push(`  ${f.log}: ${Number(f.wholeBytesPerEvent).toFixed(2)} / ${Number(f.blocksBytesPerEvent).toFixed(2)} (${f.events} events)`);
+    }
   }
   if (report.slider !== undefined) {
     const sl = report.slider;
@@ -240,6 +253,36 @@ export function renderTable(report: BenchReport): string {
     for (const f of footnotes) lines.push(`  ${f}`);
   }
   return lines.join('\n');
+}
+
+/** One line per side: what its "full history" figure keeps (the cells' notes), and our block figures. */
+function fullHistoryNotes(report: BenchReport): string[] {
+  const notes = new Map<string, string>();
+  for (const t of report.traces) {
+    for (const [side, cells] of Object.entries(t.sides)) {
+      const note = cells.historySize?.note;
+      if (cells.historySize?.status === 'ok' && note && !notes.has(side)) notes.set(side, note);
+    }
+  }
+  const lines = [...notes].map(([side, note]) => `  ${side}: ${note}`);
+  for (const t of report.traces) {
+    const d = t.sides.ours?.historySize?.detail as BlockFigures | undefined;
+    if (d === undefined) continue;
+    lines.push(
+      `  ours, ${t.trace}: decode of the whole log into events ${fmt(d.decodeMs, 'ms')} (median of ${d.decodeRuns.length}); ` +
+        `in blocks of 1,000 events ${fmt(d.blocksBytes, 'bytes')}, decoded in ${fmt(d.blocksDecodeMs, 'ms')}; encode ${fmt(d.encodeMs, 'ms')}`,
+    );
+  }
+  return lines;
+}
+
+/** The detail of our "full history" cell (bench/ours.ts). */
+export interface BlockFigures {
+  encodeMs: number;
+  decodeMs: number;
+  decodeRuns: number[];
+  blocksBytes: number;
+  blocksDecodeMs: number;
 }
 
 /** Re-reads a written report and recomputes its comparisons (for `--render`). */

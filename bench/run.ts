@@ -35,6 +35,7 @@ import { type BenchReport, type TraceReport, compare, libraryVersions, machineIn
 import { scale } from './scale.js';
 import { serverLoad } from './server-load.js';
 import { undoBench } from './undo.js';
+import { manyAuthorFigures } from './block-logs.js';
 import type { SliderResult } from './slider.js';
 import { traceToEvents } from '../shared/src/index.js';
 
@@ -164,6 +165,7 @@ async function main(): Promise<void> {
       const ctx: TraceContext = {
         trace: name,
         patches,
+        times: trace.txns.flatMap((t) => t.patches.map(() => Date.parse(t.time) || 0)),
         endContent: trace.endContent,
         versions,
         order,
@@ -216,6 +218,16 @@ async function main(): Promise<void> {
       undoResult = `failed: ${(e as Error).message}`;
     }
   }
+  let blocksResult: BenchReport['blocks'];
+  if (typeof ours !== 'string') {
+    log('blocks: logs of many authors');
+    try {
+      const core = await import('../shared/src/index.js');
+      blocksResult = manyAuthorFigures(core.encodeBlock, (b) => core.unwrap(core.decodeBlock(b))).map((f) => ({ ...f }));
+    } catch (e) {
+      blocksResult = `failed: ${(e as Error).message}`;
+    }
+  }
   let sliderResult: BenchReport['slider'];
   if (opts.slider) {
     log('slider: automerge-paper in Chromium (builds the client first)');
@@ -252,6 +264,7 @@ async function main(): Promise<void> {
     rebase,
     scale: scaleResult,
     undo: undoResult,
+    blocks: blocksResult,
     slider: sliderResult,
     server: serverResult,
     totalSeconds: Math.round((performance.now() - started) / 1000),

@@ -28,6 +28,8 @@ export interface ConcurrentResult {
   /** The log's replay. */
   readonly log: string;
   readonly events: number;
+  /** The log the sequencer appended, in seq order. */
+  readonly logEvents: readonly DocEvent[];
 }
 
 export function replayConcurrent(trace: ConcurrentTrace): ConcurrentResult {
@@ -113,6 +115,7 @@ export function replayConcurrent(trace: ConcurrentTrace): ConcurrentResult {
     replicas: agents.map((a) => a.state.live.toString()),
     log: replay(null, log.events).toString(),
     events: log.head,
+    logEvents: log.events,
   };
 }
 

@@ -110,6 +110,10 @@ export const peer: Peer = {
   ],
   replay,
   save,
+  fullHistory: {
+    save,
+    keeps: 'Automerge save(): every change with deleted text, actor ids, change times in seconds; no author names',
+  },
   open,
   close,
   history,

@@ -98,6 +98,10 @@ export const peer: Peer = {
   ],
   replay,
   save,
+  fullHistory: {
+    save,
+    keeps: 'Loro snapshot: the whole history with deleted text, peer ids, one change per patch; no times (timestamps not recorded by default), no author names',
+  },
   open,
   close,
   history,

@@ -38,6 +38,12 @@ export interface Peer {
   readonly replayVariants?: readonly { name: string; replay(patches: readonly Patch[]): string }[];
   /** The document after every patch, in the form the library saves it. */
   save(patches: readonly Patch[]): Uint8Array;
+  /**
+   * The document saved with its whole history (every version readable again), for the
+   * "full history" row, and what that form keeps (times, authors, deleted text); absent
+   * when the library has no such form.
+   */
+  readonly fullHistory?: { save(patches: readonly Patch[]): Uint8Array; keeps: string };
   /** Loads a saved document and reads its text; `doc` is kept alive for the memory figure. */
   open(bytes: Uint8Array): { text: string; doc: unknown };
   /** Releases an opened document (WASM peers); called outside the timing. */
@@ -61,6 +67,8 @@ export interface TraceContext {
   trace: string;
   patches: readonly Patch[];
   endContent: string;
+  /** Each patch's time from the trace (ms since the epoch; 0 where it has none). */
+  times: readonly number[];
   /** The 1,000 versions, ascending. */
   versions: readonly number[];
   /** The order the versions are asked for (indices into `versions`), shared by all sides. */
@@ -134,6 +142,16 @@ export async function runPeer(peer: Peer, ctx: TraceContext, log: (s: string) =>
   } catch (e) {
     if (!(e instanceof Skipped)) throw e;
     out.open = out.openSize = out.encodedSize = out.encodedSizeGzip = failCell(e);
+  }
+
+  if (peer.fullHistory !== undefined) {
+    log(`${peer.name}: full history`);
+    try {
+      out.historySize = { value: peer.fullHistory.save(ctx.patches).length, status: 'ok', note: peer.fullHistory.keeps };
+    } catch (e) {
+      if (!(e instanceof Skipped)) throw e;
+      out.historySize = failCell(e);
+    }
   }
 
   log(`${peer.name}: state at ${ctx.versions.length} versions`);

@@ -6,6 +6,7 @@
  * - open: `Y.encodeStateAsUpdate` of the replayed document (default gc on, so deleted
  *   content is dropped and only tombstone structure remains), then `Y.applyUpdate`
  *   into a fresh Y.Doc and `toString()` of its text.
+ * - full history: the gc:false document as `Y.encodeStateAsUpdateV2`.
  * - state at versions: old versions need `gc: false` (otherwise deleted text is gone);
  *   during replay a `Y.snapshot` is taken at each version, and reading a version is
  *   `Y.createDocFromSnapshot(doc, snapshot)` then the text of that new document, the
@@ -40,6 +41,13 @@ function save(patches: readonly Patch[]): Uint8Array {
   const doc = new Y.Doc();
   applyAll(doc, patches);
   return Y.encodeStateAsUpdate(doc);
+}
+
+/** The gc:false document (deleted text kept, every snapshot readable) in the update v2 format. */
+function saveHistory(patches: readonly Patch[]): Uint8Array {
+  const doc = new Y.Doc({ gc: false });
+  applyAll(doc, patches);
+  return Y.encodeStateAsUpdateV2(doc);
 }
 
 function open(bytes: Uint8Array): { text: string; doc: unknown } {
@@ -83,6 +91,10 @@ export const peer: Peer = {
   ],
   replay,
   save,
+  fullHistory: {
+    save: saveHistory,
+    keeps: 'Yjs gc:false, encodeStateAsUpdateV2: deleted text, numeric client ids; no times, no author names, no edit boundaries',
+  },
   open,
   history,
 };

@@ -39,6 +39,16 @@ export {
   decodeCheckpoint,
 } from './log/checkpoint.js';
 export { replay, replayInto, traceToEvents, type Patch } from './log/replay.js';
+export {
+  BLOCK_VERSION,
+  type BlockErrorCode,
+  encodeBlock,
+  decodeBlock,
+  MAX_BLOCK_EVENTS,
+  type EventRun,
+  encodeCheckpointBlock,
+  decodeCheckpointBlock,
+} from './log/block/index.js';
 
 // Sync as pure state machines.
 export { rebase, type Rebased } from './sync/rebase.js';

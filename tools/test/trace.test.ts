@@ -71,6 +71,22 @@ describe('npm run trace', () => {
     }
   });
 
+  it('with --encoded adds the size of the whole log as a block, which gives the log back (S1)', async () => {
+    const files = [join(seqDir, 'friendsforever_flat.json.gz'), join(tracesDir(), 'concurrent', 'friendsforever.json.gz')];
+    const { stdout } = await run(tsx, ['tools/trace.ts', '--encoded', ...files], { cwd: root });
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    for (const [i, line] of lines.entries()) {
+      expect(Object.keys(line)).toEqual(['file', 'patches', 'ms', 'ok', 'length', 'encoded']);
+      expect(line.file).toBe(files[i]);
+      expect(line.ok).toBe(true);
+      // 26,078 keystrokes with their text, ids, authors and times: a few bytes each, far
+      // below the ~130 bytes an event of JSON takes.
+      expect(line.encoded).toBeGreaterThan(1000);
+      expect(line.encoded).toBeLessThan(26078 * 4);
+    }
+  });
+
   it('names a file it cannot read or parse and exits 1; a wrong endContent is ok:false and exit 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'trace-'));
     const broken = join(dir, 'broken.json');

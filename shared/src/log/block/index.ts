@@ -1,0 +1,12 @@
+/**
+ * Blocks: the compact binary form of the log, one encoding for the store, the wire and
+ * IndexedDB. A block of events is a contiguous run of the log (event-layout.ts says how it is
+ * laid out, event-encode.ts and event-decode.ts write and read it); a checkpoint block is a
+ * checkpoint (checkpoint-block.ts). Both travel in the same envelope (envelope.ts): a version
+ * byte, a type, a length and a CRC-32, and decode to a value or a coded error.
+ */
+export { BLOCK_VERSION, type BlockErrorCode } from './envelope.js';
+export { MAX_BLOCK_EVENTS } from './event-layout.js';
+export { encodeBlock, type EventRun } from './event-encode.js';
+export { decodeBlock } from './event-decode.js';
+export { encodeCheckpointBlock, decodeCheckpointBlock } from './checkpoint-block.js';
