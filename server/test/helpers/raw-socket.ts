@@ -12,8 +12,8 @@ import { editAccess } from './tokens.js';
 export class RawSocket {
   readonly messages: ServerMessage[] = [];
   closeCode: number | null = null;
-  /** Bytes of the binary frames received (the welcomes and history pages). */
-  binaryBytes = 0;
+  /** The size of each binary frame received (the welcomes and history pages), in order. */
+  readonly binarySizes: number[] = [];
   private readonly closed: Promise<number>;
   private wake: (() => void) | null = null;
 
@@ -26,7 +26,7 @@ export class RawSocket {
         const r = decodeServerFrame(frameData(d, true));
         if (!r.ok) throw new Error(`RawSocket: an undecodable binary frame: ${r.error.code}: ${r.error.message}`);
         this.messages.push(r.value);
-        this.binaryBytes += (frameData(d, true) as Uint8Array).length;
+        this.binarySizes.push((frameData(d, true) as Uint8Array).length);
       } else this.messages.push(JSON.parse(String(d)) as ServerMessage);
       this.wake?.();
     });
