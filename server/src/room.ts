@@ -186,6 +186,25 @@ export class Room {
     this.blocks.push(events);
     this.deliver(this.core.committed(items));
     this.checkpoint();
+    this.warmLater();
+  }
+
+  private warming = false;
+
+  /** Encodes a completed chunk or a new checkpoint after this turn, off the ack's path (block-cache.ts). */
+  private warmLater(): void {
+    if (this.warming || !this.blocks.cold) return;
+    this.warming = true;
+    setImmediate(() => {
+      this.warming = false;
+      if (this.broken) return;
+      try {
+        this.blocks.warm();
+      } catch (e) {
+        // Only a store read can throw here (a dropped chunk is read again); the page that needs it will report it.
+        this.opts.log.warn(`room ${this.docId}: blocks not encoded ahead: ${(e as Error).message}`);
+      }
+    });
   }
 
   /** Writes a checkpoint if one is due; a failure only costs a longer replay later. */

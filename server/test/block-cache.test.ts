@@ -78,7 +78,28 @@ describe('BlockCache', () => {
     expect(c.checkpoint(2000)).toBe(block.length);
     expect(cpReads).toEqual([2000]); // kept after the first read
     expect(() => c.checkpointBlock(2500)).toThrow(/no checkpoint at 2500/);
-    expect(decodeCheckpointBlock(c.keepCheckpoint(cp(3000)))).toEqual({ ok: true, value: cp(3000) });
+    c.keepCheckpoint(cp(3000));
+    expect(decodeCheckpointBlock(c.checkpointBlock(3000))).toEqual({ ok: true, value: cp(3000) });
+    expect(cpReads).toEqual([2000, 2500]); // a kept checkpoint is not read
+  });
+
+  it('warms what the head completed: whole chunks of the newest events and kept checkpoints, without a store read (R11)', () => {
+    const { log, reads, cpReads, s } = source(2500);
+    const c = new BlockCache(s);
+    c.reset(0);
+    expect(c.cold).toBe(false);
+    c.push(log.slice(0, 999));
+    expect(c.cold).toBe(false); // no whole chunk yet
+    c.push(log.slice(999, 2500));
+    c.keepCheckpoint(cp(2000));
+    expect(c.cold).toBe(true);
+    c.warm();
+    expect(c.cold).toBe(false);
+    reads.length = 0;
+    expect(decoded(c.runs(1000, 2000))).toEqual(log.slice(1000, 2000));
+    expect(decodeCheckpointBlock(c.checkpointBlock(2000))).toEqual({ ok: true, value: cp(2000) });
+    expect(reads).toEqual([]);
+    expect(cpReads).toEqual([]);
   });
 
   it('keeps about maxBytes, dropping the least recently used chunks first', () => {
