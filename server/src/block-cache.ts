@@ -38,7 +38,12 @@ export interface BlockSource {
   checkpointAtOrBefore(at: number): Checkpoint | null;
 }
 
+/** How long pricing one page may spend encoding what is not cached (ms): a cold page ends early instead of holding the loop. */
+export const PAGE_ENCODE_BUDGET_MS = 40;
+
 export class BlockCache implements PageCost {
+  /** When the page being priced must stop encoding more (performance.now()), or Infinity. */
+  private deadline = Infinity;
   /** Encoded whole chunks by index k: the events k·PAGE_CHUNK < seq ≤ (k+1)·PAGE_CHUNK. */
   private readonly chunks = new Map<number, Uint8Array>();
   /** Encoded partial runs, "from:to", the most recent last. */
@@ -88,6 +93,17 @@ export class BlockCache implements PageCost {
       this.recentFrom = keepFrom;
     }
     // Slices that ended at the old head stay right (the log only grows), but are rarely asked again.
+  }
+
+  /** Starts pricing a page: from now on `exhausted` says when its encoding budget is spent. */
+  beginPage(budgetMs = PAGE_ENCODE_BUDGET_MS): PageCost {
+    this.deadline = performance.now() + budgetMs;
+    return this;
+  }
+
+  /** PageCost: whether the page being priced has spent its encoding budget. */
+  exhausted(): boolean {
+    return performance.now() > this.deadline;
   }
 
   /** PageCost: the bytes of the run's block. */

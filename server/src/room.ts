@@ -222,7 +222,7 @@ export class Room {
 
   /** Answers a history request with one page; returns its bytes (the read budget charges them). Throws if the store does. */
   history(peer: Peer, req: HistoryMessage): number {
-    const plan = this.core.history(req, this.blocks);
+    const plan = this.core.history(req, this.blocks.beginPage());
     const frame = this.historyFrame(plan);
     peer.sendRaw(frame);
     return frame.length;

@@ -41,6 +41,12 @@ export const PAGE_CHUNK = 1000;
 export interface PageCost {
   events(from: number, to: number): number;
   checkpoint(seq: number): number;
+  /**
+   * True once pricing has cost the shell what one page may (it encodes what is not cached
+   * yet): the page then ends at the chunk reached, so one page of a cold log never holds
+   * the server for long, and the client continues at `next`.
+   */
+  exhausted?(): boolean;
 }
 
 /**
@@ -87,6 +93,7 @@ export function planHistoryPage(
       bytes += c;
       at = next;
       held = k;
+      if (cost.exhausted?.() === true) break;
     }
     if (at < end) {
       end = at;

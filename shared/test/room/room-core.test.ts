@@ -176,6 +176,10 @@ describe('room core: history pages', () => {
     expect(planHistoryPage(req(0, 1500), 50_000, none, perEvent(1)).end).toBe(1500);
     expect(planHistoryPage(req(0), 3200, none, perEvent(1))).toEqual({ reqId: 1, from: 0, end: 3200, checkpoints: [], next: null });
     expect(planHistoryPage(req(0), 50_000, none).end).toBe(50_000);
+    // A shell whose encoding budget for the page is spent ends it at the chunk reached.
+    let priced = 0;
+    const tiring: PageCost = { events: (a, b) => (priced++, b - a), checkpoint: () => 0, exhausted: () => priced >= 3 };
+    expect(planHistoryPage(req(500), 50_000, none, tiring)).toEqual({ reqId: 1, from: 500, end: 3000, checkpoints: [], next: 3000 });
   });
 });
 
