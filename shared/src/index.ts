@@ -69,9 +69,7 @@ export {
 } from './sync/client-state.js';
 
 // The client's sync session: hello, catch-up, stream, outbox, re-sync (session/client-session.ts).
-export { ClientSession, DEFAULT_BACKOFF, type ClientSessionOptions } from './session/client-session.js';
-export type { SessionEffect } from './session/effects.js';
-export { FATAL_ERROR_CODES, isFatalError, backoffDelay, MAX_BACKOFF_ATTEMPT, type Backoff } from './session/resync.js';
+export * from './session/index.js';
 
 // History.
 export { HistoryIndex, INDEX_SPACING, type HistoryIndexOptions, type HistoryBase, type IndexMove } from './history/timeline.js';

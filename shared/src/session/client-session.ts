@@ -187,11 +187,13 @@ export class ClientSession {
   }
 
   /**
-   * The shell lost the connection (closed, silent, refused): reconnect after the
-   * backoff. Nothing if the session already gave it up (a `reconnect` or `close` effect).
+   * The shell lost a connection (closed, silent, or refused before it opened):
+   * reconnect after the backoff, which grows with each loss until a connection catches
+   * up. Nothing once the session is refused for good. The shell reports each connection
+   * once, and none the session gave up itself (a `reconnect` or `close` effect).
    */
   lost(): SessionEffect[] {
-    if (this.conn === 'closed' || this.fatalCode !== null) {
+    if (this.fatalCode !== null) {
       this.forget();
       return [];
     }
@@ -290,7 +292,7 @@ export class ClientSession {
         const before = st.live.toString();
         const next = new ClientState({ client: st.client, author: st.author, checkpoint: cp, nextClientSeq: st.nextClientSeq });
         this.st = next;
-        out.push({ type: 'reset', state: next });
+        out.push({ type: 'reset', state: next, seq: cp.seq });
         const r = next.receive(msg.events);
         if (!r.ok) {
           this.streamFailure(r.error, out);

@@ -26,9 +26,10 @@ export type SessionEffect =
   /**
    * The confirmed state was replaced from a server checkpoint (`state` is now the
    * session's): the shell's store writes it whole. Only ever happens to a state that
-   * had nothing (seq 0, empty outbox), so no local history is cut.
+   * had nothing (seq 0, empty outbox), so no local history is cut. `seq`: the
+   * checkpoint's, after which the `confirmed` events start again.
    */
-  | { readonly type: 'reset'; readonly state: ClientState }
+  | { readonly type: 'reset'; readonly state: ClientState; readonly seq: number }
   /**
    * Events now confirmed, in seq order, in the form the log holds (own acked events
    * included, with the server's time). `reset`: they follow a `reset` state, not the

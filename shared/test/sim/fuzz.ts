@@ -1,8 +1,12 @@
 /**
- * One simulated-network session: real client sessions and the real room, random edits,
- * sends, deliveries, group commits, disconnects (some half-open, some for long), late
- * joiners with offline edits, and server restarts with and without the sequencer's
- * memory; then everything settles and the invariants are checked. The server
+ * One simulated-network session: real client sessions and the real room core, random
+ * edits, sends, deliveries, group commits, disconnects (some half-open, some for long),
+ * late joiners (some with offline edits), clients that mostly read, and server restarts
+ * with and without the sequencer's memory; then everything settles and the invariants
+ * are checked: no client ever saw a gap in its stream or a problem a correct server
+ * never causes, its confirmed events followed each other (no checkpoint over kept
+ * events), the log has every event once, every ack names the log's seq, and every
+ * replica is the log's replay. The server
  * checkpoints every few events and welcomes clients a few events behind from a
  * checkpoint, and catch-up pages are a few events long, so catch-ups through history
  * pages happen in most seeds. Returns a description of the first broken invariant, or
@@ -67,6 +71,8 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
   const clients: SimClient[] = [];
   /** Late joiners that make no edit before their first connection (welcomed from a checkpoint). */
   const quiet = new Set<SimClient>();
+  /** Clients that mostly read: back from a long absence with an empty outbox, they meet checkpoint welcomes with events to keep. */
+  const readers = new Set<SimClient>();
   for (let i = 0; i < opts.clients; i++) {
     const c = net.addClient(`c${i}`, 1 + rnd.int(5));
     // Some join late, half of them with edits made before their first connection.
@@ -74,6 +80,7 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
       c.reconnectAt = rnd.int(opts.steps * 3);
       if (rnd.chance(0.5)) quiet.add(c);
     } else net.connect(c);
+    if (i > 0 && rnd.chance(0.3)) readers.add(c);
     clients.push(c);
   }
   const made = new Set<string>();
@@ -83,7 +90,7 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
     const c = rnd.pick(clients);
     const r = rnd.next();
     if (quiet.has(c) && c.conn !== null) quiet.delete(c);
-    if (r < 0.33 && quiet.has(c)) {
+    if (r < 0.33 && (quiet.has(c) || (readers.has(c) && !rnd.chance(0.1)))) {
       net.pump(c);
     } else if (r < 0.33) {
       if (opts.act) {
@@ -113,8 +120,10 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
       if (!c.conn) net.connect(c);
     } else if (opts.restarts) {
       restarts++;
-      net.restartServer(rnd.chance(0.5));
+      net.restartServer(rnd.chance(0.5), rnd.int(100));
     }
+    const stranded = net.stranded();
+    if (stranded.length > 0) return `seed ${seed} step ${step}: ${stranded[0].name} has no connection and no reconnect coming`;
   }
   net.settle();
   if (stats) {
