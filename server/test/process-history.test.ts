@@ -57,7 +57,7 @@ async function walk(sock: RawSocket, from: number, to: number, limit: number) {
 }
 
 describe('history and presence (real process)', () => {
-  it('pages history with checkpoints, as binary frames, before and after a restart (P9, P16)', async () => {
+  it('pages history with checkpoints, as binary frames, before and after a restart (P9, P19)', async () => {
     const sp = await ServerProcess.start({ env: { EVENTIDE_CHECKPOINT_EVERY: '100' } });
     servers.push(sp);
     const [writer] = makeTypists(sp.url, 1, 'hist', 9);

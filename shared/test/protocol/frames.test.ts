@@ -32,7 +32,7 @@ function welcome(events: DocEvent[], checkpoint: Checkpoint | null, head: number
 }
 
 describe('binary frames', () => {
-  it('a welcome and a history page come back exactly, in one block or split into several (P16, R11)', () => {
+  it('a welcome and a history page come back exactly, in one block or split into several (P19, R11)', () => {
     fc.assert(
       fc.property(logArb(40), fc.integer({ min: 0, max: 5000 }), fc.boolean(), (log, at, withCp) => {
         const events = shifted(log, at);
@@ -59,7 +59,7 @@ describe('binary frames', () => {
     );
   });
 
-  it('text frames stay the JSON messages; acks, errors and events never go binary (P16)', () => {
+  it('text frames stay the JSON messages; acks, errors and events never go binary (P19)', () => {
     const msgs: ServerMessage[] = [
       { type: 'ack', id: { client: 'a', clientSeq: 1 }, seq: 3, time: 5 },
       { type: 'error', code: 'bad-json', message: 'x', fatal: false },
@@ -73,7 +73,7 @@ describe('binary frames', () => {
     expect(decodeServerFrame('{"type":"ack"').ok).toBe(false);
   });
 
-  it('refuses a frame cut off anywhere with bad-frame (P16, S1)', () => {
+  it('refuses a frame cut off anywhere with bad-frame (P19, S1)', () => {
     const events = shifted([{ id: { client: 'c', clientSeq: 1 }, seq: 1, base: 0, author: 'Ann', time: 1.5, op: ['hi'], kind: 'edit' }, { id: { client: 'c', clientSeq: 2 }, seq: 2, base: 1, author: 'Ann', time: 2, op: [2, '!'], kind: 'edit', meta: { t: 3 } }], 999);
     for (const frame of [encodeServerFrame(welcome(events, cp(999), 1001)), encodeServerFrame({ type: 'history-page', reqId: 1, events, checkpoints: [cp(1000)], next: null })] as Uint8Array[]) {
       for (let n = 0; n < frame.length; n++) {
@@ -87,7 +87,7 @@ describe('binary frames', () => {
     }
   });
 
-  it('refuses every single flipped bit, and random damage, with bad-frame, never other events (P16, S1)', () => {
+  it('refuses every single flipped bit, and random damage, with bad-frame, never other events (P19, S1)', () => {
     const events = shifted([{ id: { client: 'c', clientSeq: 1 }, seq: 1, base: 0, author: 'Ann', time: 1.5, op: ['hi'], kind: 'edit' }, { id: { client: 'c', clientSeq: 2 }, seq: 2, base: 1, author: 'Ann', time: 2, op: [2, '!'], kind: 'undo' }], 40);
     const frame = encodeServerFrame({ type: 'history-page', reqId: 12, events, checkpoints: [cp(41)], next: 42 }) as Uint8Array;
     for (let bit = 0; bit < frame.length * 8; bit++) {
@@ -111,7 +111,7 @@ describe('binary frames', () => {
     );
   });
 
-  it('refuses frames whose parts disagree: events that are not the header\'s seqs, a checkpoint elsewhere, another kind (P16, S1)', () => {
+  it('refuses frames whose parts disagree: events that are not the header\'s seqs, a checkpoint elsewhere, another kind (P19, S1)', () => {
     const events = shifted([{ id: { client: 'c', clientSeq: 1 }, seq: 1, base: 0, author: 'A', time: 1, op: ['x'], kind: 'edit' }], 10);
     const block = encodeBlock(events);
     const code = (f: Uint8Array) => {

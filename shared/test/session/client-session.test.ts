@@ -158,7 +158,7 @@ describe('client session', () => {
     expect(fx[0]).toMatchObject({ source: 'decode', code: 'bad-message' });
   });
 
-  it('takes a binary welcome as the same welcome; a damaged one is reported and re-syncs (P16, S1)', () => {
+  it('takes a binary welcome as the same welcome; a damaged one is reported and re-syncs (P19, S1)', () => {
     const w = welcome(checkpoint(5), events(5, 7), 7);
     const frame = encodeServerFrame(w) as Uint8Array;
     const a = session();
