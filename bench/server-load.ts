@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { ServerProcess } from '../server/test/helpers/server-process.js';
 import { editAccess } from '../server/test/helpers/tokens.js';
+import { frameData } from '../server/test/helpers/ws-client.js';
 import { ClientSession, ClientState, type SessionEffect } from '../shared/src/index.js';
 
 interface Sample {
@@ -65,7 +66,7 @@ class LoadClient {
       this.ws = new WebSocket(this.url);
       this.ws.on('error', reject);
       this.ws.on('open', () => this.run(this.session.opened({ name: this.name, color: '#888888' }), resolve));
-      this.ws.on('message', (data) => this.run(this.session.receive(String(data), Date.now()), resolve));
+      this.ws.on('message', (data, isBinary) => this.run(this.session.receive(frameData(data, isBinary), Date.now()), resolve));
     });
   }
 

@@ -48,7 +48,7 @@ export interface ConnectionHost extends TransportHost {
   commit(item: CommitItem): void;
   connectionClosed(conn: Connection): void;
   /** Charges `events` history events to `address`'s read budget; returns how long to pause reading (ms, 0: none). */
-  chargeAddressReads(address: string, events: number): number;
+  chargeAddressReads(address: string, bytes: number): number;
   /** The role a hello's token gives (access/gate.ts). Throws if a store does. */
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>>;
 }
@@ -177,7 +177,7 @@ export class Connection extends Transport implements Peer {
       this.sendError('not-joined', 'send hello before history');
       return ok(null);
     }
-    // Reads are budgeted by cost, per address: the page is answered, its events are
+    // Reads are budgeted by cost, per address: the page is answered, its bytes are
     // charged, and a debt pauses reading for as long as the budget takes to repay it,
     // so this address's next pages wait instead of taking the CPU from everyone else.
     const sent = this.room.history(this, msg);

@@ -35,7 +35,7 @@ export class SyncHub implements ConnectionHost {
   private readonly heartbeat: NodeJS.Timeout | null;
   private readonly gate: AccessGate;
   private readonly addressFrames: AddressBuckets;
-  /** History events served per address (options.addressReads). */
+  /** History bytes served per address (options.addressReads). */
   private readonly addressReads: AddressBuckets;
   /**
    * 2 ms of frame handling per turn of the event loop, then everyone waiting gets 4 frames
@@ -83,8 +83,8 @@ export class SyncHub implements ConnectionHost {
     return this.addressFrames.charge(address);
   }
 
-  chargeAddressReads(address: string, events: number): number {
-    return this.addressReads.charge(address, events);
+  chargeAddressReads(address: string, bytes: number): number {
+    return this.addressReads.charge(address, bytes);
   }
 
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {

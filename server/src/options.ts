@@ -65,12 +65,14 @@ export interface SyncOptions {
    */
   readonly addressFrames: Bucket;
   /**
-   * History events served to one remote address a second, all its connections together:
-   * reads are budgeted by what they cost (a page of 1,000 events is ~3 ms of the server's
-   * time, a ping nearly nothing), so frames are no fair measure. A page is charged the
-   * events it sent; over the budget it is still answered, then reading from that connection
-   * pauses until the debt is repaid (backpressure, nothing refused). The default lets an
-   * honest late joiner page through a long log (~10,000 events a second) unslowed.
+   * Bytes of history pages served to one remote address a second, all its connections
+   * together. Reads are budgeted by what they cost, and a page now costs what it weighs: it
+   * is cached blocks copied into a frame (an encode the first time a chunk is asked for), so
+   * its bytes measure the server's work and its bandwidth alike, where frames are no fair
+   * measure. A page is charged the bytes it sent; over the budget it is still answered, then
+   * reading from that connection pauses until the debt is repaid (backpressure, nothing
+   * refused). The default lets an honest late joiner take a long log at once (automerge-paper,
+   * 260,000 events with 259 checkpoints, is ~4.9 MB of pages) and then ~4 MiB a second.
    */
   readonly addressReads: Bucket;
   /** New WebSocket connections per remote address (a bucket: `rate` a second, `burst`); over it, 429 before the upgrade. */
@@ -99,7 +101,7 @@ export const defaultSyncOptions: SyncOptions = {
   maxBufferedBytes: 64 * 1024 * 1024,
   maxFrameBytes: protocolLimits.maxFrameBytes,
   addressFrames: { rate: 1000, burst: 200 },
-  addressReads: { rate: 20_000, burst: 50_000 },
+  addressReads: { rate: 4 * 1024 * 1024, burst: 16 * 1024 * 1024 },
   connections: perMinute(600),
   creates: perMinute(60),
   allowedOrigins: null,

@@ -6,17 +6,19 @@
  * the core's `Send`s go to, the clock, the checkpoint writes, and the bookkeeping the
  * commit queue and the hub need (`pending`, `broken`).
  *
- * It also keeps the newest committed events as JSON (encoded-tail.ts) and builds
- * welcomes, history pages and `events` frames from it, so a frame the core describes
- * by seqs is spliced from kept text instead of read, parsed and encoded again. What
- * goes out is exactly what `welcomeMessage`, `historyPageMessage` and
- * `encodeServerMessage` would give (server/test/encoded-tail.test.ts checks it).
+ * It also keeps the log as encoded blocks (block-cache.ts) and builds welcomes and
+ * history pages, binary frames (shared/src/protocol/frames.ts), from them, so a frame the
+ * core describes by seqs is mostly cached bytes instead of a read and an encode. What
+ * goes out decodes to exactly what `welcomeMessage` and `historyPageMessage` would give
+ * (server/test/block-cache.test.ts checks it).
  */
 import {
   RoomCore,
   planWelcome,
   PROTOCOL_VERSION,
   encodeServerMessage,
+  encodeWelcomeFrame,
+  encodeHistoryFrame,
   type Checkpoint,
   type CommitItem as CoreCommitItem,
   type Cursor,
@@ -39,14 +41,14 @@ import {
 } from '../../shared/src/index.js';
 import type { LogStore } from './store/log-store.js';
 import type { Logger } from './options.js';
-import { EncodedTail } from './encoded-tail.js';
+import { BlockCache } from './block-cache.js';
 
 export { MAX_PAGE_CHECKPOINTS } from '../../shared/src/index.js';
 
-/** What a room needs of a connection: what the core needs, and a way to send text. */
+/** What a room needs of a connection: what the core needs, and a way to send frames. */
 export interface Peer extends RoomPeer {
-  /** Sends an encoded server message; a closed peer drops it. */
-  sendRaw(text: string): void;
+  /** Sends an encoded server message (text: JSON; bytes: a binary frame); a closed peer drops it. */
+  sendRaw(data: string | Uint8Array): void;
 }
 
 /** One sequenced submit waiting for its commit, with the room it belongs to (the commit queue groups by it). */
@@ -97,8 +99,8 @@ export class Room {
   pending = 0;
   /** Set when the room could not be rebuilt from the store: it must be dropped. */
   broken = false;
-  /** The newest committed events and checkpoints as JSON, for welcomes, history pages and broadcasts. */
-  private readonly tail = new EncodedTail();
+  /** The log as encoded blocks, for welcomes and history pages. */
+  private readonly blocks: BlockCache;
 
   /** Loads the document from the store: latest checkpoint plus the tail. Throws if the store does. */
   constructor(
@@ -106,6 +108,7 @@ export class Room {
     private readonly opts: RoomOptions,
   ) {
     this.storeLog = new StoreLog(opts.store, docId);
+    this.blocks = new BlockCache(this.storeLog);
     this.core = new RoomCore(docId, this.storeLog, { sequencer: opts.sequencer, checkpointEvery: opts.checkpointEvery });
     this.afterLoad();
   }
@@ -129,8 +132,8 @@ export class Room {
 
   private afterLoad(): void {
     const { head, checkpoint } = this.core.loaded;
-    this.tail.reset(head);
-    if (checkpoint !== null) this.tail.keepCheckpoint(checkpoint);
+    this.blocks.reset(head);
+    if (checkpoint !== null) this.blocks.keepCheckpoint(checkpoint);
     this.checkpoint();
   }
 
@@ -150,7 +153,7 @@ export class Room {
     // adds the peer, so a failing read leaves the room as it was.
     const plan = planWelcome(this.docId, peer.role, last, this.core.committedHead, this.core.newestCheckpoint);
     if (!plan.ok) return plan;
-    const welcome = this.welcomeText(plan.value);
+    const welcome = this.welcomeFrame(plan.value);
     const r = this.core.join(peer, last);
     if (!r.ok) return r;
     peer.sendRaw(welcome);
@@ -179,10 +182,29 @@ export class Room {
   committedItems(items: readonly CommitItem[]): void {
     const events: DocEvent[] = [];
     for (const it of items) for (const e of it.appended) events.push(e);
-    // Each event is encoded once: for this broadcast and for the welcomes and history pages to come.
-    this.tail.push(events);
+    // Kept as values: the welcomes to come encode their run without a store read.
+    this.blocks.push(events);
     this.deliver(this.core.committed(items));
     this.checkpoint();
+    this.warmLater();
+  }
+
+  private warming = false;
+
+  /** Encodes a completed chunk or a new checkpoint after this turn, off the ack's path (block-cache.ts). */
+  private warmLater(): void {
+    if (this.warming || !this.blocks.cold) return;
+    this.warming = true;
+    setImmediate(() => {
+      this.warming = false;
+      if (this.broken) return;
+      try {
+        this.blocks.warm();
+      } catch (e) {
+        // Only a store read can throw here (a dropped chunk is read again); the page that needs it will report it.
+        this.opts.log.warn(`room ${this.docId}: blocks not encoded ahead: ${(e as Error).message}`);
+      }
+    });
   }
 
   /** Writes a checkpoint if one is due; a failure only costs a longer replay later. */
@@ -195,14 +217,15 @@ export class Room {
       return;
     }
     this.core.checkpointStored(cp);
-    this.tail.keepCheckpoint(cp);
+    this.blocks.keepCheckpoint(cp);
   }
 
-  /** Answers a history request with one page; returns how many events it holds (the read budget charges them). Throws if the store does. */
+  /** Answers a history request with one page; returns its bytes (the read budget charges them). Throws if the store does. */
   history(peer: Peer, req: HistoryMessage): number {
-    const plan = this.core.history(req);
-    peer.sendRaw(this.historyText(plan));
-    return plan.end - plan.from;
+    const plan = this.core.history(req, this.blocks.beginPage());
+    const frame = this.historyFrame(plan);
+    peer.sendRaw(frame);
+    return frame.length;
   }
 
   /** A cursor moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
@@ -221,53 +244,28 @@ export class Room {
         // another (a broadcast around a submitter's own stream) is looked up.
         if (last !== null) (texts ??= new Map()).set(last, text);
         last = s.msg;
-        text = texts?.get(s.msg) ?? this.encode(s.msg);
+        text = texts?.get(s.msg) ?? encodeServerMessage(s.msg);
       }
       s.to.sendRaw(text);
     }
   }
 
-  /** `encodeServerMessage`, with an `events` message spliced from the tail when it holds them. */
-  private encode(msg: ServerMessage): string {
-    if (msg.type === 'events' && msg.events.length > 0) {
-      const from = msg.events[0].seq - 1;
-      const to = msg.events[msg.events.length - 1].seq;
-      if (to - from === msg.events.length && this.tail.covers(from, to)) {
-        return `{"type":"events","events":[${this.tail.join(from, to)}]}`;
-      }
-    }
-    return encodeServerMessage(msg);
+  /** The binary frame of welcomeMessage(plan, log), from cached blocks. */
+  private welcomeFrame(plan: WelcomePlan): Uint8Array {
+    return encodeWelcomeFrame(
+      { protocol: PROTOCOL_VERSION, docId: plan.docId, role: plan.role, head: plan.head, from: plan.from },
+      {
+        events: this.blocks.runs(plan.from, plan.head),
+        checkpoints: plan.checkpoint !== null ? [this.blocks.checkpointBlock(plan.checkpoint)] : [],
+      },
+    );
   }
 
-  /** The same message as encodeServerMessage(welcomeMessage(plan, log)), spliced from kept JSON where it can be. */
-  private welcomeText(plan: WelcomePlan): string {
-    let checkpoint = 'null';
-    if (plan.checkpoint !== null) {
-      const seq = plan.checkpoint;
-      let kept = this.tail.checkpointText(seq);
-      if (kept === undefined) {
-        const cp = this.storeLog.checkpointAtOrBefore(seq);
-        if (cp === null || cp.seq !== seq) throw new Error(`room ${this.docId}: the store has no checkpoint at ${seq}`);
-        kept = this.tail.keepCheckpoint(cp);
-      }
-      checkpoint = kept;
-    }
-    const events = this.tail.eventsJson(plan.from, plan.head, (a, b) => this.storeLog.range(a, b));
-    return `{"type":"welcome","protocol":${PROTOCOL_VERSION},"docId":${JSON.stringify(plan.docId)},"role":${JSON.stringify(plan.role)},"head":${plan.head},"checkpoint":${checkpoint},"events":${events}}`;
-  }
-
-  /** The same message as encodeServerMessage(historyPageMessage(plan, log)), spliced as the welcome is. */
-  private historyText(plan: HistoryPlan): string {
-    const checkpoints: string[] = [];
-    for (const s of plan.checkpoints) {
-      const kept = this.tail.checkpointText(s);
-      if (kept !== undefined) checkpoints.push(kept);
-      else {
-        const cp = this.storeLog.checkpointAtOrBefore(s);
-        if (cp !== null && cp.seq === s) checkpoints.push(JSON.stringify(cp));
-      }
-    }
-    const events = this.tail.eventsJson(plan.from, plan.end, (a, b) => this.storeLog.range(a, b));
-    return `{"type":"history-page","reqId":${plan.reqId},"events":${events},"checkpoints":[${checkpoints.join(',')}],"next":${plan.next}}`;
+  /** The binary frame of historyPageMessage(plan, log), from cached blocks. */
+  private historyFrame(plan: HistoryPlan): Uint8Array {
+    return encodeHistoryFrame(
+      { reqId: plan.reqId, next: plan.next, from: plan.from, end: plan.end },
+      { events: this.blocks.runs(plan.from, plan.end), checkpoints: plan.checkpoints.map((s) => this.blocks.checkpointBlock(s)) },
+    );
   }
 }

@@ -109,7 +109,8 @@ export abstract class Transport implements Waiting {
   /** Who this is, for log lines. */
   protected abstract describe(): string;
 
-  sendRaw(text: string): void {
+  /** Sends a frame: text (JSON) as a text frame, bytes (a welcome, a history page) as a binary one. */
+  sendRaw(data: string | Uint8Array): void {
     const ws = this.ws;
     if (ws.readyState !== OPEN) return;
     if (ws.bufferedAmount > this.transportHost.options.maxBufferedBytes) {
@@ -118,7 +119,7 @@ export abstract class Transport implements Waiting {
       ws.terminate();
       return;
     }
-    ws.send(text);
+    ws.send(data);
   }
 
   /** Sends an error; a fatal one is followed by a close with `closeCode`. */

@@ -275,8 +275,8 @@ describe('frames per address', () => {
 });
 
 describe('history events per address (the read budget)', () => {
-  it('parses EVENTIDE_RATE_ADDRESS_READS like the other buckets; the default lets a late joiner page at 10,000 events a second unslowed (K6, K13)', () => {
-    expect(defaultSyncOptions.addressReads).toEqual({ rate: 20_000, burst: 50_000 });
+  it('parses EVENTIDE_RATE_ADDRESS_READS like the other buckets; the default lets a late joiner take automerge-paper at once unslowed (K6, K13)', () => {
+    expect(defaultSyncOptions.addressReads).toEqual({ rate: 4 * 1024 * 1024, burst: 16 * 1024 * 1024 });
     expect(syncOptionsFromEnv({}).addressReads).toBeUndefined();
     expect(syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: '' }).addressReads).toBeUndefined();
     expect(syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: '2000/2000' }).addressReads).toEqual({ rate: 2000, burst: 2000 });
@@ -284,31 +284,39 @@ describe('history events per address (the read budget)', () => {
     for (const bad of ['2000', '2000/', '/2000', 'a/b', '-1/5', '5/2.5', '0/100', '0.0/5']) {
       expect(() => syncOptionsFromEnv({ EVENTIDE_RATE_ADDRESS_READS: bad }), bad).toThrow(/EVENTIDE_RATE_ADDRESS_READS must look like RATE\/BURST/);
     }
-    // automerge-paper newest first, 4 pages of 1,000 in flight, ~10,000 events a second:
-    // 260 steps of 4 pages every 0.4 s never owe anything (so are never paused).
+    // automerge-paper's whole history as pages of blocks is ~4.9 MB (bench/results): all of it
+    // at once, as 1 MiB pages back to back, never owes anything (so is never paused), and a
+    // second late joiner from the same address a few seconds later neither.
     let t = 0;
     const reads = new AddressBuckets(defaultSyncOptions.addressReads, () => t);
     let lowest = Infinity;
-    for (let step = 0; step < 65; step++, t += 400) {
-      for (let p = 0; p < 4; p++) lowest = Math.min(lowest, reads.owe('late-joiner', 1000));
+    for (const joiner of [0, 1]) {
+      for (let p = 0; p < 5; p++) lowest = Math.min(lowest, reads.owe('late-joiner', 1 << 20));
+      t += 3000 * (joiner + 1);
     }
     expect(lowest).toBeGreaterThanOrEqual(0);
-    // A flood of 1,000 pages a second from one address is in debt within the second.
+    // A flood of 1,000 pages of 1 MiB a second from one address is in debt within the second.
     t += 10_000;
     let owed = 0;
-    for (let i = 0; i < 1000; i++, t += 1) owed = reads.owe('flood', 1000);
-    expect(owed).toBeLessThan(-900_000);
+    for (let i = 0; i < 1000; i++, t += 1) owed = reads.owe('flood', 1 << 20);
+    expect(owed).toBeLessThan(-900 * (1 << 20));
   });
 
   it('paces a viewer paging through history (all pages answered, exactly the log, none refused) while an editor on another address gets its acks at once (K6)', async () => {
     const DOC = 'reads-budget';
     const N = 10_000;
-    const sp = await ServerProcess.start({ env: { EVENTIDE_RATE_ADDRESS_READS: '2000/2000', EVENTIDE_RATE_EVENTS: '1000000/1000000' } });
+    // Pages are charged their bytes: 20,000 a second, bursts of 20,000.
+    const RATE = 20_000;
+    const sp = await ServerProcess.start({ env: { EVENTIDE_RATE_ADDRESS_READS: `${RATE}/${RATE}`, EVENTIDE_RATE_EVENTS: '1000000/1000000' } });
     servers.push(sp);
-    // The editor (127.0.0.1) writes N events, 1,000 a submit.
+    // The editor (127.0.0.1) writes N events, 1,000 a submit, each typing 8 letters from a
+    // seeded generator (so a page of blocks weighs ~10 kB: deflate cannot make it nothing).
+    const SEED = 0x6b36;
+    let x = SEED;
+    const letters = () => Array.from({ length: 8 }, () => String.fromCharCode(97 + ((x = (x * 1103515245 + 12345) % 2 ** 31) % 26))).join('');
     const { sock: editor } = await RawSocket.join(sp.url, DOC, 'ed');
     for (let b = 0; b < N / 1000; b++) {
-      const events = Array.from({ length: 1000 }, (_, i) => ({ id: { client: 'ed', clientSeq: b * 1000 + i + 1 }, author: 'ed', op: ['x'], kind: 'edit' }));
+      const events = Array.from({ length: 1000 }, (_, i) => ({ id: { client: 'ed', clientSeq: b * 1000 + i + 1 }, author: 'ed', op: [letters()], kind: 'edit' }));
       editor.sendJson({ type: 'submit', base: b * 1000, events });
       for (let i = 0; i < 1000; i++) await editor.next('ack');
     }
@@ -352,9 +360,16 @@ describe('history events per address (the read budget)', () => {
     typing = false;
     await typed;
     for (const v of viewers) expect(v.messages.filter((m) => m.type === 'error')).toEqual([]);
-    // 10,000 events at 2,000 a second after a burst of 2,000 (each connection may run one page
-    // into debt): at least ~3 s. Without the budget they take a few ms.
-    expect(ms).toBeGreaterThan(2500);
+    // The pages' bytes at RATE a second after a burst of RATE (each connection may run one
+    // page into debt): at least ~3 s here. Without the budget they take a few ms.
+    const sizes = viewers.flatMap((v) => v.binarySizes.slice(1)); // after each one's welcome
+    expect(sizes.length).toBe(10);
+    const bytes = sizes.reduce((n, b) => n + b, 0);
+    const biggest = Math.max(...sizes);
+    const least = ((bytes - RATE - 2 * biggest) / RATE) * 1000;
+    expect(bytes, `seed ${SEED}`).toBeGreaterThan(5 * RATE);
+    expect(least, `seed ${SEED}`).toBeGreaterThan(2000);
+    expect(ms, `seed ${SEED}: ${bytes} bytes`).toBeGreaterThan(least);
     expect(ms).toBeLessThan(20_000);
     expect(latencies.length).toBeGreaterThanOrEqual(20);
     expect(Math.max(...latencies)).toBeLessThan(200);

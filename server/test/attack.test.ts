@@ -31,7 +31,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, TOKEN_BYTES, tokenFromBytes, viewTokenOf } from '../../shared/src/index';
+import { PROTOCOL_VERSION, TOKEN_BYTES, decodeServerFrame, tokenFromBytes, viewTokenOf } from '../../shared/src/index';
+import { frameData } from './helpers/ws-client';
 import { ServerProcess, readLog } from './helpers/server-process';
 import type { AttackConfig, AttackSummary } from './helpers/attacker';
 import { testSeed } from './helpers/typing';
@@ -85,8 +86,10 @@ class Honest {
       this.ws.on('open', () =>
         this.ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, docId: this.doc, client: this.name, user: { name: this.name, color: '#080' }, last: 0, token: this.token, ...(this.create ? { create: true } : {}) })),
       );
-      this.ws.on('message', (d) => {
-        const m = JSON.parse(String(d));
+      this.ws.on('message', (d, isBinary) => {
+        const r = decodeServerFrame(frameData(d, isBinary));
+        if (!r.ok) throw new Error(`undecodable server frame: ${r.error.code}: ${r.error.message}`);
+        const m = r.value;
         if (m.type === 'welcome') {
           this.seq = m.head;
           resolve();

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { resolveStaticPath, startServer, type RunningServer } from '../src/http';
-import { PROTOCOL_VERSION } from '../../shared/src/index';
+import { PROTOCOL_VERSION, decodeServerFrame } from '../../shared/src/index';
+import { frameData } from './helpers/ws-client';
 import { editAccess } from './helpers/tokens';
 
 const INDEX_HTML = '<!doctype html><title>Eventide test</title><div id="root"></div>';
@@ -177,7 +178,14 @@ describe('websocket', () => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    const next = () => new Promise<Record<string, unknown>>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+    // Text frames are JSON; the welcome is a binary frame, which decodeServerFrame reads.
+    const next = () =>
+      new Promise<unknown>((resolve) =>
+        ws.once('message', (d, isBinary) => {
+          const r = decodeServerFrame(frameData(d, isBinary));
+          resolve(r.ok ? r.value : r.error);
+        }),
+      );
     let reply = next();
     ws.send('not json at all');
     expect(await reply).toMatchObject({ type: 'error', code: 'bad-json', fatal: false });

@@ -57,7 +57,7 @@ async function walk(sock: RawSocket, from: number, to: number, limit: number) {
 }
 
 describe('history and presence (real process)', () => {
-  it('pages history with checkpoints, before and after a restart (P9)', async () => {
+  it('pages history with checkpoints, as binary frames, before and after a restart (P9, P19)', async () => {
     // Every checkpoint kept (R16 would keep only the newest two of these), so pages carry all ten.
     const sp = await ServerProcess.start({ env: { EVENTIDE_CHECKPOINT_EVERY: '100', EVENTIDE_CHECKPOINT_KEEP_EVERY: '100' } });
     servers.push(sp);
@@ -102,9 +102,14 @@ describe('history and presence (real process)', () => {
     await sp.restart();
     ({ sock } = await RawSocket.join(sp.url, 'hist', 'reader'));
     const again = await walk(sock, 0, head, 1000);
-    expect(again.pages).toBe(3); // up to 1,000 events a page, but at most 4 checkpoints: pages end at 400, 800, 1050
+    expect(again.pages).toBe(2); // the limit, 1,000 events (a page holds up to 64 checkpoints): pages end at 1000, 1050
     expect(again.events).toEqual(all.events);
     expect(again.checkpoints.map((c) => c.seq)).toEqual(all.checkpoints.map((c) => c.seq));
+    // Pages are bounded by their bytes, not by 1,000 events: a large limit takes it all at once.
+    const whole = await walk(sock, 0, head, 1_000_000);
+    expect(whole.pages).toBe(1);
+    expect(whole.events).toEqual(all.events);
+    expect(whole.checkpoints).toEqual(again.checkpoints);
     sock.close();
     await sp.stop();
     expect(readLog(sp.dbFile, 'hist')).toEqual(all.events);

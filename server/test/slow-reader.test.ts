@@ -39,18 +39,23 @@ describe('unsent output per connection', () => {
     servers.push(srv);
     const url = `ws://127.0.0.1:${srv.port}/ws`;
 
-    // 40 events of 20,000 units each: every full history page is ~800 KB of JSON.
+    // 40 events of 20,000 CJK characters each, drawn from a seeded generator so that deflate
+    // cannot shrink them away: every full history page is a binary frame of over 1 MB of blocks.
     const { sock: editor } = await RawSocket.join(url, 'slow', 'editor');
     socks.push(editor);
-    const chunk = 'abcdefghij'.repeat(2000);
+    let x = 0x51e7;
+    const chunk = Array.from({ length: 20_000 }, () => String.fromCharCode(0x4e00 + ((x = (x * 1103515245 + 12345) % 2 ** 31) % 20_000))).join('');
     const events = Array.from({ length: 40 }, (_, i) => ({
       id: { client: 'editor', clientSeq: i + 1 },
       author: 'editor',
       op: i === 0 ? [chunk] : [i * chunk.length, chunk],
       kind: 'edit',
     }));
-    editor.sendJson({ type: 'submit', base: 0, events });
-    for (let i = 0; i < events.length; i++) await editor.next('ack');
+    // One a submit: a submit frame stays under 1 MiB.
+    for (let i = 0; i < events.length; i++) {
+      editor.sendJson({ type: 'submit', base: i, events: [events[i]] });
+      await editor.next('ack');
+    }
 
     // The reader joins, then its side stops reading from the TCP socket.
     const { sock: reader } = await RawSocket.join(url, 'slow', 'reader');

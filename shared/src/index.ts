@@ -98,6 +98,7 @@ export * from './room/index.js';
 
 // The wire protocol (docs/protocol.md).
 export * from './protocol/messages.js';
+export * from './protocol/frames.js';
 
 // Capability links and their tokens (docs/security.md).
 export {

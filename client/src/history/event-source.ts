@@ -18,7 +18,7 @@
  * client's unconfirmed events) is not part of it.
  */
 import type { Checkpoint, CodedError, DocEvent, Result } from '../../../shared/src/index.js';
-import { err, ok, OpSummaries, type OpSummaryView } from '../../../shared/src/index.js';
+import { err, ok, OpSummaries, protocolLimits, type OpSummaryView } from '../../../shared/src/index.js';
 
 export type EventSourceErrorCode = 'offline' | 'timeout' | 'storage' | 'server' | 'range';
 export type EventSourceError = CodedError<EventSourceErrorCode>;
@@ -54,9 +54,16 @@ export interface EventSourceOptions {
   readonly local: LocalEvents | null;
   /** null: no server (tests, or a document that lives only here). */
   readonly remote: RemoteHistory | null;
-  /** Events per page (at most 1000, the protocol's limit). */
+  /**
+   * Events per page asked for (at most the protocol's limit). The server's pages are bounded
+   * by their encoded bytes (1 MiB, a few bytes an event), so by default a page asks for many
+   * and the server says where it stopped (`next`).
+   */
   readonly pageSize?: number;
 }
+
+/** Events a page asks for by default: a stretch the server sends in a page or two of blocks. */
+export const PAGE_EVENTS = 32_000;
 
 /** Events read from the local store at once when filling memory downwards. */
 const LOCAL_CHUNK = 10_000;
@@ -74,7 +81,7 @@ export class EventSource {
 
   constructor(options: EventSourceOptions) {
     this.o = options;
-    this.pageSize = Math.max(1, Math.min(options.pageSize ?? 1000, 1000));
+    this.pageSize = Math.max(1, Math.min(options.pageSize ?? PAGE_EVENTS, protocolLimits.maxHistoryLimit));
     this.memFrom = options.head();
   }
 

@@ -6,12 +6,13 @@
  * arriving.
  *
  * Newest first, so a browser that joined a long document late can scrub recent versions
- * after a round trip or two, not after the whole log (automerge-paper: 260 pages):
+ * after a round trip or two, not after the whole log (automerge-paper: 260,000 events, nine
+ * stretches of 32,000, each one server page of blocks):
  *   1. a base near the head: the newest server checkpoint at or before the head, from the
  *      history cache, else from the server's page of the last stretch (which carries it);
  *      a short log (no checkpoint) starts at 0;
  *   2. forward: the events from the base to the head (the index answers base..head);
- *   3. backward: stretches below the base, a few in flight, each with the server
+ *   3. backward: stretches of STRETCH events below the base, a few in flight, each with the server
  *      checkpoint it starts from (cache, else server), prepended to the index (which
  *      checks that each fits) until the base is 0. Offline, what the cache and the
  *      local store hold still loads (a stretch without a checkpoint waits for the next
@@ -34,12 +35,20 @@
  */
 import type { Checkpoint, CodedError, DocEvent, Result } from '../../../shared/src/index.js';
 import { HistoryIndex, ropeFromCheckpoint, Rope } from '../../../shared/src/index.js';
-import type { EventPage, EventSource, EventSourceError } from './event-source.js';
+import { PAGE_EVENTS, type EventPage, type EventSource, type EventSourceError } from './event-source.js';
 import { labelOf, type NamedVersion } from './labels.js';
 
-/** Events per page asked for (the protocol's most), and pages asked for at once. */
+/**
+ * Events per page asked for near the head (where the base and the newest events are: a
+ * checkpoint interval), and pages or stretches asked for at once.
+ */
 const PAGE = 1000;
 const IN_FLIGHT = 4;
+/**
+ * Events per stretch below the base. The server bounds a page by its encoded bytes (1 MiB),
+ * not by 1,000 events as when pages were JSON, so a stretch is one request or two.
+ */
+const STRETCH = PAGE_EVENTS;
 /** A cached checkpoint this far below the head is a good first base; further, the server is asked for a nearer one. */
 const NEAR = 2 * PAGE;
 
@@ -282,7 +291,7 @@ export class HistoryModel {
   }
 
   /**
-   * Step 3: stretches of PAGE events below the base, IN_FLIGHT asked at once and kept so (a
+   * Step 3: stretches of STRETCH events below the base, IN_FLIGHT asked at once and kept so (a
    * new one is asked as soon as the highest arrives), each prepended as soon as a checkpoint
    * below it is known. False on a problem (the stretches still in flight are dropped).
    */
@@ -293,7 +302,7 @@ export class HistoryModel {
       // Live events that came with a gap are fetched between stretches, not after the whole history.
       if (this.idx.head < this.source.head() && !(await this.forward())) return false;
       while (asks.length < IN_FLIGHT && next > 0) {
-        const lo = Math.max(0, next - PAGE);
+        const lo = Math.max(0, next - STRETCH);
         asks.push({ hi: next, got: this.stretch(lo, next) });
         next = lo;
       }

@@ -19,6 +19,8 @@ import { encodeClientMessage, type ClientMessage } from '../../../shared/src/ind
 /** The parts of the browser WebSocket used here (the `ws` package fits too, in tests). */
 export interface SocketLike {
   readonly readyState: number;
+  /** Set to 'arraybuffer': welcomes and history pages are binary frames, read synchronously. */
+  binaryType?: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;
   onopen: ((ev: unknown) => void) | null;
@@ -56,7 +58,8 @@ export interface SocketOwner {
   /** The current socket opened: say hello. */
   opened(): void;
   /** One message of the current socket. A throw is reported as `client-bug` and the connection is lost. */
-  message(raw: string): void;
+  /** A frame: text as a string, a binary frame (a welcome, a history page) as bytes. */
+  message(raw: string | Uint8Array): void;
   /** The current socket is being dropped: forget what belonged to its connection. */
   dropped(): void;
   /** The connection was lost (closed, silent, could not be made): decide when to reconnect (`reconnectAfter`). */
@@ -155,6 +158,7 @@ export class ReconnectingSocket {
       this.lost();
       return;
     }
+    ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.lastHeard = Date.now();
     ws.onopen = () => {
@@ -166,7 +170,7 @@ export class ReconnectingSocket {
       if (ws !== this.ws) return; // a dropped socket's last words
       this.lastHeard = Date.now();
       try {
-        this.owner.message(typeof ev.data === 'string' ? ev.data : String(ev.data));
+        this.owner.message(frameOf(ev.data));
       } catch (e) {
         this.owner.problem('client-bug', (e as Error).message);
         this.lost();
@@ -272,4 +276,12 @@ function browserNetwork(): NetworkLike {
       };
     },
   };
+}
+
+/** A message event's data as the session takes it: text as is, binary frames as bytes (never a Blob: binaryType is 'arraybuffer'). */
+function frameOf(data: unknown): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return String(data);
 }

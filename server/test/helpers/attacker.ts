@@ -18,7 +18,8 @@
  * code, errors received by code.
  */
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION } from '../../../shared/src/index.js';
+import { PROTOCOL_VERSION, FRAME_WELCOME, decodeServerFrame } from '../../../shared/src/index.js';
+import { frameData } from './ws-client.js';
 import { Random } from '../../../shared/test/sim/random.js';
 import { BadFrames } from './bad-frames.js';
 import { testToken } from './tokens.js';
@@ -112,14 +113,25 @@ export async function attack(cfg: AttackConfig): Promise<AttackSummary> {
       });
       // Cheap reading (the attacker shares the machine's two cores with the server): only
       // the fields it needs, by pattern, without parsing every broadcast.
-      ws.on('message', (d) => {
+      ws.on('message', (d, isBinary) => {
+        if (isBinary) {
+          // A welcome or a history page (binary frames of blocks): a welcome is decoded in
+          // full and must decode; pages are only counted (their bytes would cost the machine).
+          const bytes = frameData(d, true) as Uint8Array;
+          if (bytes[0] !== FRAME_WELCOME) return;
+          const r = decodeServerFrame(bytes);
+          if (!r.ok) bump(sum.errors, `undecodable:${r.error.code}`);
+          else if (r.value.type === 'welcome') {
+            joined = true;
+            bump(sum.welcomes, `${mode}:${r.value.role}`);
+            bad.head = Math.max(bad.head, r.value.head);
+          }
+          return;
+        }
         const text = String(d);
         const head = text.slice(0, 64);
         if (head.startsWith('{"type":"error"')) bump(sum.errors, /"code":"([a-z-]+)"/.exec(head)?.[1] ?? '?');
-        else if (head.startsWith('{"type":"welcome"')) {
-          joined = true;
-          bump(sum.welcomes, `${mode}:${/"role":"([a-z]+)"/.exec(text)?.[1] ?? '?'}`);
-        } else if (head.startsWith('{"type":"events"')) {
+        else if (head.startsWith('{"type":"events"')) {
           const seqs = [...text.matchAll(/"seq":(\d+)/g)];
           if (seqs.length > 0) bad.head = Math.max(bad.head, Number(seqs[seqs.length - 1][1]));
         }

@@ -5,19 +5,29 @@
  * ws-client.ts.
  */
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, type ServerMessage } from '../../../shared/src/index.js';
+import { PROTOCOL_VERSION, decodeServerFrame, type ServerMessage } from '../../../shared/src/index.js';
+import { frameData } from './ws-client.js';
 import { editAccess } from './tokens.js';
 
 export class RawSocket {
   readonly messages: ServerMessage[] = [];
   closeCode: number | null = null;
+  /** The size of each binary frame received (the welcomes and history pages), in order. */
+  readonly binarySizes: number[] = [];
   private readonly closed: Promise<number>;
   private wake: (() => void) | null = null;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('error', () => {});
-    ws.on('message', (d) => {
-      this.messages.push(JSON.parse(String(d)) as ServerMessage);
+    ws.on('message', (d, isBinary) => {
+      // Text frames as they are (a test may send anything and read what comes back); binary
+      // ones (welcomes, history pages) through the frame decoder, which must accept them.
+      if (isBinary) {
+        const r = decodeServerFrame(frameData(d, true));
+        if (!r.ok) throw new Error(`RawSocket: an undecodable binary frame: ${r.error.code}: ${r.error.message}`);
+        this.messages.push(r.value);
+        this.binarySizes.push((frameData(d, true) as Uint8Array).length);
+      } else this.messages.push(JSON.parse(String(d)) as ServerMessage);
       this.wake?.();
     });
     this.closed = new Promise((resolve) =>

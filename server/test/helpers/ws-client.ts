@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import {
   ClientSession,
   ClientState,
-  decodeServerMessage,
+  decodeServerFrame,
   encodeClientMessage,
   idKey,
   type ClientMessage,
@@ -161,10 +161,10 @@ export class WsClient {
       if (ws !== this.ws) return;
       this.run(this.session.opened(this.user));
     });
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
       if (ws !== this.ws) return; // a dropped socket's last words
       try {
-        this.onMessage(String(data));
+        this.onMessage(frameData(data, isBinary));
       } catch (e) {
         this.fatal = `handler threw: ${(e as Error).stack}`;
       }
@@ -190,8 +190,8 @@ export class WsClient {
     }
   }
 
-  private onMessage(raw: string): void {
-    const r = decodeServerMessage(raw);
+  private onMessage(raw: string | Uint8Array): void {
+    const r = decodeServerFrame(raw);
     if (!r.ok) {
       this.fatal = `undecodable server message: ${r.error.message}`;
       return;
@@ -245,4 +245,10 @@ export class WsClient {
       }
     }
   }
+}
+
+/** A `ws` message as the session takes it: a text frame as a string, a binary frame (a welcome, a history page) as bytes. */
+export function frameData(data: WebSocket.RawData, isBinary: boolean): string | Uint8Array {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data;
+  return isBinary ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) : bytes.toString();
 }

@@ -1,7 +1,8 @@
 /**
  * The wire protocol on `/ws` (docs/protocol.md tells the story; this file is the law).
  *
- * Every message is one JSON text frame with a `type`. The shapes are defined once, here,
+ * Every message is one JSON text frame with a `type`, except the welcome and the history
+ * page, which go out as binary frames of encoded blocks (frames.ts). The shapes are defined once, here,
  * with zod, and the TypeScript types are inferred from them, so the validator and the
  * types cannot drift apart. Ops are never trusted to a schema of their own: the op
  * field runs through the core's `decodeOp` (the codec is the only door for ops), and a
@@ -22,7 +23,7 @@ import { type Result, type CodedError, ok, err } from '../result.js';
 import { TOKEN_PATTERN } from '../access/capability.js';
 
 /** Bumped on any change a peer of the previous version would misread. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Limits of the protocol; the server enforces them, the client stays inside them. */
 export const protocolLimits = {
@@ -30,8 +31,11 @@ export const protocolLimits = {
   maxFrameBytes: 1 << 20,
   /** Most events in one submit. */
   maxEventsPerSubmit: 1000,
-  /** Most events in one history page. */
-  maxHistoryLimit: 1000,
+  /**
+   * Most events a history request may ask for. Generous: a page is bounded by its encoded
+   * bytes (MAX_PAGE_BYTES, shared/src/room/history-page.ts), a few bytes an event.
+   */
+  maxHistoryLimit: 1_000_000,
   /** A client further behind than this (or new) is caught up from a checkpoint. */
   catchUpCheckpointAfter: 1000,
   /** Lengths of identifiers and names, in UTF-16 units. */
@@ -305,7 +309,7 @@ function validated<T>(schema: z.ZodType<T>, json: unknown, what: string): Result
   return err(opIssue ? 'op-malformed' : 'bad-message', `${what}: ${where}${first.message}`);
 }
 
-/** Encodes a server message (one place, so a later binary form changes one function). */
+/** Encodes a server message as JSON text (welcomes and history pages go out binary: frames.ts). */
 export function encodeServerMessage(msg: ServerMessage): string {
   return JSON.stringify(msg);
 }

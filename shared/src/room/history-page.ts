@@ -8,7 +8,13 @@
  *   2. at most `limit` events after `from`;
  *   3. cut at the `MAX_PAGE_CHECKPOINTS`th checkpoint of the range, because checkpoints
  *      can be large (a whole document each): the page then ends *at* that checkpoint, so
- *      it holds every checkpoint of its range and `next` continues exactly after it.
+ *      it holds every checkpoint of its range and `next` continues exactly after it;
+ *   4. when the shell says what its frame costs (`PageCost`, the encoded bytes of events
+ *      and checkpoints), cut at a multiple of `PAGE_CHUNK` so the page stays within
+ *      `MAX_PAGE_BYTES`, holding at least one chunk (with its checkpoints) so that every
+ *      page moves on. Pages used to be bounded by a count of JSON events (1,000, ~130 KB);
+ *      as blocks an event is a few bytes, and a late joiner walks the whole log, so the
+ *      bound is what the frame weighs and the count is generous.
  *
  * `next` is the page's end while the request's (clamped) end is not reached, then null.
  * Like the welcome, the decision is a plan of seqs; `historyPageMessage` builds the
@@ -19,7 +25,29 @@ import type { Checkpoint } from '../log/checkpoint.js';
 import type { RoomLog } from './room-log.js';
 
 /** Most checkpoints in one history page; the page ends at the last one it holds. */
-export const MAX_PAGE_CHECKPOINTS = 4;
+export const MAX_PAGE_CHECKPOINTS = 64;
+
+/** Most encoded bytes in a page whose cost is known (the first chunk goes out whatever it weighs). */
+export const MAX_PAGE_BYTES = 1 << 20;
+
+/** Pages priced by bytes end at a multiple of this (the server caches its blocks per chunk of seqs). */
+export const PAGE_CHUNK = 1000;
+
+/**
+ * What a page costs to send, as the shell builds it: the encoded bytes of the events
+ * `from < seq ≤ to` (a run within one chunk), and of the checkpoint at `seq`. Pure of
+ * effects but for caches: the shell encodes what it prices and keeps it for the frame.
+ */
+export interface PageCost {
+  events(from: number, to: number): number;
+  checkpoint(seq: number): number;
+  /**
+   * True once pricing has cost the shell what one page may (it encodes what is not cached
+   * yet): the page then ends at the chunk reached, so one page of a cold log never holds
+   * the server for long, and the client continues at `next`.
+   */
+  exhausted?(): boolean;
+}
 
 /**
  * One page, by seq. Promises: `from ≤ end ≤ min(to, committed head)`, `end - from ≤
@@ -35,7 +63,13 @@ export interface HistoryPlan {
 }
 
 /** The page answering `req` when the committed head is `head`; reads only the checkpoint seqs. */
-export function planHistoryPage(req: HistoryMessage, head: number, log: Pick<RoomLog, 'checkpointSeqs'>): HistoryPlan {
+export function planHistoryPage(
+  req: HistoryMessage,
+  head: number,
+  log: Pick<RoomLog, 'checkpointSeqs'>,
+  cost?: PageCost,
+  maxBytes: number = MAX_PAGE_BYTES,
+): HistoryPlan {
   const stop = Math.min(req.to, head);
   let end = Math.max(req.from, Math.min(stop, req.from + req.limit));
   let checkpoints: readonly number[] = [];
@@ -44,6 +78,26 @@ export function planHistoryPage(req: HistoryMessage, head: number, log: Pick<Roo
     if (checkpoints.length > MAX_PAGE_CHECKPOINTS) {
       end = checkpoints[MAX_PAGE_CHECKPOINTS - 1];
       checkpoints = checkpoints.slice(0, MAX_PAGE_CHECKPOINTS);
+    }
+  }
+  if (cost !== undefined && end > req.from) {
+    let at = req.from;
+    let held = 0;
+    let bytes = 0;
+    while (at < end) {
+      const next = Math.min(end, (Math.floor(at / PAGE_CHUNK) + 1) * PAGE_CHUNK);
+      let c = cost.events(at, next);
+      let k = held;
+      while (k < checkpoints.length && checkpoints[k] <= next) c += cost.checkpoint(checkpoints[k++]);
+      if (at > req.from && bytes + c > maxBytes) break;
+      bytes += c;
+      at = next;
+      held = k;
+      if (cost.exhausted?.() === true) break;
+    }
+    if (at < end) {
+      end = at;
+      checkpoints = checkpoints.slice(0, held);
     }
   }
   return { reqId: req.reqId, from: req.from, end, checkpoints, next: end < stop ? end : null };

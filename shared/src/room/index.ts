@@ -5,5 +5,5 @@
 export type { RoomLog } from './room-log.js';
 export { RoomCore, type RoomPeer, type RoomCoreOptions, type Joined, type LoadedState } from './room-core.js';
 export { planWelcome, welcomeMessage, type WelcomePlan } from './welcome.js';
-export { planHistoryPage, historyPageMessage, MAX_PAGE_CHECKPOINTS, type HistoryPlan } from './history-page.js';
+export { planHistoryPage, historyPageMessage, MAX_PAGE_CHECKPOINTS, MAX_PAGE_BYTES, PAGE_CHUNK, type HistoryPlan, type PageCost } from './history-page.js';
 export { commitStream, type CommitItem, type Send } from './commit-stream.js';

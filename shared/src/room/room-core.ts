@@ -33,7 +33,7 @@ import type { Cursor, HistoryMessage, User } from '../protocol/messages.js';
 import { type Result, type CodedError, ok } from '../result.js';
 import type { RoomLog } from './room-log.js';
 import { planWelcome, type WelcomePlan } from './welcome.js';
-import { planHistoryPage, type HistoryPlan } from './history-page.js';
+import { planHistoryPage, type HistoryPlan, type PageCost } from './history-page.js';
 import { commitStream, type CommitItem, type Send } from './commit-stream.js';
 
 /**
@@ -219,9 +219,12 @@ export class RoomCore<P extends RoomPeer> {
     if (cp.seq > this.lastCheckpoint && cp.seq <= this.committedSeq) this.lastCheckpoint = cp.seq;
   }
 
-  /** Where the page answering `req` ends, over the committed log. Reads the checkpoint seqs (throws if the log does). */
-  history(req: HistoryMessage): HistoryPlan {
-    return planHistoryPage(req, this.committedSeq, this.log);
+  /**
+   * Where the page answering `req` ends, over the committed log, within `MAX_PAGE_BYTES`
+   * of `cost` when the shell prices its frames. Reads the checkpoint seqs (throws if the log does).
+   */
+  history(req: HistoryMessage, cost?: PageCost): HistoryPlan {
+    return planHistoryPage(req, this.committedSeq, this.log, cost);
   }
 
   private relay(from: P, msg: Send<P>['msg'], out: Send<P>[]): void {

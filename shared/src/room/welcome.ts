@@ -14,7 +14,7 @@
  * (a reset server), and anything it sent would be read against the wrong text.
  *
  * The decision is a `WelcomePlan` (seqs only) so that a shell may build the frame from
- * whatever it keeps (the server splices kept JSON, server/src/encoded-tail.ts);
+ * whatever it keeps (the server builds frames from cached blocks, server/src/block-cache.ts);
  * `welcomeMessage` builds it from the log, and both must give the same message.
  */
 import { protocolLimits, PROTOCOL_VERSION, type WelcomeMessage } from '../protocol/messages.js';

@@ -50,7 +50,6 @@ import type { DocEvent, EventId, EventKind, EventMeta, LocalEvent } from '../log
 import { ClientState, type ClientErrorCode, type LiveChange } from '../sync/client-state.js';
 import {
   PROTOCOL_VERSION,
-  decodeServerMessage,
   protocolLimits,
   type ClientMessage,
   type HistoryPageMessage,
@@ -58,6 +57,7 @@ import {
   type User,
   type WelcomeMessage,
 } from '../protocol/messages.js';
+import { decodeServerFrame } from '../protocol/frames.js';
 import type { CodedError, Result } from '../result.js';
 import type { Role } from '../access/capability.js';
 import type { SessionEffect } from './effects.js';
@@ -213,10 +213,13 @@ export class ClientSession {
     this.attempt = 0;
   }
 
-  /** One frame from the server, as received. `now`: the shell's clock (for an ack without `time`). */
-  receive(raw: string, now: number): SessionEffect[] {
+  /**
+   * One frame from the server, as received: text (JSON) or bytes (a binary welcome or
+   * history page). `now`: the shell's clock (for an ack without `time`).
+   */
+  receive(raw: string | Uint8Array, now: number): SessionEffect[] {
     if (this.conn !== 'open') return [];
-    const r = decodeServerMessage(raw);
+    const r = decodeServerFrame(raw);
     if (!r.ok) {
       return [{ type: 'problem', source: 'decode', code: 'bad-message', message: `undecodable server message: ${r.error.message}`, fatal: false }, ...this.resync()];
     }

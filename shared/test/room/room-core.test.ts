@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import { RoomCore, type RoomPeer } from '../../src/room/room-core.js';
 import { welcomeMessage } from '../../src/room/welcome.js';
-import { historyPageMessage, MAX_PAGE_CHECKPOINTS } from '../../src/room/history-page.js';
+import { historyPageMessage, planHistoryPage, MAX_PAGE_CHECKPOINTS, MAX_PAGE_BYTES, PAGE_CHUNK, type PageCost } from '../../src/room/history-page.js';
 import type { CommitItem, Send } from '../../src/room/commit-stream.js';
 import { MemoryLog } from '../../src/log/memory-log.js';
 import { replay } from '../../src/log/replay.js';
@@ -136,12 +136,12 @@ describe('room core: history pages', () => {
     expect(s.room.history({ type: 'history', reqId: 4, from: 30, to: 30, limit: 10 })).toEqual({ reqId: 4, from: 30, end: 30, checkpoints: [], next: null });
   });
 
-  it('ends a page at its 4th checkpoint, and paging gives back exactly the log and every checkpoint (L1, P9)', () => {
-    const s = setup(10);
-    typeInto(s, 95);
-    const plan = s.room.history({ type: 'history', reqId: 1, from: 3, to: 95, limit: 1000 });
-    expect(plan).toEqual({ reqId: 1, from: 3, end: 40, checkpoints: [10, 20, 30, 40], next: 40 });
-    expect(MAX_PAGE_CHECKPOINTS).toBe(4);
+  it('ends a page at its 64th checkpoint, and paging gives back exactly the log and every checkpoint (L1, P9)', () => {
+    const s = setup(1);
+    typeInto(s, 150);
+    const plan = s.room.history({ type: 'history', reqId: 1, from: 3, to: 150, limit: 1000 });
+    expect(MAX_PAGE_CHECKPOINTS).toBe(64);
+    expect(plan).toEqual({ reqId: 1, from: 3, end: 67, checkpoints: Array.from({ length: 64 }, (_, i) => 4 + i), next: 67 });
     const events: DocEvent[] = [];
     const cps: number[] = [];
     let from: number | null = 0;
@@ -153,7 +153,33 @@ describe('room core: history pages', () => {
       from = page.next;
     }
     expect(events).toEqual(s.log.events);
-    expect(cps).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90]);
+    expect(cps).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+  });
+
+  it('bounds a priced page by its bytes, cut at a chunk, with at least one chunk, the limit still kept (P9)', () => {
+    const req = (from: number, limit = 1_000_000) => ({ type: 'history' as const, reqId: 1, from, to: 50_000, limit });
+    const none = { checkpointSeqs: () => [] as number[] };
+    const perEvent = (bytes: number, cpBytes = 0): PageCost => ({ events: (a, b) => (b - a) * bytes, checkpoint: () => cpBytes });
+    expect(PAGE_CHUNK).toBe(1000);
+    expect(MAX_PAGE_BYTES).toBe(1 << 20);
+    // 100 bytes an event: ten chunks are 1,000,000 bytes, an eleventh would pass 1 MiB.
+    expect(planHistoryPage(req(0), 50_000, none, perEvent(100))).toEqual({ reqId: 1, from: 0, end: 10_000, checkpoints: [], next: 10_000 });
+    // Starting mid-chunk: the rest of that chunk, then whole chunks.
+    expect(planHistoryPage(req(500), 50_000, none, perEvent(100)).end).toBe(10_000);
+    // One chunk over the bound still goes out alone, so paging always moves on.
+    expect(planHistoryPage(req(0), 50_000, none, perEvent(2000)).end).toBe(1000);
+    expect(planHistoryPage(req(1000), 50_000, none, perEvent(2000)).end).toBe(2000);
+    // Checkpoints weigh in: a chunk with its checkpoint is 400 kB here, so two fit.
+    const every = { checkpointSeqs: (a: number, b: number) => Array.from({ length: 50 }, (_, i) => (i + 1) * 1000).filter((x) => x >= a && x <= b) };
+    expect(planHistoryPage(req(0), 50_000, every, perEvent(100, 300_000))).toEqual({ reqId: 1, from: 0, end: 2000, checkpoints: [1000, 2000], next: 2000 });
+    // The limit and the head still bound it; unpriced, only they and the checkpoint count do.
+    expect(planHistoryPage(req(0, 1500), 50_000, none, perEvent(1)).end).toBe(1500);
+    expect(planHistoryPage(req(0), 3200, none, perEvent(1))).toEqual({ reqId: 1, from: 0, end: 3200, checkpoints: [], next: null });
+    expect(planHistoryPage(req(0), 50_000, none).end).toBe(50_000);
+    // A shell whose encoding budget for the page is spent ends it at the chunk reached.
+    let priced = 0;
+    const tiring: PageCost = { events: (a, b) => (priced++, b - a), checkpoint: () => 0, exhausted: () => priced >= 3 };
+    expect(planHistoryPage(req(500), 50_000, none, tiring)).toEqual({ reqId: 1, from: 500, end: 3000, checkpoints: [], next: 3000 });
   });
 });
 

@@ -9,6 +9,7 @@ import type { SessionEffect } from '../../src/session/effects.js';
 import { backoffDelay, isFatalError } from '../../src/session/resync.js';
 import { ClientState } from '../../src/sync/client-state.js';
 import { PROTOCOL_VERSION, type ClientMessage, type ServerMessage } from '../../src/protocol/messages.js';
+import { encodeServerFrame } from '../../src/protocol/frames.js';
 import type { DocEvent } from '../../src/log/event.js';
 import type { Checkpoint } from '../../src/log/checkpoint.js';
 
@@ -155,5 +156,24 @@ describe('client session', () => {
     const fx = s.receive('{"type":"events","events":[]}', 1);
     expect(kinds(fx)).toEqual(['problem', 'reconnect']);
     expect(fx[0]).toMatchObject({ source: 'decode', code: 'bad-message' });
+  });
+
+  it('takes a binary welcome as the same welcome; a damaged one is reported and re-syncs (P19, S1)', () => {
+    const w = welcome(checkpoint(5), events(5, 7), 7);
+    const frame = encodeServerFrame(w) as Uint8Array;
+    const a = session();
+    a.opened(user);
+    const b = session();
+    b.opened(user);
+    expect(a.receive(frame, 1)).toEqual(b.take(w, 1));
+    expect(a.state.confirmedSeq).toBe(7);
+    const c = session();
+    c.opened(user);
+    const bad = frame.slice();
+    bad[bad.length - 3] ^= 0x10;
+    const fx = c.receive(bad, 1);
+    expect(kinds(fx)).toEqual(['problem', 'reconnect']);
+    expect(fx[0]).toMatchObject({ source: 'decode', code: 'bad-message' });
+    expect(c.state.confirmedSeq).toBe(0);
   });
 });

@@ -29,7 +29,8 @@ export interface Conn extends ServerLink {
   /** The server closed it: the client reads what is on the downlink, then loses it. */
   closedByServer: boolean;
   readonly up: string[];
-  readonly down: string[];
+  /** Frames to the client as the server sent them: JSON text, or bytes (a binary welcome or history page). */
+  readonly down: (string | Uint8Array)[];
 }
 
 export class SimClient {
@@ -136,8 +137,8 @@ export class SimNetwork {
       closedByServer: false,
       up: [],
       down: [],
-      sendRaw(text) {
-        if (this.alive && !this.closedByServer) this.down.push(text);
+      sendRaw(data) {
+        if (this.alive && !this.closedByServer) this.down.push(data);
       },
       close: () => {
         conn.closedByServer = true;
@@ -266,7 +267,7 @@ export class SimNetwork {
     if (!conn) return;
     const raw = conn.down.shift();
     if (raw === undefined) return;
-    if (raw.startsWith('{"type":"ack"')) {
+    if (typeof raw === 'string' && raw.startsWith('{"type":"ack"')) {
       const m = JSON.parse(raw) as { id: { client: string; clientSeq: number }; seq: number };
       c.acks.push({ key: `${m.id.clientSeq}@${m.id.client}`, seq: m.seq });
     }

@@ -12,6 +12,7 @@
  * sequenced but not committed, as the real server does.
  */
 import { decodeClientMessage, encodeServerMessage, type HistoryMessage, type SubmitMessage } from '../../src/protocol/messages.js';
+import { encodeServerFrame } from '../../src/protocol/frames.js';
 import type { DocEvent } from '../../src/log/event.js';
 import { MemoryLog } from '../../src/log/memory-log.js';
 import { RoomCore, type RoomPeer } from '../../src/room/room-core.js';
@@ -23,7 +24,7 @@ import type { CommitItem, Send } from '../../src/room/commit-stream.js';
 export interface ServerLink {
   readonly client: string;
   /** Puts an encoded server message on the connection's downlink (dropped when it is closed). */
-  sendRaw(text: string): void;
+  sendRaw(data: string | Uint8Array): void;
   /** The server closes the connection (after a fatal error). */
   close(): void;
 }
@@ -120,7 +121,7 @@ export class RoomServer implements SimServer {
           return;
         }
         this.peers.set(link, p);
-        link.sendRaw(encodeServerMessage(welcomeMessage(joined.value.welcome, this.log)));
+        link.sendRaw(encodeServerFrame(welcomeMessage(joined.value.welcome, this.log)));
         this.deliver(joined.value.sends);
         return;
       }
@@ -153,7 +154,7 @@ export class RoomServer implements SimServer {
   }
 
   private history(peer: SimPeer, msg: HistoryMessage): void {
-    peer.link.sendRaw(encodeServerMessage(historyPageMessage(this.room.history(msg), this.log)));
+    peer.link.sendRaw(encodeServerFrame(historyPageMessage(this.room.history(msg), this.log)));
   }
 
   left(link: ServerLink): void {

@@ -5,7 +5,7 @@
  * checkpoint (checkpoint-block.ts). Both travel in the same envelope (envelope.ts): a version
  * byte, a type, a length and a CRC-32, and decode to a value or a coded error.
  */
-export { BLOCK_VERSION, type BlockErrorCode } from './envelope.js';
+export { BLOCK_VERSION, crc32, type BlockErrorCode } from './envelope.js';
 export { MAX_BLOCK_EVENTS } from './event-layout.js';
 export { encodeBlock, type EventRun } from './event-encode.js';
 export { decodeBlock } from './event-decode.js';
