@@ -305,9 +305,14 @@ describe('history events per address (the read budget)', () => {
   it('paces a viewer paging through history (all pages answered, exactly the log, none refused) while an editor on another address gets its acks at once (K6)', async () => {
     const DOC = 'reads-budget';
     const N = 10_000;
-    // Pages are charged their bytes: 20,000 a second, bursts of 20,000.
-    const RATE = 20_000;
-    const sp = await ServerProcess.start({ env: { EVENTIDE_RATE_ADDRESS_READS: `${RATE}/${RATE}`, EVENTIDE_RATE_EVENTS: '1000000/1000000' } });
+    // Pages are charged their bytes: 50,000 a second, bursts of 50,000 (the ten pages weigh
+    // ~300 kB with their checkpoints, so pacing takes at least ~3 s).
+    const RATE = 50_000;
+    // Every checkpoint kept (R16 would keep only the newest two), so the pages weigh what this
+    // test was sized for.
+    const sp = await ServerProcess.start({
+      env: { EVENTIDE_RATE_ADDRESS_READS: `${RATE}/${RATE}`, EVENTIDE_RATE_EVENTS: '1000000/1000000', EVENTIDE_CHECKPOINT_KEEP_EVERY: '1000' },
+    });
     servers.push(sp);
     // The editor (127.0.0.1) writes N events, 1,000 a submit, each typing 8 letters from a
     // seeded generator (so a page of blocks weighs ~10 kB: deflate cannot make it nothing).
