@@ -208,7 +208,29 @@ describe('LocalStore upgrade from the version 1 layout', () => {
     const name = freshName();
     const { doc, text } = await largeDoc(3000, 1000, 2);
     await writeV1Database({ name, records: v1Records([doc], [['browserId', 'b']]) });
-    const r = await LocalStore.open({ name, timeoutMs: 1 });
+    // The upgrade is made to outlast the timeout by a wide margin (its first block write stalls
+    // for 3x the timeout), while the timeout itself is long enough for the upgrade to have
+    // started under any CI load: a 1 ms timeout raced fake-indexeddb's own scheduling.
+    const timeoutMs = 300;
+    const original = IDBObjectStore.prototype.put;
+    let stalled = false;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: [unknown, IDBValidKey?]) {
+      if (this.name === 'blocks' && !stalled) {
+        stalled = true;
+        const until = Date.now() + 3 * timeoutMs;
+        while (Date.now() < until) { /* a slow disk */ }
+      }
+      return original.apply(this, args);
+    } as typeof original;
+    let r: Awaited<ReturnType<typeof LocalStore.open>>;
+    const started = Date.now();
+    try {
+      r = await LocalStore.open({ name, timeoutMs });
+    } finally {
+      IDBObjectStore.prototype.put = original;
+    }
+    expect(stalled).toBe(true);
+    expect(Date.now() - started).toBeGreaterThan(timeoutMs);
     if (!r.ok) throw new Error(r.error.message);
     expect(await dbVersion(name)).toBe(DB_VERSION);
     expect(restoreState(await load(r.value, 'big', 'b-0'), 'b-0', 'Bo').state.live.toString()).toBe(text);
