@@ -222,6 +222,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = options.store ?? SqliteLogStore.open(path.join(dataDir, STORE_FILE), { checkpointRetention });
   const access = options.access ?? (ownsStore ? SqliteAccessStore.open(path.join(dataDir, ACCESS_FILE)) : memoryAccessFor(store));
   const hub = new SyncHub(store, options.sync, ownsStore, access);
+  await hub.startCluster();
   const connectionsByAddress = new AddressBuckets(sync.connections);
 
   const server = http.createServer((req, res) => {

@@ -23,6 +23,7 @@ import { defaultSyncOptions, type SyncOptions } from './options.js';
 import { MemoryAccessStore, type AccessStore } from './access/access-store.js';
 import { AccessGate, type AccessErrorCode, type GateRequest } from './access/gate.js';
 import { AddressBuckets, TurnBudget } from './limits/index.js';
+import { ClusterFanout } from './cluster/index.js';
 import type { CodedError, Result, Role } from '../../shared/src/index.js';
 
 export class SyncHub implements ConnectionHost {
@@ -37,6 +38,8 @@ export class SyncHub implements ConnectionHost {
   private readonly addressFrames: AddressBuckets;
   /** History bytes served per address (options.addressReads). */
   private readonly addressReads: AddressBuckets;
+  /** The other nodes of the same database, when there are (options.cluster). */
+  readonly cluster: ClusterFanout | null;
   /**
    * 2 ms of frame handling per turn of the event loop, then everyone waiting gets 4 frames
    * in turn: a flood is spread thin instead of landing on others' latency in one piece.
@@ -61,8 +64,29 @@ export class SyncHub implements ConnectionHost {
       windowMs: this.options.commitWindowMs,
       afterFlush: (rooms) => this.afterFlush(rooms),
     });
+    const c = this.options.cluster;
+    this.cluster =
+      c === null
+        ? null
+        : new ClusterFanout({
+            url: c.url,
+            nodeId: c.nodeId,
+            log: this.options.log,
+            pollMs: c.pollMs,
+            host: {
+              room: (docId) => this.rooms.get(docId),
+              rooms: () => this.rooms.values(),
+              readRange: async (docId, from, to) => store.range(docId, from, to),
+              readHead: async (docId) => store.head(docId),
+            },
+          });
     this.heartbeat = this.options.heartbeatMs > 0 ? setInterval(() => this.beat(), this.options.heartbeatMs) : null;
     this.heartbeat?.unref();
+  }
+
+  /** Starts listening to the other nodes (a no-op for a single node). */
+  async startCluster(): Promise<void> {
+    await this.cluster?.start();
   }
 
   get shuttingDown(): boolean {
@@ -100,6 +124,7 @@ export class SyncHub implements ConnectionHost {
         sequencer: { maxDocLength: this.options.maxDocLength, window: this.options.sequencerWindow },
         checkpointEvery: this.options.checkpointEvery,
         now: Date.now,
+        ...(this.cluster !== null ? { cluster: this.cluster } : {}),
       });
       this.rooms.set(docId, room);
     }
@@ -131,6 +156,8 @@ export class SyncHub implements ConnectionHost {
         for (const c of this.connections) if (c.room === room) c.sendError('store-failed', 'the document had to be reloaded', CloseCode.serverError);
       } else {
         this.releaseRoom(room);
+        // A catch-up that waited for this room's commit may run now.
+        if (this.rooms.get(room.docId) === room) this.cluster?.settle(room);
       }
     }
   }
@@ -173,6 +200,7 @@ export class SyncHub implements ConnectionHost {
       // Anything that slipped in while closing was refused, but flush once more to be sure.
       this.queue.flush();
       this.rooms.clear();
+      await this.cluster?.close();
       if (this.ownsStore) {
         this.store.close();
         this.access.close();

@@ -86,6 +86,11 @@ export interface SyncOptions {
   readonly allowedOrigins: readonly string[] | null;
   /** A connection that has not joined a document (sent a valid hello) by then is closed (hello-timeout). */
   readonly helloTimeoutMs: number;
+  /**
+   * Several nodes over one PostgreSQL (docs/scale.md): the database URL to LISTEN on and
+   * this node's id. null: a single node, nothing to tell anyone.
+   */
+  readonly cluster: { readonly url: string; readonly nodeId: string; readonly pollMs?: number } | null;
   readonly log: Logger;
 }
 
@@ -106,6 +111,7 @@ export const defaultSyncOptions: SyncOptions = {
   creates: perMinute(60),
   allowedOrigins: null,
   helloTimeoutMs: 10_000,
+  cluster: null,
   log: consoleLogger,
 };
 

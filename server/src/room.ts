@@ -21,6 +21,7 @@ import {
   encodeHistoryFrame,
   type Checkpoint,
   type CommitItem as CoreCommitItem,
+  type CatchUpPlan,
   type Cursor,
   type DocEvent,
   type EventId,
@@ -37,11 +38,13 @@ import {
   type SubmitErrorCode,
   type CodedError,
   type Result,
+  type RemoteClient,
   ok,
 } from '../../shared/src/index.js';
 import type { LogStore } from './store/log-store.js';
 import type { Logger } from './options.js';
 import { BlockCache } from './block-cache.js';
+import type { ClusterRoom } from './cluster/fanout.js';
 
 export { MAX_PAGE_CHECKPOINTS } from '../../shared/src/index.js';
 
@@ -64,6 +67,15 @@ export interface RoomOptions {
   readonly checkpointEvery: number;
   /** Server clock, ms since the epoch. */
   readonly now: () => number;
+  /** Other server nodes of the same database (DATABASE_URL): told of commits and presence. */
+  readonly cluster?: RoomCluster;
+}
+
+/** What a room tells the other nodes (cluster/fanout.ts). */
+export interface RoomCluster {
+  committed(docId: string, seq: number): void;
+  presence(docId: string, client: string, user: User, cursor: Cursor): void;
+  left(docId: string, client: string): void;
 }
 
 /** One document of the store, as the core reads it. Reads throw if the store does. */
@@ -92,7 +104,7 @@ class StoreLog implements RoomLog {
   }
 }
 
-export class Room {
+export class Room implements ClusterRoom {
   private readonly core: RoomCore<Peer>;
   private readonly storeLog: StoreLog;
   /** Commit items of this room still in the queue. */
@@ -158,12 +170,17 @@ export class Room {
     if (!r.ok) return r;
     peer.sendRaw(welcome);
     this.deliver(r.value.sends);
+    this.opts.cluster?.presence(this.docId, peer.client, peer.user, peer.cursor);
     return ok(null);
   }
 
   /** Removes `peer`; the others hear it left unless the same client is still here. */
   leave(peer: Peer): void {
-    this.deliver(this.core.leave(peer));
+    const sends = this.core.leave(peer);
+    this.deliver(sends);
+    if (this.opts.cluster !== undefined && ![...this.core.peers].some((p) => p.client === peer.client)) {
+      this.opts.cluster.left(this.docId, peer.client);
+    }
   }
 
   /** Whether the room can be dropped from memory: nobody here, nothing waiting. */
@@ -185,8 +202,45 @@ export class Room {
     // Kept as values: the welcomes to come encode their run without a store read.
     this.blocks.push(events);
     this.deliver(this.core.committed(items));
+    if (events.length > 0) this.opts.cluster?.committed(this.docId, this.core.committedHead);
     this.checkpoint();
     this.warmLater();
+  }
+
+  // ---- other nodes (cluster/fanout.ts; the rules are the core's) ----
+
+  heardCommit(seq: number): CatchUpPlan {
+    return this.core.heardCommit(seq);
+  }
+
+  catchUpPlan(): CatchUpPlan {
+    return this.core.catchUpPlan();
+  }
+
+  /** Events another node committed, read from the log: every connection here gets them, once, in order. */
+  adoptRemote(events: readonly DocEvent[]): void {
+    const fresh = events.filter((e) => e.seq > this.core.committedHead);
+    const sends = this.core.adopt(fresh);
+    this.blocks.push(fresh);
+    this.deliver(sends);
+    this.checkpoint();
+    this.warmLater();
+  }
+
+  remotePresence(entry: RemoteClient): void {
+    this.deliver(this.core.remotePresence(entry));
+  }
+
+  remoteLeave(client: string, node: string): void {
+    this.deliver(this.core.remoteLeave(client, node));
+  }
+
+  expireRemote(now: number): void {
+    this.deliver(this.core.expireRemote(now));
+  }
+
+  localPresence(): Iterable<Peer> {
+    return this.core.peers;
   }
 
   private warming = false;
@@ -231,6 +285,7 @@ export class Room {
   /** A cursor moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
   presence(peer: Peer, cursor: Cursor, user?: User): void {
     this.deliver(this.core.presence(peer, cursor, user));
+    this.opts.cluster?.presence(this.docId, peer.client, peer.user, peer.cursor);
   }
 
   /** Sends in order; a message sent to several peers (a broadcast, a relay) is encoded once. */
