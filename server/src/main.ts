@@ -1,4 +1,6 @@
 // Wiring only: read the environment, start the server, stop it cleanly on a signal.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './http';
@@ -20,7 +22,11 @@ async function main(): Promise<void> {
   const dataDir = path.resolve(process.env.DATA_DIR || './data');
   const staticDir = path.join(repoRoot, 'dist', 'client');
 
-  const sync = syncOptionsFromEnv(process.env);
+  const env = syncOptionsFromEnv(process.env);
+  // With a shared database, this process is one node of many: it listens for the others'
+  // commits and presence (docs/scale.md). The id only has to be unique among live nodes.
+  const databaseUrl = process.env.DATABASE_URL;
+  const sync = databaseUrl ? { ...env, cluster: { url: databaseUrl, nodeId: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` } } : env;
 
   const server = await startServer({ port, dataDir, staticDir, sync });
   console.log(`eventide: data in ${dataDir}`);
