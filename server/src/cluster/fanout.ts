@@ -101,7 +101,7 @@ export class ClusterFanout {
     const payload = encodeNotice({ t: 'commit', n: this.opts.nodeId, d: docId, s: seq });
     if (payload !== null) {
       this.stats.noticesOut++;
-      void this.listener.notify(COMMIT_CHANNEL, payload);
+      this.listener.notify(COMMIT_CHANNEL, payload);
     }
   }
 
@@ -120,7 +120,7 @@ export class ClusterFanout {
   left(docId: string, client: string): void {
     this.pendingPresence.delete(`${docId}\n${client}`);
     const payload = encodeNotice({ t: 'leave', n: this.opts.nodeId, d: docId, c: client });
-    if (payload !== null) void this.listener.notify(PRESENCE_CHANNEL, payload);
+    if (payload !== null) this.listener.notify(PRESENCE_CHANNEL, payload);
   }
 
   async close(): Promise<void> {
@@ -135,7 +135,7 @@ export class ClusterFanout {
     this.pendingPresence.clear();
     for (const n of all) {
       const payload = encodeNotice(n);
-      if (payload !== null) void this.listener.notify(PRESENCE_CHANNEL, payload);
+      if (payload !== null) this.listener.notify(PRESENCE_CHANNEL, payload);
     }
   }
 

@@ -101,15 +101,37 @@ export class NotifyListener {
     this.timer.unref();
   }
 
-  /** Sends a notice (pg_notify) if a session is up; false if it was not sent. Never throws. */
-  async notify(channel: string, payload: string): Promise<boolean> {
-    const c = this.client;
-    if (c === null || !this.ready) return false;
+  /**
+   * Queues a notice (pg_notify) for the session. Notices queued while one round trip is
+   * under way go together in the next, in order: one query at a time on the session, and
+   * a burst of commits costs one round trip. Dropped if no session is up (notices are
+   * hints); never throws.
+   */
+  notify(channel: string, payload: string): void {
+    if (this.client === null || !this.ready) return;
+    this.outbox.push([channel, payload]);
+    if (!this.sending) void this.send();
+  }
+
+  private outbox: [string, string][] = [];
+  private sending = false;
+
+  private async send(): Promise<void> {
+    this.sending = true;
     try {
-      await c.query('SELECT pg_notify($1, $2)', [channel, payload]);
-      return true;
-    } catch {
-      return false;
+      while (this.outbox.length > 0) {
+        const c = this.client;
+        const batch = this.outbox;
+        this.outbox = [];
+        if (c === null || !this.ready) return;
+        try {
+          await c.query('SELECT pg_notify(ch, p) FROM unnest($1::text[], $2::text[]) AS t(ch, p)', [batch.map((b) => b[0]), batch.map((b) => b[1])]);
+        } catch {
+          // The session broke: the listener reconnects; these notices are lost (polls cover them).
+        }
+      }
+    } finally {
+      this.sending = false;
     }
   }
 
@@ -117,6 +139,7 @@ export class NotifyListener {
   async close(): Promise<void> {
     this.closed = true;
     this.ready = false;
+    this.outbox = [];
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     const c = this.client;
