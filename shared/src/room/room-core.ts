@@ -155,6 +155,31 @@ export class RoomCore<P extends RoomPeer> {
   }
 
   /**
+   * The commit of `items` (this room's, in sequencing order) lost a race: another node
+   * committed those seqs first, and nothing of the group was stored. The log is the truth
+   * again (as `reload`, keeping the forms of this node's committed events), and the same
+   * batches are sequenced again over the new head, in the same order: the shell commits
+   * `retried` in their place. `sends` (the other node's events, to every connection) go out
+   * first. A batch the new head refuses (it now needs a re-sync) is in `refused`; its
+   * peer is told as for any refused submit. Throws if the log does, having changed nothing.
+   */
+  retryLost(items: readonly CommitItem<P>[], now: number): { sends: Send<P>[]; retried: CommitItem<P>[]; refused: { peer: P; error: CodedError<SubmitErrorCode> }[] } {
+    const older = this.sequencer;
+    const committedBefore = this.committedSeq;
+    const sends = this.reload();
+    this.sequencer.inheritForms(older, committedBefore);
+    const retried: CommitItem<P>[] = [];
+    const refused: { peer: P; error: CodedError<SubmitErrorCode> }[] = [];
+    for (const it of items) {
+      if (it.batch === undefined) continue;
+      const r = this.submit(it.peer, it.batch, now);
+      if (r.ok) retried.push(r.value);
+      else refused.push({ peer: it.peer, error: r.error });
+    }
+    return { sends, retried, refused };
+  }
+
+  /**
    * Adds `peer` (joining with its hello's `last`) and says what it gets: the welcome,
    * then a presence for each connection already here; they get one for the newcomer.
    * A `last` beyond the committed head is refused, and the peer is not added.
@@ -198,7 +223,7 @@ export class RoomCore<P extends RoomPeer> {
   submit(peer: P, batch: SubmitBatch, now: number): Result<CommitItem<P>, CodedError<SubmitErrorCode>> {
     const r = this.sequencer.submit(peer.client, batch, now);
     if (!r.ok) return r;
-    return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates });
+    return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates, batch });
   }
 
   /**

@@ -219,6 +219,17 @@ export class Sequencer {
     }
   }
 
+  /**
+   * Keeps the forms in which `older`'s committed events (seq ≤ `upTo`) were sent, after
+   * this sequencer replaced it from the log because a commit lost a race to another node.
+   * Those events are in the log at those seqs (this node committed them), so their forms
+   * still describe them, and a client with events in flight is rebased as before instead
+   * of told to re-sync. At most a window's worth is kept.
+   */
+  inheritForms(older: Sequencer, upTo: number): void {
+    for (const [seq, sent] of older.sent) if (seq <= upTo && seq > upTo - this.window && !this.sent.has(seq)) this.sent.set(seq, sent);
+  }
+
   /** The seq of an appended event, or undefined. */
   seqOf(id: EventId): number | undefined {
     return this.recentIds.get(idKey(id)) ?? this.log.seqOf(id);

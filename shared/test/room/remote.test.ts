@@ -115,6 +115,41 @@ describe('remote commits', () => {
     expect(pb.got).toEqual([1, 2]);
   });
 
+  it('a lost race is sequenced again over the new head, pipelined batches included, with no re-sync (R17, P6)', () => {
+    const log = new MemoryLog();
+    const a = node(log);
+    const b = node(log);
+    const pa = peer('pa');
+    const pb = peer('pb');
+    a.room.join(pa, 0);
+    b.room.join(pb, 0);
+    // pb types 'x' (committed at 1), then 'y' at base 0 before its ack: pipelined, so the
+    // sequencer needs the form 'x' was sent in to place 'y'.
+    const r1 = b.room.submit(pb, { base: 0, events: [ev('pb', 1, [0, 'x'])] }, 1);
+    if (!r1.ok) throw new Error(r1.error.message);
+    expect(b.commit([r1.value])).toBe(true);
+    a.hear(1);
+    const ra = a.room.submit(pa, { base: 1, events: [ev('pa', 1, [0, 'A'])] }, 2);
+    if (!ra.ok) throw new Error(ra.error.message);
+    expect(a.commit([ra.value])).toBe(true);
+    const r2 = b.room.submit(pb, { base: 0, events: [ev('pb', 2, [1, 'y'])] }, 3);
+    if (!r2.ok) throw new Error(r2.error.message);
+    // b's commit of 'y' at seq 2 loses to a's 'A': retried over the new head instead.
+    expect(r2.value.appended[0].seq).toBe(log.head);
+    const { sends, retried, refused } = b.room.retryLost([r2.value], 4);
+    deliver(sends);
+    expect(refused).toEqual([]);
+    expect(retried.map((it) => it.appended.map((e) => e.seq))).toEqual([[3]]);
+    for (const it of retried) log.append(it.appended);
+    deliver(b.room.committed(retried));
+    a.hear(3);
+    expect(b.room.text()).toBe('Axy');
+    expect(a.room.text()).toBe('Axy');
+    expect(replay(null, log.range(0, log.head)).toString()).toBe('Axy');
+    expect(pb.got).toEqual([1, 2, 3]);
+    expect(pa.got).toEqual([1, 2, 3]);
+  });
+
   it('a seeded run of two nodes keeps every connection gapless and every text the log’s (R17, L4)', () => {
     const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
     const rnd = new Random(seed);
