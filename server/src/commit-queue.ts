@@ -33,12 +33,17 @@ export interface CommitStats {
   flushes: number;
   events: number;
   failures: number;
+  /** Groups that lost a race to another node and were sequenced again. */
+  racesLost: number;
 }
+
+/** Lost races in a row for one room before its submitters get store-failed (and re-sync) instead. */
+const MAX_RACES = 20;
 
 export class CommitQueue {
   private items: CommitItem[] = [];
   private scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
-  readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0 };
+  readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0, racesLost: 0 };
 
   constructor(private readonly opts: CommitQueueOptions) {}
 
@@ -53,6 +58,27 @@ export class CommitQueue {
     if (this.scheduled !== null) return;
     if (this.opts.windowMs > 0) this.scheduled = setTimeout(() => this.flush(), this.opts.windowMs);
     else this.scheduled = setImmediate(() => this.flush());
+  }
+
+  /**
+   * Sequences every room's items of a group that lost a race again and queues them. False
+   * (nothing done) when a room has lost too many in a row: then the ordinary failure path
+   * runs (store-failed, reload). A room whose log cannot be read is reloaded there too.
+   */
+  private retry(byRoom: Map<Room, CommitItem[]>): boolean {
+    for (const room of byRoom.keys()) if (room.racesLost >= MAX_RACES) return false;
+    const again: CommitItem[] = [];
+    for (const [room, list] of byRoom) {
+      room.racesLost++;
+      const r = guardStore(this.opts.log, `room ${room.docId}: sequencing a lost race again`, () => ok(room.retryLost(list)));
+      if (!r.ok) {
+        room.broken = true;
+        continue;
+      }
+      again.push(...r.value);
+    }
+    for (const it of again) this.push(it);
+    return true;
   }
 
   /** Writes everything queued in one transaction, then answers (or fails) every item. */
@@ -96,6 +122,11 @@ export class CommitQueue {
           this.opts.log.error(`room ${room.docId}: sending committed events failed: ${(e as Error).stack ?? String(e)}`);
         }
       }
+    } else if (written.error.code === 'head-mismatch' && this.retry(byRoom)) {
+      // Another node committed first (several nodes over one database, docs/scale.md):
+      // nothing was stored; every room of the group re-read the log and sequenced its
+      // batches again, which are queued for the next flush.
+      this.stats.racesLost++;
     } else {
       this.stats.failures++;
       log.error(`commit of ${count} events in ${entries.length} documents failed, nothing stored: ${written.error.code}: ${written.error.message}`);

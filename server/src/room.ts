@@ -195,11 +195,29 @@ export class Room implements ClusterRoom {
     return ok({ ...r.value, room: this });
   }
 
+  /** Lost races in a row (reset by a commit that lands); past a bound the queue gives up with store-failed. */
+  racesLost = 0;
+
+  /**
+   * The commit of `items` lost a race to another node (head-mismatch): the room re-reads
+   * the log and sequences the same batches again (RoomCore.retryLost); the caller commits
+   * the returned items in their place. Refused batches get their error, as a refused submit
+   * would. Throws if the store does, having changed nothing.
+   */
+  retryLost(items: readonly CommitItem[]): CommitItem[] {
+    const r = this.core.retryLost(items, this.opts.now());
+    this.afterLoad();
+    this.deliver(r.sends);
+    for (const f of r.refused) f.peer.sendRaw(encodeServerMessage({ type: 'error', code: f.error.code, message: f.error.message, fatal: false }));
+    return r.retried.map((it) => ({ ...it, room: this }));
+  }
+
   /** The queue committed `items` (this room's, in sequencing order): the core's stream goes out. */
   committedItems(items: readonly CommitItem[]): void {
     const events: DocEvent[] = [];
     for (const it of items) for (const e of it.appended) events.push(e);
     // Kept as values: the welcomes to come encode their run without a store read.
+    this.racesLost = 0;
     this.blocks.push(events);
     this.deliver(this.core.committed(items));
     if (events.length > 0) this.opts.cluster?.committed(this.docId, this.core.committedHead);
