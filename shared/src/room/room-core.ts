@@ -137,10 +137,12 @@ export class RoomCore<P extends RoomPeer> {
    */
   reload(): Send<P>[] {
     const before = this.committedSeq;
+    // Read the difference before `load` changes anything, so a throwing log (or one that
+    // must be asked again, server/src/room-reads.ts) leaves the core as it was.
+    const head = this.log.head;
+    const events = head > before ? this.log.range(before, head) : [];
     this.load();
-    if (this.committedSeq <= before) return [];
-    const events = this.log.range(before, this.committedSeq);
-    if (events.length === 0) return [];
+    if (this.committedSeq <= before || events.length === 0) return [];
     const msg = { type: 'events', events } as const;
     return [...this.members].map((to) => ({ to, msg }));
   }
