@@ -29,6 +29,8 @@ import type { CodedError, Result, Role } from '../../shared/src/index.js';
 export class SyncHub implements ConnectionHost {
   readonly options: SyncOptions;
   readonly rooms = new Map<string, Room>();
+  /** Rooms being loaded: a second hello for the document waits for the same load. */
+  private readonly loading = new Map<string, Promise<Room>>();
   readonly connections = new Set<Connection>();
   readonly queue: CommitQueue;
   private stopping = false;
@@ -76,8 +78,8 @@ export class SyncHub implements ConnectionHost {
             host: {
               room: (docId) => this.rooms.get(docId),
               rooms: () => this.rooms.values(),
-              readRange: async (docId, from, to) => store.range(docId, from, to),
-              readHead: async (docId) => store.head(docId),
+              readRange: (docId, from, to) => store.range(docId, from, to),
+              readHead: (docId) => store.head(docId),
             },
           });
     this.heartbeat = this.options.heartbeatMs > 0 ? setInterval(() => this.beat(), this.options.heartbeatMs) : null;
@@ -111,24 +113,36 @@ export class SyncHub implements ConnectionHost {
     return this.addressReads.charge(address, bytes);
   }
 
-  authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {
+  authorize(req: GateRequest): Promise<Result<Role, CodedError<AccessErrorCode>>> {
     return this.gate.authorize(req);
   }
 
-  openRoom(docId: string): Room {
-    let room = this.rooms.get(docId);
-    if (room === undefined) {
-      room = new Room(docId, {
+  async openRoom(docId: string): Promise<Room> {
+    const open = this.rooms.get(docId);
+    if (open !== undefined) return open;
+    let loading = this.loading.get(docId);
+    if (loading === undefined) {
+      loading = Room.open(docId, {
         store: this.store,
         log: this.options.log,
         sequencer: { maxDocLength: this.options.maxDocLength, window: this.options.sequencerWindow },
         checkpointEvery: this.options.checkpointEvery,
         now: Date.now,
         ...(this.cluster !== null ? { cluster: this.cluster } : {}),
-      });
-      this.rooms.set(docId, room);
+      }).then(
+        (room) => {
+          this.loading.delete(docId);
+          this.rooms.set(docId, room);
+          return room;
+        },
+        (e: unknown) => {
+          this.loading.delete(docId);
+          throw e;
+        },
+      );
+      this.loading.set(docId, loading);
     }
-    return room;
+    return loading;
   }
 
   releaseRoom(room: Room): void {
@@ -183,7 +197,7 @@ export class SyncHub implements ConnectionHost {
     this.stopped ??= (async () => {
       this.stopping = true;
       if (this.heartbeat) clearInterval(this.heartbeat);
-      this.queue.flush();
+      await this.queue.flush();
       const conns = [...this.connections];
       const closed = conns.map(
         (c) =>
@@ -198,12 +212,12 @@ export class SyncHub implements ConnectionHost {
       clearTimeout(timer);
       for (const c of this.connections) c.ws.terminate();
       // Anything that slipped in while closing was refused, but flush once more to be sure.
-      this.queue.flush();
+      await this.queue.flush();
       this.rooms.clear();
       await this.cluster?.close();
       if (this.ownsStore) {
-        this.store.close();
-        this.access.close();
+        await this.store.close();
+        await this.access.close();
       }
     })();
     return this.stopped;

@@ -142,14 +142,17 @@ export class RoomCore<P extends RoomPeer> {
    * The log is the truth again (after a failed commit, or to forget the sequencer's
    * memory as a restart would): a new sequencer from it. If the log holds more than was
    * sent (a commit reported as failed that did land), the difference goes to everyone
-   * now, so no connection's stream has a gap.
+   * now, so no connection's stream has a gap. `since`: what the connections have (the
+   * committed head before the failed commit; a step run again passes the same).
    */
-  reload(): Send<P>[] {
-    const before = this.committedSeq;
+  reload(since = this.committedSeq): Send<P>[] {
+    const before = since;
+    // Read the difference before `load` changes anything, so a throwing log (or one that
+    // must be asked again, server/src/room-reads.ts) leaves the core as it was.
+    const head = this.log.head;
+    const events = head > before ? this.log.range(before, head) : [];
     this.load();
-    if (this.committedSeq <= before) return [];
-    const events = this.log.range(before, this.committedSeq);
-    if (events.length === 0) return [];
+    if (this.committedSeq <= before || events.length === 0) return [];
     const msg = { type: 'events', events } as const;
     return [...this.members].map((to) => ({ to, msg }));
   }
@@ -161,13 +164,14 @@ export class RoomCore<P extends RoomPeer> {
    * batches are sequenced again over the new head, in the same order: the shell commits
    * `retried` in their place. `sends` (the other node's events, to every connection) go out
    * first. A batch the new head refuses (it now needs a re-sync) is in `refused`; its
-   * peer is told as for any refused submit. Throws if the log does, having changed nothing.
+   * peer is told as for any refused submit. Throws if the log does; then it may be run
+   * again with the same `since` (the committed head before the race), with the same result
+   * (server/src/room-reads.ts runs steps again after a read it lacked).
    */
-  retryLost(items: readonly CommitItem<P>[], now: number): { sends: Send<P>[]; retried: CommitItem<P>[]; refused: { peer: P; error: CodedError<SubmitErrorCode> }[] } {
+  retryLost(items: readonly CommitItem<P>[], now: number, since = this.committedSeq): { sends: Send<P>[]; retried: CommitItem<P>[]; refused: { peer: P; error: CodedError<SubmitErrorCode> }[] } {
     const older = this.sequencer;
-    const committedBefore = this.committedSeq;
-    const sends = this.reload();
-    this.sequencer.inheritForms(older, committedBefore);
+    const sends = this.reload(since);
+    this.sequencer.inheritForms(older, since);
     const retried: CommitItem<P>[] = [];
     const refused: { peer: P; error: CodedError<SubmitErrorCode> }[] = [];
     for (const it of items) {
