@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './http';
-import { syncOptionsFromEnv } from './options';
+import { databaseUrlFromEnv, redactedUrl, syncOptionsFromEnv } from './options';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -21,9 +21,10 @@ async function main(): Promise<void> {
   const staticDir = path.join(repoRoot, 'dist', 'client');
 
   const sync = syncOptionsFromEnv(process.env);
+  const databaseUrl = databaseUrlFromEnv(process.env);
 
-  const server = await startServer({ port, dataDir, staticDir, sync });
-  console.log(`eventide: data in ${dataDir}`);
+  const server = await startServer({ port, dataDir, staticDir, sync, databaseUrl });
+  console.log(`eventide: data in ${databaseUrl !== undefined ? `PostgreSQL at ${redactedUrl(databaseUrl)}` : dataDir}`);
   console.log(`eventide: serving ${staticDir}`);
   console.log(`eventide: listening on http://localhost:${server.port} (WebSocket on /ws)`);
 
