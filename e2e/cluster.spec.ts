@@ -12,7 +12,7 @@ async function undoReady(page: Page): Promise<void> {
   await expect(page.getByRole('toolbar', { name: 'Undo and redo' })).toHaveAttribute('data-ready', 'true');
 }
 
-test('two browsers on two nodes converge, see each other, and undo and the history slider work across nodes (R20, P20)', async ({ browser }) => {
+test('two browsers on two nodes converge, see each other, and undo and the history slider work across nodes (R23, P20)', async ({ browser }) => {
   const db = await freshDatabase('eventide_e2e');
   const nodes: OwnServer[] = [];
   const dirs: string[] = [];

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './http';
-import { syncOptionsFromEnv } from './options';
+import { databaseUrlFromEnv, redactedUrl, syncOptionsFromEnv } from './options';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -23,13 +23,13 @@ async function main(): Promise<void> {
   const staticDir = path.join(repoRoot, 'dist', 'client');
 
   const env = syncOptionsFromEnv(process.env);
+  const databaseUrl = databaseUrlFromEnv(process.env);
   // With a shared database, this process is one node of many: it listens for the others'
   // commits and presence (docs/scale.md). The id only has to be unique among live nodes.
-  const databaseUrl = process.env.DATABASE_URL;
-  const sync = databaseUrl ? { ...env, cluster: { url: databaseUrl, nodeId: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` } } : env;
+  const sync = databaseUrl !== undefined ? { ...env, cluster: { url: databaseUrl, nodeId: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` } } : env;
 
-  const server = await startServer({ port, dataDir, staticDir, sync });
-  console.log(`eventide: data in ${dataDir}`);
+  const server = await startServer({ port, dataDir, staticDir, sync, databaseUrl });
+  console.log(`eventide: data in ${databaseUrl !== undefined ? `PostgreSQL at ${redactedUrl(databaseUrl)}` : dataDir}`);
   console.log(`eventide: serving ${staticDir}`);
   console.log(`eventide: listening on http://localhost:${server.port} (WebSocket on /ws)`);
 

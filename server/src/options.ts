@@ -176,3 +176,30 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
   }
   return out;
 }
+
+/**
+ * DATABASE_URL: where a PostgreSQL server keeps logs, checkpoints and access records
+ * (postgres://user@host:port/database); undefined (unset or empty) keeps them in SQLite
+ * in DATA_DIR. Anything else is a startup failure, not a silent fallback to SQLite.
+ */
+export function databaseUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.DATABASE_URL?.trim();
+  if (url === undefined || url === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error('DATABASE_URL must be a postgres://user@host:port/database URL (it does not parse as a URL)');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new Error(`DATABASE_URL must be a postgres:// URL, got one with ${JSON.stringify(parsed.protocol)}`);
+  }
+  return url;
+}
+
+/** A database URL for log lines: without its password. */
+export function redactedUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
+}

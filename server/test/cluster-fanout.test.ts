@@ -80,7 +80,7 @@ afterAll(async () => {
 });
 
 describe('cluster fan-out over LISTEN/NOTIFY', () => {
-  it('notices are small pointers, and anything malformed decodes to null (R20)', () => {
+  it('notices are small pointers, and anything malformed decodes to null (R23)', () => {
     const n = { t: 'commit', n: 'a', d: 'doc', s: 7 } as const;
     expect(decodeNotice(encodeNotice(n)!)).toEqual(n);
     for (const bad of ['', 'null', '{"t":"commit","n":"a","d":"doc","s":-1}', '{"t":"presence","n":"a","d":"d","c":"x","u":{"name":1},"k":null}', '{"t":"other","n":"a","d":"d"}']) {
@@ -89,7 +89,7 @@ describe('cluster fan-out over LISTEN/NOTIFY', () => {
     expect(encodeNotice({ t: 'presence', n: 'a', d: 'd', c: 'x', u: { name: 'x'.repeat(8000), color: '' }, k: null })).toBeNull();
   });
 
-  it('delivers the other node’s commits once and in seq order, and catches up after PostgreSQL restarts (R20)', async () => {
+  it('delivers the other node’s commits once and in seq order, and catches up after PostgreSQL restarts (R23)', async () => {
     const log = new MemoryLog();
     const a = node(pg.url, 'A', log);
     const b = node(pg.url, 'B', log);

@@ -1,5 +1,5 @@
 /**
- * Fan-out between server nodes of one database (spec R20, P20). Each node's rooms
+ * Fan-out between server nodes of one database (spec R23, P20). Each node's rooms
  * commit through the database; this tells the other nodes, and hears them:
  *
  *   - after a local commit, a `commit` notice: (document, seq), a pointer only;

@@ -57,14 +57,14 @@ function node(log: MemoryLog) {
 }
 
 describe('remote commits', () => {
-  it('plans a read of (head, heard] only when nothing is sequenced here (R20)', () => {
+  it('plans a read of (head, heard] only when nothing is sequenced here (R23)', () => {
     expect(planCatchUp(5, 5, 5)).toBeNull();
     expect(planCatchUp(5, 5, 3)).toBeNull();
     expect(planCatchUp(5, 7, 9)).toBe('wait');
     expect(planCatchUp(5, 5, 9)).toEqual({ from: 5, to: 9 });
   });
 
-  it('delivers another node’s commits once, in seq order, when notices repeat, reorder or are lost (R20)', () => {
+  it('delivers another node’s commits once, in seq order, when notices repeat, reorder or are lost (R23)', () => {
     const log = new MemoryLog();
     const a = node(log);
     const b = node(log);
@@ -87,7 +87,7 @@ describe('remote commits', () => {
     expect(b.room.committedHead).toBe(6);
   });
 
-  it('waits while its own submit is sequenced; the lost race reloads and the resend lands after (R20)', () => {
+  it('waits while its own submit is sequenced; the lost race reloads and the resend lands after (R23)', () => {
     const log = new MemoryLog();
     const a = node(log);
     const b = node(log);
@@ -115,7 +115,7 @@ describe('remote commits', () => {
     expect(pb.got).toEqual([1, 2]);
   });
 
-  it('a lost race is sequenced again over the new head, pipelined batches included, with no re-sync (R20, P6)', () => {
+  it('a lost race is sequenced again over the new head, pipelined batches included, with no re-sync (R23, P6)', () => {
     const log = new MemoryLog();
     const a = node(log);
     const b = node(log);
@@ -150,7 +150,7 @@ describe('remote commits', () => {
     expect(pa.got).toEqual([1, 2, 3]);
   });
 
-  it('a seeded run of two nodes keeps every connection gapless and every text the log’s (R20, L4)', () => {
+  it('a seeded run of two nodes keeps every connection gapless and every text the log’s (R23, L4)', () => {
     const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
     const rnd = new Random(seed);
     try {
