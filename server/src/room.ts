@@ -157,7 +157,8 @@ export class Room implements ClusterRoom {
    * Adds `peer` and sends its welcome and the presence messages; refuses a `last` beyond
    * the committed head. Rejects if the store does, before anything changed.
    */
-  join(peer: Peer, last: number): Promise<Result<null, CodedError<'base-ahead'>>> {
+  async join(peer: Peer, last: number): Promise<Result<null, CodedError<'base-ahead'>>> {
+    if (last > this.core.committedHead) await this.catchUpTo(last);
     return this.reads.run(() => {
       // The welcome's frame is built (the one step that may read the store) before the core
       // adds the peer, so a failing (or missing) read leaves the room as it was.
@@ -171,6 +172,30 @@ export class Room implements ClusterRoom {
       this.opts.cluster?.presence(this.docId, peer.client, peer.user, peer.cursor);
       return ok(null);
     });
+  }
+
+  /**
+   * A hello from beyond this room's committed head: with other nodes appending, the log
+   * may well have it (the client came from a node further on), so the room reads the
+   * log's head and adopts what it lacks before the welcome decides; only a log that really
+   * is shorter refuses it (base-ahead, P15). While this room's own commit is in flight it
+   * waits for it (a few times 25 ms). A single node's log never runs ahead of its room:
+   * one head read, then the refusal as before.
+   */
+  private async catchUpTo(last: number): Promise<void> {
+    for (let i = 0; i < 40 && last > this.core.committedHead; i++) {
+      const head = await this.opts.store.head(this.docId);
+      if (head < last) return;
+      const plan = this.core.heardCommit(head);
+      if (plan === null) return;
+      if (plan === 'wait') {
+        await new Promise((r) => setTimeout(r, 25));
+        continue;
+      }
+      const events = await this.opts.store.range(this.docId, plan.from, plan.to);
+      const now = this.core.catchUpPlan();
+      if (now !== null && now !== 'wait' && events.some((e) => e.seq === now.from + 1)) this.adoptRemote(events);
+    }
   }
 
   /** Removes `peer`; the others hear it left unless the same client is still here. */
