@@ -41,6 +41,8 @@ export class OwnServer {
   constructor(
     readonly port: number,
     readonly dataDir: string,
+    /** Extra environment (DATABASE_URL for a node of a cluster). */
+    readonly env: Record<string, string> = {},
   ) {}
 
   get url(): string {
@@ -56,7 +58,7 @@ export class OwnServer {
     if (this.proc) throw new Error('already running');
     const proc = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
       cwd: repoRoot,
-      env: { ...process.env, PORT: String(this.port), DATA_DIR: this.dataDir },
+      env: { ...process.env, PORT: String(this.port), DATA_DIR: this.dataDir, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;

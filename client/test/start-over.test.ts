@@ -51,7 +51,7 @@ describe('start over after base-ahead', () => {
 
     // The server comes back on a backup holding only the first three events.
     const restored = new MemoryLogStore();
-    expect(restored.append('doc', 0, first.range('doc', 0, 3)).ok).toBe(true);
+    expect((await restored.append('doc', 0, await first.range('doc', 0, 3))).ok).toBe(true);
     const url2 = await serveOn(restored, access);
     const refused = await h.open(url2, { store });
     await waitFor(() => refused.getSnapshot().fatalCode === 'base-ahead', 'base-ahead');
@@ -66,7 +66,7 @@ describe('start over after base-ahead', () => {
     const put = await replaceWith(fresh, text);
     expect(put.ok).toBe(true);
     await waitFor(() => settled(fresh) && fresh.state.confirmedSeq === 4, 'the edit acknowledged');
-    const log = restored.range('doc', 0, 4);
+    const log = await restored.range('doc', 0, 4);
     expect(replay(null, log).toString()).toBe('abcdef');
     expect(log[3].id.client).toBe(fresh.client);
     expect(fresh.getSnapshot().fatal).toBeNull();
@@ -80,7 +80,7 @@ describe('start over after base-ahead', () => {
     await waitFor(() => settled(again), 'online again');
     type(again, 6, 'g');
     await waitFor(() => settled(again) && again.state.confirmedSeq === 5, 'typed again');
-    expect(replay(null, restored.range('doc', 0, 5)).toString()).toBe('abcdefg');
+    expect(replay(null, await restored.range('doc', 0, 5)).toString()).toBe('abcdefg');
   });
 
   it('"the server\'s" takes the server\'s text; a wiped server accepts the new ids from 1 (C7)', async () => {
@@ -105,7 +105,7 @@ describe('start over after base-ahead', () => {
     expect(fresh.text()).toBe('');
     type(fresh, 0, 'new');
     await waitFor(() => settled(fresh) && fresh.state.confirmedSeq === 3, 'typed on the wiped server');
-    expect(replay(null, wiped.range('doc', 0, 3)).toString()).toBe('new');
+    expect(replay(null, await wiped.range('doc', 0, 3)).toString()).toBe('new');
     const backups = await store.backups('doc');
     expect(backups.ok && backups.value.map((b) => b.text)).toEqual(['xyz']);
   });

@@ -6,13 +6,26 @@
  * the event loop turns (setImmediate) or, with `windowMs`, within that window, goes to
  * `store.appendMany` in one transaction across all rooms.
  *
- * Only after that returns ok do acks and broadcasts go out (L2), room by room in seq
+ * Only after that resolves ok do acks and broadcasts go out (L2), room by room in seq
  * order (room.ts), so nothing a client saw acknowledged can be lost by a crash.
+ *
+ * One group is in flight at a time. While it is, submits keep being sequenced and
+ * collected into the next group, which is written when the first has resolved: its
+ * expected heads are then the heads the first one left (two appends in flight for one
+ * document would both expect the same head, and the second would fail).
  *
  * On failure nothing of the group is stored, but the rooms' sequencers have advanced
  * past the store. The failure is logged, every submitter gets `store-failed` (not
  * fatal: it re-syncs and resends, its outbox still has the events), and each affected
- * room is rebuilt from the store, as after a restart.
+ * room is rebuilt from the store, as after a restart. What those rooms sequenced while
+ * the group was in flight was built on the lost events: it is dropped from the next
+ * group when the room is rebuilt, and its submitters get `store-failed` too.
+ *
+ * A group that lost a race to another node (head-mismatch: several nodes over one
+ * database, docs/scale.md) is not a failure: each of its rooms re-reads the log and
+ * sequences the same batches again, with what it sequenced on top of them meanwhile
+ * (Room.retryLost), and they go into the next group. After MAX_RACES in a row a room's
+ * submitters get `store-failed` as above.
  */
 import { encodeServerMessage, ok, type DocEvent } from '../../shared/src/index.js';
 import { guardStore } from './store/store-guard.js';
@@ -33,12 +46,19 @@ export interface CommitStats {
   flushes: number;
   events: number;
   failures: number;
+  /** Groups that lost a race to another node and were sequenced again. */
+  racesLost: number;
 }
+
+/** Lost races in a row for one room before its submitters get store-failed (and re-sync) instead. */
+const MAX_RACES = 20;
 
 export class CommitQueue {
   private items: CommitItem[] = [];
   private scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
-  readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0 };
+  /** The group being written (and, on failure, its rooms rebuilt); null when none is. */
+  private inFlight: Promise<void> | null = null;
+  readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0, racesLost: 0 };
 
   constructor(private readonly opts: CommitQueueOptions) {}
 
@@ -51,19 +71,34 @@ export class CommitQueue {
     this.items.push(item);
     item.room.pending++;
     if (this.scheduled !== null) return;
-    if (this.opts.windowMs > 0) this.scheduled = setTimeout(() => this.flush(), this.opts.windowMs);
-    else this.scheduled = setImmediate(() => this.flush());
+    const run = () => void this.flush();
+    if (this.opts.windowMs > 0) this.scheduled = setTimeout(run, this.opts.windowMs);
+    else this.scheduled = setImmediate(run);
   }
 
-  /** Writes everything queued in one transaction, then answers (or fails) every item. */
-  flush(): void {
+  /**
+   * Writes everything queued as one group, unless a group is in flight: then the queue
+   * is written when it resolves. Resolves when nothing is queued or in flight.
+   */
+  async flush(): Promise<void> {
     if (this.scheduled !== null) {
       clearTimeout(this.scheduled as NodeJS.Timeout);
       clearImmediate(this.scheduled as NodeJS.Immediate);
       this.scheduled = null;
     }
+    for (;;) {
+      if (this.inFlight !== null) {
+        await this.inFlight;
+        continue;
+      }
+      if (this.items.length === 0) return;
+      this.inFlight = this.write().finally(() => (this.inFlight = null));
+    }
+  }
+
+  /** Writes the queued items in one transaction, then answers (or fails) every item. */
+  private async write(): Promise<void> {
     const items = this.items;
-    if (items.length === 0) return;
     this.items = [];
 
     // Per room, in sequencing order (a Map keeps insertion order).
@@ -83,7 +118,7 @@ export class CommitQueue {
     }
 
     const { log } = this.opts;
-    const written = entries.length > 0 ? guardStore(log, 'group commit', () => this.opts.store.appendMany(entries)) : ok(null);
+    const written = entries.length > 0 ? await guardStore(log, 'group commit', () => this.opts.store.appendMany(entries)) : ok(null);
     for (const room of byRoom.keys()) room.pending -= byRoom.get(room)!.length;
     this.stats.flushes++;
 
@@ -96,6 +131,25 @@ export class CommitQueue {
           this.opts.log.error(`room ${room.docId}: sending committed events failed: ${(e as Error).stack ?? String(e)}`);
         }
       }
+    } else if (written.error.code === 'head-mismatch' && [...byRoom.keys()].every((r) => r.racesLost < MAX_RACES)) {
+      // Another node committed first (several nodes over one database, docs/scale.md):
+      // nothing was stored; every room of the group re-reads the log and sequences its
+      // batches again (and what it sequenced on top of them meanwhile), queued for the next group.
+      this.stats.racesLost++;
+      for (const [room, list] of byRoom) {
+        room.racesLost++;
+        const taken: CommitItem[] = [];
+        const takeQueued = () => {
+          const d = this.dropQueued(room);
+          taken.push(...d);
+          return d;
+        };
+        const again = await guardStore(log, `room ${room.docId}: sequencing a lost race again`, async () => ok(await room.retryLost(list, takeQueued, (it) => this.push(it))));
+        if (!again.ok) {
+          room.broken = true;
+          this.tellFailed([...list, ...taken, ...this.dropQueued(room)]);
+        }
+      }
     } else {
       this.stats.failures++;
       log.error(`commit of ${count} events in ${entries.length} documents failed, nothing stored: ${written.error.code}: ${written.error.message}`);
@@ -106,16 +160,50 @@ export class CommitQueue {
         fatal: false,
       });
       const told = new Set<unknown>();
-      for (const it of items) {
-        if (told.has(it.peer)) continue;
-        told.add(it.peer);
-        it.peer.sendRaw(text);
-      }
+      const tell = (list: readonly CommitItem[]) => {
+        for (const it of list) {
+          if (told.has(it.peer)) continue;
+          told.add(it.peer);
+          it.peer.sendRaw(text);
+        }
+      };
+      tell(items);
       for (const room of byRoom.keys()) {
-        // The hub closes a broken room's connections and drops it.
-        if (!guardStore(log, `room ${room.docId}: rebuilding from the store`, () => ok(room.reload())).ok) room.broken = true;
+        // Sequenced on the sequencer the reload replaces: dropped in the turn it is replaced.
+        const dropLater = () => tell(this.dropQueued(room));
+        const rebuilt = await guardStore(log, `room ${room.docId}: rebuilding from the store`, async () => ok(await room.reload(dropLater)));
+        if (!rebuilt.ok) {
+          // The hub closes a broken room's connections and drops it.
+          room.broken = true;
+          tell(this.dropQueued(room));
+        }
       }
     }
     this.opts.afterFlush?.([...byRoom.keys()]);
+  }
+
+  /** Tells the submitters of `items` (once each) that nothing of theirs was stored. */
+  private tellFailed(items: readonly CommitItem[]): void {
+    const text = encodeServerMessage({
+      type: 'error',
+      code: 'store-failed',
+      message: 'the server could not store your events; nothing was acknowledged: re-sync and resend',
+      fatal: false,
+    });
+    const told = new Set<unknown>();
+    for (const it of items) {
+      if (told.has(it.peer)) continue;
+      told.add(it.peer);
+      it.peer.sendRaw(text);
+    }
+  }
+
+  /** Takes `room`'s items out of the queue (their events were never stored) and returns them. */
+  private dropQueued(room: Room): CommitItem[] {
+    const dropped = this.items.filter((it) => it.room === room);
+    if (dropped.length === 0) return dropped;
+    this.items = this.items.filter((it) => it.room !== room);
+    room.pending -= dropped.length;
+    return dropped;
   }
 }

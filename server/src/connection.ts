@@ -17,6 +17,9 @@
  *
  * Everything that reads the store (hello, submit, history) runs through one guard
  * (store/store-guard.ts): a failing store is `store-failed`, not fatal, nothing changed.
+ * Store reads are asynchronous, so a connection handles its messages one at a time, in
+ * order: a message waits for the one before it (a submit for its hello, a presence for
+ * the join), while other connections go on.
  */
 import type { WebSocket } from 'ws';
 import {
@@ -30,6 +33,7 @@ import {
   type Role,
   type Result,
   type CodedError,
+  type ErrorCode,
   ok,
 } from '../../shared/src/index.js';
 import type { GateRequest, AccessErrorCode } from './access/gate.js';
@@ -41,16 +45,24 @@ import { CloseCode, Transport, type TransportHost } from './transport.js';
 /** What a connection needs from the hub (hub.ts). */
 export interface ConnectionHost extends TransportHost {
   readonly shuttingDown: boolean;
-  /** The room of `docId`, loaded from the store if needed. Throws if the store does. */
-  openRoom(docId: string): Room;
+  /** The room of `docId`, loaded from the store if needed. Rejects if the store does. */
+  openRoom(docId: string): Promise<Room>;
   /** Drops the room from memory if nobody is in it and nothing waits for a commit. */
   releaseRoom(room: Room): void;
   commit(item: CommitItem): void;
   connectionClosed(conn: Connection): void;
   /** Charges `events` history events to `address`'s read budget; returns how long to pause reading (ms, 0: none). */
   chargeAddressReads(address: string, bytes: number): number;
-  /** The role a hello's token gives (access/gate.ts). Throws if a store does. */
-  authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>>;
+  /** The role a hello's token gives (access/gate.ts). Rejects if a store does. */
+  authorize(req: GateRequest): Promise<Result<Role, CodedError<AccessErrorCode>>>;
+}
+
+/** A frame the transport refused, waiting in the inbox for its turn to be answered. */
+interface Refusal {
+  readonly type: 'refused';
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly closeCode?: number;
 }
 
 /** What the client is told when the store fails under each kind of message; nothing was stored or changed. */
@@ -69,6 +81,9 @@ export class Connection extends Transport implements Peer {
   role: Role = 'view';
   private readonly eventBucket: TokenBucket;
   private helloTimer: NodeJS.Timeout | null = null;
+  /** Messages (and refusals of frames) received while an earlier one still waits for the store, oldest first. */
+  private readonly inbox: (ClientMessage | Refusal)[] = [];
+  private handling = false;
 
   constructor(
     ws: WebSocket,
@@ -96,16 +111,46 @@ export class Connection extends Transport implements Peer {
   }
 
   protected receive(msg: ClientMessage): void {
+    this.inbox.push(msg);
+    if (!this.handling) void this.drain();
+  }
+
+  /** A refused frame is answered after the messages before it, so answers keep the frames' order. */
+  protected override refuse(code: ErrorCode, message: string, closeCode?: number): void {
+    if (!this.handling) return this.sendError(code, message, closeCode);
+    this.inbox.push({ type: 'refused', code, message, closeCode });
+  }
+
+  /** Handles the inbox in order; a message that needs no store read is handled in the same turn. */
+  private async drain(): Promise<void> {
+    this.handling = true;
+    try {
+      while (this.inbox.length > 0) {
+        const done = this.handle(this.inbox.shift()!);
+        if (done !== undefined) await done;
+      }
+    } finally {
+      this.handling = false;
+    }
+  }
+
+  private handle(msg: ClientMessage | Refusal): void | Promise<void> {
     switch (msg.type) {
+      case 'refused':
+        return this.sendError(msg.code, msg.message, msg.closeCode);
       case 'ping':
         return this.sendRaw(encodeServerMessage({ type: 'pong', t: msg.t }));
       case 'presence':
         if (this.room === null) return this.sendError('not-joined', `send hello before ${msg.type}`);
         return this.room.presence(this, msg.cursor, msg.user);
     }
-    // The messages that read the store, under the one guard.
+    return this.guarded(msg);
+  }
+
+  /** The messages that read the store, under the one guard. */
+  private async guarded(msg: HelloMessage | SubmitMessage | HistoryMessage): Promise<void> {
     let opened: Room | null = null;
-    const r = guardStore(this.host.options.log, `${msg.type} of ${this.room?.docId ?? (msg.type === 'hello' ? msg.docId : '?')}`, () => {
+    const r = await guardStore(this.host.options.log, `${msg.type} of ${this.room?.docId ?? (msg.type === 'hello' ? msg.docId : '?')}`, () => {
       switch (msg.type) {
         case 'hello':
           return this.hello(msg, (room) => (opened = room));
@@ -122,7 +167,7 @@ export class Connection extends Transport implements Peer {
   }
 
   /** Joins the document; `opened` hears of the room as soon as it is loaded. */
-  private hello(msg: HelloMessage, opened: (room: Room) => void): Result<null> {
+  private async hello(msg: HelloMessage, opened: (room: Room) => void): Promise<Result<null>> {
     if (this.room !== null) {
       this.sendError('already-joined', `this connection is already in document ${this.room.docId}; open another to join another`);
       return ok(null);
@@ -131,17 +176,27 @@ export class Connection extends Transport implements Peer {
       this.sendError('server-shutting-down', 'the server is shutting down; reconnect shortly', CloseCode.goingAway);
       return ok(null);
     }
-    const access = this.host.authorize({ docId: msg.docId, token: msg.token, create: msg.create === true, address: this.address });
+    const access = await this.host.authorize({ docId: msg.docId, token: msg.token, create: msg.create === true, address: this.address });
     if (!access.ok) {
       this.sendError(access.error.code, access.error.message, CloseCode.policy);
       return ok(null);
     }
     this.role = access.value;
-    const room = this.host.openRoom(msg.docId);
+    const room = await this.host.openRoom(msg.docId);
     opened(room);
+    if (this.isClosed) {
+      // The socket went while the room loaded: nobody to join.
+      this.host.releaseRoom(room);
+      return ok(null);
+    }
     this.client = msg.client;
     this.user = msg.user;
-    const joined = room.join(this, msg.last);
+    const joined = await room.join(this, msg.last);
+    if (this.isClosed) {
+      room.leave(this);
+      this.host.releaseRoom(room);
+      return ok(null);
+    }
     if (!joined.ok) {
       this.host.releaseRoom(room);
       this.sendError(joined.error.code, joined.error.message, CloseCode.policy);
@@ -153,7 +208,7 @@ export class Connection extends Transport implements Peer {
     return ok(null);
   }
 
-  private submit(msg: SubmitMessage): Result<null> {
+  private async submit(msg: SubmitMessage): Promise<Result<null>> {
     const room = this.room;
     if (room === null) {
       this.sendError('not-joined', 'send hello before submit');
@@ -165,14 +220,13 @@ export class Connection extends Transport implements Peer {
     } else if (!this.eventBucket.take(msg.events.length)) {
       this.sendError('rate-limited', `too many events: at most ${this.host.options.events.rate} a second; nothing was stored, resend later`);
     } else {
-      const r = room.submit(this, { base: msg.base, events: msg.events });
-      if (r.ok) this.host.commit(r.value);
-      else this.sendError(r.error.code, r.error.message);
+      const r = await room.submit(this, { base: msg.base, events: msg.events }, (item) => this.host.commit(item));
+      if (!r.ok) this.sendError(r.error.code, r.error.message);
     }
     return ok(null);
   }
 
-  private history(msg: HistoryMessage): Result<null> {
+  private async history(msg: HistoryMessage): Promise<Result<null>> {
     if (this.room === null) {
       this.sendError('not-joined', 'send hello before history');
       return ok(null);
@@ -180,9 +234,14 @@ export class Connection extends Transport implements Peer {
     // Reads are budgeted by cost, per address: the page is answered, its bytes are
     // charged, and a debt pauses reading for as long as the budget takes to repay it,
     // so this address's next pages wait instead of taking the CPU from everyone else.
-    const sent = this.room.history(this, msg);
+    const sent = await this.room.history(this, msg);
     const pause = this.host.chargeAddressReads(this.address, sent);
-    if (pause > 0) this.pauseFor(pause);
+    if (pause > 0) {
+      // Reading stops, and what was already read (it waits in this connection's inbox)
+      // waits as long: the next page comes no sooner than the budget allows.
+      this.pauseFor(pause);
+      await new Promise((resolve) => setTimeout(resolve, pause).unref());
+    }
     return ok(null);
   }
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { LogStore } from './store/log-store.js';
 import { SqliteLogStore } from './store/sqlite-log-store.js';
+import { PgLogStore } from './store/pg-log-store.js';
 import { SyncHub } from './hub.js';
 import { defaultSyncOptions, type SyncOptions } from './options.js';
 import { CHECKPOINT_RETENTION } from '../../shared/src/index.js';
@@ -31,7 +32,13 @@ export interface ServerOptions {
    */
   store?: LogStore;
   /**
-   * Who may use which document; by default SQLite at `<dataDir>/access.sqlite`, or in
+   * With no `store`: keep logs, checkpoints and access records in the PostgreSQL database
+   * at this URL (DATABASE_URL) instead of SQLite in `dataDir`. Several servers may share it.
+   */
+  databaseUrl?: string;
+  /**
+   * Who may use which document; by default SQLite at `<dataDir>/access.sqlite` (or beside
+   * the logs in PostgreSQL with `databaseUrl`), or in
    * memory when a store is passed in (tests). A store passed in stays the caller's.
    */
   access?: AccessStore;
@@ -219,9 +226,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const ownsStore = options.store === undefined;
   const sync = { ...defaultSyncOptions, ...options.sync };
   const checkpointRetention = { keepNewest: CHECKPOINT_RETENTION.keepNewest, thinEvery: sync.checkpointKeepEvery };
-  const store = options.store ?? SqliteLogStore.open(path.join(dataDir, STORE_FILE), { checkpointRetention });
-  const access = options.access ?? (ownsStore ? SqliteAccessStore.open(path.join(dataDir, ACCESS_FILE)) : memoryAccessFor(store));
+  let store: LogStore;
+  let ownAccess: () => AccessStore;
+  if (options.store !== undefined) {
+    store = options.store;
+    ownAccess = () => memoryAccessFor(store);
+  } else if (options.databaseUrl !== undefined) {
+    const log = sync.log;
+    const pg = await PgLogStore.open(options.databaseUrl, { checkpointRetention, onError: (m) => log.warn(m) });
+    store = pg;
+    ownAccess = () => pg.accessStore();
+  } else {
+    store = SqliteLogStore.open(path.join(dataDir, STORE_FILE), { checkpointRetention });
+    ownAccess = () => SqliteAccessStore.open(path.join(dataDir, ACCESS_FILE));
+  }
+  const access = options.access ?? ownAccess();
   const hub = new SyncHub(store, options.sync, ownsStore, access);
+  await hub.startCluster();
   const connectionsByAddress = new AddressBuckets(sync.connections);
 
   const server = http.createServer((req, res) => {

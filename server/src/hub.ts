@@ -23,11 +23,14 @@ import { defaultSyncOptions, type SyncOptions } from './options.js';
 import { MemoryAccessStore, type AccessStore } from './access/access-store.js';
 import { AccessGate, type AccessErrorCode, type GateRequest } from './access/gate.js';
 import { AddressBuckets, TurnBudget } from './limits/index.js';
+import { ClusterFanout } from './cluster/index.js';
 import type { CodedError, Result, Role } from '../../shared/src/index.js';
 
 export class SyncHub implements ConnectionHost {
   readonly options: SyncOptions;
   readonly rooms = new Map<string, Room>();
+  /** Rooms being loaded: a second hello for the document waits for the same load. */
+  private readonly loading = new Map<string, Promise<Room>>();
   readonly connections = new Set<Connection>();
   readonly queue: CommitQueue;
   private stopping = false;
@@ -37,6 +40,8 @@ export class SyncHub implements ConnectionHost {
   private readonly addressFrames: AddressBuckets;
   /** History bytes served per address (options.addressReads). */
   private readonly addressReads: AddressBuckets;
+  /** The other nodes of the same database, when there are (options.cluster). */
+  readonly cluster: ClusterFanout | null;
   /**
    * 2 ms of frame handling per turn of the event loop, then everyone waiting gets 4 frames
    * in turn: a flood is spread thin instead of landing on others' latency in one piece.
@@ -61,8 +66,29 @@ export class SyncHub implements ConnectionHost {
       windowMs: this.options.commitWindowMs,
       afterFlush: (rooms) => this.afterFlush(rooms),
     });
+    const c = this.options.cluster;
+    this.cluster =
+      c === null
+        ? null
+        : new ClusterFanout({
+            url: c.url,
+            nodeId: c.nodeId,
+            log: this.options.log,
+            pollMs: c.pollMs,
+            host: {
+              room: (docId) => this.rooms.get(docId),
+              rooms: () => this.rooms.values(),
+              readRange: (docId, from, to) => store.range(docId, from, to),
+              readHead: (docId) => store.head(docId),
+            },
+          });
     this.heartbeat = this.options.heartbeatMs > 0 ? setInterval(() => this.beat(), this.options.heartbeatMs) : null;
     this.heartbeat?.unref();
+  }
+
+  /** Starts listening to the other nodes (a no-op for a single node). */
+  async startCluster(): Promise<void> {
+    await this.cluster?.start();
   }
 
   get shuttingDown(): boolean {
@@ -87,23 +113,36 @@ export class SyncHub implements ConnectionHost {
     return this.addressReads.charge(address, bytes);
   }
 
-  authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {
+  authorize(req: GateRequest): Promise<Result<Role, CodedError<AccessErrorCode>>> {
     return this.gate.authorize(req);
   }
 
-  openRoom(docId: string): Room {
-    let room = this.rooms.get(docId);
-    if (room === undefined) {
-      room = new Room(docId, {
+  async openRoom(docId: string): Promise<Room> {
+    const open = this.rooms.get(docId);
+    if (open !== undefined) return open;
+    let loading = this.loading.get(docId);
+    if (loading === undefined) {
+      loading = Room.open(docId, {
         store: this.store,
         log: this.options.log,
         sequencer: { maxDocLength: this.options.maxDocLength, window: this.options.sequencerWindow },
         checkpointEvery: this.options.checkpointEvery,
         now: Date.now,
-      });
-      this.rooms.set(docId, room);
+        ...(this.cluster !== null ? { cluster: this.cluster } : {}),
+      }).then(
+        (room) => {
+          this.loading.delete(docId);
+          this.rooms.set(docId, room);
+          return room;
+        },
+        (e: unknown) => {
+          this.loading.delete(docId);
+          throw e;
+        },
+      );
+      this.loading.set(docId, loading);
     }
-    return room;
+    return loading;
   }
 
   releaseRoom(room: Room): void {
@@ -131,6 +170,8 @@ export class SyncHub implements ConnectionHost {
         for (const c of this.connections) if (c.room === room) c.sendError('store-failed', 'the document had to be reloaded', CloseCode.serverError);
       } else {
         this.releaseRoom(room);
+        // A catch-up that waited for this room's commit may run now.
+        if (this.rooms.get(room.docId) === room) this.cluster?.settle(room);
       }
     }
   }
@@ -156,7 +197,7 @@ export class SyncHub implements ConnectionHost {
     this.stopped ??= (async () => {
       this.stopping = true;
       if (this.heartbeat) clearInterval(this.heartbeat);
-      this.queue.flush();
+      await this.queue.flush();
       const conns = [...this.connections];
       const closed = conns.map(
         (c) =>
@@ -171,11 +212,12 @@ export class SyncHub implements ConnectionHost {
       clearTimeout(timer);
       for (const c of this.connections) c.ws.terminate();
       // Anything that slipped in while closing was refused, but flush once more to be sure.
-      this.queue.flush();
+      await this.queue.flush();
       this.rooms.clear();
+      await this.cluster?.close();
       if (this.ownsStore) {
-        this.store.close();
-        this.access.close();
+        await this.store.close();
+        await this.access.close();
       }
     })();
     return this.stopped;

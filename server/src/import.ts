@@ -84,17 +84,17 @@ export interface ImportOptions {
  * (`trace-invalid`), a result other than `endContent` (`trace-mismatch`); store errors
  * come back as the store's codes with the seq reached.
  */
-export function importTrace(
+export async function importTrace(
   store: LogStore,
   docId: string,
   patches: readonly Patch[],
   times: readonly number[],
   opts: ImportOptions = {},
-): Result<ImportSummary> {
+): Promise<Result<ImportSummary>> {
   const chunk = opts.chunk ?? IMPORT_CHUNK;
   const every = opts.checkpointEvery ?? CHECKPOINT_EVERY;
   const retention = checkRetention(opts.checkpointRetention ?? CHECKPOINT_RETENTION);
-  const existing = store.head(docId);
+  const existing = await store.head(docId);
   if (existing !== 0) {
     return err('doc-not-empty', `document ${JSON.stringify(docId)} already has ${existing} events; import only makes new documents`);
   }
@@ -128,13 +128,13 @@ export function importTrace(
   let next = 0;
   for (let from = 0; from < events.length; from += chunk) {
     const to = Math.min(events.length, from + chunk);
-    const appended = write(docId, from, events.slice(from, to));
+    const appended = await write(docId, from, events.slice(from, to));
     if (!appended.ok) return stopped(appended.error, docId, from, events.length);
     let at = from;
     while (next < wanted.length && wanted[next] <= to) {
       replayInto(rope, at, events.slice(at, wanted[next]));
       at = wanted[next++];
-      const put = store.putCheckpoint(checkpointOf(docId, at, rope));
+      const put = await store.putCheckpoint(checkpointOf(docId, at, rope));
       if (!put.ok) return stopped(put.error, docId, to, events.length);
       checkpoints++;
     }
@@ -237,18 +237,18 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   try {
     access = SqliteAccessStore.open(path.join(args.dataDir, ACCESS_FILE));
   } catch (e) {
-    store.close();
+    await store.close();
     io.err(`import: cannot open the access store in ${args.dataDir}: ${(e as Error).message}\n`);
     return 1;
   }
   try {
     // (A document with events is refused by importTrace itself, with its own message.)
-    if (store.head(args.docId) === 0 && access.get(args.docId) !== null) {
+    if ((await store.head(args.docId)) === 0 && (await access.get(args.docId)) !== null) {
       io.err(`import: document ${args.docId} already exists (it has links); import into a new id\n`);
       return 1;
     }
     const t0 = performance.now();
-    const r = importTrace(store, args.docId, patches, times, { endContent: trace.endContent });
+    const r = await importTrace(store, args.docId, patches, times, { endContent: trace.endContent });
     const ms = Math.round(performance.now() - t0);
     if (!r.ok) {
       io.err(`import: ${args.file}: ${r.error.code}: ${r.error.message}\n`);
@@ -257,7 +257,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     // The document's links: a fresh edit token, only its hash (and its view token's) stored.
     const token = tokenFromBytes(randomBytes(TOKEN_BYTES));
     const view = viewTokenOf(token);
-    if (!access.register({ docId: args.docId, editHash: tokenHash(token), viewHash: tokenHash(view), createdAt: Date.now() })) {
+    if (!(await access.register({ docId: args.docId, editHash: tokenHash(token), viewHash: tokenHash(view), createdAt: Date.now() }))) {
       io.err(`import: document ${args.docId} was registered by someone else meanwhile; its history is imported, but these links would not work\n`);
       return 1;
     }
@@ -266,8 +266,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     io.out(`${JSON.stringify(line)}\n`);
     return 0;
   } finally {
-    store.close();
-    access.close();
+    await store.close();
+    await access.close();
   }
 }
 

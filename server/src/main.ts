@@ -1,8 +1,10 @@
 // Wiring only: read the environment, start the server, stop it cleanly on a signal.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './http';
-import { syncOptionsFromEnv } from './options';
+import { databaseUrlFromEnv, redactedUrl, syncOptionsFromEnv } from './options';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -20,10 +22,14 @@ async function main(): Promise<void> {
   const dataDir = path.resolve(process.env.DATA_DIR || './data');
   const staticDir = path.join(repoRoot, 'dist', 'client');
 
-  const sync = syncOptionsFromEnv(process.env);
+  const env = syncOptionsFromEnv(process.env);
+  const databaseUrl = databaseUrlFromEnv(process.env);
+  // With a shared database, this process is one node of many: it listens for the others'
+  // commits and presence (docs/scale.md). The id only has to be unique among live nodes.
+  const sync = databaseUrl !== undefined ? { ...env, cluster: { url: databaseUrl, nodeId: `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` } } : env;
 
-  const server = await startServer({ port, dataDir, staticDir, sync });
-  console.log(`eventide: data in ${dataDir}`);
+  const server = await startServer({ port, dataDir, staticDir, sync, databaseUrl });
+  console.log(`eventide: data in ${databaseUrl !== undefined ? `PostgreSQL at ${redactedUrl(databaseUrl)}` : dataDir}`);
   console.log(`eventide: serving ${staticDir}`);
   console.log(`eventide: listening on http://localhost:${server.port} (WebSocket on /ws)`);
 

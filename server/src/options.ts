@@ -86,6 +86,11 @@ export interface SyncOptions {
   readonly allowedOrigins: readonly string[] | null;
   /** A connection that has not joined a document (sent a valid hello) by then is closed (hello-timeout). */
   readonly helloTimeoutMs: number;
+  /**
+   * Several nodes over one PostgreSQL (docs/scale.md): the database URL to LISTEN on and
+   * this node's id. null: a single node, nothing to tell anyone.
+   */
+  readonly cluster: { readonly url: string; readonly nodeId: string; readonly pollMs?: number } | null;
   readonly log: Logger;
 }
 
@@ -106,6 +111,7 @@ export const defaultSyncOptions: SyncOptions = {
   creates: perMinute(60),
   allowedOrigins: null,
   helloTimeoutMs: 10_000,
+  cluster: null,
   log: consoleLogger,
 };
 
@@ -169,4 +175,31 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
     out.allowedOrigins = list;
   }
   return out;
+}
+
+/**
+ * DATABASE_URL: where a PostgreSQL server keeps logs, checkpoints and access records
+ * (postgres://user@host:port/database); undefined (unset or empty) keeps them in SQLite
+ * in DATA_DIR. Anything else is a startup failure, not a silent fallback to SQLite.
+ */
+export function databaseUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.DATABASE_URL?.trim();
+  if (url === undefined || url === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error('DATABASE_URL must be a postgres://user@host:port/database URL (it does not parse as a URL)');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new Error(`DATABASE_URL must be a postgres:// URL, got one with ${JSON.stringify(parsed.protocol)}`);
+  }
+  return url;
+}
+
+/** A database URL for log lines: without its password. */
+export function redactedUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
 }

@@ -2,7 +2,8 @@
  * A room is one open document on the server: the shell around the core's `RoomCore`
  * (shared/src/room/room-core.ts), which decides everything per document (welcomes,
  * history pages, the stream after a group commit, presence, what a submit produces).
- * The shell adds what is not pure: the store behind the core's `RoomLog`, the sockets
+ * The shell adds what is not pure: the store behind the core's `RoomLog` (asynchronous:
+ * every core step runs through room-reads.ts, which fetches what it reads), the sockets
  * the core's `Send`s go to, the clock, the checkpoint writes, and the bookkeeping the
  * commit queue and the hub need (`pending`, `broken`).
  *
@@ -19,11 +20,10 @@ import {
   encodeServerMessage,
   encodeWelcomeFrame,
   encodeHistoryFrame,
-  type Checkpoint,
   type CommitItem as CoreCommitItem,
+  type CatchUpPlan,
   type Cursor,
   type DocEvent,
-  type EventId,
   type HistoryMessage,
   type HistoryPlan,
   type RoomLog,
@@ -37,11 +37,14 @@ import {
   type SubmitErrorCode,
   type CodedError,
   type Result,
+  type RemoteClient,
   ok,
 } from '../../shared/src/index.js';
 import type { LogStore } from './store/log-store.js';
 import type { Logger } from './options.js';
 import { BlockCache } from './block-cache.js';
+import { RoomReads } from './room-reads.js';
+import type { ClusterRoom } from './cluster/fanout.js';
 
 export { MAX_PAGE_CHECKPOINTS } from '../../shared/src/index.js';
 
@@ -64,37 +67,21 @@ export interface RoomOptions {
   readonly checkpointEvery: number;
   /** Server clock, ms since the epoch. */
   readonly now: () => number;
+  /** Other server nodes of the same database (DATABASE_URL): told of commits and presence. */
+  readonly cluster?: RoomCluster;
 }
 
-/** One document of the store, as the core reads it. Reads throw if the store does. */
-class StoreLog implements RoomLog {
-  constructor(
-    private readonly store: LogStore,
-    private readonly docId: string,
-  ) {}
-  get head(): number {
-    return this.store.head(this.docId);
-  }
-  range(from: number, to: number): readonly DocEvent[] {
-    return this.store.range(this.docId, from, to);
-  }
-  seqOf(id: EventId): number | undefined {
-    return this.store.seqOf(this.docId, id);
-  }
-  lastClientSeq(client: string): number {
-    return this.store.lastClientSeq(this.docId, client);
-  }
-  checkpointAtOrBefore(at: number): Checkpoint | null {
-    return this.store.checkpointAtOrBefore(this.docId, at);
-  }
-  checkpointSeqs(from: number, to: number): readonly number[] {
-    return this.store.checkpointSeqs(this.docId, from, to);
-  }
+/** What a room tells the other nodes (cluster/fanout.ts). */
+export interface RoomCluster {
+  committed(docId: string, seq: number): void;
+  presence(docId: string, client: string, user: User, cursor: Cursor): void;
+  left(docId: string, client: string): void;
 }
 
-export class Room {
-  private readonly core: RoomCore<Peer>;
-  private readonly storeLog: StoreLog;
+export class Room implements ClusterRoom {
+  private core!: RoomCore<Peer>;
+  /** The store, as the core reads it (synchronously, step by step). */
+  private readonly reads: RoomReads;
   /** Commit items of this room still in the queue. */
   pending = 0;
   /** Set when the room could not be rebuilt from the store: it must be dropped. */
@@ -102,15 +89,24 @@ export class Room {
   /** The log as encoded blocks, for welcomes and history pages. */
   private readonly blocks: BlockCache;
 
-  /** Loads the document from the store: latest checkpoint plus the tail. Throws if the store does. */
-  constructor(
+  /** A checkpoint write is in flight (one at a time: the next is due again until it lands). */
+  private checkpointing = false;
+
+  private constructor(
     readonly docId: string,
     private readonly opts: RoomOptions,
   ) {
-    this.storeLog = new StoreLog(opts.store, docId);
-    this.blocks = new BlockCache(this.storeLog);
-    this.core = new RoomCore(docId, this.storeLog, { sequencer: opts.sequencer, checkpointEvery: opts.checkpointEvery });
-    this.afterLoad();
+    this.reads = new RoomReads(opts.store, docId);
+    this.blocks = new BlockCache(this.reads);
+  }
+
+  /** Loads the document from the store: latest checkpoint plus the tail. Rejects if the store does. */
+  static async open(docId: string, opts: RoomOptions): Promise<Room> {
+    const room = new Room(docId, opts);
+    const { reads } = room;
+    room.core = await reads.run(() => new RoomCore(docId, reads, { sequencer: opts.sequencer, checkpointEvery: opts.checkpointEvery }), { freshHead: true });
+    room.afterLoad();
+    return room;
   }
 
   get committedHead(): number {
@@ -132,38 +128,82 @@ export class Room {
 
   private afterLoad(): void {
     const { head, checkpoint } = this.core.loaded;
+    this.reads.committed = head;
     this.blocks.reset(head);
     if (checkpoint !== null) this.blocks.keepCheckpoint(checkpoint);
     this.checkpoint();
   }
 
-  /** The store is the truth again (after a failed commit): see RoomCore.reload. Throws if the store does. */
-  reload(): void {
-    const sends = this.core.reload();
+  /**
+   * The store is the truth again (after a failed commit): see RoomCore.reload. `swapped`
+   * runs in the same turn as the swap, before anything else can be sequenced on the new
+   * sequencer (the commit queue drops what the old one sequenced). Rejects if the store
+   * does, with the room unchanged.
+   */
+  async reload(swapped: () => void = () => {}): Promise<void> {
+    const sends = await this.reads.run(
+      () => {
+        const out = this.core.reload();
+        swapped();
+        return out;
+      },
+      { freshHead: true },
+    );
     this.afterLoad();
     this.deliver(sends);
   }
 
   /**
    * Adds `peer` and sends its welcome and the presence messages; refuses a `last` beyond
-   * the committed head. Throws if the store does, before anything changed.
+   * the committed head. Rejects if the store does, before anything changed.
    */
-  join(peer: Peer, last: number): Result<null, CodedError<'base-ahead'>> {
-    // The welcome's frame is built (the one step that may read the store) before the core
-    // adds the peer, so a failing read leaves the room as it was.
-    const plan = planWelcome(this.docId, peer.role, last, this.core.committedHead, this.core.newestCheckpoint);
-    if (!plan.ok) return plan;
-    const welcome = this.welcomeFrame(plan.value);
-    const r = this.core.join(peer, last);
-    if (!r.ok) return r;
-    peer.sendRaw(welcome);
-    this.deliver(r.value.sends);
-    return ok(null);
+  async join(peer: Peer, last: number): Promise<Result<null, CodedError<'base-ahead'>>> {
+    if (last > this.core.committedHead) await this.catchUpTo(last);
+    return this.reads.run(() => {
+      // The welcome's frame is built (the one step that may read the store) before the core
+      // adds the peer, so a failing (or missing) read leaves the room as it was.
+      const plan = planWelcome(this.docId, peer.role, last, this.core.committedHead, this.core.newestCheckpoint);
+      if (!plan.ok) return plan;
+      const welcome = this.welcomeFrame(plan.value);
+      const r = this.core.join(peer, last);
+      if (!r.ok) return r;
+      peer.sendRaw(welcome);
+      this.deliver(r.value.sends);
+      this.opts.cluster?.presence(this.docId, peer.client, peer.user, peer.cursor);
+      return ok(null);
+    });
+  }
+
+  /**
+   * A hello from beyond this room's committed head: with other nodes appending, the log
+   * may well have it (the client came from a node further on), so the room reads the
+   * log's head and adopts what it lacks before the welcome decides; only a log that really
+   * is shorter refuses it (base-ahead, P15). While this room's own commit is in flight it
+   * waits for it (a few times 25 ms). A single node's log never runs ahead of its room:
+   * one head read, then the refusal as before.
+   */
+  private async catchUpTo(last: number): Promise<void> {
+    for (let i = 0; i < 40 && last > this.core.committedHead; i++) {
+      const head = await this.opts.store.head(this.docId);
+      if (head < last) return;
+      const plan = this.core.heardCommit(head);
+      if (plan === null) return;
+      if (plan === 'wait') {
+        await new Promise((r) => setTimeout(r, 25));
+        continue;
+      }
+      const events = await this.opts.store.range(this.docId, plan.from, plan.to);
+      const now = this.core.catchUpPlan();
+      if (now !== null && now !== 'wait' && events.some((e) => e.seq === now.from + 1)) this.adoptRemote(events);
+    }
   }
 
   /** Removes `peer`; the others hear it left unless the same client is still here. */
   leave(peer: Peer): void {
     this.deliver(this.core.leave(peer));
+    if (this.opts.cluster !== undefined && ![...this.core.peers].some((p) => p.client === peer.client)) {
+      this.opts.cluster.left(this.docId, peer.client);
+    }
   }
 
   /** Whether the room can be dropped from memory: nobody here, nothing waiting. */
@@ -171,11 +211,48 @@ export class Room {
     return this.core.peers.size === 0 && this.pending === 0;
   }
 
-  /** Sequences a batch; the item goes to the commit queue and nothing goes out before it is committed. */
-  submit(peer: Peer, batch: SubmitBatch): Result<CommitItem, CodedError<SubmitErrorCode>> {
-    const r = this.core.submit(peer, batch, this.opts.now());
-    if (!r.ok) return r;
-    return ok({ ...r.value, room: this });
+  /**
+   * Sequences a batch and hands the item to `commit` (the commit queue) in the same turn,
+   * so the queue holds a room's items in seq order however the steps' reads interleave;
+   * nothing goes out before it is committed. Rejects if the store does, with nothing sequenced.
+   */
+  submit(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void): Promise<Result<null, CodedError<SubmitErrorCode>>> {
+    return this.reads.run(() => {
+      const r = this.core.submit(peer, batch, this.opts.now());
+      if (!r.ok) return r;
+      commit({ ...r.value, room: this });
+      return ok(null);
+    });
+  }
+
+  /** Lost races in a row (reset by a commit that lands); past a bound the queue gives up with store-failed. */
+  racesLost = 0;
+
+  /**
+   * The commit of `group` lost a race to another node (head-mismatch): the room re-reads
+   * the log and sequences the same batches again (RoomCore.retryLost), followed by those
+   * it sequenced on top of them meanwhile (`takeQueued` takes them out of the queue, in
+   * the step, so nothing is sequenced between). The new items go to `commit` in the same
+   * turn, in seq order. Refused batches get their error, as a refused submit would.
+   * Rejects if the store does; what `takeQueued` gave is then never stored (the caller
+   * tells its senders).
+   */
+  async retryLost(group: readonly CommitItem[], takeQueued: () => CommitItem[], commit: (item: CommitItem) => void): Promise<void> {
+    const since = this.core.committedHead;
+    let queued: CommitItem[] = [];
+    const r = await this.reads.run(
+      () => {
+        queued = queued.concat(takeQueued());
+        const out = this.core.retryLost([...group, ...queued], this.opts.now(), since);
+        // No read after this point: what follows runs once.
+        for (const it of out.retried) commit({ ...it, room: this });
+        return out;
+      },
+      { freshHead: true },
+    );
+    this.afterLoad();
+    this.deliver(r.sends);
+    for (const f of r.refused) f.peer.sendRaw(encodeServerMessage({ type: 'error', code: f.error.code, message: f.error.message, fatal: false }));
   }
 
   /** The queue committed `items` (this room's, in sequencing order): the core's stream goes out. */
@@ -183,10 +260,50 @@ export class Room {
     const events: DocEvent[] = [];
     for (const it of items) for (const e of it.appended) events.push(e);
     // Kept as values: the welcomes to come encode their run without a store read.
+    this.racesLost = 0;
     this.blocks.push(events);
     this.deliver(this.core.committed(items));
+    this.reads.committed = this.core.committedHead;
+    if (events.length > 0) this.opts.cluster?.committed(this.docId, this.core.committedHead);
     this.checkpoint();
     this.warmLater();
+  }
+
+  // ---- other nodes (cluster/fanout.ts; the rules are the core's) ----
+
+  heardCommit(seq: number): CatchUpPlan {
+    return this.core.heardCommit(seq);
+  }
+
+  catchUpPlan(): CatchUpPlan {
+    return this.core.catchUpPlan();
+  }
+
+  /** Events another node committed, read from the log: every connection here gets them, once, in order. Reads nothing. */
+  adoptRemote(events: readonly DocEvent[]): void {
+    const fresh = events.filter((e) => e.seq > this.core.committedHead);
+    const sends = this.core.adopt(fresh);
+    this.reads.committed = this.core.committedHead;
+    this.blocks.push(fresh);
+    this.deliver(sends);
+    this.checkpoint();
+    this.warmLater();
+  }
+
+  remotePresence(entry: RemoteClient): void {
+    this.deliver(this.core.remotePresence(entry));
+  }
+
+  remoteLeave(client: string, node: string): void {
+    this.deliver(this.core.remoteLeave(client, node));
+  }
+
+  expireRemote(now: number): void {
+    this.deliver(this.core.expireRemote(now));
+  }
+
+  localPresence(): Iterable<Peer> {
+    return this.core.peers;
   }
 
   private warming = false;
@@ -196,41 +313,55 @@ export class Room {
     if (this.warming || !this.blocks.cold) return;
     this.warming = true;
     setImmediate(() => {
-      this.warming = false;
-      if (this.broken) return;
-      try {
-        this.blocks.warm();
-      } catch (e) {
-        // Only a store read can throw here (a dropped chunk is read again); the page that needs it will report it.
-        this.opts.log.warn(`room ${this.docId}: blocks not encoded ahead: ${(e as Error).message}`);
+      if (this.broken) {
+        this.warming = false;
+        return;
       }
+      this.reads.run(() => this.blocks.warm()).then(
+        () => (this.warming = false),
+        (e) => {
+          this.warming = false;
+          // Only a store read can fail here (a dropped chunk is read again); the page that needs it will report it.
+          this.opts.log.warn(`room ${this.docId}: blocks not encoded ahead: ${(e as Error).message}`);
+        },
+      );
     });
   }
 
-  /** Writes a checkpoint if one is due; a failure only costs a longer replay later. */
+  /** Writes a checkpoint if one is due (in the background); a failure only costs a longer replay later. */
   private checkpoint(): void {
+    if (this.checkpointing) return;
     const cp = this.core.dueCheckpoint();
     if (cp === null) return;
-    const r = this.opts.store.putCheckpoint(cp);
-    if (!r.ok) {
-      this.opts.log.warn(`room ${this.docId}: checkpoint at ${cp.seq} not stored: ${r.error.message}`);
-      return;
-    }
-    this.core.checkpointStored(cp);
-    this.blocks.keepCheckpoint(cp);
+    this.checkpointing = true;
+    this.opts.store.putCheckpoint(cp).then(
+      (r) => {
+        this.checkpointing = false;
+        if (!r.ok) return this.opts.log.warn(`room ${this.docId}: checkpoint at ${cp.seq} not stored: ${r.error.message}`);
+        this.core.checkpointStored(cp);
+        this.blocks.keepCheckpoint(cp);
+      },
+      (e) => {
+        this.checkpointing = false;
+        this.opts.log.warn(`room ${this.docId}: checkpoint at ${cp.seq} not stored: ${(e as Error).message}`);
+      },
+    );
   }
 
-  /** Answers a history request with one page; returns its bytes (the read budget charges them). Throws if the store does. */
-  history(peer: Peer, req: HistoryMessage): number {
-    const plan = this.core.history(req, this.blocks.beginPage());
-    const frame = this.historyFrame(plan);
-    peer.sendRaw(frame);
-    return frame.length;
+  /** Answers a history request with one page; resolves with its bytes (the read budget charges them). Rejects if the store does. */
+  history(peer: Peer, req: HistoryMessage): Promise<number> {
+    return this.reads.run(() => {
+      const plan = this.core.history(req, this.blocks.beginPage());
+      const frame = this.historyFrame(plan);
+      peer.sendRaw(frame);
+      return frame.length;
+    });
   }
 
   /** A cursor moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
   presence(peer: Peer, cursor: Cursor, user?: User): void {
     this.deliver(this.core.presence(peer, cursor, user));
+    this.opts.cluster?.presence(this.docId, peer.client, peer.user, peer.cursor);
   }
 
   /** Sends in order; a message sent to several peers (a broadcast, a relay) is encoded once. */

@@ -100,6 +100,20 @@ export abstract class Transport implements Waiting {
     });
   }
 
+  /**
+   * Answers a frame refused before it became a message (malformed, over the frame rate).
+   * A connection that handles messages asynchronously overrides it to answer in the
+   * frames' order.
+   */
+  protected refuse(code: ErrorCode, message: string, closeCode?: number): void {
+    this.sendError(code, message, closeCode);
+  }
+
+  /** Whether the socket has closed or is closing (a message handled late has nobody to answer). */
+  protected get isClosed(): boolean {
+    return this.closing;
+  }
+
   /** A valid message from the peer, in arrival order. A throw is a bug: it is logged and answered with bad-message. */
   protected abstract receive(msg: ClientMessage): void;
 
@@ -188,9 +202,9 @@ export abstract class Transport implements Waiting {
       const balance = this.frameBucket.owe(1);
       if (balance < 0) {
         if (balance < -options.frames.burst) {
-          this.sendError('rate-limited', 'too many frames, closing', CloseCode.policy);
+          this.refuse('rate-limited', 'too many frames, closing', CloseCode.policy);
         } else {
-          this.sendError('rate-limited', `too many frames: at most ${options.frames.rate} a second; this one was dropped`);
+          this.refuse('rate-limited', `too many frames: at most ${options.frames.rate} a second; this one was dropped`);
         }
         return;
       }
@@ -201,7 +215,7 @@ export abstract class Transport implements Waiting {
       if (pause > 0) this.pauseFor(pause);
       this.addressLimited = false;
       if (isBinary) {
-        this.sendError('bad-message', 'binary frames are not part of the protocol: send JSON text');
+        this.refuse('bad-message', 'binary frames are not part of the protocol: send JSON text');
         return;
       }
       const text = Buffer.isBuffer(data)
@@ -211,8 +225,8 @@ export abstract class Transport implements Waiting {
           : Buffer.from(data).toString('utf8');
       const r = decodeClientMessage(text);
       if (!r.ok) {
-        if (r.error.code === 'protocol-version') this.sendError(r.error.code, r.error.message, CloseCode.protocolError);
-        else this.sendError(r.error.code, r.error.message);
+        if (r.error.code === 'protocol-version') this.refuse(r.error.code, r.error.message, CloseCode.protocolError);
+        else this.refuse(r.error.code, r.error.message);
         return;
       }
       this.receive(r.value);

@@ -50,21 +50,21 @@ describe('importTrace', () => {
     const patches = flattenPatches(trace);
     const file = join(tempDir(), STORE_FILE);
     const store = SqliteLogStore.open(file, { checkpointRetention: keepAll });
-    const r = importTrace(store, 'ff', patches, times, { endContent: trace.endContent, checkpointRetention: keepAll });
+    const r = await importTrace(store, 'ff', patches, times, { endContent: trace.endContent, checkpointRetention: keepAll });
     expect(r).toEqual({ ok: true, value: { events: 26078, checkpoints: 26, length: trace.endContent.length } });
-    store.close();
+    await store.close();
 
     const s = SqliteLogStore.open(file);
-    const head = s.head('ff');
+    const head = await s.head('ff');
     expect(head).toBe(patches.length);
-    expect(s.checkpointSeqs('ff', 0, head)).toEqual(Array.from({ length: 26 }, (_, i) => (i + 1) * 1000));
-    const cp = s.checkpointAtOrBefore('ff', head)!;
+    expect(await s.checkpointSeqs('ff', 0, head)).toEqual(Array.from({ length: 26 }, (_, i) => (i + 1) * 1000));
+    const cp = (await s.checkpointAtOrBefore('ff', head))!;
     expect(cp.seq).toBe(26_000);
-    expect(replay(cp, s.range('ff', cp.seq, head)).toString()).toBe(trace.endContent);
+    expect(replay(cp, await s.range('ff', cp.seq, head)).toString()).toBe(trace.endContent);
     // Every checkpoint is the fold of the log up to it.
-    const all = s.range('ff', 0, head);
+    const all = await s.range('ff', 0, head);
     for (const seq of [1000, 13_000, 26_000]) {
-      expect(s.checkpointAtOrBefore('ff', seq + 999)).toEqual({
+      expect(await s.checkpointAtOrBefore('ff', seq + 999)).toEqual({
         docId: 'ff',
         seq,
         text: replay(null, all.slice(0, seq)).toString(),
@@ -75,10 +75,10 @@ describe('importTrace', () => {
     const first = all[0];
     expect(first).toMatchObject({ id: { client: 'import', clientSeq: 1 }, seq: 1, base: 0, author: 'import', kind: 'edit', time: times[0] });
     expect(all[head - 1].time).toBe(times[head - 1]); // this trace's times are all the epoch; see the CLI test for real ones
-    expect(s.seqOf('ff', { client: 'import', clientSeq: 12_345 })).toBe(12_345);
-    expect(s.lastClientSeq('ff', 'import')).toBe(head);
-    expect(s.listDocuments()).toEqual([{ docId: 'ff', head, updatedAt: times[head - 1] }]);
-    s.close();
+    expect(await s.seqOf('ff', { client: 'import', clientSeq: 12_345 })).toBe(12_345);
+    expect(await s.lastClientSeq('ff', 'import')).toBe(head);
+    expect(await s.listDocuments()).toEqual([{ docId: 'ff', head, updatedAt: times[head - 1] }]);
+    await s.close();
   });
 
   it('writes only the checkpoints the retention rule keeps: the newest two and multiples of thinEvery, each the fold of the log (R16, R10)', async () => {
@@ -87,53 +87,53 @@ describe('importTrace', () => {
     const file = join(tempDir(), STORE_FILE);
     const store = SqliteLogStore.open(file);
     // The default rule: the newest two of 1,000…26,000 (no multiple of 150,000 below them).
-    expect(importTrace(store, 'ff', patches, times, { endContent: trace.endContent })).toEqual({
+    expect(await importTrace(store, 'ff', patches, times, { endContent: trace.endContent })).toEqual({
       ok: true,
       value: { events: 26078, checkpoints: 2, length: trace.endContent.length },
     });
-    expect(store.checkpointSeqs('ff', 0, 26078)).toEqual([25_000, 26_000]);
+    expect(await store.checkpointSeqs('ff', 0, 26078)).toEqual([25_000, 26_000]);
     // Thinned to one per 10,000: written as they fall, never written and pruned.
     const rule = { keepNewest: 2, thinEvery: 10_000 };
     const thin = SqliteLogStore.open(join(tempDir(), STORE_FILE), { checkpointRetention: rule });
-    expect(importTrace(thin, 'ff', patches, times, { checkpointRetention: rule })).toMatchObject({ ok: true, value: { checkpoints: 4 } });
-    expect(thin.checkpointSeqs('ff', 0, 26078)).toEqual([10_000, 20_000, 25_000, 26_000]);
-    const all = thin.range('ff', 0, 26078);
-    expect(all).toEqual(store.range('ff', 0, 26078));
+    expect(await importTrace(thin, 'ff', patches, times, { checkpointRetention: rule })).toMatchObject({ ok: true, value: { checkpoints: 4 } });
+    expect(await thin.checkpointSeqs('ff', 0, 26078)).toEqual([10_000, 20_000, 25_000, 26_000]);
+    const all = await thin.range('ff', 0, 26078);
+    expect(all).toEqual(await store.range('ff', 0, 26078));
     for (const seq of [10_000, 20_000, 25_000, 26_000]) {
       const folded = replay(null, all.slice(0, seq));
-      expect(thin.checkpointAtOrBefore('ff', seq)).toEqual({ docId: 'ff', seq, text: folded.toString(), authorship: folded.authorship() });
+      expect(await thin.checkpointAtOrBefore('ff', seq)).toEqual({ docId: 'ff', seq, text: folded.toString(), authorship: folded.authorship() });
     }
-    thin.close();
-    store.close();
+    await thin.close();
+    await store.close();
   });
 
   it('refuses a document with events, an empty trace, a patch outside the document, a wrong endContent; writes nothing then (R10)', async () => {
     const s = new MemoryLogStore();
     const bad = (r: Result<unknown>, code: string) => expect(!r.ok && r.error.code).toBe(code);
-    bad(importTrace(s, 'a', [], []), 'trace-invalid');
-    bad(importTrace(s, 'a', [[0, 0, 'ab'], [5, 1, '']], [0, 0]), 'trace-invalid');
-    bad(importTrace(s, 'a', [[0, 0, 'ab']], [0], { endContent: 'abc' }), 'trace-mismatch');
-    expect(s.head('a')).toBe(0);
-    expect(importTrace(s, 'a', [[0, 0, 'ab']], [7], { endContent: 'ab' })).toEqual({ ok: true, value: { events: 1, checkpoints: 0, length: 2 } });
-    bad(importTrace(s, 'a', [[0, 0, 'cd']], [0]), 'doc-not-empty');
-    expect(s.range('a', 0, 10).map((e) => e.op)).toEqual([['ab']]);
+    bad(await importTrace(s, 'a', [], []), 'trace-invalid');
+    bad(await importTrace(s, 'a', [[0, 0, 'ab'], [5, 1, '']], [0, 0]), 'trace-invalid');
+    bad(await importTrace(s, 'a', [[0, 0, 'ab']], [0], { endContent: 'abc' }), 'trace-mismatch');
+    expect(await s.head('a')).toBe(0);
+    expect(await importTrace(s, 'a', [[0, 0, 'ab']], [7], { endContent: 'ab' })).toEqual({ ok: true, value: { events: 1, checkpoints: 0, length: 2 } });
+    bad(await importTrace(s, 'a', [[0, 0, 'cd']], [0]), 'doc-not-empty');
+    expect((await s.range('a', 0, 10)).map((e) => e.op)).toEqual([['ab']]);
   });
 
-  it('chunks and checkpoints at the boundaries: chunk 7, every 3, 20 events', () => {
+  it('chunks and checkpoints at the boundaries: chunk 7, every 3, 20 events', async () => {
     const every3 = { keepNewest: 2, thinEvery: 3 };
     const s = new MemoryLogStore({ checkpointRetention: every3 });
     const patches = Array.from({ length: 20 }, (_, i) => [i, 0, String.fromCharCode(97 + i)] as [number, number, string]);
-    const r = importTrace(s, 'a', patches, [], { chunk: 7, checkpointEvery: 3, checkpointRetention: every3 });
+    const r = await importTrace(s, 'a', patches, [], { chunk: 7, checkpointEvery: 3, checkpointRetention: every3 });
     expect(r).toEqual({ ok: true, value: { events: 20, checkpoints: 6, length: 20 } });
-    expect(s.checkpointSeqs('a', 0, 20)).toEqual([3, 6, 9, 12, 15, 18]);
-    for (const seq of [3, 6, 9, 12, 15, 18]) expect(s.checkpointAtOrBefore('a', seq)?.text).toBe('abcdefghijklmnopqrst'.slice(0, seq));
+    expect(await s.checkpointSeqs('a', 0, 20)).toEqual([3, 6, 9, 12, 15, 18]);
+    for (const seq of [3, 6, 9, 12, 15, 18]) expect((await s.checkpointAtOrBefore('a', seq))?.text).toBe('abcdefghijklmnopqrst'.slice(0, seq));
     // Thinned to multiples of 6 (R16): 6 and 12, and the newest two, 15 and 18.
     const every6 = { keepNewest: 2, thinEvery: 6 };
     const t = new MemoryLogStore({ checkpointRetention: every6 });
-    expect(importTrace(t, 'a', patches, [], { chunk: 7, checkpointEvery: 3, checkpointRetention: every6 })).toEqual({ ok: true, value: { events: 20, checkpoints: 4, length: 20 } });
-    expect(t.checkpointSeqs('a', 0, 20)).toEqual([6, 12, 15, 18]);
-    for (const seq of [6, 12, 15, 18]) expect(t.checkpointAtOrBefore('a', seq)?.text).toBe('abcdefghijklmnopqrst'.slice(0, seq));
-    expect(t.range('a', 0, 20)).toEqual(s.range('a', 0, 20));
+    expect(await importTrace(t, 'a', patches, [], { chunk: 7, checkpointEvery: 3, checkpointRetention: every6 })).toEqual({ ok: true, value: { events: 20, checkpoints: 4, length: 20 } });
+    expect(await t.checkpointSeqs('a', 0, 20)).toEqual([6, 12, 15, 18]);
+    for (const seq of [6, 12, 15, 18]) expect((await t.checkpointAtOrBefore('a', seq))?.text).toBe('abcdefghijklmnopqrst'.slice(0, seq));
+    expect(await t.range('a', 0, 20)).toEqual(await s.range('a', 0, 20));
   });
 });
 
@@ -148,8 +148,8 @@ describe('npm run import', () => {
     const editToken = String(line.edit).split('#edit=')[1];
     expect(line.view).toBe(`${String(line.edit).split('#')[0]}#view=${viewTokenOf(editToken)}`);
     const acc = SqliteAccessStore.open(join(data, 'access.sqlite'));
-    expect(acc.get('ff')).toMatchObject({ editHash: tokenHash(editToken), viewHash: tokenHash(viewTokenOf(editToken)) });
-    acc.close();
+    expect(await acc.get('ff')).toMatchObject({ editHash: tokenHash(editToken), viewHash: tokenHash(viewTokenOf(editToken)) });
+    await acc.close();
     // Checkpoints: the two the retention rule keeps of one every 1,000 (R16).
     expect(line).toMatchObject({ doc: 'ff', file: ff, events: 26078, checkpoints: 2, length: 21362, store: join(data, 'eventide.sqlite') });
     expect(line.ms).toBeGreaterThan(0);
@@ -179,8 +179,8 @@ describe('npm run import', () => {
     expect(gone?.stderr).toContain(`${missing}: cannot read trace file`);
 
     const s = SqliteLogStore.open(join(data, 'eventide.sqlite'));
-    expect(s.listDocuments().map((d) => [d.docId, d.head])).toEqual([['ff', 26078]]);
-    s.close();
+    expect((await s.listDocuments()).map((d) => [d.docId, d.head])).toEqual([['ff', 26078]]);
+    await s.close();
   });
 
   it('takes the time of each event from its txn (Date.parse; 0 when missing or invalid), .json files too', async () => {
@@ -196,9 +196,9 @@ describe('npm run import', () => {
     expect(JSON.parse(stdout)).toMatchObject({ doc: 'small', events: 4, checkpoints: 0, length: 'Héllo! 😀 wörld'.length });
     const s = SqliteLogStore.open(join(data, 'eventide.sqlite'));
     const t = Date.parse('2021-04-19T06:06:58.219Z');
-    expect(s.range('small', 0, 10).map((e) => e.time)).toEqual([t, t, 0, 0]);
-    expect(replay(null, s.range('small', 0, 10)).toString()).toBe('Héllo! 😀 wörld');
-    s.close();
+    expect((await s.range('small', 0, 10)).map((e) => e.time)).toEqual([t, t, 0, 0]);
+    expect(replay(null, await s.range('small', 0, 10)).toString()).toBe('Héllo! 😀 wörld');
+    await s.close();
   });
 
   it('refuses a concurrent trace, a broken file, non-empty startContent and bad arguments (exit 1), without storing anything (R10)', async () => {
@@ -226,7 +226,7 @@ describe('npm run import', () => {
       expect(errs.join('')).toMatch(message);
     }
     const s = SqliteLogStore.open(join(data, 'eventide.sqlite'));
-    expect(s.listDocuments()).toEqual([]);
-    s.close();
+    expect(await s.listDocuments()).toEqual([]);
+    await s.close();
   });
 });

@@ -23,16 +23,40 @@ class FlakyStore extends MemoryLogStore {
   failNext = 0;
   /** Store the events, then report failure anyway (an ambiguous commit). */
   lieNext = 0;
-  override appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Result<null> {
+  override async appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Promise<Result<null>> {
     if (this.failNext > 0) {
       this.failNext--;
       return err('store-failed', 'injected failure');
     }
-    const r = super.appendMany(entries);
+    const r = await super.appendMany(entries);
     if (r.ok && this.lieNext > 0) {
       this.lieNext--;
       return err('store-failed', 'injected failure after the write');
     }
+    return r;
+  }
+}
+
+/**
+ * A MemoryLogStore that answers appends after `delayMs`, as a store over the network does,
+ * counting how many are in flight at once and what heads they expect; with `failEvery`,
+ * every n-th append fails (after the wait, nothing stored).
+ */
+class SlowStore extends MemoryLogStore {
+  delayMs = 25;
+  failEvery = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  readonly calls: { expectedHead: number; n: number; ok: boolean }[] = [];
+  private count = 0;
+  override async appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Promise<Result<null>> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    await new Promise((r) => setTimeout(r, this.delayMs));
+    this.inFlight--;
+    const fail = this.failEvery > 0 && ++this.count % this.failEvery === 0;
+    const r = fail ? err('store-failed', 'injected failure') : await super.appendMany(entries);
+    for (const e of entries) this.calls.push({ expectedHead: e.expectedHead, n: e.events.length, ok: r.ok });
     return r;
   }
 }
@@ -74,7 +98,7 @@ describe('sync endpoint (in-process)', () => {
     }
     const head = await settle(cs);
     expect(head).toBe(300);
-    checkAgainstLog(store.range('doc', 0, head), cs);
+    checkAgainstLog(await store.range('doc', 0, head), cs);
     expect(srv.hub.rooms.size).toBe(1);
     cs.forEach((c) => c.stop());
     for (let i = 0; i < 250 && srv.hub.rooms.size > 0; i++) await sleep(20);
@@ -97,7 +121,40 @@ describe('sync endpoint (in-process)', () => {
     const head = await settle(cs);
     expect(srv.hub.queue.stats.failures).toBeGreaterThanOrEqual(3);
     expect(cs.flatMap((c) => c.errors)).toContain('store-failed');
-    checkAgainstLog(store.range('doc', 0, head), cs);
+    checkAgainstLog(await store.range('doc', 0, head), cs);
+  });
+
+  it('a slow store: one group in flight, the next sequenced meanwhile and written after it with the head it left; no ack before its append resolved (L2, R2, R17)', async () => {
+    for (const failEvery of [0, 4]) {
+      const store = new SlowStore();
+      store.failEvery = failEvery;
+      const { srv, url } = await serve(store);
+      const rnd = new Random(23 + failEvery);
+      const cs = [0, 1, 2, 3].map((i) => client(url, `s${failEvery}-${i}`));
+      cs.forEach((c) => c.start());
+      await Promise.all(cs.map((c) => c.waitFor(() => c.ready)));
+      for (let k = 0; k < 50; k++) {
+        for (const c of cs) randomEdit(c, rnd);
+        await sleep(rnd.int(6));
+        // Acks only follow a resolved append: nobody has seen acknowledged what the store lacks.
+        const stored = await store.head('doc');
+        for (const c of cs) expect(c.state.confirmedSeq, `failEvery ${failEvery}`).toBeLessThanOrEqual(stored);
+      }
+      const head = await settle(cs);
+      expect(store.maxInFlight, `failEvery ${failEvery}`).toBe(1);
+      expect(store.calls.length).toBeGreaterThan(5); // submits were grouped while appends were in flight
+      expect(store.calls.length).toBeLessThan(200);
+      // Each group expects the head the groups before it left: never a head-mismatch.
+      let expected = 0;
+      for (const call of store.calls) {
+        expect(call.expectedHead).toBe(expected);
+        if (call.ok) expected += call.n;
+      }
+      expect(expected).toBe(head);
+      if (failEvery > 0) expect(srv.hub.queue.stats.failures).toBeGreaterThan(0);
+      checkAgainstLog(await store.range('doc', 0, head), cs);
+      for (const c of cs) c.stop();
+    }
   });
 
   it('catches a new client up from a checkpoint, and a far-behind client with an outbox through history (P3, P4)', async () => {
@@ -122,7 +179,7 @@ describe('sync endpoint (in-process)', () => {
     expect(head).toBe(1204);
     expect(b.checkpointsUsed).toBe(1);
     expect(c.historyFetches).toBe(1);
-    checkAgainstLog(store.range('doc', 0, head), [a, b, c]);
+    checkAgainstLog(await store.range('doc', 0, head), [a, b, c]);
   });
 
   it('drops a peer that stops answering pings, and tells the others it left (P14)', async () => {
@@ -147,7 +204,7 @@ describe('sync endpoint (in-process)', () => {
     sock.sendJson({ type: 'submit', base: 0, events: events.slice(0, 10) });
     expect(await sock.next('ack')).toMatchObject({ seq: 1 });
     await sleep(20);
-    expect(store.head('doc')).toBe(10);
+    expect(await store.head('doc')).toBe(10);
   });
 
   it('answers handshake mistakes with their codes (P1, P2, P15)', async () => {
@@ -178,7 +235,7 @@ describe('sync endpoint (in-process)', () => {
     const s4 = await RawSocket.open(url);
     s4.send(Buffer.from('{"type":"ping","t":1}'), true);
     expect(await s4.next('error')).toMatchObject({ code: 'bad-message' });
-    expect(store.head('doc')).toBe(0);
+    expect(await store.head('doc')).toBe(0);
   });
 
   it('shuts down cleanly: what was sequenced is stored and acknowledged before the 1001 close (P13, R2)', async () => {
@@ -188,9 +245,9 @@ describe('sync endpoint (in-process)', () => {
     const events = Array.from({ length: 5 }, (_, i) => ({ id: { client: 's', clientSeq: i + 1 }, author: 's', op: ['x'], kind: 'edit' }));
     sock.sendJson({ type: 'submit', base: 0, events });
     for (let i = 0; i < 50 && srv.hub.queue.size === 0; i++) await sleep(2); // sequenced, waiting for the window
-    expect(store.head('doc')).toBe(0);
+    expect(await store.head('doc')).toBe(0);
     await srv.close();
-    expect(store.head('doc')).toBe(5);
+    expect(await store.head('doc')).toBe(5);
     expect(await sock.waitClose()).toBe(1001);
     expect(sock.messages.filter((m) => m.type === 'ack').map((m) => (m as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5]);
   });

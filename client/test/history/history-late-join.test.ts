@@ -89,7 +89,7 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     const store = new MemoryLogStore();
     const { patches, times } = trace(seed);
     if (!authors) {
-      const imported = importTrace(store, docId, patches, times, { checkpointEvery: 1000 });
+      const imported = await importTrace(store, docId, patches, times, { checkpointEvery: 1000 });
       expect(imported.ok, `seed ${seed}`).toBe(true);
     } else {
       const people = ['ann', 'bob', 'cy'];
@@ -102,14 +102,14 @@ describe('HistoryModel, a browser that joined a long document late', () => {
         if (seq === 1234) all.push({ id, seq, base: i, author, time: times[i], op: [], kind: 'edit', meta: labelMeta('draft', 1000, 'step-1234') });
         else all.push({ ...edits[seq < 1234 ? i : i - 1], id, seq, base: i, author, time: times[i] });
       }
-      expect(store.append(docId, 0, all).ok).toBe(true);
-      for (let k = 1000; k <= N; k += 1000) expect(store.putCheckpoint(checkpointOf(docId, k, replay(null, all.slice(0, k)))).ok).toBe(true);
+      expect((await store.append(docId, 0, all)).ok).toBe(true);
+      for (let k = 1000; k <= N; k += 1000) expect((await store.putCheckpoint(checkpointOf(docId, k, replay(null, all.slice(0, k))))).ok).toBe(true);
     }
     const access = new MemoryAccessStore();
     const token = testToken(docId);
-    access.register({ docId, editHash: tokenHash(token), viewHash: tokenHash(viewTokenOf(token)), createdAt: 0 });
+    await access.register({ docId, editHash: tokenHash(token), viewHash: tokenHash(viewTokenOf(token)), createdAt: 0 });
     server = await startServer({ port: 0, host: '127.0.0.1', dataDir: '/tmp', staticDir: '/nonexistent', store, access, sync: { log: silentLogger } });
-    const log = store.range(docId, 0, N) as DocEvent[];
+    const log = await store.range(docId, 0, N) as DocEvent[];
     expect(log.length).toBe(N);
     const client = await h.open(`ws://127.0.0.1:${server.port}/ws`, { docId });
     await waitFor(() => settled(client) && client.state.confirmedSeq === N, 'the welcome');

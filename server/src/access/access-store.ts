@@ -4,8 +4,9 @@
  * a record cannot be joined at all; a record is written once, when the creator's first
  * hello (or `npm run import`) registers the document, and never changed.
  *
- * Synchronous like the log store (better-sqlite3). Two implementations: SQLite
- * (sqlite-access-store.ts) for the server, memory for in-process tests.
+ * Asynchronous like the log store (store/log-store.ts). Three implementations: SQLite
+ * (sqlite-access-store.ts) and PostgreSQL (store/pg-log-store.ts, beside the logs) for
+ * the server, memory for in-process tests.
  */
 
 /** A document's access record. */
@@ -20,25 +21,26 @@ export interface AccessRecord {
 }
 
 export interface AccessStore {
-  get(docId: string): AccessRecord | null;
+  get(docId: string): Promise<AccessRecord | null>;
   /**
    * Registers a document. Returns false (and changes nothing) if `docId` already has a
-   * record: the first registration wins, forever. Throws if the store does.
+   * record: the first registration wins, forever (also between processes sharing the
+   * store). Rejects if the store fails.
    */
-  register(record: AccessRecord): boolean;
-  close(): void;
+  register(record: AccessRecord): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** In memory, for tests and the in-process server with a memory log store. */
 export class MemoryAccessStore implements AccessStore {
   private readonly records = new Map<string, AccessRecord>();
-  get(docId: string): AccessRecord | null {
+  async get(docId: string): Promise<AccessRecord | null> {
     return this.records.get(docId) ?? null;
   }
-  register(record: AccessRecord): boolean {
+  async register(record: AccessRecord): Promise<boolean> {
     if (this.records.has(record.docId)) return false;
     this.records.set(record.docId, { ...record });
     return true;
   }
-  close(): void {}
+  async close(): Promise<void> {}
 }

@@ -42,29 +42,29 @@ export class AccessGate {
   constructor(
     private readonly access: AccessStore,
     /** The committed head of a document's log (0: empty or unknown). */
-    private readonly head: (docId: string) => number,
+    private readonly head: (docId: string) => number | Promise<number>,
     creates: Bucket,
     private readonly now: () => number = Date.now,
   ) {
     this.creates = new AddressBuckets(creates);
   }
 
-  /** The role `req.token` gives on `req.docId`. Throws only if a store does. */
-  authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {
+  /** The role `req.token` gives on `req.docId`. Rejects only if a store does. */
+  async authorize(req: GateRequest): Promise<Result<Role, CodedError<AccessErrorCode>>> {
     const { docId, token } = req;
     if (token === undefined || !isWellFormedToken(token)) return err('access-denied', DENIED);
     const hash = tokenHash(token);
-    const record = this.access.get(docId);
+    const record = await this.access.get(docId);
     if (record !== null) {
       if (sameHash(hash, record.editHash)) return ok('edit');
       if (sameHash(hash, record.viewHash)) return ok('view');
       return err('access-denied', DENIED);
     }
-    if (!req.create || this.head(docId) !== 0) return err('access-denied', DENIED);
+    if (!req.create || (await this.head(docId)) !== 0) return err('access-denied', DENIED);
     if (!this.creates.take(req.address)) {
       return err('too-many-documents', 'too many new documents from this address; try again in a minute');
     }
-    const registered = this.access.register({ docId, editHash: hash, viewHash: tokenHash(viewTokenOf(token)), createdAt: this.now() });
+    const registered = await this.access.register({ docId, editHash: hash, viewHash: tokenHash(viewTokenOf(token)), createdAt: this.now() });
     if (registered) return ok('edit');
     // Registered by someone else in between (another process sharing the file): their record rules.
     return this.authorize({ ...req, create: false });

@@ -38,17 +38,17 @@ export class SqliteAccessStore implements AccessStore {
     return new SqliteAccessStore(db);
   }
 
-  get(docId: string): AccessRecord | null {
+  async get(docId: string): Promise<AccessRecord | null> {
     const row = this.getStmt.get(docId);
     if (row === undefined) return null;
     return { docId: row[0], editHash: row[1], viewHash: row[2], createdAt: row[3] };
   }
 
-  register(r: AccessRecord): boolean {
+  async register(r: AccessRecord): Promise<boolean> {
     return this.putStmt.run(r.docId, r.editHash, r.viewHash, r.createdAt).changes === 1;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

@@ -3,9 +3,14 @@
  * (shared/src/sync/sequencer.ts) is the only appender and keeps the document in memory;
  * the store only has to keep what it was given, durably, and read it back.
  *
- * All calls are synchronous: the SQLite implementation (better-sqlite3) is, and a
- * single-writer, in-process store gains nothing from promises on the hot path. Every
- * implementation passes the same contract suite (server/test/store/contract.ts).
+ * Every call returns a promise: a store over the network (PostgreSQL, pg-log-store.ts)
+ * cannot answer in the same turn. The SQLite store stays synchronous inside
+ * (better-sqlite3) and answers at once; the room core still reads synchronously, through
+ * a per-room read-through view (server/src/room-reads.ts). Every implementation passes
+ * the same contract suite (server/test/store/contract.ts).
+ *
+ * A read that cannot be served (a broken file, a dead database) rejects; the server
+ * turns that into `store-failed` in one place (store-guard.ts).
  *
  * Expected failures are values: a full disk or a broken file is a `store-failed`
  * result, after which nothing of that append is stored (an append is all or nothing).
@@ -26,49 +31,49 @@ export interface DocumentInfo {
 export interface LogStore {
   /**
    * Appends `events` (seqs expectedHead + 1, + 2, …) to `docId`'s log in one durable
-   * step: when this returns ok they survive a process crash (L2). Refuses with
+   * step: when this resolves ok they survive a process crash (L2). Refuses with
    * `head-mismatch` if the log's head is not `expectedHead`, with `store-failed` on
    * an I/O error; either way nothing of the call is stored.
    */
-  append(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null>;
+  append(docId: string, expectedHead: number, events: readonly DocEvent[]): Promise<Result<null>>;
 
   /**
    * Appends to several documents at once, all or nothing (group commit across rooms).
    * Same rules as `append` for each entry.
    */
-  appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Result<null>;
+  appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Promise<Result<null>>;
 
   /**
    * Optional, for bulk loads (the import): the same as `append`, same rules and results,
    * but written straight into the store's compact form (SQLite: sealed blocks, no rows
    * first). A store without it is written with `append`.
    */
-  appendSealed?(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null>;
+  appendSealed?(docId: string, expectedHead: number, events: readonly DocEvent[]): Promise<Result<null>>;
 
   /** The last seq of `docId`'s log; 0 for an unknown document. */
-  head(docId: string): number;
+  head(docId: string): Promise<number>;
 
   /** Events with from < seq ≤ to, in seq order (fewer if the log is shorter). */
-  range(docId: string, from: number, to: number): DocEvent[];
+  range(docId: string, from: number, to: number): Promise<DocEvent[]>;
 
   /** The seq an event id was appended at, if it was. */
-  seqOf(docId: string, id: EventId): number | undefined;
+  seqOf(docId: string, id: EventId): Promise<number | undefined>;
 
   /** The highest clientSeq appended for `client` in `docId`; 0 if none. */
-  lastClientSeq(docId: string, client: string): number;
+  lastClientSeq(docId: string, client: string): Promise<number>;
 
   /** Stores a checkpoint; a second one at the same seq replaces the first. */
-  putCheckpoint(cp: Checkpoint): Result<null>;
+  putCheckpoint(cp: Checkpoint): Promise<Result<null>>;
 
   /** The checkpoint with the greatest seq ≤ `at`, or null. */
-  checkpointAtOrBefore(docId: string, at: number): Checkpoint | null;
+  checkpointAtOrBefore(docId: string, at: number): Promise<Checkpoint | null>;
 
   /** The seqs that have checkpoints with from ≤ seq ≤ to, ascending (for history paging). */
-  checkpointSeqs(docId: string, from: number, to: number): number[];
+  checkpointSeqs(docId: string, from: number, to: number): Promise<number[]>;
 
   /** Every document with at least one event, most recently edited first. */
-  listDocuments(): DocumentInfo[];
+  listDocuments(): Promise<DocumentInfo[]>;
 
-  /** Releases files and handles. */
-  close(): void;
+  /** Releases files, handles and connections; resolves when they are released. */
+  close(): Promise<void>;
 }

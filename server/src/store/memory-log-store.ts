@@ -57,11 +57,11 @@ export class MemoryLogStore implements LogStore {
     this.retention = checkRetention(options.checkpointRetention ?? CHECKPOINT_RETENTION);
   }
 
-  append(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null> {
+  async append(docId: string, expectedHead: number, events: readonly DocEvent[]): Promise<Result<null>> {
     return this.appendMany([{ docId, expectedHead, events }]);
   }
 
-  appendMany(entries: readonly Entry[]): Result<null> {
+  async appendMany(entries: readonly Entry[]): Promise<Result<null>> {
     this.open();
     // Check everything first (entries apply in order, so a later entry for the same
     // document continues an earlier one), then store: nothing is half-done.
@@ -95,12 +95,12 @@ export class MemoryLogStore implements LogStore {
     return ok(null);
   }
 
-  head(docId: string): number {
+  async head(docId: string): Promise<number> {
     this.open();
     return this.docs.get(docId)?.events.length ?? 0;
   }
 
-  range(docId: string, from: number, to: number): DocEvent[] {
+  async range(docId: string, from: number, to: number): Promise<DocEvent[]> {
     this.open();
     const events = this.docs.get(docId)?.events;
     if (events === undefined) return [];
@@ -109,26 +109,26 @@ export class MemoryLogStore implements LogStore {
     return hi > lo ? events.slice(lo, hi) : [];
   }
 
-  seqOf(docId: string, id: EventId): number | undefined {
+  async seqOf(docId: string, id: EventId): Promise<number | undefined> {
     this.open();
     return this.docs.get(docId)?.ids.get(idKey(id));
   }
 
-  lastClientSeq(docId: string, client: string): number {
+  async lastClientSeq(docId: string, client: string): Promise<number> {
     this.open();
     return this.docs.get(docId)?.lastCs.get(client) ?? 0;
   }
 
-  putCheckpoint(cp: Checkpoint): Result<null> {
+  async putCheckpoint(cp: Checkpoint): Promise<Result<null>> {
     this.open();
-    checkCheckpoint(cp, this.head(cp.docId));
+    checkCheckpoint(cp, await this.head(cp.docId));
     const cps = this.docLog(cp.docId).checkpoints;
     cps.set(cp.seq, encodeCheckpoint(cp));
     for (const seq of prunedCheckpoints([...cps.keys()], this.retention)) cps.delete(seq);
     return ok(null);
   }
 
-  checkpointAtOrBefore(docId: string, at: number): Checkpoint | null {
+  async checkpointAtOrBefore(docId: string, at: number): Promise<Checkpoint | null> {
     this.open();
     const cps = this.docs.get(docId)?.checkpoints;
     if (cps === undefined) return null;
@@ -141,14 +141,14 @@ export class MemoryLogStore implements LogStore {
     return null;
   }
 
-  checkpointSeqs(docId: string, from: number, to: number): number[] {
+  async checkpointSeqs(docId: string, from: number, to: number): Promise<number[]> {
     this.open();
     const cps = this.docs.get(docId)?.checkpoints;
     if (cps === undefined) return [];
     return [...cps.keys()].filter((s) => s >= from && s <= to).sort((a, b) => a - b);
   }
 
-  listDocuments(): DocumentInfo[] {
+  async listDocuments(): Promise<DocumentInfo[]> {
     this.open();
     const out: DocumentInfo[] = [];
     for (const [docId, log] of this.docs) {
@@ -158,7 +158,7 @@ export class MemoryLogStore implements LogStore {
     return out.sort(byRecency);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
   }
 

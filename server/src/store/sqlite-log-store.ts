@@ -175,11 +175,11 @@ export class SqliteLogStore implements LogStore {
     finishLayout(db, this.blocks, this.sealEvery, options.progress, this.onSealError);
   }
 
-  append(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null> {
+  async append(docId: string, expectedHead: number, events: readonly DocEvent[]): Promise<Result<null>> {
     return this.appendMany([{ docId, expectedHead, events }]);
   }
 
-  appendMany(entries: readonly Entry[]): Result<null> {
+  async appendMany(entries: readonly Entry[]): Promise<Result<null>> {
     let heads: Map<string, number>;
     try {
       // IMMEDIATE: take the write lock before reading the heads, so the check and the
@@ -211,7 +211,7 @@ export class SqliteLogStore implements LogStore {
    * never as rows. Same checks and results as `append`. The document must have no unsealed
    * rows (true of a document only ever written this way; a head that moved is head-mismatch).
    */
-  appendSealed(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null> {
+  async appendSealed(docId: string, expectedHead: number, events: readonly DocEvent[]): Promise<Result<null>> {
     try {
       this.writeSealedTx.immediate(docId, expectedHead, events);
       return ok(null);
@@ -294,26 +294,26 @@ export class SqliteLogStore implements LogStore {
     this.idleTimer.unref(); // an idle seal never keeps the process alive
   }
 
-  head(docId: string): number {
+  async head(docId: string): Promise<number> {
     return this.headIn(docId);
   }
 
-  range(docId: string, from: number, to: number): DocEvent[] {
+  async range(docId: string, from: number, to: number): Promise<DocEvent[]> {
     const lo = Math.max(0, Math.floor(from));
     const hi = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(to));
     if (!(hi > lo)) return [];
     return this.readRangeTx(docId, lo, hi);
   }
 
-  seqOf(docId: string, id: EventId): number | undefined {
+  async seqOf(docId: string, id: EventId): Promise<number | undefined> {
     return this.rows.seqOf(docId, id.client, id.clientSeq) ?? this.blocks.seqOf(docId, id.client, id.clientSeq);
   }
 
-  lastClientSeq(docId: string, client: string): number {
+  async lastClientSeq(docId: string, client: string): Promise<number> {
     return Math.max(this.rows.lastClientSeq(docId, client), this.blocks.lastClientSeq(docId, client));
   }
 
-  putCheckpoint(cp: Checkpoint): Result<null> {
+  async putCheckpoint(cp: Checkpoint): Promise<Result<null>> {
     try {
       this.writeCheckpoint.immediate(cp);
       return ok(null);
@@ -322,7 +322,7 @@ export class SqliteLogStore implements LogStore {
     }
   }
 
-  checkpointAtOrBefore(docId: string, at: number): Checkpoint | null {
+  async checkpointAtOrBefore(docId: string, at: number): Promise<Checkpoint | null> {
     // Newest first; one that does not decode (or does not match its row) is skipped:
     // checkpoints are a cache, an older one or the empty document gives the same state (L5).
     // Text is the version 1 encoding, left by a migration that has not finished.
@@ -334,16 +334,16 @@ export class SqliteLogStore implements LogStore {
     return null;
   }
 
-  checkpointSeqs(docId: string, from: number, to: number): number[] {
+  async checkpointSeqs(docId: string, from: number, to: number): Promise<number[]> {
     return this.st.checkpointSeqs.all(docId, from, to) as number[];
   }
 
-  listDocuments(): DocumentInfo[] {
+  async listDocuments(): Promise<DocumentInfo[]> {
     return (this.st.documents.all() as [string, number, number][]).map(([docId, head, updatedAt]) => ({ docId, head, updatedAt }));
   }
 
   /** Seals what is due, then releases the file. */
-  close(): void {
+  async close(): Promise<void> {
     if (!this.db.open) return;
     if (this.sealTimer !== null) clearImmediate(this.sealTimer);
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);

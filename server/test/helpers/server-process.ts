@@ -110,6 +110,8 @@ export class ServerProcess {
         EVENTIDE_CREATES_PER_MINUTE: '1000000',
         EVENTIDE_RATE_ADDRESS_FRAMES: '1000000/1000000',
         EVENTIDE_RATE_ADDRESS_READS: '1000000000/1000000000',
+        // SQLite in DATA_DIR unless the test asks for PostgreSQL (a DATABASE_URL set for the PG tests must not move the others).
+        DATABASE_URL: '',
         ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

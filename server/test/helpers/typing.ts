@@ -121,11 +121,11 @@ export function testSeed(name: string): number {
 }
 
 /** `n` clients of one document, each with its own seeded backoff jitter; not started. */
-export function makeTypists(url: string, n: number, docId: string, seed: number, backoffMaxMs = 300): WsClient[] {
+export function makeTypists(url: string | ((i: number) => string), n: number, docId: string, seed: number, backoffMaxMs = 300): WsClient[] {
   return Array.from({ length: n }, (_, i) => {
     const r = new Random(seed * 31 + i);
     return new WsClient({
-      url,
+      url: typeof url === 'function' ? () => url(i) : url,
       docId,
       client: `${docId}-c${i}`,
       user: { name: `user${i}`, color: '#333' },

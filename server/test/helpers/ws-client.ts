@@ -23,7 +23,8 @@ import {
 import { testToken } from './tokens.js';
 
 export interface WsClientOptions {
-  url: string;
+  /** The server's /ws URL; a function is asked again at every (re)connect (a client roaming over several nodes). */
+  url: string | (() => string);
   docId: string;
   client: string;
   user?: User;
@@ -153,7 +154,7 @@ export class WsClient {
   private connect(): void {
     this.timer = null;
     if (this.stopped || this.session.fatal !== null) return;
-    const ws = new WebSocket(this.opts.url);
+    const ws = new WebSocket(typeof this.opts.url === 'function' ? this.opts.url() : this.opts.url);
     this.ws = ws;
     this.connects++;
     ws.on('error', () => {}); // 'close' follows and handles it

@@ -69,95 +69,95 @@ export interface ContractStoreOptions {
   checkpointRetention?: CheckpointRetention;
 }
 
-export function logStoreContract(name: string, make: (options?: ContractStoreOptions) => LogStore): void {
+export function logStoreContract(name: string, make: (options?: ContractStoreOptions) => LogStore | Promise<LogStore>): void {
   describe(`LogStore contract: ${name}`, () => {
     let s: LogStore;
-    beforeEach(() => {
-      s = make();
+    beforeEach(async () => {
+      s = await make();
     });
-    afterEach(() => {
-      s.close();
-    });
-
-    it('an unknown document is empty: head 0, no events, ids, checkpoints or listing', () => {
-      expect(s.head('nope')).toBe(0);
-      expect(s.range('nope', 0, 100)).toEqual([]);
-      expect(s.seqOf('nope', { client: 'c1', clientSeq: 1 })).toBeUndefined();
-      expect(s.lastClientSeq('nope', 'c1')).toBe(0);
-      expect(s.checkpointAtOrBefore('nope', 100)).toBeNull();
-      expect(s.checkpointSeqs('nope', 0, 100)).toEqual([]);
-      expect(s.listDocuments()).toEqual([]);
+    afterEach(async () => {
+      await s.close();
     });
 
-    it('append continues the head; seqs run 1, 2, 3, … without a gap (L1); documents are separate', () => {
-      expect(s.append('a', 0, evs(0, 3))).toEqual({ ok: true, value: null });
-      expect(s.head('a')).toBe(3);
-      expect(s.append('a', 3, evs(3, 2)).ok).toBe(true);
-      expect(s.append('a', 5, [ev(6)]).ok).toBe(true);
-      expect(s.head('a')).toBe(6);
-      expect(seqs(s.range('a', 0, 6))).toEqual([1, 2, 3, 4, 5, 6]);
-      expect(s.append('b', 0, evs(0, 2)).ok).toBe(true);
-      expect(s.head('b')).toBe(2);
-      expect(s.head('a')).toBe(6);
-      expect(seqs(s.range('b', 0, 100))).toEqual([1, 2]);
+    it('an unknown document is empty: head 0, no events, ids, checkpoints or listing', async () => {
+      expect(await s.head('nope')).toBe(0);
+      expect(await s.range('nope', 0, 100)).toEqual([]);
+      expect(await s.seqOf('nope', { client: 'c1', clientSeq: 1 })).toBeUndefined();
+      expect(await s.lastClientSeq('nope', 'c1')).toBe(0);
+      expect(await s.checkpointAtOrBefore('nope', 100)).toBeNull();
+      expect(await s.checkpointSeqs('nope', 0, 100)).toEqual([]);
+      expect(await s.listDocuments()).toEqual([]);
     });
 
-    it('head-mismatch refuses, names the document and both heads, and stores nothing (R1)', () => {
-      const first = s.append('a', 1, [ev(2)]);
+    it('append continues the head; seqs run 1, 2, 3, … without a gap (L1); documents are separate', async () => {
+      expect(await s.append('a', 0, evs(0, 3))).toEqual({ ok: true, value: null });
+      expect(await s.head('a')).toBe(3);
+      expect((await s.append('a', 3, evs(3, 2))).ok).toBe(true);
+      expect((await s.append('a', 5, [ev(6)])).ok).toBe(true);
+      expect(await s.head('a')).toBe(6);
+      expect(seqs(await s.range('a', 0, 6))).toEqual([1, 2, 3, 4, 5, 6]);
+      expect((await s.append('b', 0, evs(0, 2))).ok).toBe(true);
+      expect(await s.head('b')).toBe(2);
+      expect(await s.head('a')).toBe(6);
+      expect(seqs(await s.range('b', 0, 100))).toEqual([1, 2]);
+    });
+
+    it('head-mismatch refuses, names the document and both heads, and stores nothing (R1)', async () => {
+      const first = await s.append('a', 1, [ev(2)]);
       expect(first.ok).toBe(false);
       if (!first.ok) {
         expect(first.error.code).toBe('head-mismatch');
         expect(first.error.message).toContain('"a"');
       }
-      expect(s.head('a')).toBe(0);
-      expect(s.listDocuments()).toEqual([]);
+      expect(await s.head('a')).toBe(0);
+      expect(await s.listDocuments()).toEqual([]);
 
-      s.append('a', 0, evs(0, 3));
+      await s.append('a', 0, evs(0, 3));
       for (const stale of [0, 2, 4]) {
-        const r = s.append('a', stale, evs(stale, 2, (q) => ({ id: { client: 'c2', clientSeq: q } })));
+        const r = await s.append('a', stale, evs(stale, 2, (q) => ({ id: { client: 'c2', clientSeq: q } })));
         expect(r.ok).toBe(false);
         if (!r.ok) {
           expect(r.error.code).toBe('head-mismatch');
           expect(r.error.message).toMatch(new RegExp(`${stale}.*3`));
         }
       }
-      expect(s.head('a')).toBe(3);
-      expect(s.range('a', 0, 10)).toEqual(evs(0, 3));
-      expect(s.seqOf('a', { client: 'c2', clientSeq: 4 })).toBeUndefined();
-      expect(s.lastClientSeq('a', 'c2')).toBe(0);
+      expect(await s.head('a')).toBe(3);
+      expect(await s.range('a', 0, 10)).toEqual(evs(0, 3));
+      expect(await s.seqOf('a', { client: 'c2', clientSeq: 4 })).toBeUndefined();
+      expect(await s.lastClientSeq('a', 'c2')).toBe(0);
     });
 
-    it('an empty append checks the head, stores nothing and lists nothing', () => {
-      expect(s.append('a', 0, []).ok).toBe(true);
-      expect(s.head('a')).toBe(0);
-      expect(s.listDocuments()).toEqual([]);
-      const r = s.append('a', 1, []);
+    it('an empty append checks the head, stores nothing and lists nothing', async () => {
+      expect((await s.append('a', 0, [])).ok).toBe(true);
+      expect(await s.head('a')).toBe(0);
+      expect(await s.listDocuments()).toEqual([]);
+      const r = await s.append('a', 1, []);
       expect(!r.ok && r.error.code).toBe('head-mismatch');
-      expect(s.appendMany([]).ok).toBe(true);
+      expect((await s.appendMany([])).ok).toBe(true);
     });
 
-    it('caller bugs throw and store nothing: seqs that do not continue the head (L1), an id appended twice (L3, R1)', () => {
-      s.append('a', 0, evs(0, 2));
-      expect(() => s.append('a', 2, [ev(4)])).toThrow(/\(seq 4\): expected seq 3/);
-      expect(() => s.append('a', 2, [ev(3), ev(3, { id: { client: 'c1', clientSeq: 99 } })])).toThrow(/L1/);
+    it('caller bugs throw and store nothing: seqs that do not continue the head (L1), an id appended twice (L3, R1)', async () => {
+      await s.append('a', 0, evs(0, 2));
+      await expect(s.append('a', 2, [ev(4)])).rejects.toThrow(/\(seq 4\): expected seq 3/);
+      await expect(s.append('a', 2, [ev(3), ev(3, { id: { client: 'c1', clientSeq: 99 } })])).rejects.toThrow(/L1/);
       // The id c1:2 is already at seq 2.
-      expect(() => s.append('a', 2, [ev(3, { id: { client: 'c2', clientSeq: 1 } }), ev(4, { id: { client: 'c1', clientSeq: 2 } })])).toThrow(
+      await expect(s.append('a', 2, [ev(3, { id: { client: 'c2', clientSeq: 1 } }), ev(4, { id: { client: 'c1', clientSeq: 2 } })])).rejects.toThrow(
         /L3/,
       );
       // Twice in one call.
-      expect(() => s.append('a', 2, [ev(3, { id: { client: 'c3', clientSeq: 1 } }), ev(4, { id: { client: 'c3', clientSeq: 1 } })])).toThrow(
+      await expect(s.append('a', 2, [ev(3, { id: { client: 'c3', clientSeq: 1 } }), ev(4, { id: { client: 'c3', clientSeq: 1 } })])).rejects.toThrow(
         /L3/,
       );
-      expect(s.head('a')).toBe(2);
-      expect(s.range('a', 0, 10)).toEqual(evs(0, 2));
-      expect(s.seqOf('a', { client: 'c2', clientSeq: 1 })).toBeUndefined();
-      expect(s.lastClientSeq('a', 'c3')).toBe(0);
+      expect(await s.head('a')).toBe(2);
+      expect(await s.range('a', 0, 10)).toEqual(evs(0, 2));
+      expect(await s.seqOf('a', { client: 'c2', clientSeq: 1 })).toBeUndefined();
+      expect(await s.lastClientSeq('a', 'c3')).toBe(0);
       // The same id in another document is another event.
-      expect(s.append('b', 0, evs(0, 2)).ok).toBe(true);
+      expect((await s.append('b', 0, evs(0, 2))).ok).toBe(true);
     });
 
-    it('malformed events are caller bugs: thrown, naming the problem, and nothing of the call is stored (R1)', () => {
-      s.append('a', 0, evs(0, 1));
+    it('malformed events are caller bugs: thrown, naming the problem, and nothing of the call is stored (R1)', async () => {
+      await s.append('a', 0, evs(0, 1));
       const cases: [Partial<DocEvent> | Record<string, unknown>, RegExp][] = [
         [{ op: [3] }, /op: .*must not end with a retain/],
         [{ op: ['a', 'b'] }, /op: .*two inserts in a row/],
@@ -175,71 +175,70 @@ export function logStoreContract(name: string, make: (options?: ContractStoreOpt
         [{ meta: { x: Infinity } }, /meta.x must be/],
       ];
       for (const [more, message] of cases) {
-        expect(() => s.append('a', 1, [ev(2), { ...ev(3), ...more } as DocEvent]), JSON.stringify(more)).toThrow(message);
+        await expect(s.append('a', 1, [ev(2), { ...ev(3), ...more } as DocEvent]), JSON.stringify(more)).rejects.toThrow(message);
       }
-      expect(() => s.append('\ud800', 0, [ev(1)])).toThrow(/lone surrogate/);
-      expect(s.head('a')).toBe(1);
-      expect(s.range('a', 0, 10)).toEqual(evs(0, 1));
+      await expect(s.append('\ud800', 0, [ev(1)])).rejects.toThrow(/lone surrogate/);
+      expect(await s.head('a')).toBe(1);
+      expect(await s.range('a', 0, 10)).toEqual(evs(0, 1));
     });
 
-    it('appendMany stores entries for several documents together; one bad entry stores nothing of any (R2)', () => {
-      s.append('a', 0, evs(0, 2));
+    it('appendMany stores entries for several documents together; one bad entry stores nothing of any (R2)', async () => {
+      await s.append('a', 0, evs(0, 2));
       // c's expected head is wrong: a and b stay as they were.
-      const bad = s.appendMany([
+      const bad = await s.appendMany([
         { docId: 'a', expectedHead: 2, events: evs(2, 2) },
         { docId: 'b', expectedHead: 0, events: evs(0, 3) },
         { docId: 'c', expectedHead: 1, events: [ev(2)] },
       ]);
       expect(!bad.ok && bad.error.code).toBe('head-mismatch');
       expect(!bad.ok && bad.error.message).toContain('"c"');
-      expect(s.head('a')).toBe(2);
-      expect(s.head('b')).toBe(0);
-      expect(s.range('b', 0, 10)).toEqual([]);
-      expect(s.listDocuments().map((d) => d.docId)).toEqual(['a']);
+      expect(await s.head('a')).toBe(2);
+      expect(await s.head('b')).toBe(0);
+      expect(await s.range('b', 0, 10)).toEqual([]);
+      expect((await s.listDocuments()).map((d) => d.docId)).toEqual(['a']);
       // A caller bug in the last entry: thrown, and still nothing stored.
-      expect(() =>
-        s.appendMany([
+      await expect(s.appendMany([
           { docId: 'b', expectedHead: 0, events: evs(0, 3) },
           { docId: 'a', expectedHead: 2, events: [ev(4)] },
         ]),
-      ).toThrow(/L1/);
-      expect(s.head('b')).toBe(0);
+      ).rejects.toThrow(/L1/);
+      expect(await s.head('b')).toBe(0);
       // Entries apply in order: a later entry for the same document continues an earlier one.
-      const good = s.appendMany([
+      const good = await s.appendMany([
         { docId: 'a', expectedHead: 2, events: evs(2, 2) },
         { docId: 'b', expectedHead: 0, events: evs(0, 3) },
         { docId: 'a', expectedHead: 4, events: [ev(5)] },
       ]);
       expect(good.ok).toBe(true);
-      expect(seqs(s.range('a', 0, 10))).toEqual([1, 2, 3, 4, 5]);
-      expect(seqs(s.range('b', 0, 10))).toEqual([1, 2, 3]);
+      expect(seqs(await s.range('a', 0, 10))).toEqual([1, 2, 3, 4, 5]);
+      expect(seqs(await s.range('b', 0, 10))).toEqual([1, 2, 3]);
       // …and one that does not continue it refuses the whole call.
-      const stale = s.appendMany([
+      const stale = await s.appendMany([
         { docId: 'b', expectedHead: 3, events: [ev(4)] },
         { docId: 'a', expectedHead: 5, events: [ev(6)] },
         { docId: 'a', expectedHead: 5, events: [ev(6, { id: { client: 'c9', clientSeq: 1 } })] },
       ]);
       expect(!stale.ok && stale.error.code).toBe('head-mismatch');
-      expect(s.head('a')).toBe(5);
-      expect(s.head('b')).toBe(3);
+      expect(await s.head('a')).toBe(5);
+      expect(await s.head('b')).toBe(3);
     });
 
-    it('range returns from < seq ≤ to, clipped to the log; empty and reversed ranges are empty', () => {
-      s.append('a', 0, evs(0, 10));
-      expect(seqs(s.range('a', 0, 10))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-      expect(seqs(s.range('a', 3, 5))).toEqual([4, 5]);
-      expect(seqs(s.range('a', 8, 100))).toEqual([9, 10]);
-      expect(seqs(s.range('a', 0, Number.MAX_SAFE_INTEGER))).toHaveLength(10);
-      expect(seqs(s.range('a', -5, 2))).toEqual([1, 2]);
-      expect(seqs(s.range('a', 9, 10))).toEqual([10]);
-      expect(s.range('a', 5, 5)).toEqual([]);
-      expect(s.range('a', 7, 3)).toEqual([]);
-      expect(s.range('a', 10, 20)).toEqual([]);
-      expect(s.range('a', 0, 0)).toEqual([]);
-      expect(s.range('b', 0, 10)).toEqual([]);
+    it('range returns from < seq ≤ to, clipped to the log; empty and reversed ranges are empty', async () => {
+      await s.append('a', 0, evs(0, 10));
+      expect(seqs(await s.range('a', 0, 10))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(seqs(await s.range('a', 3, 5))).toEqual([4, 5]);
+      expect(seqs(await s.range('a', 8, 100))).toEqual([9, 10]);
+      expect(seqs(await s.range('a', 0, Number.MAX_SAFE_INTEGER))).toHaveLength(10);
+      expect(seqs(await s.range('a', -5, 2))).toEqual([1, 2]);
+      expect(seqs(await s.range('a', 9, 10))).toEqual([10]);
+      expect(await s.range('a', 5, 5)).toEqual([]);
+      expect(await s.range('a', 7, 3)).toEqual([]);
+      expect(await s.range('a', 10, 20)).toEqual([]);
+      expect(await s.range('a', 0, 0)).toEqual([]);
+      expect(await s.range('b', 0, 10)).toEqual([]);
     });
 
-    it('a long log of interleaved clients, appended in uneven batches: every range, every id, every duplicate refused (L1, L3)', () => {
+    it('a long log of interleaved clients, appended in uneven batches: every range, every id, every duplicate refused (L1, L3)', async () => {
       // Long enough that a block store seals most of it; every (from, to) pair crosses or
       // touches whatever boundaries the store has between its sealed and unsealed parts.
       const clients = ['p', 'q', 'r'];
@@ -251,143 +250,143 @@ export function logStoreContract(name: string, make: (options?: ContractStoreOpt
         return { id: { client, clientSeq }, author: client, ...(q % 4 === 0 ? { meta: { q, odd: false } } : {}) };
       });
       for (let at = 0, n = 1; at < log.length; at += n, n = (n % 7) + 2) {
-        expect(s.append('a', at, log.slice(at, at + n)).ok).toBe(true);
+        expect((await s.append('a', at, log.slice(at, at + n))).ok).toBe(true);
       }
-      s.append('b', 0, evs(0, 3));
-      expect(s.head('a')).toBe(41);
+      await s.append('b', 0, evs(0, 3));
+      expect(await s.head('a')).toBe(41);
       for (let from = -1; from <= 43; from++) {
         for (let to = from; to <= 43; to++) {
-          expect(s.range('a', from, to), `range ${from}, ${to}`).toEqual(log.slice(Math.max(0, from), Math.max(0, Math.min(41, to))));
+          expect(await s.range('a', from, to), `range ${from}, ${to}`).toEqual(log.slice(Math.max(0, from), Math.max(0, Math.min(41, to))));
         }
       }
-      for (const e of log) expect(s.seqOf('a', e.id)).toBe(e.seq);
+      for (const e of log) expect(await s.seqOf('a', e.id)).toBe(e.seq);
       for (const c of clients) {
-        expect(s.lastClientSeq('a', c)).toBe(next.get(c));
-        expect(s.seqOf('a', { client: c, clientSeq: next.get(c)! + 1 })).toBeUndefined();
+        expect(await s.lastClientSeq('a', c)).toBe(next.get(c));
+        expect(await s.seqOf('a', { client: c, clientSeq: next.get(c)! + 1 })).toBeUndefined();
       }
       // Any id of the log, old or new, appended again is refused and nothing is stored (L3).
       for (const old of [log[0], log[5], log[20], log[39], log[40]]) {
-        expect(() => s.append('a', 41, [ev(42, { id: { client: 'fresh', clientSeq: 1 } }), ev(43, { id: old.id })]), String(old.seq)).toThrow(/L3/);
+        await expect(s.append('a', 41, [ev(42, { id: { client: 'fresh', clientSeq: 1 } }), ev(43, { id: old.id })]), String(old.seq)).rejects.toThrow(/L3/);
       }
-      expect(s.head('a')).toBe(41);
-      expect(s.seqOf('a', { client: 'fresh', clientSeq: 1 })).toBeUndefined();
+      expect(await s.head('a')).toBe(41);
+      expect(await s.seqOf('a', { client: 'fresh', clientSeq: 1 })).toBeUndefined();
       // A new clientSeq of an old client goes on.
-      expect(s.append('a', 41, [ev(42, { id: { client: 'p', clientSeq: next.get('p')! + 1 } })]).ok).toBe(true);
-      expect(s.seqOf('a', { client: 'p', clientSeq: next.get('p')! + 1 })).toBe(42);
-      expect(s.range('a', 39, 42).map((e) => e.seq)).toEqual([40, 41, 42]);
-      expect(s.range('b', 0, 10)).toEqual(evs(0, 3));
+      expect((await s.append('a', 41, [ev(42, { id: { client: 'p', clientSeq: next.get('p')! + 1 } })])).ok).toBe(true);
+      expect(await s.seqOf('a', { client: 'p', clientSeq: next.get('p')! + 1 })).toBe(42);
+      expect((await s.range('a', 39, 42)).map((e) => e.seq)).toEqual([40, 41, 42]);
+      expect(await s.range('b', 0, 10)).toEqual(evs(0, 3));
     });
 
-    it('seqOf and lastClientSeq answer per document and client (L3)', () => {
+    it('seqOf and lastClientSeq answer per document and client (L3)', async () => {
       // Two clients interleaved in a, one of them also in b.
-      s.append('a', 0, [
+      await s.append('a', 0, [
         ev(1, { id: { client: 'x', clientSeq: 1 } }),
         ev(2, { id: { client: 'y', clientSeq: 1 } }),
         ev(3, { id: { client: 'x', clientSeq: 2 } }),
       ]);
-      s.append('a', 3, [ev(4, { id: { client: 'y', clientSeq: 2 } }), ev(5, { id: { client: 'y', clientSeq: 3 } })]);
-      s.append('b', 0, [ev(1, { id: { client: 'x', clientSeq: 7 } })]);
-      expect(s.seqOf('a', { client: 'x', clientSeq: 1 })).toBe(1);
-      expect(s.seqOf('a', { client: 'y', clientSeq: 1 })).toBe(2);
-      expect(s.seqOf('a', { client: 'x', clientSeq: 2 })).toBe(3);
-      expect(s.seqOf('a', { client: 'y', clientSeq: 3 })).toBe(5);
-      expect(s.seqOf('a', { client: 'x', clientSeq: 3 })).toBeUndefined();
-      expect(s.seqOf('a', { client: 'x', clientSeq: 7 })).toBeUndefined();
-      expect(s.seqOf('b', { client: 'x', clientSeq: 7 })).toBe(1);
-      expect(s.seqOf('a', { client: 'z', clientSeq: 1 })).toBeUndefined();
-      expect(s.lastClientSeq('a', 'x')).toBe(2);
-      expect(s.lastClientSeq('a', 'y')).toBe(3);
-      expect(s.lastClientSeq('b', 'x')).toBe(7);
-      expect(s.lastClientSeq('b', 'y')).toBe(0);
-      expect(s.lastClientSeq('a', 'z')).toBe(0);
+      await s.append('a', 3, [ev(4, { id: { client: 'y', clientSeq: 2 } }), ev(5, { id: { client: 'y', clientSeq: 3 } })]);
+      await s.append('b', 0, [ev(1, { id: { client: 'x', clientSeq: 7 } })]);
+      expect(await s.seqOf('a', { client: 'x', clientSeq: 1 })).toBe(1);
+      expect(await s.seqOf('a', { client: 'y', clientSeq: 1 })).toBe(2);
+      expect(await s.seqOf('a', { client: 'x', clientSeq: 2 })).toBe(3);
+      expect(await s.seqOf('a', { client: 'y', clientSeq: 3 })).toBe(5);
+      expect(await s.seqOf('a', { client: 'x', clientSeq: 3 })).toBeUndefined();
+      expect(await s.seqOf('a', { client: 'x', clientSeq: 7 })).toBeUndefined();
+      expect(await s.seqOf('b', { client: 'x', clientSeq: 7 })).toBe(1);
+      expect(await s.seqOf('a', { client: 'z', clientSeq: 1 })).toBeUndefined();
+      expect(await s.lastClientSeq('a', 'x')).toBe(2);
+      expect(await s.lastClientSeq('a', 'y')).toBe(3);
+      expect(await s.lastClientSeq('b', 'x')).toBe(7);
+      expect(await s.lastClientSeq('b', 'y')).toBe(0);
+      expect(await s.lastClientSeq('a', 'z')).toBe(0);
     });
 
-    it('checkpoints: put, replace at the same seq, atOrBefore, checkpointSeqs; per document', () => {
+    it('checkpoints: put, replace at the same seq, atOrBefore, checkpointSeqs; per document', async () => {
       const log = evs(0, 9, (q) => ({ author: q % 2 ? 'ann' : 'bob' }));
-      s.append('a', 0, log);
-      s.append('b', 0, evs(0, 9));
+      await s.append('a', 0, log);
+      await s.append('b', 0, evs(0, 9));
       const cp3 = cpAt('a', log.slice(0, 3));
       const cp6 = cpAt('a', log.slice(0, 6));
-      expect(s.putCheckpoint(cp3)).toEqual({ ok: true, value: null });
-      expect(s.putCheckpoint(cp6).ok).toBe(true);
-      expect(s.putCheckpoint(checkpointOf('a', 0, Rope.empty())).ok).toBe(true);
-      expect(s.putCheckpoint(cpAt('b', evs(0, 5))).ok).toBe(true);
+      expect(await s.putCheckpoint(cp3)).toEqual({ ok: true, value: null });
+      expect((await s.putCheckpoint(cp6)).ok).toBe(true);
+      expect((await s.putCheckpoint(checkpointOf('a', 0, Rope.empty()))).ok).toBe(true);
+      expect((await s.putCheckpoint(cpAt('b', evs(0, 5)))).ok).toBe(true);
 
-      expect(s.checkpointAtOrBefore('a', 0)?.seq).toBe(0);
-      expect(s.checkpointAtOrBefore('a', 2)).toEqual({ docId: 'a', seq: 0, text: '', authorship: [] });
-      expect(s.checkpointAtOrBefore('a', 3)).toEqual(cp3);
-      expect(s.checkpointAtOrBefore('a', 5)).toEqual(cp3);
-      expect(s.checkpointAtOrBefore('a', 6)).toEqual(cp6);
-      expect(s.checkpointAtOrBefore('a', 1000)).toEqual(cp6);
-      expect(s.checkpointAtOrBefore('a', -1)).toBeNull();
-      expect(s.checkpointAtOrBefore('b', 4)).toBeNull();
-      expect(s.checkpointAtOrBefore('b', 9)?.seq).toBe(5);
+      expect((await s.checkpointAtOrBefore('a', 0))?.seq).toBe(0);
+      expect(await s.checkpointAtOrBefore('a', 2)).toEqual({ docId: 'a', seq: 0, text: '', authorship: [] });
+      expect(await s.checkpointAtOrBefore('a', 3)).toEqual(cp3);
+      expect(await s.checkpointAtOrBefore('a', 5)).toEqual(cp3);
+      expect(await s.checkpointAtOrBefore('a', 6)).toEqual(cp6);
+      expect(await s.checkpointAtOrBefore('a', 1000)).toEqual(cp6);
+      expect(await s.checkpointAtOrBefore('a', -1)).toBeNull();
+      expect(await s.checkpointAtOrBefore('b', 4)).toBeNull();
+      expect((await s.checkpointAtOrBefore('b', 9))?.seq).toBe(5);
       expect(cp6.authorship.length).toBeGreaterThan(1); // several authors survive the round trip
 
-      expect(s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
-      expect(s.checkpointSeqs('a', 3, 6)).toEqual([3, 6]);
-      expect(s.checkpointSeqs('a', 1, 5)).toEqual([3]);
-      expect(s.checkpointSeqs('a', 7, 9)).toEqual([]);
-      expect(s.checkpointSeqs('a', 6, 3)).toEqual([]);
-      expect(s.checkpointSeqs('b', 0, 100)).toEqual([5]);
+      expect(await s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
+      expect(await s.checkpointSeqs('a', 3, 6)).toEqual([3, 6]);
+      expect(await s.checkpointSeqs('a', 1, 5)).toEqual([3]);
+      expect(await s.checkpointSeqs('a', 7, 9)).toEqual([]);
+      expect(await s.checkpointSeqs('a', 6, 3)).toEqual([]);
+      expect(await s.checkpointSeqs('b', 0, 100)).toEqual([5]);
 
       // A second checkpoint at seq 3 replaces the first (same state, other author naming here).
       const again: Checkpoint = { docId: 'a', seq: 3, text: cp3.text, authorship: [{ author: 'zoë', length: cp3.text.length }] };
-      expect(s.putCheckpoint(again).ok).toBe(true);
-      expect(s.checkpointAtOrBefore('a', 4)).toEqual(again);
-      expect(s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
+      expect((await s.putCheckpoint(again)).ok).toBe(true);
+      expect(await s.checkpointAtOrBefore('a', 4)).toEqual(again);
+      expect(await s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
 
       // Checkpoints do not list a document, nor change its head.
-      expect(s.head('a')).toBe(9);
+      expect(await s.head('a')).toBe(9);
       // One beyond the head is a caller's bug.
-      expect(() => s.putCheckpoint({ docId: 'a', seq: 10, text: '', authorship: [] })).toThrow(/head is 9/);
-      expect(() => s.putCheckpoint({ docId: 'c', seq: 1, text: '', authorship: [] })).toThrow(/head is 0/);
-      expect(s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
+      await expect(s.putCheckpoint({ docId: 'a', seq: 10, text: '', authorship: [] })).rejects.toThrow(/head is 9/);
+      await expect(s.putCheckpoint({ docId: 'c', seq: 1, text: '', authorship: [] })).rejects.toThrow(/head is 0/);
+      expect(await s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
     });
 
-    it('keeps the newest two checkpoints and, older, those at multiples of thinEvery, pruning as it writes, in any order (R16)', () => {
+    it('keeps the newest two checkpoints and, older, those at multiples of thinEvery, pruning as it writes, in any order (R16)', async () => {
       const rule = { keepNewest: 2, thinEvery: 5 };
-      const t = make({ checkpointRetention: rule });
+      const t = await make({ checkpointRetention: rule });
       try {
         const log = evs(0, 23, (q) => ({ author: q % 3 ? 'ann' : 'bob' }));
-        t.append('a', 0, log);
-        t.append('b', 0, evs(0, 3));
-        expect(t.putCheckpoint(cpAt('b', evs(0, 1))).ok).toBe(true);
+        await t.append('a', 0, log);
+        await t.append('b', 0, evs(0, 3));
+        expect((await t.putCheckpoint(cpAt('b', evs(0, 1)))).ok).toBe(true);
         const written: number[] = [];
         for (let seq = 1; seq <= 23; seq++) {
-          expect(t.putCheckpoint(cpAt('a', log.slice(0, seq))).ok).toBe(true);
+          expect((await t.putCheckpoint(cpAt('a', log.slice(0, seq)))).ok).toBe(true);
           written.push(seq);
           // After every write: exactly what the rule keeps of what was written.
-          expect(t.checkpointSeqs('a', 0, 23)).toEqual(keptCheckpoints(written, rule));
+          expect(await t.checkpointSeqs('a', 0, 23)).toEqual(keptCheckpoints(written, rule));
         }
-        expect(t.checkpointSeqs('a', 0, 23)).toEqual([5, 10, 15, 20, 22, 23]);
-        for (const seq of [5, 10, 15, 20, 22, 23]) expect(t.checkpointAtOrBefore('a', seq)).toEqual(cpAt('a', log.slice(0, seq)));
+        expect(await t.checkpointSeqs('a', 0, 23)).toEqual([5, 10, 15, 20, 22, 23]);
+        for (const seq of [5, 10, 15, 20, 22, 23]) expect(await t.checkpointAtOrBefore('a', seq)).toEqual(cpAt('a', log.slice(0, seq)));
         // A pruned one is gone for good: atOrBefore falls back to the kept one below it (L5).
-        expect(t.checkpointAtOrBefore('a', 14)).toEqual(cpAt('a', log.slice(0, 10)));
+        expect(await t.checkpointAtOrBefore('a', 14)).toEqual(cpAt('a', log.slice(0, 10)));
         // An older one written late is neither among the newest nor a multiple: pruned at once.
-        expect(t.putCheckpoint(cpAt('a', log.slice(0, 3))).ok).toBe(true);
-        expect(t.checkpointSeqs('a', 0, 23)).toEqual([5, 10, 15, 20, 22, 23]);
+        expect((await t.putCheckpoint(cpAt('a', log.slice(0, 3)))).ok).toBe(true);
+        expect(await t.checkpointSeqs('a', 0, 23)).toEqual([5, 10, 15, 20, 22, 23]);
         // Another document's checkpoints are its own.
-        expect(t.checkpointSeqs('b', 0, 3)).toEqual([1]);
+        expect(await t.checkpointSeqs('b', 0, 3)).toEqual([1]);
 
         // The outcome depends on the set written, not the order (seeded shuffles of 1…23).
         for (let seed = 1; seed <= 5; seed++) {
-          const u = make({ checkpointRetention: rule });
+          const u = await make({ checkpointRetention: rule });
           try {
-            u.append('a', 0, log);
+            await u.append('a', 0, log);
             const order = shuffled(Array.from({ length: 23 }, (_, i) => i + 1), seed);
-            for (const seq of order) u.putCheckpoint(cpAt('a', log.slice(0, seq)));
-            expect(u.checkpointSeqs('a', 0, 23), `seed ${seed}, order ${order.join(',')}`).toEqual([5, 10, 15, 20, 22, 23]);
+            for (const seq of order) await u.putCheckpoint(cpAt('a', log.slice(0, seq)));
+            expect(await u.checkpointSeqs('a', 0, 23), `seed ${seed}, order ${order.join(',')}`).toEqual([5, 10, 15, 20, 22, 23]);
           } finally {
-            u.close();
+            await u.close();
           }
         }
       } finally {
-        t.close();
+        await t.close();
       }
     });
 
-    it('a checkpoint plus the range after it replays to the same document as the whole log (L5)', () => {
+    it('a checkpoint plus the range after it replays to the same document as the whole log (L5)', async () => {
       const patches: [number, number, string][] = [
         [0, 0, 'hello world'],
         [5, 6, ''],
@@ -397,35 +396,35 @@ export function logStoreContract(name: string, make: (options?: ContractStoreOpt
         [0, 1, 'a\ud83d'],
       ];
       const log = traceToEvents(patches, { author: 'ann', client: 'c1' });
-      s.append('a', 0, log);
-      s.putCheckpoint(checkpointOf('a', 3, replay(null, s.range('a', 0, 3))));
-      const cp = s.checkpointAtOrBefore('a', s.head('a'));
+      await s.append('a', 0, log);
+      await s.putCheckpoint(checkpointOf('a', 3, replay(null, await s.range('a', 0, 3))));
+      const cp = await s.checkpointAtOrBefore('a', await s.head('a'));
       expect(cp?.seq).toBe(3);
-      const fromCp = replay(cp, s.range('a', cp!.seq, s.head('a')));
+      const fromCp = replay(cp, await s.range('a', cp!.seq, await s.head('a')));
       const whole = replay(null, log);
       expect(fromCp.toString()).toBe(whole.toString());
       expect(fromCp.authorship()).toEqual(whole.authorship());
     });
 
-    it('listDocuments: documents with events, most recently edited first (ties by docId), with head and time of the last event', () => {
-      s.append('old', 0, evs(0, 2, (q) => ({ time: 1000 + q })));
-      s.append('new', 0, evs(0, 1, () => ({ time: 5000 })));
-      s.append('tie-b', 0, evs(0, 3, () => ({ time: 3000 })));
-      s.append('tie-a', 0, evs(0, 1, () => ({ time: 3000 })));
-      s.putCheckpoint(checkpointOf('cp-only', 0, Rope.empty()));
-      expect(s.listDocuments()).toEqual([
+    it('listDocuments: documents with events, most recently edited first (ties by docId), with head and time of the last event', async () => {
+      await s.append('old', 0, evs(0, 2, (q) => ({ time: 1000 + q })));
+      await s.append('new', 0, evs(0, 1, () => ({ time: 5000 })));
+      await s.append('tie-b', 0, evs(0, 3, () => ({ time: 3000 })));
+      await s.append('tie-a', 0, evs(0, 1, () => ({ time: 3000 })));
+      await s.putCheckpoint(checkpointOf('cp-only', 0, Rope.empty()));
+      expect(await s.listDocuments()).toEqual([
         { docId: 'new', head: 1, updatedAt: 5000 },
         { docId: 'tie-a', head: 1, updatedAt: 3000 },
         { docId: 'tie-b', head: 3, updatedAt: 3000 },
         { docId: 'old', head: 2, updatedAt: 1002 },
       ]);
       // An edit moves a document to the front.
-      s.appendMany([{ docId: 'old', expectedHead: 2, events: [ev(3, { time: 9000 })] }]);
-      expect(s.listDocuments()[0]).toEqual({ docId: 'old', head: 3, updatedAt: 9000 });
-      expect(s.listDocuments()).toHaveLength(4);
+      await s.appendMany([{ docId: 'old', expectedHead: 2, events: [ev(3, { time: 9000 })] }]);
+      expect((await s.listDocuments())[0]).toEqual({ docId: 'old', head: 3, updatedAt: 9000 });
+      expect(await s.listDocuments()).toHaveLength(4);
     });
 
-    it('events round trip exactly: deletes, unicode (surrogate pairs, lone halves), meta, every kind', () => {
+    it('events round trip exactly: deletes, unicode (surrogate pairs, lone halves), meta, every kind', async () => {
       const kinds: EventKind[] = ['edit', 'undo', 'redo', 'restore'];
       const ops: Op[] = [
         ['plain'],
@@ -458,25 +457,25 @@ export function logStoreContract(name: string, make: (options?: ContractStoreOpt
       });
       const docId = 'doc/ü 😀';
       const copy = structuredClone(log);
-      expect(s.append(docId, 0, log).ok).toBe(true);
-      const back = s.range(docId, 0, 100);
+      expect((await s.append(docId, 0, log)).ok).toBe(true);
+      const back = await s.range(docId, 0, 100);
       expect(back).toStrictEqual(copy);
-      expect(s.seqOf(docId, { client: 'tab-😀', clientSeq: 11 })).toBe(2);
-      expect(s.lastClientSeq(docId, 'tab-😀')).toBe(17);
-      expect(s.listDocuments()).toEqual([{ docId, head: ops.length, updatedAt: log[log.length - 1].time }]);
+      expect(await s.seqOf(docId, { client: 'tab-😀', clientSeq: 11 })).toBe(2);
+      expect(await s.lastClientSeq(docId, 'tab-😀')).toBe(17);
+      expect(await s.listDocuments()).toEqual([{ docId, head: ops.length, updatedAt: log[log.length - 1].time }]);
     });
 
-    it('callers cannot change stored state through what they passed in or got back (R8)', () => {
+    it('callers cannot change stored state through what they passed in or got back (R8)', async () => {
       const log = [ev(1, { meta: { a: 1 } }), ev(2, { op: [1, 'x', { d: 'y' }] })];
       const original = structuredClone(log);
-      s.append('a', 0, log);
+      await s.append('a', 0, log);
       // Change the caller's own objects after the append.
       (log[0] as { author: string }).author = 'mallory';
       (log[0].meta as Record<string, unknown>).a = 2;
       (log[1].op as unknown[]).push('z');
       ((log[1].op[2] as { d: string }) as { d: string }).d = 'q';
       // Change what range returned (frozen objects throw; plain copies just change).
-      const got = s.range('a', 0, 2);
+      const got = await s.range('a', 0, 2);
       const tryTo = (f: () => void) => {
         try {
           f();
@@ -490,22 +489,22 @@ export function logStoreContract(name: string, make: (options?: ContractStoreOpt
       tryTo(() => (got[1].op as unknown[]).push('w'));
       tryTo(() => ((got[1].op[2] as { d: string }).d = 'w'));
       got.pop();
-      expect(s.range('a', 0, 2)).toStrictEqual(original);
-      expect(s.seqOf('a', { client: 'c1', clientSeq: 1 })).toBe(1);
-      expect(s.seqOf('a', { client: 'c1', clientSeq: 99 })).toBeUndefined();
+      expect(await s.range('a', 0, 2)).toStrictEqual(original);
+      expect(await s.seqOf('a', { client: 'c1', clientSeq: 1 })).toBe(1);
+      expect(await s.seqOf('a', { client: 'c1', clientSeq: 99 })).toBeUndefined();
 
       const cp = cpAt('a', original);
       const cpCopy = structuredClone(cp);
-      s.putCheckpoint(cp);
+      await s.putCheckpoint(cp);
       (cp as { text: string }).text = 'changed';
-      const gotCp = s.checkpointAtOrBefore('a', 2)!;
+      const gotCp = (await s.checkpointAtOrBefore('a', 2))!;
       tryTo(() => ((gotCp as { text: string }).text = 'changed too'));
       tryTo(() => (gotCp.authorship as unknown[]).pop());
-      expect(s.checkpointAtOrBefore('a', 2)).toStrictEqual(cpCopy);
+      expect(await s.checkpointAtOrBefore('a', 2)).toStrictEqual(cpCopy);
       // listDocuments hands out its own objects too.
-      const docs = s.listDocuments();
+      const docs = await s.listDocuments();
       tryTo(() => ((docs[0] as { head: number }).head = 77));
-      expect(s.listDocuments()[0].head).toBe(2);
+      expect((await s.listDocuments())[0].head).toBe(2);
     });
   });
 }

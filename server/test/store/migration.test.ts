@@ -68,31 +68,31 @@ function layout(file: string): { blocks: Record<string, number>; rows: Record<st
 }
 
 /** Everything the version 1 store read, read again through the new store (L1, L3, L5). */
-function expectAllAsVersion1(s: SqliteLogStore): void {
-  expect(s.listDocuments()).toEqual(expected.documents);
+async function expectAllAsVersion1(s: SqliteLogStore): Promise<void> {
+  expect(await s.listDocuments()).toEqual(expected.documents);
   for (const [docId, doc] of Object.entries(expected.docs)) {
-    expect(s.head(docId), docId).toBe(doc.head);
-    expect(s.range(docId, 0, doc.head + 10)).toStrictEqual(doc.events);
+    expect(await s.head(docId), docId).toBe(doc.head);
+    expect(await s.range(docId, 0, doc.head + 10)).toStrictEqual(doc.events);
     const last = new Map<string, number>();
     for (const e of doc.events) {
-      expect(s.seqOf(docId, e.id)).toBe(e.seq);
+      expect(await s.seqOf(docId, e.id)).toBe(e.seq);
       last.set(e.id.client, Math.max(last.get(e.id.client) ?? 0, e.id.clientSeq));
     }
-    for (const [client, cs] of last) expect(s.lastClientSeq(docId, client)).toBe(cs);
-    expect(s.checkpointSeqs(docId, 0, doc.head)).toEqual(doc.checkpoints.map((c) => c.seq));
-    for (const cp of doc.checkpoints) expect(s.checkpointAtOrBefore(docId, cp.seq)).toStrictEqual(cp);
+    for (const [client, cs] of last) expect(await s.lastClientSeq(docId, client)).toBe(cs);
+    expect(await s.checkpointSeqs(docId, 0, doc.head)).toEqual(doc.checkpoints.map((c) => c.seq));
+    for (const cp of doc.checkpoints) expect(await s.checkpointAtOrBefore(docId, cp.seq)).toStrictEqual(cp);
   }
 }
 
 describe('migration of a version 1 file', () => {
-  it('the fixture is version 1 and holds what make-v1.ts says', () => {
+  it('the fixture is version 1 and holds what make-v1.ts says', async () => {
     expect(userVersion(fixture)).toBe(1);
     const n = Object.values(expected.docs).reduce((k, d) => k + d.events.length, 0);
     expect(n).toBe(3707);
     expect(new Set(Object.values(expected.docs).flatMap((d) => d.events.map((e) => e.id.client))).size).toBe(9);
   });
 
-  it('opening it upgrades in place: every event, id and checkpoint as version 1 read them; full blocks sealed (L1, L3, L5, R14)', () => {
+  it('opening it upgrades in place: every event, id and checkpoint as version 1 read them; full blocks sealed (L1, L3, L5, R14)', async () => {
     const { file } = copyOfFixture();
     const steps: LayoutStep[] = [];
     let s = SqliteLogStore.open(file, { progress: (step) => steps.push(step) });
@@ -104,15 +104,15 @@ describe('migration of a version 1 file', () => {
     ]);
     expect(steps.filter((x) => x.kind === 'checkpoints').reduce((n, x) => n + (x.kind === 'checkpoints' ? x.converted : 0), 0)).toBe(8);
     expect(layout(file)).toEqual({ blocks: { notes: 1, paper: 2 }, rows: { notes: 100, paper: 600, tiny: 7 }, textCheckpoints: 0 });
-    expectAllAsVersion1(s);
-    s.close();
+    await expectAllAsVersion1(s);
+    await s.close();
 
     // Done once: the next open has nothing left to do and reads the same.
     steps.length = 0;
     s = SqliteLogStore.open(file, { progress: (step) => steps.push(step) });
     expect(steps).toEqual([]);
-    expectAllAsVersion1(s);
-    s.close();
+    await expectAllAsVersion1(s);
+    await s.close();
   });
 
   it('the real server starts on a version 1 data directory and keeps every event and checkpoint (L2, L5)', async () => {
@@ -165,8 +165,8 @@ describe('migration of a version 1 file', () => {
     expect(blocksSeen).toBeGreaterThanOrEqual(totalBlocks - kills);
     expect(layout(file)).toEqual({ blocks: { notes: 11, paper: 26 }, rows: { tiny: 7 }, textCheckpoints: 0 });
     const s = SqliteLogStore.open(file, { sealEvery: 100 });
-    expectAllAsVersion1(s);
-    s.close();
+    await expectAllAsVersion1(s);
+    await s.close();
     console.log(`migration crash: ${kills} kills, ${totalBlocks} blocks, nothing lost`);
   }, 180_000);
 });
@@ -182,7 +182,7 @@ const s = SqliteLogStore.open(process.argv[2], {
   sealEvery: 100,
   progress: (step) => { writeSync(1, JSON.stringify(step) + '\\n'); Atomics.wait(pause, 0, 0, 3); },
 });
-s.close();
+await s.close();
 writeSync(1, 'done\\n');
 `;
 

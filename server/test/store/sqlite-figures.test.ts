@@ -29,19 +29,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const N = 100_000;
 
 /** Wall and CPU milliseconds of `f`. */
-function measure(f: () => void): { wall: number; cpu: number } {
+async function measure(f: () => void | Promise<void>): Promise<{ wall: number; cpu: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  f();
+  await f();
   const wall = performance.now() - t0;
   const c = process.cpuUsage(c0);
   return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
-function appendRate(store: SqliteLogStore, docId: string, events: DocEvent[], batch: number, commits: number) {
-  const m = measure(() => {
+async function appendRate(store: SqliteLogStore, docId: string, events: DocEvent[], batch: number, commits: number) {
+  const m = await measure(async () => {
     for (let i = 0; i < commits; i++) {
-      const r = store.append(docId, i * batch, events.slice(i * batch, (i + 1) * batch));
+      const r = await store.append(docId, i * batch, events.slice(i * batch, (i + 1) * batch));
       if (!r.ok) throw new Error(r.error.message);
     }
   });
@@ -64,16 +64,16 @@ describe('SqliteLogStore figures', () => {
     for (const synchronous of ['FULL', 'NORMAL'] as const) {
       const store = SqliteLogStore.open(join(dir, `${synchronous}.sqlite`), { synchronous });
       figures[synchronous] = {
-        batch1: appendRate(store, 'one', events, 1, 300),
-        batch100: appendRate(store, 'hundred', events, 100, 100),
+        batch1: await appendRate(store, 'one', events, 1, 300),
+        batch100: await appendRate(store, 'hundred', events, 100, 100),
       };
-      store.close();
+      await store.close();
     }
 
     const store = SqliteLogStore.open(join(dir, 'range.sqlite'));
-    const load = measure(() => {
+    const load = await measure(async () => {
       for (let i = 0; i < N; i += 10_000) {
-        const r = store.append('big', i, events.slice(i, i + 10_000));
+        const r = await store.append('big', i, events.slice(i, i + 10_000));
         if (!r.ok) throw new Error(r.error.message);
       }
     });
@@ -81,11 +81,11 @@ describe('SqliteLogStore figures', () => {
     const reads: { wall: number; cpu: number }[] = [];
     for (let k = 0; k < 3; k++) {
       let got: DocEvent[] = [];
-      reads.push(measure(() => (got = store.range('big', 0, N))));
+      reads.push(await measure(async () => void (got = await store.range('big', 0, N))));
       expect(got).toHaveLength(N);
       expect(got[N - 1]).toStrictEqual(events[N - 1]);
     }
-    store.close();
+    await store.close();
     const best = reads.reduce((a, b) => (b.cpu < a.cpu ? b : a));
     figures.range100k = { wallMs: reads.map((r) => round(r.wall)), cpuMs: reads.map((r) => round(r.cpu)) };
     console.log(`store figures ${JSON.stringify(figures)}`);
@@ -100,24 +100,24 @@ describe('SqliteLogStore figures', () => {
     const events = traceToEvents(patches, { author: 'import', client: 'import', times });
     const file = join(dir, 'import.sqlite');
     const store = SqliteLogStore.open(file);
-    let imported: ReturnType<typeof importTrace> | undefined;
-    const load = measure(() => {
-      imported = importTrace(store, 'paper', patches, times, { endContent: trace.endContent });
+    let imported: Awaited<ReturnType<typeof importTrace>> | undefined;
+    const load = await measure(async () => {
+      imported = await importTrace(store, 'paper', patches, times, { endContent: trace.endContent });
     });
     expect(imported?.ok).toBe(true);
     let all: DocEvent[] = [];
-    const read = measure(() => (all = store.range('paper', 0, events.length)));
+    const read = await measure(async () => void (all = await store.range('paper', 0, events.length)));
     expect(all).toStrictEqual(events);
     // A checkpoint of the final text, encoded and decoded as the room and a load do.
-    const last = store.checkpointAtOrBefore('paper', events.length)!;
+    const last = (await store.checkpointAtOrBefore('paper', events.length))!;
     const encodeMs: number[] = [];
     const decodeMs: number[] = [];
     for (let i = 0; i < 15; i++) {
       let bytes: Uint8Array = new Uint8Array();
-      encodeMs.push(measure(() => (bytes = encodeCheckpointBlock(last))).wall);
-      decodeMs.push(measure(() => expect(decodeCheckpointBlock(bytes).ok).toBe(true)).wall);
+      encodeMs.push((await measure(() => void (bytes = encodeCheckpointBlock(last)))).wall);
+      decodeMs.push((await measure(() => void expect(decodeCheckpointBlock(bytes).ok).toBe(true))).wall);
     }
-    store.close();
+    await store.close();
 
     const db = new Database(file);
     db.pragma('journal_mode = DELETE');

@@ -7,3 +7,5 @@ export { RoomCore, type RoomPeer, type RoomCoreOptions, type Joined, type Loaded
 export { planWelcome, welcomeMessage, type WelcomePlan } from './welcome.js';
 export { planHistoryPage, historyPageMessage, MAX_PAGE_CHECKPOINTS, MAX_PAGE_BYTES, PAGE_CHUNK, type HistoryPlan, type PageCost } from './history-page.js';
 export { commitStream, type CommitItem, type Send } from './commit-stream.js';
+export { planCatchUp, type CatchUpPlan } from './remote-commits.js';
+export { RemotePresence, type RemoteClient } from './remote-presence.js';

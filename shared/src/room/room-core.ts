@@ -35,6 +35,8 @@ import type { RoomLog } from './room-log.js';
 import { planWelcome, type WelcomePlan } from './welcome.js';
 import { planHistoryPage, type HistoryPlan, type PageCost } from './history-page.js';
 import { commitStream, type CommitItem, type Send } from './commit-stream.js';
+import { planCatchUp, type CatchUpPlan } from './remote-commits.js';
+import { RemotePresence, type RemoteClient } from './remote-presence.js';
 
 /**
  * A connection as the room sees it. `client` and `role` are fixed by the hello; `user`
@@ -58,6 +60,8 @@ export interface RoomCoreOptions {
    * so its clients meet checkpoint welcomes within a few hundred events.
    */
   readonly catchUpAfter?: number;
+  /** How long a remote client's presence lasts without being heard again (remote-presence.ts); 30 s by default. */
+  readonly remotePresenceTtlMs?: number;
 }
 
 /** What a join produces: the welcome (as a plan of seqs), then the presence messages, in this order. */
@@ -79,6 +83,10 @@ export class RoomCore<P extends RoomPeer> {
   private lastCheckpoint = 0;
   private loadedState: LoadedState = { head: 0, checkpoint: null };
   private readonly members = new Set<P>();
+  /** Clients of this document on other server nodes (presence only). */
+  private readonly remote: RemotePresence;
+  /** The highest seq other nodes are known to have committed (remote-commits.ts). */
+  private heardHead = 0;
 
   /** Loads the document from `log`: its newest checkpoint plus the events after it. Throws if the log does. */
   constructor(
@@ -86,6 +94,7 @@ export class RoomCore<P extends RoomPeer> {
     private readonly log: RoomLog,
     private readonly opts: RoomCoreOptions,
   ) {
+    this.remote = new RemotePresence(opts.remotePresenceTtlMs ?? 30_000);
     this.load();
   }
 
@@ -133,16 +142,45 @@ export class RoomCore<P extends RoomPeer> {
    * The log is the truth again (after a failed commit, or to forget the sequencer's
    * memory as a restart would): a new sequencer from it. If the log holds more than was
    * sent (a commit reported as failed that did land), the difference goes to everyone
-   * now, so no connection's stream has a gap.
+   * now, so no connection's stream has a gap. `since`: what the connections have (the
+   * committed head before the failed commit; a step run again passes the same).
    */
-  reload(): Send<P>[] {
-    const before = this.committedSeq;
+  reload(since = this.committedSeq): Send<P>[] {
+    const before = since;
+    // Read the difference before `load` changes anything, so a throwing log (or one that
+    // must be asked again, server/src/room-reads.ts) leaves the core as it was.
+    const head = this.log.head;
+    const events = head > before ? this.log.range(before, head) : [];
     this.load();
-    if (this.committedSeq <= before) return [];
-    const events = this.log.range(before, this.committedSeq);
-    if (events.length === 0) return [];
+    if (this.committedSeq <= before || events.length === 0) return [];
     const msg = { type: 'events', events } as const;
     return [...this.members].map((to) => ({ to, msg }));
+  }
+
+  /**
+   * The commit of `items` (this room's, in sequencing order) lost a race: another node
+   * committed those seqs first, and nothing of the group was stored. The log is the truth
+   * again (as `reload`, keeping the forms of this node's committed events), and the same
+   * batches are sequenced again over the new head, in the same order: the shell commits
+   * `retried` in their place. `sends` (the other node's events, to every connection) go out
+   * first. A batch the new head refuses (it now needs a re-sync) is in `refused`; its
+   * peer is told as for any refused submit. Throws if the log does; then it may be run
+   * again with the same `since` (the committed head before the race), with the same result
+   * (server/src/room-reads.ts runs steps again after a read it lacked).
+   */
+  retryLost(items: readonly CommitItem<P>[], now: number, since = this.committedSeq): { sends: Send<P>[]; retried: CommitItem<P>[]; refused: { peer: P; error: CodedError<SubmitErrorCode> }[] } {
+    const older = this.sequencer;
+    const sends = this.reload(since);
+    this.sequencer.inheritForms(older, since);
+    const retried: CommitItem<P>[] = [];
+    const refused: { peer: P; error: CodedError<SubmitErrorCode> }[] = [];
+    for (const it of items) {
+      if (it.batch === undefined) continue;
+      const r = this.submit(it.peer, it.batch, now);
+      if (r.ok) retried.push(r.value);
+      else refused.push({ peer: it.peer, error: r.error });
+    }
+    return { sends, retried, refused };
   }
 
   /**
@@ -155,6 +193,9 @@ export class RoomCore<P extends RoomPeer> {
     if (!plan.ok) return plan;
     const sends: Send<P>[] = [];
     for (const p of this.members) sends.push({ to: peer, msg: { type: 'presence', client: p.client, user: p.user, cursor: p.cursor } });
+    for (const r of this.remote.all) {
+      if (r.client !== peer.client && !this.hasLocal(r.client)) sends.push({ to: peer, msg: { type: 'presence', client: r.client, user: r.user, cursor: r.cursor } });
+    }
     this.members.add(peer);
     this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor: peer.cursor }, sends);
     return ok({ welcome: plan.value, sends });
@@ -186,7 +227,7 @@ export class RoomCore<P extends RoomPeer> {
   submit(peer: P, batch: SubmitBatch, now: number): Result<CommitItem<P>, CodedError<SubmitErrorCode>> {
     const r = this.sequencer.submit(peer.client, batch, now);
     if (!r.ok) return r;
-    return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates });
+    return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates, batch });
   }
 
   /**
@@ -225,6 +266,73 @@ export class RoomCore<P extends RoomPeer> {
    */
   history(req: HistoryMessage, cost?: PageCost): HistoryPlan {
     return planHistoryPage(req, this.committedSeq, this.log, cost);
+  }
+
+  /**
+   * Another node committed up to `seq` (a notice, or a head read after the notices were
+   * interrupted): what to read now, if anything (remote-commits.ts). The highest seq
+   * heard is kept, so a 'wait' is asked again with `catchUpPlan` after the room's commit.
+   */
+  heardCommit(seq: number): CatchUpPlan {
+    if (seq > this.heardHead) this.heardHead = seq;
+    return this.catchUpPlan();
+  }
+
+  /** What to read now for the highest seq heard so far. */
+  catchUpPlan(): CatchUpPlan {
+    return planCatchUp(this.committedSeq, this.sequencer.head, this.heardHead);
+  }
+
+  /**
+   * Events other nodes committed, read from the log, continuing the committed head
+   * (the caller read them as `catchUpPlan` said, while nothing was sequenced here; events
+   * at or below the head, from a read that raced a newer one, are skipped). They become
+   * the sequencer's, and every connection gets them in one `events` message: in seq
+   * order, once each. Throws on a gap (a bug in the caller).
+   */
+  adopt(events: readonly DocEvent[]): Send<P>[] {
+    const fresh = events.filter((e) => e.seq > this.committedSeq);
+    if (fresh.length === 0) return [];
+    if (this.sequencer.head !== this.committedSeq) throw new Error(`room ${this.docId}: adopting remote events while ${this.sequencer.head - this.committedSeq} are sequenced here`);
+    this.sequencer.adopt(fresh);
+    this.committedSeq = fresh[fresh.length - 1].seq;
+    if (this.committedSeq > this.heardHead) this.heardHead = this.committedSeq;
+    const msg = { type: 'events', events: fresh } as const;
+    return [...this.members].map((to) => ({ to, msg }));
+  }
+
+  /**
+   * A client on another node moved its caret (or joined, or renamed): the connections
+   * here hear it, unless it is no news or the same client is also connected here (then
+   * its local presence speaks for it).
+   */
+  remotePresence(entry: RemoteClient): Send<P>[] {
+    if (!this.remote.heard(entry) || this.hasLocal(entry.client)) return [];
+    const msg = { type: 'presence', client: entry.client, user: entry.user, cursor: entry.cursor } as const;
+    return [...this.members].map((to) => ({ to, msg }));
+  }
+
+  /** A client left its node `node`: the connections here hear it left. */
+  remoteLeave(client: string, node: string): Send<P>[] {
+    if (!this.remote.left(client, node) || this.hasLocal(client)) return [];
+    return this.leaveSends(client);
+  }
+
+  /** Forgets remote clients not heard for the TTL (their node died or went quiet); the connections hear they left. */
+  expireRemote(now: number): Send<P>[] {
+    const out: Send<P>[] = [];
+    for (const client of this.remote.expire(now)) if (!this.hasLocal(client)) out.push(...this.leaveSends(client));
+    return out;
+  }
+
+  private leaveSends(client: string): Send<P>[] {
+    const msg = { type: 'presence-leave', client } as const;
+    return [...this.members].map((to) => ({ to, msg }));
+  }
+
+  private hasLocal(client: string): boolean {
+    for (const p of this.members) if (p.client === client) return true;
+    return false;
   }
 
   private relay(from: P, msg: Send<P>['msg'], out: Send<P>[]): void {

@@ -196,6 +196,40 @@ export class Sequencer {
     return ok({ appended, duplicates });
   }
 
+  /**
+   * Takes events another appender committed (another server node, over the same
+   * database) as the sequencer's own next seqs: `events` must continue the head
+   * gaplessly, and nothing may be sequenced here and not yet committed (the caller
+   * waits for its commits first; a lost race is the store's to report). They are
+   * remembered without the forms they were sent in, so a client whose own events came
+   * through another node and who still has events in flight gets `rebase-required` and
+   * re-syncs, as after a restart. Throws on a gap or an op that does not apply: the log
+   * is the truth, so either is a bug or a corrupt log.
+   */
+  adopt(events: readonly DocEvent[]): void {
+    for (const ev of events) {
+      if (ev.seq !== this.headSeq + 1) throw new Error(`sequencer ${this.docId}: adopted seq ${ev.seq} does not follow the head ${this.headSeq}`);
+      const applied = this.text.apply(ev.op, ev.author);
+      if (!applied.ok) throw new Error(`sequencer ${this.docId}: adopted event ${idKey(ev.id)} at ${ev.seq}: ${applied.error.message}`);
+      this.headSeq = ev.seq;
+      this.remember(ev, null);
+      // A cached clientSeq would be stale; an uncached one is read from the log, which has these.
+      const cs = this.lastCs.get(ev.id.client);
+      if (cs !== undefined && ev.id.clientSeq > cs) this.lastCs.set(ev.id.client, ev.id.clientSeq);
+    }
+  }
+
+  /**
+   * Keeps the forms in which `older`'s committed events (seq ≤ `upTo`) were sent, after
+   * this sequencer replaced it from the log because a commit lost a race to another node.
+   * Those events are in the log at those seqs (this node committed them), so their forms
+   * still describe them, and a client with events in flight is rebased as before instead
+   * of told to re-sync. At most a window's worth is kept.
+   */
+  inheritForms(older: Sequencer, upTo: number): void {
+    for (const [seq, sent] of older.sent) if (seq <= upTo && seq > upTo - this.window && !this.sent.has(seq)) this.sent.set(seq, sent);
+  }
+
   /** The seq of an appended event, or undefined. */
   seqOf(id: EventId): number | undefined {
     return this.recentIds.get(idKey(id)) ?? this.log.seqOf(id);
@@ -288,10 +322,10 @@ export class Sequencer {
     return older.concat(this.recent.slice(0, to - this.recentFrom));
   }
 
-  private remember(ev: DocEvent, sent: Sent): void {
+  private remember(ev: DocEvent, sent: Sent | null): void {
     this.recent.push(ev);
     this.recentIds.set(idKey(ev.id), ev.seq);
-    this.sent.set(ev.seq, sent);
+    if (sent !== null) this.sent.set(ev.seq, sent);
     if (this.recent.length > this.window * 2) {
       // Only what the log can give back may leave memory: sequenced events wait for their
       // commit, and a walk over one the log lacks would rebase past a hole.
