@@ -219,7 +219,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const ownsStore = options.store === undefined;
   const sync = { ...defaultSyncOptions, ...options.sync };
   const checkpointRetention = { keepNewest: CHECKPOINT_RETENTION.keepNewest, thinEvery: sync.checkpointKeepEvery };
-  const store = options.store ?? SqliteLogStore.open(path.join(dataDir, STORE_FILE), { checkpointRetention });
+  const store =
+    options.store ?? SqliteLogStore.open(path.join(dataDir, STORE_FILE), { checkpointRetention, sealEvery: sync.sealEvery, compactEvents: sync.compactEvents });
   const access = options.access ?? (ownsStore ? SqliteAccessStore.open(path.join(dataDir, ACCESS_FILE)) : memoryAccessFor(store));
   const hub = new SyncHub(store, options.sync, ownsStore, access);
   const connectionsByAddress = new AddressBuckets(sync.connections);

@@ -11,6 +11,7 @@
 
 import { protocolLimits, CHECKPOINT_RETENTION } from '../../shared/src/index.js';
 import type { Bucket } from './limits/token-bucket.js';
+import { SEAL_EVERY, COMPACT_EVENTS } from './store/sqlite-log-store.js';
 
 export type { Bucket } from './limits/token-bucket.js';
 
@@ -48,6 +49,14 @@ export interface SyncOptions {
    * are): the store's retention rule, spec R16. Used when the server opens its own store.
    */
   readonly checkpointKeepEvery: number;
+  /**
+   * The store's block sizes (R13, R17), when the server opens its own store: rows sealed into
+   * a block every `sealEvery` events, runs of blocks compacted into blocks of up to
+   * `compactEvents`. Defaults are the store's (1,000 and 16,384); tests make them small so
+   * that seals and merges happen under their load.
+   */
+  readonly sealEvery: number;
+  readonly compactEvents: number;
   /** Largest document, UTF-16 units. */
   readonly maxDocLength: number;
   /** Recent events (and the forms their authors sent) the sequencer keeps in memory. */
@@ -96,6 +105,8 @@ export const defaultSyncOptions: SyncOptions = {
   commitWindowMs: 0,
   checkpointEvery: 1000,
   checkpointKeepEvery: CHECKPOINT_RETENTION.thinEvery,
+  sealEvery: SEAL_EVERY,
+  compactEvents: COMPACT_EVENTS,
   maxDocLength: 64 * 1024 * 1024,
   sequencerWindow: 20_000,
   maxBufferedBytes: 64 * 1024 * 1024,
@@ -144,6 +155,10 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
   if (every !== undefined && every > 0) out.checkpointEvery = every;
   const keepEvery = int('EVENTIDE_CHECKPOINT_KEEP_EVERY');
   if (keepEvery !== undefined && keepEvery > 0) out.checkpointKeepEvery = keepEvery;
+  const sealEvery = int('EVENTIDE_SEAL_EVERY');
+  if (sealEvery !== undefined && sealEvery > 0) out.sealEvery = sealEvery;
+  const compactEvents = int('EVENTIDE_COMPACT_EVENTS');
+  if (compactEvents !== undefined && compactEvents > 0) out.compactEvents = compactEvents;
   const maxDoc = int('EVENTIDE_MAX_DOC_LENGTH');
   if (maxDoc !== undefined && maxDoc > 0) out.maxDocLength = maxDoc;
   const maxFrame = int('EVENTIDE_MAX_FRAME_BYTES');
