@@ -7,8 +7,10 @@
  * in one transaction inserts the block and its index rows and deletes the rows. So at
  * every commit each seq is in exactly one place: in a block (seq ≤ the document's sealed
  * head, the last block's last seq) or in a row (seq > it). Blocks are contiguous from
- * seq 1 and never rewritten; a block's size is whatever was sealed (normally the store's
- * `sealEvery`), so reads never assume one.
+ * seq 1; a block's size is whatever was sealed (normally the store's `sealEvery`) or
+ * merged, so reads never assume one. Compaction (`compactNext`, R17) is the one rewrite: a
+ * run of consecutive small blocks replaced, in one transaction, by one block of the same
+ * events, with the id rows of the old blocks replaced by the new block's.
  *
  * The id index (L3). Appends need two answers about sealed events: "is this id already
  * in the log?" and "what is this client's highest clientSeq?", and a resend after a
