@@ -12,6 +12,7 @@
 import { protocolLimits, CHECKPOINT_RETENTION } from '../../shared/src/index.js';
 import type { Bucket } from './limits/token-bucket.js';
 import { SEAL_EVERY, COMPACT_EVENTS } from './store/sqlite-log-store.js';
+import { parseTrustedProxies, type TrustedProxies } from './limits/trusted-proxies.js';
 
 export type { Bucket } from './limits/token-bucket.js';
 
@@ -93,6 +94,12 @@ export interface SyncOptions {
    * Origin's host equals the request's Host). `['*']`: any. Others get 403 before the upgrade.
    */
   readonly allowedOrigins: readonly string[] | null;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed (TRUSTED_PROXIES, limits/trusted-proxies.ts,
+   * K14): a connection from one of them is charged to the client address the header names,
+   * every other connection to its TCP peer, header or not. null: none (the header is ignored).
+   */
+  readonly trustedProxies: TrustedProxies | null;
   /** A connection that has not joined a document (sent a valid hello) by then is closed (hello-timeout). */
   readonly helloTimeoutMs: number;
   readonly log: Logger;
@@ -116,6 +123,7 @@ export const defaultSyncOptions: SyncOptions = {
   connections: perMinute(600),
   creates: perMinute(60),
   allowedOrigins: null,
+  trustedProxies: null,
   helloTimeoutMs: 10_000,
   log: consoleLogger,
 };
@@ -182,6 +190,11 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
       }
     }
     out.allowedOrigins = list;
+  }
+  const proxies = env.TRUSTED_PROXIES;
+  if (proxies !== undefined && proxies.trim() !== '') {
+    const parsed = parseTrustedProxies(proxies);
+    if (parsed.spec.length > 0) out.trustedProxies = parsed;
   }
   return out;
 }
