@@ -76,6 +76,19 @@ export class StoredCheckpoints {
     return rewritten;
   }
 
+  /** `settle` for one checkpoint: false if `docId` has none left at level 1. */
+  settleOne(docId: string): boolean {
+    const warm = this.warm.get(docId);
+    if (warm === undefined) return false;
+    for (const seq of warm) {
+      warm.delete(seq);
+      this.recompress.immediate(docId, seq);
+      break;
+    }
+    if (warm.size === 0) this.warm.delete(docId);
+    return true;
+  }
+
   /** The newest readable checkpoint at or before `at` (see LogStore). */
   atOrBefore(docId: string, at: number): Checkpoint | null {
     // Newest first; one that does not decode (or does not match its row) is skipped:

@@ -38,7 +38,6 @@ import {
   type Result,
   ok,
   err,
-  type CheckpointRetention,
   CHECKPOINT_RETENTION,
   idKey,
   checkRetention,
@@ -48,72 +47,13 @@ import { StoredCheckpoints } from './sqlite-checkpoints.js';
 import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.js';
 import { EventRows, isSqliteError } from './sqlite-rows.js';
 import { SealedBlocks } from './sqlite-blocks.js';
-import { finishLayout, type LayoutStep } from './sqlite-layout.js';
+import { finishLayout } from './sqlite-layout.js';
+import { SEAL_EVERY, IDLE_SEAL_MS, COMPACT_EVENTS, COMPACT_BYTES, PAGE_SIZE, type SqliteLogStoreOptions } from './sqlite-options.js';
 
 export { SCHEMA_VERSION } from './sqlite-schema.js';
 export { CorruptEventError } from './sqlite-rows.js';
 export type { LayoutStep } from './sqlite-layout.js';
-
-/** Events per sealed block: the seal happens once a document has this many unsealed events. */
-export const SEAL_EVERY = 1000;
-
-/** A document idle this long has its unsealed rows sealed (see `idleSealMs`). */
-export const IDLE_SEAL_MS = 60_000;
-
-/**
- * Compaction (R17): runs of smaller blocks are merged into blocks of at most this many
- * events, or COMPACT_BYTES stored bytes, whichever comes first. Automerge-paper's log is
- * 184.5 kB in blocks of 1,000 and 121.5 kB in blocks of 16,384 (109.5 kB as one block), and a
- * block this size still decodes in a few ms (bench/results/sqlite-size-2026-12-05.txt).
- */
-export const COMPACT_EVENTS = 16_384;
-
-/** See COMPACT_EVENTS. */
-export const COMPACT_BYTES = 64 * 1024;
-
-/**
- * The page size of a new file, bytes (PRAGMA page_size; a file keeps the size it was created
- * with). 1,024 rather than SQLite's 4,096: a log store is a dozen b-trees of which most are
- * nearly empty for a settled document (rows, their index) and whose blocks end part-way into
- * an overflow page, and every such page is whole on disk. On automerge-paper, imported and
- * VACUUMed, 4,096-byte pages took 262 kB and 1,024-byte pages 217 kB, with no measurable
- * change to appends or range reads (bench/results/sqlite-size-2026-12-05.txt).
- */
-export const PAGE_SIZE = 1024;
-
-export interface SqliteLogStoreOptions {
-  /** FULL (default): durable across power loss. NORMAL: only across a process crash (benchmarks). */
-  synchronous?: 'FULL' | 'NORMAL';
-  /** The page size if the file is new (default PAGE_SIZE); an existing file keeps its own. */
-  pageSize?: 512 | 1024 | 2048 | 4096 | 8192 | 16384 | 32768 | 65536;
-  /** Caps the file at this many pages (PRAGMA max_page_count): a quota, and a full disk in tests. */
-  maxPageCount?: number;
-  /** How long a write waits for another connection's lock before failing, ms (default 5000). */
-  busyTimeoutMs?: number;
-  /** Events per block (default SEAL_EVERY). */
-  sealEvery?: number;
-  /** Compaction's limits (R17): events and stored bytes of a merged block (defaults COMPACT_EVENTS, COMPACT_BYTES). */
-  compactEvents?: number;
-  compactBytes?: number;
-  /**
-   * When a due seal runs: `deferred` (default) on the next turn of the event loop, after
-   * the append's caller has sent its acks; `inline` before `append` returns, still in a
-   * transaction of its own (tools and tests that want the blocks at once).
-   */
-  sealing?: 'deferred' | 'inline';
-  /**
-   * A document with no append for this long is settled (`settle`): its remaining rows
-   * sealed as one (shorter) block, its small blocks compacted, its checkpoints written
-   * smaller; ms, 0 turns it off. Default IDLE_SEAL_MS. Only with `sealing: 'deferred'`.
-   */
-  idleSealMs?: number;
-  /** Which checkpoints a document keeps (default CHECKPOINT_RETENTION, spec R16); applied in each putCheckpoint's transaction. */
-  checkpointRetention?: CheckpointRetention;
-  /** Hears of each committed step of finishing the layout when the file is opened (a migration). */
-  progress?: (step: LayoutStep) => void;
-  /** A seal or layout step that failed (full disk, I/O); the rows stay and it is tried again. Default: console.error. */
-  onSealError?: (message: string) => void;
-}
+export { SEAL_EVERY, IDLE_SEAL_MS, COMPACT_EVENTS, COMPACT_BYTES, PAGE_SIZE, type SqliteLogStoreOptions } from './sqlite-options.js';
 
 type Entry = { docId: string; expectedHead: number; events: readonly DocEvent[] };
 
@@ -142,6 +82,8 @@ export class SqliteLogStore implements LogStore {
   /** Documents that may have a seal or a compaction due. */
   private readonly due = new Set<string>();
   private sealTimer: NodeJS.Immediate | null = null;
+  /** Idle documents being settled, one step per turn of the event loop (after the due seals). */
+  private readonly settling = new Set<string>();
   private readonly idleSealMs: number;
   /** Documents with unsealed rows, by the time of their last append (Date.now()). */
   private readonly lastAppend = new Map<string, number>();
@@ -216,6 +158,7 @@ export class SqliteLogStore implements LogStore {
     }
     // Committed: from here on nothing can take the append back. Sealing is separate work.
     for (const [docId, head] of heads) {
+      this.settling.delete(docId); // busy again: its next idle time settles it
       if (head - this.blocks.sealedHead(docId) >= this.sealEvery) this.due.add(docId);
       if (this.idleSealMs > 0) {
         this.lastAppend.delete(docId); // re-inserted last: the map stays in order of last append
@@ -225,7 +168,7 @@ export class SqliteLogStore implements LogStore {
     if (this.idleSealMs > 0 && this.idleTimer === null && this.lastAppend.size > 0) this.armIdle(this.idleSealMs);
     if (this.due.size > 0) {
       if (this.sealing === 'inline') this.sealDue();
-      else this.sealTimer ??= setImmediate(() => this.sealOneTurn());
+      else this.wakeSealing();
     }
     return ok(null);
   }
@@ -263,16 +206,42 @@ export class SqliteLogStore implements LogStore {
 
   /**
    * Deferred sealing: one block per turn of the event loop, documents in turn, so that a
-   * backlog (many documents due at once) never holds up acks for more than one seal.
+   * backlog (many documents due at once) never holds up acks for more than one seal or
+   * merge. Idle documents are settled the same way, one step a turn, when nothing is due.
    */
   private sealOneTurn(): void {
     this.sealTimer = null;
-    for (const docId of this.due) {
-      this.due.delete(docId);
-      if (this.sealStep(docId)) this.due.add(docId); // maybe more: looked at on a later turn
-      break;
+    if (this.due.size > 0) {
+      for (const docId of this.due) {
+        this.due.delete(docId);
+        if (this.sealStep(docId)) this.due.add(docId); // maybe more: looked at on a later turn
+        break;
+      }
+    } else {
+      for (const docId of this.settling) {
+        this.settling.delete(docId);
+        if (this.settleStep(docId)) this.settling.add(docId);
+        break;
+      }
     }
-    if (this.due.size > 0) this.sealTimer = setImmediate(() => this.sealOneTurn());
+    this.wakeSealing();
+  }
+
+  private wakeSealing(): void {
+    if (this.due.size + this.settling.size > 0) this.sealTimer ??= setImmediate(() => this.sealOneTurn());
+  }
+
+  /** One step of settling an idle document (see `settle`); false once there is nothing left, or it failed (reported). */
+  private settleStep(docId: string): boolean {
+    try {
+      if (this.headIn(docId) > this.blocks.sealedHead(docId)) return this.sealRestTx.immediate(docId) !== null;
+      if (this.compactTx.immediate(docId, true) !== null) return true;
+      return this.checkpoints.settleOne(docId);
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.onSealError(`SqliteLogStore: settling ${JSON.stringify(docId)} stopped, its rows, blocks and checkpoints stay as they are: ${e.code}: ${e.message}`);
+      return false;
+    }
   }
 
   /**
@@ -310,11 +279,13 @@ export class SqliteLogStore implements LogStore {
   }
 
   /**
-   * Brings `docId` to its most compact form, as when it goes idle: seals its remaining rows
-   * (`sealAll`), merges all its runs of small blocks, the newest too (R17), and writes the
-   * checkpoints this process wrote at level 1 again at level 9 (sqlite-checkpoints.ts).
-   * Each step is a transaction of its own; a failure is reported like a seal's and leaves
-   * the document as it was before that step. Returns the blocks and checkpoints written.
+   * Brings `docId` to its most compact form now, as the store does by itself, a step a turn,
+   * when it goes idle: seals its remaining rows (`sealAll`), merges all its runs of small
+   * blocks, the newest too (R17), and writes the checkpoints this process wrote at level 1
+   * again at level 9 (sqlite-checkpoints.ts). Each step is a transaction of its own; a
+   * failure is reported like a seal's and leaves the document as it was before that step.
+   * Returns the blocks and checkpoints written. For tools (the import): it holds the thread
+   * for all the steps (a merge of 16,384 events is tens of ms).
    */
   settle(docId: string): { blocks: number; checkpoints: number } {
     let blocks = this.sealAll(docId);
@@ -338,7 +309,8 @@ export class SqliteLogStore implements LogStore {
         const wait = at + this.idleSealMs - now;
         if (wait > 0) return this.armIdle(wait); // in order of last append: the rest are newer
         this.lastAppend.delete(docId);
-        this.settle(docId);
+        this.settling.add(docId);
+        this.wakeSealing();
       }
     }, ms);
     this.idleTimer.unref(); // an idle seal never keeps the process alive
