@@ -8,6 +8,7 @@ import { cpus, totalmem, platform, arch, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cell, SideResults } from './peers/peer.js';
+import type { SqliteSizeFigures } from './sqlite-size.js';
 
 export interface TraceReport {
   trace: string;
@@ -191,8 +192,10 @@ export function renderTable(report: BenchReport): string {
     }
   }
   lines.push(
-    'stored size: ours = the whole event log as JSON; peers = their saved document (Loro, Automerge: with full',
-    '  history; Yjs (gc on) and json-joy: current state with tombstones, no deleted text, so no old versions).',
+    'stored size: ours = the server\'s SQLite file after `npm run import` of the whole log and VACUUM (bench/sqlite-size.ts);',
+    '  peers = their saved document (Loro, Automerge: with full history; Yjs (gc on) and json-joy: current state',
+    '  with tombstones, no deleted text, so no old versions).',
+    ...storedSizeNotes(report),
     'bytes read to open: ours = newest checkpoint + events after it; peers = the saved document.',
     'full history, encoded: everything needed to read every version again. What each keeps:',
     ...fullHistoryNotes(report),
@@ -253,6 +256,24 @@ export function renderTable(report: BenchReport): string {
     for (const f of footnotes) lines.push(`  ${f}`);
   }
   return lines.join('\n');
+}
+
+/** Per trace: our SQLite file against the whole log encoded, and where its bytes go. */
+function storedSizeNotes(report: BenchReport): string[] {
+  const lines: string[] = [];
+  for (const t of report.traces) {
+    const d = t.sides.ours?.encodedSize?.detail as SqliteSizeFigures | undefined;
+    if (d === undefined || d.fileBytes === undefined) continue;
+    const top = Object.entries(d.pages)
+      .slice(0, 3)
+      .map(([name, bytes]) => `${name} ${fmt(bytes, 'bytes')}`)
+      .join(', ');
+    lines.push(
+      `  ours, ${t.trace}: ${fmt(d.fileBytes, 'bytes')} = ${d.ratioToEncoded.toFixed(2)}x the whole log encoded (${fmt(d.encodedWholeLog, 'bytes')}); ` +
+        `pages of ${d.pageSize} B: ${top}; ${d.blocks.count} blocks ${fmt(d.blocks.bytes, 'bytes')}, ${d.checkpoints.count} checkpoints ${fmt(d.checkpoints.bytes, 'bytes')}`,
+    );
+  }
+  return lines;
 }
 
 /** One line per side: what its "full history" figure keeps (the cells' notes), and our block figures. */

@@ -15,6 +15,7 @@ import type { AccessStore } from './access/access-store.js';
 import { MemoryAccessStore } from './access/access-store.js';
 import { SqliteAccessStore, ACCESS_FILE } from './access/sqlite-access-store.js';
 import { AddressBuckets } from './limits/address-buckets.js';
+import { clientAddress } from './limits/trusted-proxies.js';
 import { securityHeaders, originAllowed } from './security-headers.js';
 
 export interface ServerOptions {
@@ -237,7 +238,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store = pg;
     ownAccess = () => pg.accessStore();
   } else {
-    store = SqliteLogStore.open(path.join(dataDir, STORE_FILE), { checkpointRetention });
+    store = SqliteLogStore.open(path.join(dataDir, STORE_FILE), { checkpointRetention, sealEvery: sync.sealEvery, compactEvents: sync.compactEvents });
     ownAccess = () => SqliteAccessStore.open(path.join(dataDir, ACCESS_FILE));
   }
   const access = options.access ?? ownAccess();
@@ -269,7 +270,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: sync.maxFrameBytes });
-  wss.on('connection', (ws, req: IncomingMessage) => hub.accept(ws, req.socket.remoteAddress ?? ''));
+  /** The address a request is charged to: its TCP peer, or the client a trusted proxy names (K14). */
+  const addressOf = (req: IncomingMessage) => clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], sync.trustedProxies);
+  wss.on('connection', (ws, req: IncomingMessage) => hub.accept(ws, addressOf(req)));
 
   /** Refuses an upgrade before it happens; the body names the error code. */
   const refuse = (socket: Duplex, status: string, code: string) => {
@@ -296,7 +299,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       refuse(socket, '403 Forbidden', 'origin-forbidden');
       return;
     }
-    if (!connectionsByAddress.take(req.socket.remoteAddress ?? '')) {
+    if (!connectionsByAddress.take(addressOf(req))) {
       refuse(socket, '429 Too Many Requests', 'too-many-connections');
       return;
     }

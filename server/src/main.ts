@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   console.log(`eventide: data in ${databaseUrl !== undefined ? `PostgreSQL at ${redactedUrl(databaseUrl)}` : dataDir}`);
   console.log(`eventide: serving ${staticDir}`);
   console.log(`eventide: listening on http://localhost:${server.port} (WebSocket on /ws)`);
+  if (sync.trustedProxies) console.log(`eventide: believing X-Forwarded-For from the trusted proxies ${sync.trustedProxies.spec.join(', ')}`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -11,6 +11,8 @@
 
 import { protocolLimits, CHECKPOINT_RETENTION } from '../../shared/src/index.js';
 import type { Bucket } from './limits/token-bucket.js';
+import { SEAL_EVERY, COMPACT_EVENTS } from './store/sqlite-log-store.js';
+import { parseTrustedProxies, type TrustedProxies } from './limits/trusted-proxies.js';
 
 export type { Bucket } from './limits/token-bucket.js';
 
@@ -48,6 +50,14 @@ export interface SyncOptions {
    * are): the store's retention rule, spec R16. Used when the server opens its own store.
    */
   readonly checkpointKeepEvery: number;
+  /**
+   * The store's block sizes (R13, R25), when the server opens its own store: rows sealed into
+   * a block every `sealEvery` events, runs of blocks compacted into blocks of up to
+   * `compactEvents`. Defaults are the store's (1,000 and 16,384); tests make them small so
+   * that seals and merges happen under their load.
+   */
+  readonly sealEvery: number;
+  readonly compactEvents: number;
   /** Largest document, UTF-16 units. */
   readonly maxDocLength: number;
   /** Recent events (and the forms their authors sent) the sequencer keeps in memory. */
@@ -84,6 +94,12 @@ export interface SyncOptions {
    * Origin's host equals the request's Host). `['*']`: any. Others get 403 before the upgrade.
    */
   readonly allowedOrigins: readonly string[] | null;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed (TRUSTED_PROXIES, limits/trusted-proxies.ts,
+   * K14): a connection from one of them is charged to the client address the header names,
+   * every other connection to its TCP peer, header or not. null: none (the header is ignored).
+   */
+  readonly trustedProxies: TrustedProxies | null;
   /** A connection that has not joined a document (sent a valid hello) by then is closed (hello-timeout). */
   readonly helloTimeoutMs: number;
   /**
@@ -101,6 +117,8 @@ export const defaultSyncOptions: SyncOptions = {
   commitWindowMs: 0,
   checkpointEvery: 1000,
   checkpointKeepEvery: CHECKPOINT_RETENTION.thinEvery,
+  sealEvery: SEAL_EVERY,
+  compactEvents: COMPACT_EVENTS,
   maxDocLength: 64 * 1024 * 1024,
   sequencerWindow: 20_000,
   maxBufferedBytes: 64 * 1024 * 1024,
@@ -110,6 +128,7 @@ export const defaultSyncOptions: SyncOptions = {
   connections: perMinute(600),
   creates: perMinute(60),
   allowedOrigins: null,
+  trustedProxies: null,
   helloTimeoutMs: 10_000,
   cluster: null,
   log: consoleLogger,
@@ -150,6 +169,10 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
   if (every !== undefined && every > 0) out.checkpointEvery = every;
   const keepEvery = int('EVENTIDE_CHECKPOINT_KEEP_EVERY');
   if (keepEvery !== undefined && keepEvery > 0) out.checkpointKeepEvery = keepEvery;
+  const sealEvery = int('EVENTIDE_SEAL_EVERY');
+  if (sealEvery !== undefined && sealEvery > 0) out.sealEvery = sealEvery;
+  const compactEvents = int('EVENTIDE_COMPACT_EVENTS');
+  if (compactEvents !== undefined && compactEvents > 0) out.compactEvents = compactEvents;
   const maxDoc = int('EVENTIDE_MAX_DOC_LENGTH');
   if (maxDoc !== undefined && maxDoc > 0) out.maxDocLength = maxDoc;
   const maxFrame = int('EVENTIDE_MAX_FRAME_BYTES');
@@ -173,6 +196,11 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
       }
     }
     out.allowedOrigins = list;
+  }
+  const proxies = env.TRUSTED_PROXIES;
+  if (proxies !== undefined && proxies.trim() !== '') {
+    const parsed = parseTrustedProxies(proxies);
+    if (parsed.spec.length > 0) out.trustedProxies = parsed;
   }
   return out;
 }

@@ -8,17 +8,21 @@
  *   - every event any client made is in the log exactly once (resends are answered
  *     with the original seq, never appended again);
  *   - all clients hold the same text, equal to the replay of the log;
- *   - the store sealed blocks meanwhile (1,000 events each), kills landing in seals too.
+ *   - the store sealed blocks meanwhile (every 100 events here) and compacted runs of them
+ *     into blocks of up to 500 (R25), kills landing in seals and merges too.
  * server/test/soak.ts runs the same for longer.
  */
 import { afterAll, expect, it } from 'vitest';
 import { Random } from '../../shared/test/sim/random';
 import { ServerProcess, readLog, sealedHead } from './helpers/server-process';
-import { SEAL_EVERY } from '../src/store/sqlite-log-store';
+import Database from 'better-sqlite3';
 import type { WsClient } from './helpers/ws-client';
 import { checkAgainstLog, makeTypists, settle, startTyping, testSeed } from './helpers/typing';
 
 const CYCLES = Number(process.env.EVENTIDE_CRASH_CYCLES || 20);
+/** Small blocks, so that seals and merges happen many times under the kills. */
+const SEAL_EVERY = 100;
+const COMPACT_EVENTS = 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let sp: ServerProcess | null = null;
@@ -29,10 +33,10 @@ afterAll(async () => {
   await sp?.dispose();
 });
 
-it(`loses nothing acknowledged across ${CYCLES} SIGKILLs under the load of 20 typists (L2)`, async () => {
+it(`loses nothing acknowledged across ${CYCLES} SIGKILLs under the load of 20 typists, sealing and compacting meanwhile (L2, R25)`, async () => {
   const seed = testSeed('crash cycles');
   const rnd = new Random(seed);
-  sp = await ServerProcess.start();
+  sp = await ServerProcess.start({ env: { EVENTIDE_SEAL_EVERY: String(SEAL_EVERY), EVENTIDE_COMPACT_EVENTS: String(COMPACT_EVENTS) } });
   cs = makeTypists(sp.url, 20, 'crash', seed, 200);
   cs.forEach((c) => c.start());
   await Promise.all(cs.map((c) => c.waitFor(() => c.ready)));
@@ -61,9 +65,14 @@ it(`loses nothing acknowledged across ${CYCLES} SIGKILLs under the load of 20 ty
   const sealed = sealedHead(sp.dbFile, 'crash');
   expect(sealed).toBeGreaterThanOrEqual(head - 2 * SEAL_EVERY);
   expect(sealed).toBeGreaterThan(0);
+  // Compaction went on through them too: blocks larger than a seal's.
+  const raw = new Database(sp.dbFile, { readonly: true });
+  const merged = raw.prepare(`SELECT count(*) FROM blocks WHERE doc_id = 'crash' AND last_seq - first_seq + 1 > ?`).pluck().get(SEAL_EVERY) as number;
+  raw.close();
+  expect(merged).toBeGreaterThan(0);
   // The load was real: acks kept arriving between crashes.
   const grew = acksBefore.filter((n, i) => i === 0 || n > acksBefore[i - 1]).length;
   expect(grew).toBeGreaterThanOrEqual(CYCLES / 2);
   const reconnects = cs.reduce((n, c) => n + c.connects, 0);
-  console.log(`crash cycles: ${CYCLES} kills, ${made} events (${sealed} sealed), ${reconnects} connections, ${sp.starts} server starts`);
+  console.log(`crash cycles: ${CYCLES} kills, ${made} events (${sealed} sealed, ${merged} merged blocks), ${reconnects} connections, ${sp.starts} server starts`);
 }, 240_000);

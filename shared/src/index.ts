@@ -55,6 +55,7 @@ export {
   type EventRun,
   encodeCheckpointBlock,
   decodeCheckpointBlock,
+  encodeCheckpointBlockSmallest,
 } from './log/block/index.js';
 
 // Sync as pure state machines.

@@ -50,6 +50,14 @@ export interface LogStore {
    */
   appendSealed?(docId: string, expectedHead: number, events: readonly DocEvent[]): Promise<Result<null>>;
 
+  /**
+   * Optional: brings a document to the store's most compact form now, as the store does by
+   * itself once it is idle (SQLite: the last rows sealed, small blocks compacted, R25, and
+   * checkpoints written smaller). Never changes what any read returns; a failure is reported
+   * by the store and leaves the document as it was.
+   */
+  settle?(docId: string): unknown;
+
   /** The last seq of `docId`'s log; 0 for an unknown document. */
   head(docId: string): Promise<number>;
 

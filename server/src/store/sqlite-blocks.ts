@@ -7,8 +7,10 @@
  * in one transaction inserts the block and its index rows and deletes the rows. So at
  * every commit each seq is in exactly one place: in a block (seq ≤ the document's sealed
  * head, the last block's last seq) or in a row (seq > it). Blocks are contiguous from
- * seq 1 and never rewritten; a block's size is whatever was sealed (normally the store's
- * `sealEvery`), so reads never assume one.
+ * seq 1; a block's size is whatever was sealed (normally the store's `sealEvery`) or
+ * merged, so reads never assume one. Compaction (`compactNext`, R25) is the one rewrite: a
+ * run of consecutive small blocks replaced, in one transaction, by one block of the same
+ * events, with the id rows of the old blocks replaced by the new block's.
  *
  * The id index (L3). Appends need two answers about sealed events: "is this id already
  * in the log?" and "what is this client's highest clientSeq?", and a resend after a
@@ -30,8 +32,14 @@ type BlockRow = [first: number, last: number, data: Uint8Array];
 
 export class SealedBlocks {
   private readonly st: ReturnType<typeof prepare>;
-  /** The block seqOf decoded last (blocks never change; only seqs are read from it). */
-  private lastLookup: { docId: string; last: number; events: readonly DocEvent[] } | null = null;
+  /**
+   * The blocks decoded last, by "doc, first, last", newest last (at most DECODED_KEPT). A
+   * compacted block is read a chunk at a time (the rooms read 1,000 seqs at once) and
+   * resends look ids up in runs, so the same block is asked for again and again. The key
+   * is safe across compaction: whatever block holds exactly seqs first…last of a document
+   * holds the same events. The events are frozen, as the memory store's are (R8).
+   */
+  private readonly decoded = new Map<string, readonly DocEvent[]>();
 
   constructor(
     db: Database.Database,
@@ -55,7 +63,7 @@ export class SealedBlocks {
     for (const [first, last, data] of this.st.blocksFrom.iterate(docId, lo) as IterableIterator<BlockRow>) {
       if (first > reached + 1) throw new CorruptEventError(docId, reached + 1, `missing (the next block starts at seq ${first})`);
       if (first > hi) break;
-      const events = this.decode(docId, first, last, data);
+      const events = this.cached(docId, first, last, data);
       for (let i = Math.max(0, lo + 1 - first), end = Math.min(events.length, hi + 1 - first); i < end; i++) out.push(events[i]);
       reached = Math.min(last, hi);
       if (reached === hi) break;
@@ -69,14 +77,9 @@ export class SealedBlocks {
    */
   seqOf(docId: string, client: string, clientSeq: number): number | undefined {
     for (const last of this.st.candidates.all(docId, client, clientSeq, clientSeq) as number[]) {
-      let events: readonly DocEvent[];
-      if (this.lastLookup?.docId === docId && this.lastLookup.last === last) events = this.lastLookup.events;
-      else {
-        const row = this.st.block.get(docId, last) as BlockRow | undefined;
-        if (row === undefined) continue;
-        events = this.decode(docId, row[0], row[1], row[2]);
-        this.lastLookup = { docId, last, events };
-      }
+      const row = this.st.block.get(docId, last) as BlockRow | undefined;
+      if (row === undefined) continue;
+      const events = this.cached(docId, row[0], row[1], row[2]);
       for (const e of events) {
         if (e.id.clientSeq === clientSeq && e.id.client === client) return e.seq;
       }
@@ -127,6 +130,75 @@ export class SealedBlocks {
     for (let i = 0; i < events.length; i += size) this.write(docId, events.slice(i, i + size), 'writing');
   }
 
+  /**
+   * Compaction (R25): merges the document's oldest run of consecutive small blocks (fewer
+   * than `maxEvents` events each) into one block, if the run is complete: it holds at least
+   * two blocks and cannot grow (adding the block after it would pass `maxEvents` events or
+   * `maxBytes` stored bytes, or a large block follows it); with `tail`, a run that ends at
+   * the sealed head is merged too (an idle document). Returns the merged seqs or null. Must
+   * run inside the caller's write transaction: the old blocks and their id rows are deleted
+   * and the new block and its id rows inserted together, so each seq is in exactly one
+   * block at every commit (R12). Throws, as a seal does, if the codec does not give back
+   * exactly the events, and CorruptEventError for a block that does not decode.
+   */
+  compactNext(docId: string, maxEvents: number, maxBytes: number, tail: boolean): { first: number; last: number; blocks: number } | null {
+    const run = this.nextRun(docId, maxEvents, maxBytes, tail);
+    if (run === null) return null;
+    const events: DocEvent[] = [];
+    for (const [first, last] of run) {
+      const row = this.st.block.get(docId, last) as BlockRow | undefined;
+      if (row === undefined || row[0] !== first) throw new CorruptEventError(docId, first, `block ${first}-${last} went missing while compacting`);
+      const part = this.decode(docId, first, last, row[2]);
+      for (const [client, { min, max }] of idRuns(part)) this.st.deleteId.run(docId, client, max, last, min);
+      this.st.deleteBlock.run(docId, last);
+      for (const e of part) events.push(e);
+    }
+    const { first, last } = this.write(docId, events, 'compacting');
+    return { first, last, blocks: run.length };
+  }
+
+  /** Whether `compactNext` would merge something now (no decoding: one index scan). */
+  compactionDue(docId: string, maxEvents: number, maxBytes: number, tail: boolean): boolean {
+    return this.nextRun(docId, maxEvents, maxBytes, tail) !== null;
+  }
+
+  /** The oldest complete run of small blocks, as [first, last] pairs, or null. */
+  private nextRun(docId: string, maxEvents: number, maxBytes: number, tail: boolean): [number, number][] | null {
+    let run: [number, number][] = [];
+    let events = 0;
+    let bytes = 0;
+    for (const [first, last, size] of this.st.smallBlocks.iterate(docId, maxEvents) as IterableIterator<[number, number, number]>) {
+      const n = last - first + 1;
+      const follows = run.length > 0 && run[run.length - 1][1] + 1 === first;
+      if (run.length > 0 && (!follows || events + n > maxEvents || bytes + size > maxBytes)) {
+        if (run.length >= 2) return run; // complete: it cannot grow
+        run = [];
+        events = 0;
+        bytes = 0;
+      }
+      run.push([first, last]);
+      events += n;
+      bytes += size;
+    }
+    return tail && run.length >= 2 ? run : null;
+  }
+
+  /** `decode`, through the small cache of decoded blocks. */
+  private cached(docId: string, first: number, last: number, data: Uint8Array): readonly DocEvent[] {
+    const key = `${docId}\u0000${first}\u0000${last}`;
+    const hit = this.decoded.get(key);
+    if (hit !== undefined) {
+      this.decoded.delete(key);
+      this.decoded.set(key, hit);
+      return hit;
+    }
+    const events = this.decode(docId, first, last, data);
+    for (const e of events) freeze(e);
+    this.decoded.set(key, events);
+    if (this.decoded.size > DECODED_KEPT) this.decoded.delete(this.decoded.keys().next().value as string);
+    return events;
+  }
+
   /** Encodes `events` as one block, checks it decodes back to exactly them, inserts it and its id index rows. */
   private write(docId: string, events: readonly DocEvent[], what: string): { first: number; last: number } {
     const first = events[0].seq;
@@ -137,16 +209,7 @@ export class SealedBlocks {
     const diff = firstDifference(events, back.value);
     if (diff !== null) throw new Error(`SqliteLogStore: ${what} ${docId} ${first}-${last}: the block decodes differently at ${diff}`);
     this.st.insertBlock.run(docId, last, first, bytes);
-    const runs = new Map<string, { min: number; max: number }>();
-    for (const e of events) {
-      const r = runs.get(e.id.client);
-      if (r === undefined) runs.set(e.id.client, { min: e.id.clientSeq, max: e.id.clientSeq });
-      else {
-        if (e.id.clientSeq < r.min) r.min = e.id.clientSeq;
-        if (e.id.clientSeq > r.max) r.max = e.id.clientSeq;
-      }
-    }
-    for (const [client, { min, max }] of runs) this.st.insertId.run(docId, client, max, last, min);
+    for (const [client, { min, max }] of idRuns(events)) this.st.insertId.run(docId, client, max, last, min);
     return { first, last };
   }
 
@@ -178,7 +241,40 @@ function prepare(db: Database.Database) {
     maxClientSeq: db.prepare('SELECT max(max_cs) FROM block_ids WHERE doc_id = ? AND client = ?').pluck(),
     insertBlock: db.prepare('INSERT INTO blocks (doc_id, last_seq, first_seq, data) VALUES (?, ?, ?, ?)'),
     insertId: db.prepare('INSERT INTO block_ids (doc_id, client, max_cs, last_seq, min_cs) VALUES (?, ?, ?, ?, ?)'),
+    // Compaction. The scan reads the blocks' sizes, not their bytes; blocks already as
+    // large as a merge makes them are skipped.
+    smallBlocks: db
+      .prepare('SELECT first_seq, last_seq, length(data) FROM blocks WHERE doc_id = ? AND last_seq - first_seq + 1 < ? ORDER BY last_seq')
+      .raw(),
+    deleteBlock: db.prepare('DELETE FROM blocks WHERE doc_id = ? AND last_seq = ?'),
+    deleteId: db.prepare('DELETE FROM block_ids WHERE doc_id = ? AND client = ? AND max_cs = ? AND last_seq = ? AND min_cs = ?'),
   };
+}
+
+/** Decoded blocks kept by SealedBlocks (a compacted block of 16,384 events is a few MB decoded). */
+const DECODED_KEPT = 2;
+
+/** Per client, the lowest and highest clientSeq it has among `events`: a block's `block_ids` rows. */
+function idRuns(events: readonly DocEvent[]): Map<string, { min: number; max: number }> {
+  const runs = new Map<string, { min: number; max: number }>();
+  for (const e of events) {
+    const r = runs.get(e.id.client);
+    if (r === undefined) runs.set(e.id.client, { min: e.id.clientSeq, max: e.id.clientSeq });
+    else {
+      if (e.id.clientSeq < r.min) r.min = e.id.clientSeq;
+      if (e.id.clientSeq > r.max) r.max = e.id.clientSeq;
+    }
+  }
+  return runs;
+}
+
+/** Freezes a decoded event in place, as deep as it goes (R8: a cached event is handed to many callers). */
+function freeze(e: DocEvent): void {
+  for (const c of e.op) if (typeof c === 'object') Object.freeze(c);
+  Object.freeze(e.op);
+  Object.freeze(e.id);
+  if (e.meta !== undefined) Object.freeze(e.meta);
+  Object.freeze(e);
 }
 
 /** Where two event lists differ (a path for the message), or null: every field compared. */

@@ -26,7 +26,15 @@ import { isSqliteError } from './sqlite-rows.js';
 /** One committed step of finishing the layout, for progress reports (a long migration). */
 export type LayoutStep =
   | { readonly kind: 'checkpoints'; readonly converted: number }
-  | { readonly kind: 'block'; readonly docId: string; readonly first: number; readonly last: number };
+  | { readonly kind: 'block'; readonly docId: string; readonly first: number; readonly last: number }
+  | { readonly kind: 'compacted'; readonly docId: string; readonly first: number; readonly last: number; readonly blocks: number };
+
+/** The store's block sizes: seals of `sealEvery` rows, compaction's limits (R25). */
+export interface BlockSizes {
+  sealEvery: number;
+  compactEvents: number;
+  compactBytes: number;
+}
 
 /** Checkpoints re-encoded per transaction (each can be megabytes of text). */
 const CHECKPOINT_BATCH = 16;
@@ -35,10 +43,13 @@ const CHECKPOINT_BATCH = 16;
 export interface LayoutSummary {
   checkpoints: number;
   blocks: number;
+  /** Blocks written by compaction (each replacing a run of smaller ones). */
+  compacted: number;
 }
 
 /**
- * Re-encodes text checkpoints and seals every document's full runs of `sealEvery` rows,
+ * Re-encodes text checkpoints, seals every document's full runs of `sealEvery` rows and
+ * merges its complete runs of small blocks (R25, as a busy store does after a seal),
  * each step its own IMMEDIATE transaction; `progress` hears of each step once committed.
  * A step that fails for I/O (a full disk, a lock) is rolled back and reported to
  * `onError`, and the pass stops there: the file is valid as it is (rows and text
@@ -47,13 +58,13 @@ export interface LayoutSummary {
 export function finishLayout(
   db: Database.Database,
   blocks: SealedBlocks,
-  sealEvery: number,
+  sizes: BlockSizes,
   progress: ((step: LayoutStep) => void) | undefined,
   onError: (message: string) => void,
 ): LayoutSummary {
-  const summary: LayoutSummary = { checkpoints: 0, blocks: 0 };
+  const summary: LayoutSummary = { checkpoints: 0, blocks: 0, compacted: 0 };
   try {
-    passes(db, blocks, sealEvery, summary, progress);
+    passes(db, blocks, sizes, summary, progress);
   } catch (e) {
     if (!isSqliteError(e)) throw e;
     onError(`SqliteLogStore: finishing the layout stopped, to be resumed at the next open (rows and text checkpoints stay readable): ${e.code}: ${e.message}`);
@@ -64,7 +75,7 @@ export function finishLayout(
 function passes(
   db: Database.Database,
   blocks: SealedBlocks,
-  sealEvery: number,
+  { sealEvery, compactEvents, compactBytes }: BlockSizes,
   summary: LayoutSummary,
   progress: ((step: LayoutStep) => void) | undefined,
 ): void {
@@ -99,6 +110,14 @@ function passes(
       if (b === null) break; // fewer rows than the head says: reads will report the damage
       summary.blocks++;
       progress?.({ kind: 'block', docId, first: b.first, last: b.last });
+    }
+  }
+  const compact = db.transaction((docId: string) => blocks.compactNext(docId, compactEvents, compactBytes, false));
+  for (const [docId] of docs) {
+    if (!blocks.compactionDue(docId, compactEvents, compactBytes, false)) continue;
+    for (let c = compact.immediate(docId); c !== null; c = compact.immediate(docId)) {
+      summary.compacted++;
+      progress?.({ kind: 'compacted', docId, ...c });
     }
   }
 }

@@ -38,58 +38,22 @@ import {
   type Result,
   ok,
   err,
-  decodeCheckpoint,
-  encodeCheckpointBlock,
-  decodeCheckpointBlock,
-  type CheckpointRetention,
   CHECKPOINT_RETENTION,
   idKey,
   checkRetention,
-  prunedCheckpoints,
 } from '../../../shared/src/index.js';
-import { checkEvents, checkCheckpoint, duplicateId, headMismatch } from './memory-log-store.js';
+import { checkEvents, duplicateId, headMismatch } from './memory-log-store.js';
+import { StoredCheckpoints } from './sqlite-checkpoints.js';
 import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.js';
 import { EventRows, isSqliteError } from './sqlite-rows.js';
 import { SealedBlocks } from './sqlite-blocks.js';
-import { finishLayout, type LayoutStep } from './sqlite-layout.js';
+import { finishLayout } from './sqlite-layout.js';
+import { SEAL_EVERY, IDLE_SEAL_MS, COMPACT_EVENTS, COMPACT_BYTES, PAGE_SIZE, type SqliteLogStoreOptions } from './sqlite-options.js';
 
 export { SCHEMA_VERSION } from './sqlite-schema.js';
 export { CorruptEventError } from './sqlite-rows.js';
 export type { LayoutStep } from './sqlite-layout.js';
-
-/** Events per sealed block: the seal happens once a document has this many unsealed events. */
-export const SEAL_EVERY = 1000;
-
-/** A document idle this long has its unsealed rows sealed (see `idleSealMs`). */
-export const IDLE_SEAL_MS = 60_000;
-
-export interface SqliteLogStoreOptions {
-  /** FULL (default): durable across power loss. NORMAL: only across a process crash (benchmarks). */
-  synchronous?: 'FULL' | 'NORMAL';
-  /** Caps the file at this many pages (PRAGMA max_page_count): a quota, and a full disk in tests. */
-  maxPageCount?: number;
-  /** How long a write waits for another connection's lock before failing, ms (default 5000). */
-  busyTimeoutMs?: number;
-  /** Events per block (default SEAL_EVERY). */
-  sealEvery?: number;
-  /**
-   * When a due seal runs: `deferred` (default) on the next turn of the event loop, after
-   * the append's caller has sent its acks; `inline` before `append` returns, still in a
-   * transaction of its own (tools and tests that want the blocks at once).
-   */
-  sealing?: 'deferred' | 'inline';
-  /**
-   * A document with no append for this long has its remaining rows sealed as one (shorter)
-   * block, ms; 0 turns it off. Default IDLE_SEAL_MS. Only with `sealing: 'deferred'`.
-   */
-  idleSealMs?: number;
-  /** Which checkpoints a document keeps (default CHECKPOINT_RETENTION, spec R16); applied in each putCheckpoint's transaction. */
-  checkpointRetention?: CheckpointRetention;
-  /** Hears of each committed step of finishing the layout when the file is opened (a migration). */
-  progress?: (step: LayoutStep) => void;
-  /** A seal or layout step that failed (full disk, I/O); the rows stay and it is tried again. Default: console.error. */
-  onSealError?: (message: string) => void;
-}
+export { SEAL_EVERY, IDLE_SEAL_MS, COMPACT_EVENTS, COMPACT_BYTES, PAGE_SIZE, type SqliteLogStoreOptions } from './sqlite-options.js';
 
 type Entry = { docId: string; expectedHead: number; events: readonly DocEvent[] };
 
@@ -103,19 +67,23 @@ export class SqliteLogStore implements LogStore {
   private readonly rows: EventRows;
   private readonly blocks: SealedBlocks;
   private readonly sealEvery: number;
+  private readonly compactEvents: number;
+  private readonly compactBytes: number;
+  private readonly checkpoints: StoredCheckpoints;
   private readonly sealing: 'deferred' | 'inline';
   private readonly onSealError: (message: string) => void;
-  private readonly retention: CheckpointRetention;
   private readonly writeEvents: Database.Transaction<(entries: readonly Entry[]) => Map<string, number>>;
-  private readonly writeCheckpoint: Database.Transaction<(cp: Checkpoint) => void>;
   private readonly writeSealedTx: Database.Transaction<(docId: string, expectedHead: number, events: readonly DocEvent[]) => void>;
   private readonly sealTx: Database.Transaction<(docId: string) => { first: number; last: number } | null>;
   private readonly sealRestTx: Database.Transaction<(docId: string) => { first: number; last: number } | null>;
+  private readonly compactTx: Database.Transaction<(docId: string, tail: boolean) => { first: number; last: number } | null>;
   /** A range is read in one transaction: blocks and rows from one snapshot of the file. */
   private readonly readRangeTx: Database.Transaction<(docId: string, lo: number, hi: number) => DocEvent[]>;
-  /** Documents that may have a seal due. */
+  /** Documents that may have a seal or a compaction due. */
   private readonly due = new Set<string>();
   private sealTimer: NodeJS.Immediate | null = null;
+  /** Idle documents being settled, one step per turn of the event loop (after the due seals). */
+  private readonly settling = new Set<string>();
   private readonly idleSealMs: number;
   /** Documents with unsealed rows, by the time of their last append (Date.now()). */
   private readonly lastAppend = new Map<string, number>();
@@ -140,9 +108,11 @@ export class SqliteLogStore implements LogStore {
   private constructor(db: Database.Database, options: SqliteLogStoreOptions) {
     this.db = db;
     this.sealEvery = Math.max(1, Math.floor(options.sealEvery ?? SEAL_EVERY));
+    this.compactEvents = Math.max(1, Math.floor(options.compactEvents ?? COMPACT_EVENTS));
+    this.compactBytes = Math.max(1, Math.floor(options.compactBytes ?? COMPACT_BYTES));
     this.sealing = options.sealing ?? 'deferred';
     this.onSealError = options.onSealError ?? ((m) => console.error(m));
-    this.retention = checkRetention(options.checkpointRetention ?? CHECKPOINT_RETENTION);
+    const retention = checkRetention(options.checkpointRetention ?? CHECKPOINT_RETENTION);
     this.idleSealMs = this.sealing === 'deferred' ? Math.max(0, options.idleSealMs ?? IDLE_SEAL_MS) : 0;
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     // Before anything writes: a newer file is refused untouched.
@@ -150,6 +120,8 @@ export class SqliteLogStore implements LogStore {
     if (version > SCHEMA_VERSION) {
       throw new Error(`SqliteLogStore: ${db.name} has schema version ${version}; this server reads up to ${SCHEMA_VERSION}`);
     }
+    // Only a file with no pages yet takes it; WAL mode is what writes the first page.
+    db.pragma(`page_size = ${options.pageSize ?? PAGE_SIZE}`);
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal' && db.name !== ':memory:') throw new Error(`SqliteLogStore: ${db.name}: cannot use WAL (journal_mode is ${String(mode)})`);
     db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
@@ -162,17 +134,12 @@ export class SqliteLogStore implements LogStore {
     this.blocks = new SealedBlocks(db, this.rows);
     this.writeEvents = db.transaction((entries: readonly Entry[]) => this.writeTx(entries));
     this.readRangeTx = db.transaction((docId: string, lo: number, hi: number) => this.readRange(docId, lo, hi));
-    this.writeCheckpoint = db.transaction((cp: Checkpoint) => {
-      checkCheckpoint(cp, this.headIn(cp.docId));
-      this.st.putCheckpoint.run(cp.docId, cp.seq, encodeCheckpointBlock(cp));
-      // The retention rule, in the same transaction: the file never holds what it prunes.
-      const seqs = this.st.checkpointSeqsAll.all(cp.docId) as number[];
-      for (const seq of prunedCheckpoints(seqs, this.retention)) this.st.deleteCheckpoint.run(cp.docId, seq);
-    });
+    this.checkpoints = new StoredCheckpoints(db, retention, (docId) => this.headIn(docId));
     this.writeSealedTx = db.transaction((docId: string, expectedHead: number, events: readonly DocEvent[]) => this.writeSealed(docId, expectedHead, events));
     this.sealTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery));
     this.sealRestTx = db.transaction((docId: string) => this.blocks.sealNext(docId, this.sealEvery, 1));
-    finishLayout(db, this.blocks, this.sealEvery, options.progress, this.onSealError);
+    this.compactTx = db.transaction((docId: string, tail: boolean) => this.blocks.compactNext(docId, this.compactEvents, this.compactBytes, tail));
+    finishLayout(db, this.blocks, { sealEvery: this.sealEvery, compactEvents: this.compactEvents, compactBytes: this.compactBytes }, options.progress, this.onSealError);
   }
 
   async append(docId: string, expectedHead: number, events: readonly DocEvent[]): Promise<Result<null>> {
@@ -191,6 +158,7 @@ export class SqliteLogStore implements LogStore {
     }
     // Committed: from here on nothing can take the append back. Sealing is separate work.
     for (const [docId, head] of heads) {
+      this.settling.delete(docId); // busy again: its next idle time settles it
       if (head - this.blocks.sealedHead(docId) >= this.sealEvery) this.due.add(docId);
       if (this.idleSealMs > 0) {
         this.lastAppend.delete(docId); // re-inserted last: the map stays in order of last append
@@ -200,7 +168,7 @@ export class SqliteLogStore implements LogStore {
     if (this.idleSealMs > 0 && this.idleTimer === null && this.lastAppend.size > 0) this.armIdle(this.idleSealMs);
     if (this.due.size > 0) {
       if (this.sealing === 'inline') this.sealDue();
-      else this.sealTimer ??= setImmediate(() => this.sealOneTurn());
+      else this.wakeSealing();
     }
     return ok(null);
   }
@@ -222,9 +190,10 @@ export class SqliteLogStore implements LogStore {
   }
 
   /**
-   * Seals every full block that is due now, each in its own transaction, and returns how
-   * many it wrote. A failure (full disk, lock) stops that document's seals and is reported
-   * to `onSealError`: the rows stay, and its next append, or the next open, tries again.
+   * Seals every full block that is due now, and compacts every complete run of small blocks
+   * (R25), each in its own transaction, and returns how many blocks it wrote. A failure
+   * (full disk, lock) stops that document's work and is reported to `onSealError`: the rows
+   * and blocks stay as they were, and its next append, or the next open, tries again.
    */
   sealDue(): number {
     let written = 0;
@@ -237,22 +206,52 @@ export class SqliteLogStore implements LogStore {
 
   /**
    * Deferred sealing: one block per turn of the event loop, documents in turn, so that a
-   * backlog (many documents due at once) never holds up acks for more than one seal.
+   * backlog (many documents due at once) never holds up acks for more than one seal or
+   * merge. Idle documents are settled the same way, one step a turn, when nothing is due.
    */
   private sealOneTurn(): void {
     this.sealTimer = null;
-    for (const docId of this.due) {
-      this.due.delete(docId);
-      if (this.sealStep(docId) && this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery) this.due.add(docId);
-      break;
+    if (this.due.size > 0) {
+      for (const docId of this.due) {
+        this.due.delete(docId);
+        if (this.sealStep(docId)) this.due.add(docId); // maybe more: looked at on a later turn
+        break;
+      }
+    } else {
+      for (const docId of this.settling) {
+        this.settling.delete(docId);
+        if (this.settleStep(docId)) this.settling.add(docId);
+        break;
+      }
     }
-    if (this.due.size > 0) this.sealTimer = setImmediate(() => this.sealOneTurn());
+    this.wakeSealing();
   }
 
-  /** Seals `docId`'s next full block if one is due; false if none was, or it failed (reported). */
+  private wakeSealing(): void {
+    if (this.due.size + this.settling.size > 0) this.sealTimer ??= setImmediate(() => this.sealOneTurn());
+  }
+
+  /** One step of settling an idle document (see `settle`); false once there is nothing left, or it failed (reported). */
+  private settleStep(docId: string): boolean {
+    try {
+      if (this.headIn(docId) > this.blocks.sealedHead(docId)) return this.sealRestTx.immediate(docId) !== null;
+      if (this.compactTx.immediate(docId, true) !== null) return true;
+      return this.checkpoints.settleOne(docId);
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.onSealError(`SqliteLogStore: settling ${JSON.stringify(docId)} stopped, its rows, blocks and checkpoints stay as they are: ${e.code}: ${e.message}`);
+      return false;
+    }
+  }
+
+  /**
+   * Seals `docId`'s next full block if one is due, else merges its oldest complete run of
+   * small blocks if there is one; false if neither was due, or it failed (reported).
+   */
   private sealStep(docId: string): boolean {
     try {
-      return this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery && this.sealTx.immediate(docId) !== null;
+      if (this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery) return this.sealTx.immediate(docId) !== null;
+      return this.compactTx.immediate(docId, false) !== null;
     } catch (e) {
       if (!isSqliteError(e)) throw e;
       this.onSealError(`SqliteLogStore: sealing ${JSON.stringify(docId)} failed, its events stay rows: ${e.code}: ${e.message}`);
@@ -279,7 +278,29 @@ export class SqliteLogStore implements LogStore {
     return written;
   }
 
-  /** Seals the documents idle for idleSealMs, then waits for the next one to be. */
+  /**
+   * Brings `docId` to its most compact form now, as the store does by itself, a step a turn,
+   * when it goes idle: seals its remaining rows (`sealAll`), merges all its runs of small
+   * blocks, the newest too (R25), and writes the checkpoints this process wrote at level 1
+   * again at level 9 (sqlite-checkpoints.ts). Each step is a transaction of its own; a
+   * failure is reported like a seal's and leaves the document as it was before that step.
+   * Returns the blocks and checkpoints written. For tools (the import): it holds the thread
+   * for all the steps (a merge of 16,384 events is tens of ms).
+   */
+  settle(docId: string): { blocks: number; checkpoints: number } {
+    let blocks = this.sealAll(docId);
+    let checkpoints = 0;
+    try {
+      while (this.compactTx.immediate(docId, true) !== null) blocks++;
+      checkpoints = this.checkpoints.settle(docId);
+    } catch (e) {
+      if (!isSqliteError(e)) throw e;
+      this.onSealError(`SqliteLogStore: settling ${JSON.stringify(docId)} stopped, its blocks and checkpoints stay as they are: ${e.code}: ${e.message}`);
+    }
+    return { blocks, checkpoints };
+  }
+
+  /** Settles the documents idle for idleSealMs, then waits for the next one to be. */
   private armIdle(ms: number): void {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
@@ -288,7 +309,8 @@ export class SqliteLogStore implements LogStore {
         const wait = at + this.idleSealMs - now;
         if (wait > 0) return this.armIdle(wait); // in order of last append: the rest are newer
         this.lastAppend.delete(docId);
-        this.sealAll(docId);
+        this.settling.add(docId);
+        this.wakeSealing();
       }
     }, ms);
     this.idleTimer.unref(); // an idle seal never keeps the process alive
@@ -315,7 +337,7 @@ export class SqliteLogStore implements LogStore {
 
   async putCheckpoint(cp: Checkpoint): Promise<Result<null>> {
     try {
-      this.writeCheckpoint.immediate(cp);
+      this.checkpoints.put.immediate(cp);
       return ok(null);
     } catch (e) {
       return storeFailed('putCheckpoint', e);
@@ -323,19 +345,11 @@ export class SqliteLogStore implements LogStore {
   }
 
   async checkpointAtOrBefore(docId: string, at: number): Promise<Checkpoint | null> {
-    // Newest first; one that does not decode (or does not match its row) is skipped:
-    // checkpoints are a cache, an older one or the empty document gives the same state (L5).
-    // Text is the version 1 encoding, left by a migration that has not finished.
-    for (const [seq, data] of this.st.checkpointsDown.iterate(docId, at) as IterableIterator<[number, unknown]>) {
-      const cp = typeof data === 'string' ? decodeCheckpoint(data) : data instanceof Uint8Array ? decodeCheckpointBlock(data) : null;
-      if (cp === null) continue;
-      if (cp.ok && cp.value.docId === docId && cp.value.seq === seq) return cp.value;
-    }
-    return null;
+    return this.checkpoints.atOrBefore(docId, at);
   }
 
   async checkpointSeqs(docId: string, from: number, to: number): Promise<number[]> {
-    return this.st.checkpointSeqs.all(docId, from, to) as number[];
+    return this.checkpoints.seqs(docId, from, to);
   }
 
   async listDocuments(): Promise<DocumentInfo[]> {
@@ -432,11 +446,6 @@ function prepare(db: Database.Database) {
     upsertDocument: db.prepare(
       'INSERT INTO documents (doc_id, head, updated_at) VALUES (?, ?, ?) ON CONFLICT (doc_id) DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at',
     ),
-    putCheckpoint: db.prepare('INSERT OR REPLACE INTO checkpoints (doc_id, seq, data) VALUES (?, ?, ?)'),
-    checkpointsDown: db.prepare('SELECT seq, data FROM checkpoints WHERE doc_id = ? AND seq <= ? ORDER BY seq DESC').raw(),
-    checkpointSeqs: db.prepare('SELECT seq FROM checkpoints WHERE doc_id = ? AND seq >= ? AND seq <= ? ORDER BY seq').pluck(),
-    checkpointSeqsAll: db.prepare('SELECT seq FROM checkpoints WHERE doc_id = ? ORDER BY seq').pluck(),
-    deleteCheckpoint: db.prepare('DELETE FROM checkpoints WHERE doc_id = ? AND seq = ?'),
     documents: db.prepare('SELECT doc_id, head, updated_at FROM documents WHERE head > 0 ORDER BY updated_at DESC, doc_id').raw(),
   };
 }

@@ -39,10 +39,17 @@ export class RawSocket {
     );
   }
 
-  /** `localAddress`: connect from it (e.g. 127.0.0.2, another host than the other test clients' as the server sees it). */
-  static open(url: string, localAddress?: string): Promise<RawSocket> {
+  /**
+   * `localAddress`: connect from it (e.g. 127.0.0.2, another host than the other test clients' as the server sees it).
+   * `headers`: extra request headers of the upgrade (e.g. X-Forwarded-For).
+   */
+  static open(url: string, localAddress?: string, headers?: Record<string, string>): Promise<RawSocket> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: 256 * 1024 * 1024, ...(localAddress !== undefined ? { localAddress } : {}) });
+      const ws = new WebSocket(url, {
+        maxPayload: 256 * 1024 * 1024,
+        ...(localAddress !== undefined ? { localAddress } : {}),
+        ...(headers !== undefined ? { headers } : {}),
+      });
       const s = new RawSocket(ws);
       ws.once('open', () => resolve(s));
       ws.once('error', reject);

@@ -412,7 +412,7 @@ describe('SqliteLogStore sealed blocks', () => {
     await s.close();
   });
 
-  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block; appends go on after it (L1, L3, R12)', async () => {
+  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block, merged with the small blocks before it; appends go on after it (L1, L3, R12, R25)', async () => {
     const file = tempFile();
     // Margins of 250 ms either way: a timer that fires late on a busy machine changes nothing.
     const s = SqliteLogStore.open(file, { sealEvery: 10, idleSealMs: 1000 });
@@ -422,13 +422,13 @@ describe('SqliteLogStore sealed blocks', () => {
     await new Promise((r) => setTimeout(r, 500));
     await s.append('b', 2, [ev(3)]); // b is not idle yet when a is
     await new Promise((r) => setTimeout(r, 1250 - (Date.now() - t0)));
-    expect(parts(file, 'a')).toEqual({ blocks: [[1, 10], [11, 13]], rows: 0 });
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 13]], rows: 0 });
     if (Date.now() - t0 < 1400) expect(parts(file, 'b')).toEqual({ blocks: [], rows: 3 });
     await new Promise((r) => setTimeout(r, 500));
     expect(parts(file, 'b')).toEqual({ blocks: [[1, 3]], rows: 0 });
     await s.append('a', 13, evs(13, 11));
     await new Promise((r) => setImmediate(r));
-    expect(parts(file, 'a')).toEqual({ blocks: [[1, 10], [11, 13], [14, 23]], rows: 1 });
+    expect(parts(file, 'a')).toEqual({ blocks: [[1, 13], [14, 23]], rows: 1 });
     expect(await s.range('a', 0, 100)).toEqual(evs(0, 24));
     expect(await s.range('a', 12, 15)).toEqual(evs(12, 3));
     expect(await s.seqOf('a', { client: 'c1', clientSeq: 12 })).toBe(12);

@@ -29,8 +29,21 @@ import { CHECKPOINT_BLOCK, blockError, open, seal } from './envelope.js';
  */
 const TEXT_LEVEL = 1;
 
-/** Encodes a checkpoint compactly; throws on one that breaks its own type's promises. */
+/** Encodes a checkpoint compactly, for writing often (text at level 1); throws on one that breaks its own type's promises. */
 export function encodeCheckpointBlock(cp: Checkpoint): Uint8Array {
+  return encodeAt(cp, TEXT_LEVEL);
+}
+
+/**
+ * The same checkpoint, its text deflated at level 9: about 13% fewer bytes for about 3x the
+ * time. For a checkpoint kept long, once the document is idle (the SQLite store, docs/storage.md).
+ * It decodes exactly as `encodeCheckpointBlock`'s does.
+ */
+export function encodeCheckpointBlockSmallest(cp: Checkpoint): Uint8Array {
+  return encodeAt(cp, 9);
+}
+
+function encodeAt(cp: Checkpoint, level: 1 | 9): Uint8Array {
   if (!Number.isSafeInteger(cp.seq) || cp.seq < 0) throw new Error(`encodeCheckpointBlock: seq ${cp.seq} is not a non-negative integer`);
   const strings = [cp.docId];
   const index = new Map<string, number>();
@@ -56,7 +69,7 @@ export function encodeCheckpointBlock(cp: Checkpoint): Uint8Array {
   out.uint(cp.seq);
   out.uint(strings.length);
   out.uint(text.length);
-  writeChars(out, text, TEXT_LEVEL);
+  writeChars(out, text, level);
   out.uint(lens.length);
   out.bytes(lens.view());
   out.uint(cp.authorship.length);

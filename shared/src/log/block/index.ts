@@ -9,4 +9,4 @@ export { BLOCK_VERSION, crc32, type BlockErrorCode } from './envelope.js';
 export { MAX_BLOCK_EVENTS } from './event-layout.js';
 export { encodeBlock, type EventRun } from './event-encode.js';
 export { decodeBlock } from './event-decode.js';
-export { encodeCheckpointBlock, decodeCheckpointBlock } from './checkpoint-block.js';
+export { encodeCheckpointBlock, decodeCheckpointBlock, encodeCheckpointBlockSmallest } from './checkpoint-block.js';

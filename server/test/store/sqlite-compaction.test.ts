@@ -1,0 +1,168 @@
+/**
+ * Compaction of sealed blocks (R25) and the settling of an idle document: runs of small
+ * blocks merged into larger ones in one transaction each, with the id index (L3) and every
+ * read unchanged; what is merged when (complete runs while a document is busy, the tail
+ * too once it is idle, complete runs at open); checkpoints written again smaller. Then the
+ * contract suite on a store that seals every 3 events and compacts into blocks of up to 10,
+ * so every read and id check crosses compacted blocks, plain blocks and rows.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteLogStore, type LayoutStep } from '../../src/store/sqlite-log-store.js';
+import { checkpointOf, replay, type DocEvent } from '../../../shared/src/index.js';
+import { logStoreContract, ev, evs } from './contract.js';
+import { Random } from '../../../shared/test/sim/random.js';
+
+const dirs: string[] = [];
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'eventide-compact-'));
+  dirs.push(dir);
+  return join(dir, 'eventide.sqlite');
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+logStoreContract('SqliteLogStore sealing every 3 events, compacting into blocks of up to 10', (options) =>
+  SqliteLogStore.open(tempFile(), { ...options, sealEvery: 3, sealing: 'inline', compactEvents: 10 }),
+);
+
+/** The file's blocks of `docId` and its id index rows, read with a connection of its own. */
+function layout(file: string, docId: string) {
+  const raw = new Database(file, { readonly: true });
+  try {
+    return {
+      blocks: raw.prepare('SELECT first_seq, last_seq FROM blocks WHERE doc_id = ? ORDER BY last_seq').raw().all(docId) as [number, number][],
+      ids: raw.prepare('SELECT client, min_cs, max_cs, last_seq FROM block_ids WHERE doc_id = ? ORDER BY last_seq, client').raw().all(docId) as [string, number, number, number][],
+      rows: raw.prepare('SELECT count(*) FROM events WHERE doc_id = ?').pluck().get(docId) as number,
+    };
+  } finally {
+    raw.close();
+  }
+}
+
+/** Two clients taking turns: each block has id rows for both. */
+const twoClients = (q: number): Partial<DocEvent> => ({ id: { client: q % 2 ? 'x' : 'y', clientSeq: q } });
+
+describe('SqliteLogStore compaction (R25)', () => {
+  it('merges complete runs of small blocks into one block each, one transaction per merge; reads and ids unchanged (L3, R12, R25)', async () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file, { sealEvery: 3, sealing: 'inline', compactEvents: 10 });
+    const log = evs(0, 28, twoClients);
+    // Appended one event at a time: seals of 3, then merges once a run cannot grow.
+    for (let i = 0; i < log.length; i++) expect((await s.append('a', i, [log[i]])).ok).toBe(true);
+    const l = layout(file, 'a');
+    // [1,9] and [10,18] are merged (3 blocks each: a 4th would pass 10 events); [19,21],
+    // [22,24], [25,27] may still grow into a run of 9 (nothing follows them), so they wait.
+    expect(l.blocks).toEqual([[1, 9], [10, 18], [19, 21], [22, 24], [25, 27]]);
+    expect(l.rows).toBe(1);
+    // One id row per client per block, for the merged blocks too, and none left over.
+    expect(l.ids.filter(([, , , last]) => last === 9)).toEqual([['x', 1, 9, 9], ['y', 2, 8, 9]]);
+    expect(l.ids).toHaveLength(10);
+    expect(await s.range('a', 0, 100)).toEqual(log);
+    for (const [from, to] of [[0, 1], [4, 7], [8, 11], [17, 20], [20, 28]]) expect(await s.range('a', from, to)).toEqual(log.slice(from, to));
+    for (const e of log) expect(await s.seqOf('a', e.id)).toBe(e.seq);
+    expect(await s.lastClientSeq('a', 'x')).toBe(27);
+    expect(await s.lastClientSeq('a', 'y')).toBe(28);
+    await expect(s.append('a', 28, [ev(29, { id: { client: 'x', clientSeq: 5 } })])).rejects.toThrow(/L3/);
+    expect(await s.head('a')).toBe(28);
+    await s.close();
+  });
+
+  it('a merge stays under compactBytes of stored blocks; a block as large as compactEvents is never merged again (R25)', async () => {
+    const file = tempFile();
+    // Blocks of 4 events of noisy text: about 4 x 60 bytes each.
+    const rnd = new Random(17);
+    const text = () => Array.from({ length: 60 }, () => String.fromCharCode(97 + rnd.int(26))).join('');
+    const log = evs(0, 40, (q) => ({ op: [text()], id: { client: 'c1', clientSeq: q } }));
+    const sizes = (f: string) => new Database(f, { readonly: true }).prepare('SELECT length(data) FROM blocks ORDER BY last_seq').pluck().all() as number[];
+    const s = SqliteLogStore.open(file, { sealEvery: 4, sealing: 'inline', compactEvents: 1000, compactBytes: 700 });
+    for (let i = 0; i < log.length; i += 4) expect((await s.append('a', i, log.slice(i, i + 4))).ok).toBe(true);
+    s.settle('a');
+    const blocks = layout(file, 'a').blocks;
+    expect(blocks.length).toBeGreaterThan(1);
+    expect(blocks[0][0]).toBe(1);
+    for (let i = 1; i < blocks.length; i++) expect(blocks[i][0]).toBe(blocks[i - 1][1] + 1);
+    expect(blocks[blocks.length - 1][1]).toBe(40);
+    for (const n of sizes(file)) expect(n).toBeLessThanOrEqual(700);
+    expect(await s.range('a', 0, 40)).toEqual(log);
+    await s.close();
+
+    // compactEvents 8: two blocks of 4 make a block of 8, which is not small any more.
+    const other = tempFile();
+    const t = SqliteLogStore.open(other, { sealEvery: 4, sealing: 'inline', compactEvents: 8 });
+    for (let i = 0; i < 24; i += 4) expect((await t.append('a', i, log.slice(i, i + 4))).ok).toBe(true);
+    t.settle('a');
+    expect(layout(other, 'a').blocks).toEqual([[1, 8], [9, 16], [17, 24]]);
+    await t.close();
+  });
+
+  it('settle (and an idle document) merges the tail run too and writes the checkpoints again smaller; reads unchanged (R16, R25)', async () => {
+    const file = tempFile();
+    const rnd = new Random(5);
+    const words = ['alpha ', 'beta ', 'gamma ', 'delta ', 'epsilon '];
+    const log = evs(0, 60, (q) => ({ op: [words[rnd.int(words.length)].repeat(20)], id: { client: 'c1', clientSeq: q } }));
+    const s = SqliteLogStore.open(file, { sealEvery: 10, compactEvents: 1000, idleSealMs: 300 });
+    expect((await s.append('a', 0, log.slice(0, 55))).ok).toBe(true);
+    const cp = checkpointOf('a', 55, replay(null, log.slice(0, 55)));
+    expect((await s.putCheckpoint(cp)).ok).toBe(true);
+    const stored = () => new Database(file, { readonly: true }).prepare('SELECT length(data) FROM checkpoints WHERE doc_id = ?').pluck().get('a') as number;
+    const before = stored();
+    for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));
+    expect(layout(file, 'a')).toMatchObject({ blocks: [[1, 10], [11, 20], [21, 30], [31, 40], [41, 50]], rows: 5 });
+    // Idle: the rows sealed, the whole run merged, the checkpoint written at level 9.
+    await new Promise((r) => setTimeout(r, 900));
+    expect(layout(file, 'a')).toMatchObject({ blocks: [[1, 55]], rows: 0 });
+    expect(stored()).toBeLessThan(before);
+    expect(await s.checkpointAtOrBefore('a', 55)).toEqual(cp);
+    expect(await s.range('a', 0, 55)).toEqual(log.slice(0, 55));
+    // A second settle finds nothing to do.
+    expect(s.settle('a')).toEqual({ blocks: 0, checkpoints: 0 });
+    // Appends go on after the merged block; it is merged again with what follows.
+    expect((await s.append('a', 55, log.slice(55))).ok).toBe(true);
+    expect(s.settle('a')).toEqual({ blocks: 2, checkpoints: 0 });
+    expect(layout(file, 'a').blocks).toEqual([[1, 60]]);
+    expect(await s.range('a', 0, 60)).toEqual(log);
+    await s.close();
+  });
+
+  it('opening a file compacts its complete runs, each merge reported; a store that compacts nothing reads the same file (R14, R25)', async () => {
+    const file = tempFile();
+    const log = evs(0, 50, twoClients);
+    // compactEvents 1: no block is small, so nothing is ever merged (a file as the store wrote before R25).
+    const s = SqliteLogStore.open(file, { sealEvery: 5, sealing: 'inline', compactEvents: 1 });
+    expect((await s.append('a', 0, log)).ok).toBe(true);
+    await s.close();
+    expect(layout(file, 'a').blocks).toHaveLength(10);
+    const steps: LayoutStep[] = [];
+    const t = SqliteLogStore.open(file, { sealEvery: 5, compactEvents: 20, progress: (p) => steps.push(p) });
+    expect(steps).toEqual([
+      { kind: 'compacted', docId: 'a', first: 1, last: 20, blocks: 4 },
+      { kind: 'compacted', docId: 'a', first: 21, last: 40, blocks: 4 },
+    ]);
+    expect(layout(file, 'a').blocks).toEqual([[1, 20], [21, 40], [41, 45], [46, 50]]);
+    expect(await t.range('a', 0, 50)).toEqual(log);
+    await t.close();
+    const u = SqliteLogStore.open(file, { compactEvents: 1 });
+    expect(await u.range('a', 0, 50)).toEqual(log);
+    for (const e of log) expect(await u.seqOf('a', e.id)).toBe(e.seq);
+    await u.close();
+  });
+
+  it('events read from a cached block are frozen: a caller cannot change what the next read returns (R8)', async () => {
+    const s = SqliteLogStore.open(tempFile(), { sealEvery: 4, sealing: 'inline', compactEvents: 100 });
+    const log = evs(0, 12);
+    expect((await s.append('a', 0, log)).ok).toBe(true);
+    s.settle('a');
+    const got = await s.range('a', 0, 12);
+    expect(() => {
+      (got[3] as { seq: number }).seq = 99;
+    }).toThrow(TypeError);
+    expect(() => (got[3].op as unknown[]).push('x')).toThrow(TypeError);
+    expect(await s.range('a', 0, 12)).toEqual(log);
+    await s.close();
+  });
+});
