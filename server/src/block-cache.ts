@@ -32,10 +32,14 @@ import {
   type PageCost,
 } from '../../shared/src/index.js';
 
-/** Where a cache reads what it has not kept: the store. Reads throw if the store does. */
+/** Where a cache reads what it has not kept: the store. Reads throw if the store does (a damaged stored block included). */
 export interface BlockSource {
   range(from: number, to: number): readonly DocEvent[];
   checkpointAtOrBefore(at: number): Checkpoint | null;
+  /** Optional: the blocks the store keeps encoded wholly within `from < seq ≤ to` (LogStore.storedBlocks). */
+  storedBlocks?(from: number, to: number): readonly { first: number; last: number; data: Uint8Array }[];
+  /** Optional: the checkpoint at `seq` as the store keeps it encoded, or null (LogStore.storedCheckpoint). */
+  storedCheckpoint?(seq: number): Uint8Array | null;
 }
 
 /** How long pricing one page may spend encoding what is not cached (ms): a cold page ends early instead of holding the loop. */
@@ -137,7 +141,7 @@ export class BlockCache implements PageCost {
         this.chunks.set(k, hit);
         return hit;
       }
-      const block = encodeBlock(this.read(from, to));
+      const block = this.stored(from, to) ?? encodeBlock(this.read(from, to));
       this.chunks.set(k, block);
       this.grew(block.length);
       return block;
@@ -145,7 +149,7 @@ export class BlockCache implements PageCost {
     const key = `${from}:${to}`;
     const hit = this.slices.get(key);
     if (hit !== undefined) return hit;
-    const block = encodeBlock(this.read(from, to));
+    const block = this.stored(from, to) ?? encodeBlock(this.read(from, to));
     this.slices.set(key, block);
     this.grew(block.length);
     if (this.slices.size > this.maxSlices) {
@@ -169,10 +173,16 @@ export class BlockCache implements PageCost {
       this.cps.set(seq, hit);
       return hit;
     }
-    const cp = this.cpValues.get(seq) ?? this.source.checkpointAtOrBefore(seq);
-    if (cp === null || cp.seq !== seq) throw new Error(`BlockCache: the store has no checkpoint at ${seq}`);
+    const kept = this.cpValues.get(seq);
+    let block: Uint8Array | null = null;
+    if (kept !== undefined) block = encodeCheckpointBlock(kept);
+    else if (this.source.storedCheckpoint !== undefined) block = this.source.storedCheckpoint(seq);
+    else {
+      const cp = this.source.checkpointAtOrBefore(seq);
+      if (cp !== null && cp.seq === seq) block = encodeCheckpointBlock(cp);
+    }
+    if (block === null) throw new Error(`BlockCache: the store has no checkpoint at ${seq}`);
     this.cpValues.delete(seq);
-    const block = encodeCheckpointBlock(cp);
     this.cps.set(seq, block);
     this.grew(block.length);
     return block;
@@ -200,6 +210,17 @@ export class BlockCache implements PageCost {
       if (!this.chunks.has(k)) return k;
     }
     return null;
+  }
+
+  /**
+   * The store's own block of exactly `from < seq ≤ to`, if it keeps one (a sealed block the
+   * size of a chunk): its bytes go out as they are, no decode and re-encode. (Asking costs an
+   * index seek; the newest events may not be sealed yet, and are then encoded.)
+   */
+  private stored(from: number, to: number): Uint8Array | null {
+    if (this.source.storedBlocks === undefined) return null;
+    const got = this.source.storedBlocks(from, to);
+    return got.length === 1 && got[0].first === from + 1 && got[0].last === to ? got[0].data : null;
   }
 
   private read(from: number, to: number): readonly DocEvent[] {

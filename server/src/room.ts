@@ -19,6 +19,7 @@ import {
   encodeServerMessage,
   encodeWelcomeFrame,
   encodeHistoryFrame,
+  encodeCheckpointBlock,
   type Checkpoint,
   type CommitItem as CoreCommitItem,
   type Cursor,
@@ -39,7 +40,7 @@ import {
   type Result,
   ok,
 } from '../../shared/src/index.js';
-import type { LogStore } from './store/log-store.js';
+import type { LogStore, StoredBlock } from './store/log-store.js';
 import type { Logger } from './options.js';
 import { BlockCache } from './block-cache.js';
 
@@ -89,6 +90,16 @@ class StoreLog implements RoomLog {
   }
   checkpointSeqs(from: number, to: number): readonly number[] {
     return this.store.checkpointSeqs(this.docId, from, to);
+  }
+  /** The store's encoded blocks within the range (none if it keeps no blocks): pages send them as they are. */
+  storedBlocks(from: number, to: number): readonly StoredBlock[] {
+    return this.store.storedBlocks?.(this.docId, from, to) ?? [];
+  }
+  /** The store's encoded checkpoint at `seq`. */
+  storedCheckpoint(seq: number): Uint8Array | null {
+    if (this.store.storedCheckpoint !== undefined) return this.store.storedCheckpoint(this.docId, seq);
+    const cp = this.store.checkpointAtOrBefore(this.docId, seq);
+    return cp !== null && cp.seq === seq ? encodeCheckpointBlock(cp) : null;
   }
 }
 

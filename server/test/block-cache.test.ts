@@ -3,7 +3,7 @@
  * must decode to exactly the events and checkpoints of the log, cached or not.
  */
 import { describe, expect, it } from 'vitest';
-import { PAGE_CHUNK, decodeBlock, decodeCheckpointBlock, encodeBlock, type Checkpoint, type DocEvent } from '../../shared/src/index';
+import { PAGE_CHUNK, decodeBlock, decodeCheckpointBlock, encodeBlock, encodeCheckpointBlock, type Checkpoint, type DocEvent } from '../../shared/src/index';
 import { BlockCache, type BlockSource } from '../src/block-cache';
 
 function ev(seq: number, text = 'x'): DocEvent {
@@ -100,6 +100,39 @@ describe('BlockCache', () => {
     expect(decodeCheckpointBlock(c.checkpointBlock(2000))).toEqual({ ok: true, value: cp(2000) });
     expect(reads).toEqual([]);
     expect(cpReads).toEqual([]);
+  });
+
+  it('sends a store\'s block of exactly a chunk, and its stored checkpoint, as the stored bytes; anything else is encoded (R17, R11)', () => {
+    const { log, reads, cpReads, s } = source(3500);
+    // The store keeps blocks of 1,000 from seq 1 up to 2000, then one of 2001-2500 (an idle seal), then rows.
+    const kept = [encodeBlock(log.slice(0, 1000)), encodeBlock(log.slice(1000, 2000)), encodeBlock(log.slice(2000, 2500))];
+    const spans = [[1, 1000], [1001, 2000], [2001, 2500]];
+    const cpKept = new Map([[2000, encodeCheckpointBlock(cp(2000))]]);
+    const asked: [number, number][] = [];
+    const stored: BlockSource = {
+      ...s,
+      storedBlocks(from, to) {
+        asked.push([from, to]);
+        return spans.flatMap(([first, last], i) => (first > from && last <= to ? [{ first, last, data: kept[i] }] : []));
+      },
+      storedCheckpoint: (seq) => cpKept.get(seq) ?? null,
+    };
+    const c = new BlockCache(stored);
+    c.reset(3500);
+    const blocks = c.runs(0, 3500);
+    expect(blocks[0]).toBe(kept[0]); // the very bytes, not an equal copy
+    expect(blocks[1]).toBe(kept[1]);
+    expect(decoded(blocks)).toEqual(log); // event for event, whatever was stored and whatever encoded
+    expect(reads).toEqual([[2000, 3000], [3000, 3500]]); // the stored chunks were not read as events
+    expect(c.run(1500, 2000)).not.toBe(kept[1]); // a part of a chunk is encoded
+    expect(decoded([c.run(1500, 2000)])).toEqual(log.slice(1500, 2000));
+    expect(c.checkpointBlock(2000)).toBe(cpKept.get(2000));
+    expect(cpReads).toEqual([]);
+    expect(() => c.checkpointBlock(3000)).toThrow(/no checkpoint at 3000/);
+    // A damaged stored block throws from the store (R17): the page fails, nothing is sent.
+    const broken = new BlockCache({ ...s, storedBlocks: () => { throw new Error('corrupt event: block-checksum'); } });
+    broken.reset(3500);
+    expect(() => broken.runs(0, 1000)).toThrow(/block-checksum/);
   });
 
   it('keeps about maxBytes, dropping the least recently used chunks first', () => {

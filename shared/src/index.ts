@@ -56,6 +56,7 @@ export {
   encodeCheckpointBlock,
   decodeCheckpointBlock,
 } from './log/block/index.js';
+export { eventBlockSpan, checkpointBlockSeq, type EventBlockSpan, type BlockSpanErrorCode } from './log/block-span.js';
 
 // Sync as pure state machines.
 export { rebase, type Rebased } from './sync/rebase.js';

@@ -23,6 +23,17 @@ export interface DocumentInfo {
   readonly updatedAt: number;
 }
 
+/**
+ * A run of a document's log in the block encoding (`encodeBlock`), as a store keeps it:
+ * the events `first ≤ seq ≤ last`. `data` decodes to exactly what `range(first - 1, last)`
+ * returns.
+ */
+export interface StoredBlock {
+  readonly first: number;
+  readonly last: number;
+  readonly data: Uint8Array;
+}
+
 export interface LogStore {
   /**
    * Appends `events` (seqs expectedHead + 1, + 2, …) to `docId`'s log in one durable
@@ -44,6 +55,25 @@ export interface LogStore {
    * first). A store without it is written with `append`.
    */
   appendSealed?(docId: string, expectedHead: number, events: readonly DocEvent[]): Result<null>;
+
+  /**
+   * Optional, for pages sent as they are stored (server/src/block-cache.ts): the blocks of
+   * the log that lie wholly within `from < seq ≤ to`, in seq order, disjoint, each one
+   * decoding to exactly the events `range` gives for its seqs. Which blocks is the store's
+   * choice (SQLite: its sealed blocks, bytes as stored, none for the unsealed rows; the
+   * memory store: one block of the whole range, encoded), so a caller reads the seqs no
+   * block covers with `range`. A stored block that is damaged (its CRC or its seqs do not
+   * match) throws, like a corrupt row: it is never returned.
+   */
+  storedBlocks?(docId: string, from: number, to: number): StoredBlock[];
+
+  /**
+   * Optional, likewise: the checkpoint at exactly `seq` in the block encoding
+   * (`encodeCheckpointBlock`), bytes as stored where the store keeps them so; null if there
+   * is no checkpoint at `seq`. Decodes to what `checkpointAtOrBefore(docId, seq)` returns.
+   * Throws for damaged bytes.
+   */
+  storedCheckpoint?(docId: string, seq: number): Uint8Array | null;
 
   /** The last seq of `docId`'s log; 0 for an unknown document. */
   head(docId: string): number;

@@ -13,7 +13,7 @@
  * already in the document's log or twice in one call (L3), and a checkpoint beyond the
  * document's head.
  */
-import type { LogStore, DocumentInfo } from './log-store.js';
+import type { LogStore, DocumentInfo, StoredBlock } from './log-store.js';
 import {
   type Checkpoint,
   type DocEvent,
@@ -30,6 +30,8 @@ import {
   checkRetention,
   prunedCheckpoints,
   decodeCheckpoint,
+  encodeBlock,
+  encodeCheckpointBlock,
 } from '../../../shared/src/index.js';
 import type { Component } from '../../../shared/src/index.js';
 
@@ -107,6 +109,19 @@ export class MemoryLogStore implements LogStore {
     const lo = Math.max(0, Math.floor(from));
     const hi = Math.min(events.length, Math.floor(to));
     return hi > lo ? events.slice(lo, hi) : [];
+  }
+
+  /** LogStore: one block of the whole range, encoded now (this store keeps events as values). */
+  storedBlocks(docId: string, from: number, to: number): StoredBlock[] {
+    const events = this.range(docId, from, to);
+    if (events.length === 0) return [];
+    return [{ first: events[0].seq, last: events[events.length - 1].seq, data: encodeBlock(events) }];
+  }
+
+  /** LogStore: the checkpoint at `seq` as a block, encoded now. */
+  storedCheckpoint(docId: string, seq: number): Uint8Array | null {
+    const cp = this.checkpointAtOrBefore(docId, seq);
+    return cp !== null && cp.seq === seq ? encodeCheckpointBlock(cp) : null;
   }
 
   seqOf(docId: string, id: EventId): number | undefined {

@@ -23,7 +23,8 @@
  */
 import type Database from 'better-sqlite3';
 import type { DocEvent } from '../../../shared/src/index.js';
-import { encodeBlock, decodeBlock } from '../../../shared/src/index.js';
+import { encodeBlock, decodeBlock, eventBlockSpan } from '../../../shared/src/index.js';
+import type { StoredBlock } from './log-store.js';
 import { CorruptEventError, type EventRows } from './sqlite-rows.js';
 
 type BlockRow = [first: number, last: number, data: Uint8Array];
@@ -61,6 +62,25 @@ export class SealedBlocks {
       if (reached === hi) break;
     }
     return reached;
+  }
+
+  /**
+   * The sealed blocks wholly within `lo < seq ≤ hi`, bytes as stored, in order. Each is
+   * checked without decoding (its CRC, and that its header names the seqs of its row:
+   * block-span.ts); one that fails throws CorruptEventError, so damage is never sent on.
+   */
+  stored(docId: string, lo: number, hi: number): StoredBlock[] {
+    const out: StoredBlock[] = [];
+    for (const [first, last, data] of this.st.blocksWithin.iterate(docId, lo, hi) as IterableIterator<BlockRow>) {
+      if (first <= lo) continue;
+      const span = eventBlockSpan(data);
+      if (!span.ok) throw new CorruptEventError(docId, first, `block ${first}-${last}: ${span.error.code}: ${span.error.message}`);
+      if (span.value.first !== first || span.value.count !== last - first + 1) {
+        throw new CorruptEventError(docId, first, `block ${first}-${last} holds seqs ${span.value.first}-${span.value.first + span.value.count - 1}`);
+      }
+      out.push({ first, last, data });
+    }
+    return out;
   }
 
   /**
@@ -171,6 +191,7 @@ function prepare(db: Database.Database) {
     // Blocks are disjoint and ordered, so ordering by last_seq orders first_seq too; the
     // reader stops at the first block past the range.
     blocksFrom: db.prepare('SELECT first_seq, last_seq, data FROM blocks WHERE doc_id = ? AND last_seq > ? ORDER BY last_seq').raw(),
+    blocksWithin: db.prepare('SELECT first_seq, last_seq, data FROM blocks WHERE doc_id = ? AND last_seq > ? AND last_seq <= ? ORDER BY last_seq').raw(),
     block: db.prepare('SELECT first_seq, last_seq, data FROM blocks WHERE doc_id = ? AND last_seq = ?').raw(),
     candidates: db
       .prepare('SELECT last_seq FROM block_ids WHERE doc_id = ? AND client = ? AND max_cs >= ? AND min_cs <= ? ORDER BY max_cs')

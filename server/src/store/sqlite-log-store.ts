@@ -30,7 +30,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { LogStore, DocumentInfo } from './log-store.js';
+import type { LogStore, DocumentInfo, StoredBlock } from './log-store.js';
 import {
   type Checkpoint,
   type DocEvent,
@@ -41,6 +41,7 @@ import {
   decodeCheckpoint,
   encodeCheckpointBlock,
   decodeCheckpointBlock,
+  checkpointBlockSeq,
   type CheckpointRetention,
   CHECKPOINT_RETENTION,
   idKey,
@@ -49,7 +50,7 @@ import {
 } from '../../../shared/src/index.js';
 import { checkEvents, checkCheckpoint, duplicateId, headMismatch } from './memory-log-store.js';
 import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.js';
-import { EventRows, isSqliteError } from './sqlite-rows.js';
+import { CorruptEventError, EventRows, isSqliteError } from './sqlite-rows.js';
 import { SealedBlocks } from './sqlite-blocks.js';
 import { finishLayout, type LayoutStep } from './sqlite-layout.js';
 
@@ -305,6 +306,29 @@ export class SqliteLogStore implements LogStore {
     return this.readRangeTx(docId, lo, hi);
   }
 
+  /** LogStore: the sealed blocks within the range, as stored (checked, not decoded); the unsealed rows have none. */
+  storedBlocks(docId: string, from: number, to: number): StoredBlock[] {
+    const lo = Math.max(0, Math.floor(from));
+    const hi = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(to));
+    if (!(hi > lo)) return [];
+    return this.blocks.stored(docId, lo, hi);
+  }
+
+  /** LogStore: the checkpoint at `seq` as stored (checked, not decoded); a version 1 text one is re-encoded. */
+  storedCheckpoint(docId: string, seq: number): Uint8Array | null {
+    const data = this.st.checkpointAt.get(docId, seq) as unknown;
+    if (data === undefined) return null;
+    if (data instanceof Uint8Array) {
+      const at = checkpointBlockSeq(data);
+      if (!at.ok) throw new CorruptEventError(docId, seq, `checkpoint: ${at.error.code}: ${at.error.message}`);
+      if (at.value !== seq) throw new CorruptEventError(docId, seq, `checkpoint: the block is at seq ${at.value}`);
+      return data;
+    }
+    const cp = typeof data === 'string' ? decodeCheckpoint(data) : null;
+    if (cp === null || !cp.ok || cp.value.docId !== docId || cp.value.seq !== seq) throw new CorruptEventError(docId, seq, 'checkpoint: not a checkpoint');
+    return encodeCheckpointBlock(cp.value);
+  }
+
   seqOf(docId: string, id: EventId): number | undefined {
     return this.rows.seqOf(docId, id.client, id.clientSeq) ?? this.blocks.seqOf(docId, id.client, id.clientSeq);
   }
@@ -434,6 +458,7 @@ function prepare(db: Database.Database) {
     ),
     putCheckpoint: db.prepare('INSERT OR REPLACE INTO checkpoints (doc_id, seq, data) VALUES (?, ?, ?)'),
     checkpointsDown: db.prepare('SELECT seq, data FROM checkpoints WHERE doc_id = ? AND seq <= ? ORDER BY seq DESC').raw(),
+    checkpointAt: db.prepare('SELECT data FROM checkpoints WHERE doc_id = ? AND seq = ?').pluck(),
     checkpointSeqs: db.prepare('SELECT seq FROM checkpoints WHERE doc_id = ? AND seq >= ? AND seq <= ? ORDER BY seq').pluck(),
     checkpointSeqsAll: db.prepare('SELECT seq FROM checkpoints WHERE doc_id = ? ORDER BY seq').pluck(),
     deleteCheckpoint: db.prepare('DELETE FROM checkpoints WHERE doc_id = ? AND seq = ?'),

@@ -21,6 +21,8 @@ import {
   checkpointOf,
   replay,
   traceToEvents,
+  decodeBlock,
+  decodeCheckpointBlock,
 } from '../../../shared/src/index.js';
 
 /** An event at `seq` inserting `text` at the start (valid on any document). */
@@ -343,6 +345,33 @@ export function logStoreContract(name: string, make: (options?: ContractStoreOpt
       expect(() => s.putCheckpoint({ docId: 'a', seq: 10, text: '', authorship: [] })).toThrow(/head is 9/);
       expect(() => s.putCheckpoint({ docId: 'c', seq: 1, text: '', authorship: [] })).toThrow(/head is 0/);
       expect(s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
+    });
+
+    it('stored blocks lie within the range, in order, and decode to exactly its events; a stored checkpoint to the checkpoint at its seq (R17)', () => {
+      if (s.storedBlocks === undefined || s.storedCheckpoint === undefined) return; // optional: a store without them is read with range
+      const log = evs(0, 20, (q) => ({ author: q % 3 ? 'ann' : 'bob', id: { client: q % 2 ? 'c1' : 'c2', clientSeq: q } }));
+      s.append('a', 0, log.slice(0, 7));
+      s.append('a', 7, log.slice(7));
+      for (const [from, to] of [[0, 20], [0, 3], [3, 9], [5, 6], [12, 40], [19, 20], [20, 30], [7, 7], [9, 4]] as const) {
+        const got = s.storedBlocks('a', from, to);
+        let prev: number = from;
+        for (const b of got) {
+          expect(b.first).toBeGreaterThan(prev);
+          expect(b.last).toBeGreaterThanOrEqual(b.first);
+          expect(b.last).toBeLessThanOrEqual(Math.min(to, 20));
+          const d = decodeBlock(b.data);
+          expect(d.ok && d.value).toEqual(s.range('a', b.first - 1, b.last));
+          prev = b.last;
+        }
+      }
+      expect(s.storedBlocks('b', 0, 20)).toEqual([]);
+      const cp9 = cpAt('a', log.slice(0, 9));
+      expect(s.putCheckpoint(cp9).ok).toBe(true);
+      const block = s.storedCheckpoint('a', 9);
+      expect(block).not.toBeNull();
+      expect(decodeCheckpointBlock(block!)).toEqual({ ok: true, value: cp9 });
+      expect(s.storedCheckpoint('a', 8)).toBeNull();
+      expect(s.storedCheckpoint('b', 9)).toBeNull();
     });
 
     it('keeps the newest two checkpoints and, older, those at multiples of thinEvery, pruning as it writes, in any order (R16)', () => {

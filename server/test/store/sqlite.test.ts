@@ -526,6 +526,53 @@ describe('SqliteLogStore sealed blocks', () => {
   });
 });
 
+describe('SqliteLogStore: blocks as stored (R17)', () => {
+  it('gives its sealed blocks\' bytes as stored, only those wholly in the range; a damaged block or checkpoint throws CorruptEventError, never bytes (R17)', () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file, { sealEvery: 4, sealing: 'inline' });
+    s.append('doc-x', 0, evs(0, 10));
+    expect(parts(file, 'doc-x')).toEqual({ blocks: [[1, 4], [5, 8]], rows: 2 });
+    expect(s.putCheckpoint(checkpointOf('doc-x', 8, replay(null, evs(0, 8)))).ok).toBe(true);
+    const raw = new Database(file);
+    const stored = raw.prepare(`SELECT data FROM blocks WHERE doc_id = 'doc-x' ORDER BY last_seq`).pluck().all() as Uint8Array[];
+    const got = s.storedBlocks('doc-x', 0, 10);
+    expect(got.map((b) => [b.first, b.last])).toEqual([[1, 4], [5, 8]]); // the rows 9-10 have no block
+    expect(got.map((b) => Buffer.from(b.data).equals(Buffer.from(stored[got.indexOf(b)])))).toEqual([true, true]);
+    expect(s.storedBlocks('doc-x', 1, 10).map((b) => b.first)).toEqual([5]); // 1-4 is not wholly within (1, 10]
+    expect(s.storedBlocks('doc-x', 4, 7)).toEqual([]);
+    const cpBytes = raw.prepare(`SELECT data FROM checkpoints WHERE doc_id = 'doc-x' AND seq = 8`).pluck().get() as Uint8Array;
+    expect(Buffer.from(s.storedCheckpoint('doc-x', 8)!).equals(Buffer.from(cpBytes))).toBe(true);
+
+    const thrown = (f: () => unknown): CorruptEventError => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(CorruptEventError);
+        return e as CorruptEventError;
+      }
+      throw new Error('expected CorruptEventError');
+    };
+    // One bit flipped inside block 5-8: the CRC refuses it.
+    const flipped = Uint8Array.from(stored[1]);
+    flipped[Math.floor(flipped.length / 2)] ^= 0x10;
+    raw.prepare(`UPDATE blocks SET data = ? WHERE doc_id = 'doc-x' AND last_seq = 8`).run(flipped);
+    expect(thrown(() => s.storedBlocks('doc-x', 0, 10)).message).toMatch(/seq 5: .*block-checksum/);
+    expect(s.storedBlocks('doc-x', 0, 4).length).toBe(1);
+    // A sound block in the wrong row (block 1-4's bytes where 5-8 should be): its seqs give it away.
+    raw.prepare(`UPDATE blocks SET data = ? WHERE doc_id = 'doc-x' AND last_seq = 8`).run(stored[0]);
+    expect(thrown(() => s.storedBlocks('doc-x', 4, 8)).message).toMatch(/block 5-8 holds seqs 1-4/);
+    // Cut off.
+    raw.prepare(`UPDATE blocks SET data = ? WHERE doc_id = 'doc-x' AND last_seq = 8`).run(stored[1].subarray(0, stored[1].length - 3));
+    expect(thrown(() => s.storedBlocks('doc-x', 4, 8)).message).toMatch(/block-truncated/);
+    const cpFlipped = Uint8Array.from(cpBytes);
+    cpFlipped[3] ^= 1;
+    raw.prepare(`UPDATE checkpoints SET data = ? WHERE doc_id = 'doc-x' AND seq = 8`).run(cpFlipped);
+    expect(thrown(() => s.storedCheckpoint('doc-x', 8)).message).toMatch(/seq 8: .*checkpoint: block-/);
+    raw.close();
+    s.close();
+  });
+});
+
 /**
  * The crash child: appends random batches to two documents at once (appendMany), puts a
  * checkpoint now and then, and prints each batch's seqs once append returned ok.
