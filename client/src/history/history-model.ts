@@ -417,7 +417,7 @@ export class HistoryModel {
     const open = new Map<string, number>();
     const labels: NamedVersion[] = [];
     for (const e of segment) {
-      addTo(sessions, open, e);
+      addToFresh(sessions, open, e);
       const label = labelOf(e);
       if (label !== null) labels.push(label);
     }
@@ -465,6 +465,23 @@ export class HistoryModel {
     if (this.closed) return;
     this.snap = this.compute();
     for (const f of [...this.listeners]) f();
+  }
+}
+
+/**
+ * `addTo` for sessions no snapshot has seen yet (an older stretch's, built in `older`): the
+ * open session is extended in place instead of copied, one object a session rather than one
+ * an event (a stretch is tens of thousands of events, and the copies were garbage).
+ */
+function addToFresh(sessions: Session[], open: Map<string, number>, e: DocEvent): void {
+  const at = open.get(e.author);
+  const s = at === undefined ? undefined : (sessions[at] as { -readonly [K in keyof Session]: Session[K] });
+  if (s !== undefined && e.time - s.end <= SESSION_GAP_MS) {
+    s.to = e.seq;
+    s.end = e.time;
+  } else {
+    open.set(e.author, sessions.length);
+    sessions.push({ author: e.author, from: e.seq, to: e.seq, start: e.time, end: e.time });
   }
 }
 
