@@ -6,6 +6,7 @@
  * are logged: how many history requests the walk made, and how long the slowest answer took.
  *
  *   node --import tsx bench/late-joiner.ts [browsers=3]      prints one JSON line per browser
+ *   LJ_TRACE=1 …                                             and each history request's send and receipt time (stderr)
  *
  * Needs the built client (npx vite build). The first browser finds the server's room cold
  * (nothing encoded or cached yet); the later ones find it as the previous one left it (a room
@@ -109,7 +110,6 @@ export async function lateJoinerBench(browsers: number, log: (s: string) => void
   } finally {
     await browser.close();
     await server.stop('SIGTERM');
-    if (process.env.LJ_TRACE) process.stderr.write(server.log.split('\n').filter((l) => l.includes('LJ ')).join('\n') + '\n');
     removeDir(dataDir);
   }
 }
