@@ -12,7 +12,7 @@
  * (nothing encoded or cached yet); the later ones find it as the previous one left it (a room
  * nobody is in is dropped, so usually cold again).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from '@playwright/test';
 import { OwnServer, freePort, importTraceFile, removeDir, repoRoot, tempDataDir } from '../e2e/own-server.js';
@@ -32,6 +32,24 @@ export interface LateJoinerResult {
   slowest: string;
   /** Bytes of history frames received. */
   bytes: number;
+  /**
+   * CPU spent from the click to base 0, which a shared machine inflates much less than wall
+   * time: Chromium's renderer processes (CDP SystemInfo.getProcessInfo cpuTime, all threads)
+   * and the server process (utime + stime from /proc, 10 ms ticks).
+   */
+  rendererCpuMs: number;
+  serverCpuMs: number;
+}
+
+/** utime + stime of a process in ms (Linux), or NaN. */
+function cpuOf(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const TRACE = path.resolve(repoRoot, 'fixtures', 'traces', 'sequential', 'automerge-paper.json.gz');
@@ -86,6 +104,14 @@ export async function lateJoinerBench(browsers: number, log: (s: string) => void
       });
       await page.goto(`${server.url}${link.pathname}${link.hash}`);
       await page.waitForFunction(() => !!(document.querySelector('[data-testid="editor"]') as unknown as { eventide?: unknown } | null)?.eventide, null, { timeout: 60_000 });
+      const sys = await browser.newBrowserCDPSession();
+      const task = async () => {
+        const info = (await sys.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; cpuTime: number }[] };
+        return info.processInfo.filter((p) => p.type === 'renderer').reduce((a, p) => a + p.cpuTime * 1000, 0);
+      };
+      const pid = (server as unknown as { proc: { pid?: number } | null }).proc?.pid;
+      const task0 = await task();
+      const server0 = cpuOf(pid);
       const t0 = Date.now();
       await page.getByTestId('history-toggle').click();
       await page.waitForFunction(
@@ -100,8 +126,11 @@ export async function lateJoinerBench(browsers: number, log: (s: string) => void
         { timeout: 300_000, polling: 20 },
       );
       const loadMs = Date.now() - t0;
+      const rendererCpuMs = Math.round((await task()) - task0);
+      await sys.detach();
+      const serverCpuMs = cpuOf(pid) - server0;
       if (process.env.LJ_TRACE) process.stderr.write(`click at ${t0 % 100000}, base 0 at ${Date.now() % 100000}\n`);
-      const r: LateJoinerResult = { browser: b, headMs, loadMs, requests, pages, slowestMs, slowest, bytes };
+      const r: LateJoinerResult = { browser: b, headMs, loadMs, requests, pages, slowestMs, slowest, bytes, rendererCpuMs, serverCpuMs };
       log(JSON.stringify(r));
       out.push(r);
       await context.close();
