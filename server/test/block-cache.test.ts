@@ -102,7 +102,7 @@ describe('BlockCache', () => {
     expect(cpReads).toEqual([]);
   });
 
-  it('sends a store\'s block of exactly a chunk, and its stored checkpoint, as the stored bytes; anything else is encoded (R17, R11)', () => {
+  it('sends a store\'s block of exactly a chunk, and its stored checkpoint, as the stored bytes; anything else is encoded (R26, R11)', () => {
     const { log, reads, cpReads, s } = source(3500);
     // The store keeps blocks of 1,000 from seq 1 up to 2000, then one of 2001-2500 (an idle seal), then rows.
     const kept = [encodeBlock(log.slice(0, 1000)), encodeBlock(log.slice(1000, 2000)), encodeBlock(log.slice(2000, 2500))];
@@ -129,7 +129,7 @@ describe('BlockCache', () => {
     expect(c.checkpointBlock(2000)).toBe(cpKept.get(2000));
     expect(cpReads).toEqual([]);
     expect(() => c.checkpointBlock(3000)).toThrow(/no checkpoint at 3000/);
-    // A damaged stored block throws from the store (R17): the page fails, nothing is sent.
+    // A damaged stored block throws from the store (R26): the page fails, nothing is sent.
     const broken = new BlockCache({ ...s, storedBlocks: () => { throw new Error('corrupt event: block-checksum'); } });
     broken.reset(3500);
     expect(() => broken.runs(0, 1000)).toThrow(/block-checksum/);

@@ -173,7 +173,7 @@ export class SqliteLogStore implements LogStore {
     this.writeSealedTx = db.transaction((docId: string, expectedHead: number, events: readonly DocEvent[]) => this.writeSealed(docId, expectedHead, events));
     // A block ends at a multiple of sealEvery: after an idle seal's shorter block, the next one is
     // shorter too and the blocks are back in step, so they stay whole chunks of the pages the
-    // server sends as stored (R17; block-cache.ts asks for chunks of 1,000, the default here).
+    // server sends as stored (R26; block-cache.ts asks for chunks of 1,000, the default here).
     const aligned = (docId: string) => this.sealEvery - (this.blocks.sealedHead(docId) % this.sealEvery);
     this.sealTx = db.transaction((docId: string) => this.blocks.sealNext(docId, aligned(docId)));
     this.sealRestTx = db.transaction((docId: string) => this.blocks.sealNext(docId, aligned(docId), 1));

@@ -347,7 +347,7 @@ export function logStoreContract(name: string, make: (options?: ContractStoreOpt
       expect(s.checkpointSeqs('a', 0, 100)).toEqual([0, 3, 6]);
     });
 
-    it('stored blocks lie within the range, in order, and decode to exactly its events; a stored checkpoint to the checkpoint at its seq (R17)', () => {
+    it('stored blocks lie within the range, in order, and decode to exactly its events; a stored checkpoint to the checkpoint at its seq (R26)', () => {
       if (s.storedBlocks === undefined || s.storedCheckpoint === undefined) return; // optional: a store without them is read with range
       const log = evs(0, 20, (q) => ({ author: q % 3 ? 'ann' : 'bob', id: { client: q % 2 ? 'c1' : 'c2', clientSeq: q } }));
       s.append('a', 0, log.slice(0, 7));

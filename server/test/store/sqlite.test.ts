@@ -412,7 +412,7 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
-  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block; appends go on after it, the next block ending at a multiple of sealEvery (L1, L3, R12, R17)', async () => {
+  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block; appends go on after it, the next block ending at a multiple of sealEvery (L1, L3, R12, R26)', async () => {
     const file = tempFile();
     // Margins of 250 ms either way: a timer that fires late on a busy machine changes nothing.
     const s = SqliteLogStore.open(file, { sealEvery: 10, idleSealMs: 1000 });
@@ -428,7 +428,7 @@ describe('SqliteLogStore sealed blocks', () => {
     expect(parts(file, 'b')).toEqual({ blocks: [[1, 3]], rows: 0 });
     s.append('a', 13, evs(13, 11));
     await new Promise((r) => setImmediate(r));
-    // The next block ends at the next multiple of sealEvery, so the blocks are in step again (R17).
+    // The next block ends at the next multiple of sealEvery, so the blocks are in step again (R26).
     expect(parts(file, 'a')).toEqual({ blocks: [[1, 10], [11, 13], [14, 20]], rows: 4 });
     expect(s.range('a', 0, 100)).toEqual(evs(0, 24));
     expect(s.range('a', 12, 15)).toEqual(evs(12, 3));
@@ -527,8 +527,8 @@ describe('SqliteLogStore sealed blocks', () => {
   });
 });
 
-describe('SqliteLogStore: blocks as stored (R17)', () => {
-  it('gives its sealed blocks\' bytes as stored, only those wholly in the range; a damaged block or checkpoint throws CorruptEventError, never bytes (R17)', () => {
+describe('SqliteLogStore: blocks as stored (R26)', () => {
+  it('gives its sealed blocks\' bytes as stored, only those wholly in the range; a damaged block or checkpoint throws CorruptEventError, never bytes (R26)', () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file, { sealEvery: 4, sealing: 'inline' });
     s.append('doc-x', 0, evs(0, 10));
