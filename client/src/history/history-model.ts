@@ -108,6 +108,8 @@ export class HistoryModel {
   private stash: DocEvent[] = [];
   private stashFrom = 0;
   private readonly stashCps = new Map<number, Checkpoint>();
+  /** Server pages not handed to `fromServer` yet: the cache is written once a load is done (see `toCache`). */
+  private unsaved: Stretch[] = [];
 
   /**
    * `fromServer`: called with each page that came from the server and its checkpoints (to
@@ -135,6 +137,7 @@ export class HistoryModel {
 
   close(): void {
     this.closed = true;
+    this.saveCached();
     this.off?.();
     this.listeners.clear();
   }
@@ -212,6 +215,7 @@ export class HistoryModel {
         if (!(await this.backward())) return;
       } while (this.again && !this.closed);
     } finally {
+      this.saveCached();
       this.loading = false;
       this.changed();
     }
@@ -234,7 +238,7 @@ export class HistoryModel {
     for (let hi = head, tries = 0; cp === null && hi > 0 && tries < 2; hi -= PAGE, tries++) {
       const r = await this.source.serverPage(Math.max(0, hi - PAGE), hi);
       if (!r.ok) break; // offline: what is kept here will do
-      this.fromServer(r.value.events, r.value.checkpoints);
+      this.toCache(r.value.events, r.value.checkpoints);
       for (const c of r.value.checkpoints) if (c.seq > 0 && c.seq <= head && (cp === null || c.seq > cp.seq)) cp = c;
     }
     cp ??= far;
@@ -262,7 +266,7 @@ export class HistoryModel {
       if (this.closed) return false;
       // Every page from the server goes to the cache, also those not appended now (fetched
       // ahead of a page cut short): asked again, they may come from memory instead.
-      for (const r of pages) if (r.ok && r.value.origin === 'server') this.fromServer(r.value.events, r.value.checkpoints);
+      for (const r of pages) if (r.ok && r.value.origin === 'server') this.toCache(r.value.events, r.value.checkpoints);
       let progressed = false;
       for (const r of pages) {
         if (!r.ok) {
@@ -359,7 +363,7 @@ export class HistoryModel {
     while (at < hi) {
       const r = serverOnly ? await this.source.serverPage(at, hi) : await this.source.page(at, hi);
       if (!r.ok) return r;
-      if (r.value.origin === 'server') this.fromServer(r.value.events, r.value.checkpoints);
+      if (r.value.origin === 'server') this.toCache(r.value.events, r.value.checkpoints);
       if (r.value.events.length === 0) break;
       for (const e of r.value.events) events.push(e);
       for (const c of r.value.checkpoints) checkpoints.push(c);
@@ -390,13 +394,30 @@ export class HistoryModel {
     return true;
   }
 
+  /**
+   * A server page for the cache. Held until the load is done, then handed over: writing the
+   * cache re-encodes the events into its blocks (history-cache.ts), a few hundred ms of the
+   * page's thread for a long history, and while the walk runs that time delayed the next
+   * pages' decoding and prepending (bench/results/late-joiner-2-2026-12-05.md). The walk never
+   * reads back what it cached (it keeps what it fetched), so nothing waits for the write.
+   */
+  private toCache(events: readonly DocEvent[], checkpoints: readonly Checkpoint[]): void {
+    this.unsaved.push({ events, checkpoints });
+  }
+
+  private saveCached(): void {
+    const pages = this.unsaved;
+    this.unsaved = [];
+    for (const p of pages) this.fromServer(p.events, p.checkpoints);
+  }
+
   /** Sessions and labels of an older stretch, merged below the newer ones. */
   private older(segment: readonly DocEvent[]): void {
     const sessions: Session[] = [];
     const open = new Map<string, number>();
     const labels: NamedVersion[] = [];
     for (const e of segment) {
-      addTo(sessions, open, e);
+      addToFresh(sessions, open, e);
       const label = labelOf(e);
       if (label !== null) labels.push(label);
     }
@@ -444,6 +465,23 @@ export class HistoryModel {
     if (this.closed) return;
     this.snap = this.compute();
     for (const f of [...this.listeners]) f();
+  }
+}
+
+/**
+ * `addTo` for sessions no snapshot has seen yet (an older stretch's, built in `older`): the
+ * open session is extended in place instead of copied, one object a session rather than one
+ * an event (a stretch is tens of thousands of events, and the copies were garbage).
+ */
+function addToFresh(sessions: Session[], open: Map<string, number>, e: DocEvent): void {
+  const at = open.get(e.author);
+  const s = at === undefined ? undefined : (sessions[at] as { -readonly [K in keyof Session]: Session[K] });
+  if (s !== undefined && e.time - s.end <= SESSION_GAP_MS) {
+    s.to = e.seq;
+    s.end = e.time;
+  } else {
+    open.set(e.author, sessions.length);
+    sessions.push({ author: e.author, from: e.seq, to: e.seq, start: e.time, end: e.time });
   }
 }
 

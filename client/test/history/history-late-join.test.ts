@@ -243,7 +243,11 @@ describe('HistoryModel, a browser that joined a long document late', () => {
     model.close();
 
     // The cache got every event and the server checkpoints it was sent (its writes are not awaited).
-    await sleep(300);
+    // (They are handed over once the load is done, one transaction each: wait for the last.)
+    for (let end = Date.now() + 10_000; Date.now() < end; await sleep(50)) {
+      const c = await cache!.events(DOC, 0, N, N);
+      if (c.ok && c.value.length === N) break;
+    }
     const cached = await cache!.events(DOC, 0, N, N);
     expect(cached.ok && cached.value.length, 'events cached').toBe(N);
     const cps = await cache!.checkpoints(DOC, 0, N);

@@ -38,11 +38,24 @@ import type { AuthorRun } from '../text/authorship.js';
 import { checkOp } from '../op/apply.js';
 import { Rope } from '../text/rope.js';
 
-/** A checkpoint rope: built at `home`, now at `seq` (always within half a gap of home). */
+/**
+ * A checkpoint rope: built at `home`, now at `seq` (always within half a gap of home). Until
+ * a query first needs it, only the document at `home` is kept (`flat`: the text as one
+ * string and its authorship runs), and the rope is built from it then: building the tree was
+ * about half of what a slot cost while loading a long history (a slot every `every` events),
+ * and most slots are never visited by a given session.
+ */
 interface Slot {
   readonly home: number;
-  readonly rope: Rope;
+  rope: Rope | null;
+  flat: Flat | null;
   seq: number;
+}
+
+/** A document as one flat string and its authorship runs (a slot not built yet). */
+interface Flat {
+  readonly text: string;
+  readonly runs: AuthorRun[];
 }
 
 /**
@@ -110,7 +123,7 @@ export class HistoryIndex {
     if (!Number.isInteger(base.seq) || base.seq < 0) throw new RangeError(`HistoryIndex: base ${base.seq} is not a version`);
     this.origin = this.lowest = base.seq;
     this.headRope = flatCopy(base.rope);
-    this.slots.push({ home: base.seq, seq: base.seq, rope: base.rope });
+    this.slots.push({ home: base.seq, seq: base.seq, rope: base.rope, flat: null });
     this.append(events);
   }
 
@@ -150,7 +163,7 @@ export class HistoryIndex {
       this.up.push(e);
       this.upDel.push(del.length > 0 ? del : null);
       const n = this.head;
-      if (n - this.slots[this.slots.length - 1].home >= this.every) this.slots.push({ home: n, seq: n, rope: flatCopy(rope) });
+      if (n - this.slots[this.slots.length - 1].home >= this.every) this.slots.push({ home: n, seq: n, rope: null, flat: flatOf(rope) });
     }
   }
 
@@ -172,7 +185,7 @@ export class HistoryIndex {
     }
     // Replay on a copy: the index changes only once the whole segment has fitted.
     const rope = flatCopy(base.rope);
-    const slots: Slot[] = [{ home: base.seq, seq: base.seq, rope: base.rope }];
+    const slots: Slot[] = [{ home: base.seq, seq: base.seq, rope: base.rope, flat: null }];
     const dels: Deleted[] = [];
     const read = (a: number, b: number) => rope.slice(a, b);
     for (const e of events) {
@@ -180,11 +193,12 @@ export class HistoryIndex {
       if (!ok.ok) throw new Error(`HistoryIndex: event ${e.seq} did not fit the base at ${base.seq}: ${ok.error.message}`);
       const del = rope.applyRevertible(e.op, rope.authorId(e.author));
       dels.push(del.length > 0 ? del : null);
-      if (e.seq < top && e.seq - slots[slots.length - 1].home >= this.every) slots.push({ home: e.seq, seq: e.seq, rope: flatCopy(rope) });
+      if (e.seq < top && e.seq - slots[slots.length - 1].home >= this.every) slots.push({ home: e.seq, seq: e.seq, rope: null, flat: flatOf(rope) });
     }
     const mine = this.slots[0];
     this.walk(mine, top);
-    if (rope.toString() !== mine.rope.toString() || !sameRuns(rope.authorship(), mine.rope.authorship())) {
+    const at = ropeOf(mine);
+    if (rope.toString() !== at.toString() || !sameRuns(rope.authorship(), at.authorship())) {
       throw new Error(`HistoryIndex: the events ${base.seq + 1}–${top} from the base at ${base.seq} did not fit version ${top}`);
     }
     for (let i = events.length - 1; i >= 0; i--) {
@@ -225,7 +239,7 @@ export class HistoryIndex {
     this.walk(slot, v);
     this.last = { how: slot === this.lastSlot ? 'walk' : 'switch', from, steps: Math.abs(v - from) };
     this.lastSlot = slot;
-    return slot.rope;
+    return ropeOf(slot);
   }
 
   /** The text at version v. */
@@ -250,7 +264,7 @@ export class HistoryIndex {
 
   /** Moves a slot's rope to v, applying or reverting one event at a time. */
   private walk(slot: Slot, v: number): void {
-    const rope = slot.rope;
+    const rope = ropeOf(slot);
     const o = this.origin;
     let at = slot.seq;
     let lastAuthor: string | null = null;
@@ -288,4 +302,18 @@ function sameRuns(a: readonly AuthorRun[], b: readonly AuthorRun[]): boolean {
  */
 function flatCopy(rope: Rope): Rope {
   return Rope.fromRuns(rope.toString(), rope.authorship());
+}
+
+/** The document of `rope` as a flat string and runs, for a slot built later (`ropeOf`). */
+function flatOf(rope: Rope): Flat {
+  return { text: rope.toString(), runs: rope.authorship() };
+}
+
+/** The slot's rope, built from its flat copy the first time it is needed (flat, as `flatCopy` is). */
+function ropeOf(slot: Slot): Rope {
+  if (slot.rope === null) {
+    slot.rope = Rope.fromRuns(slot.flat!.text, slot.flat!.runs);
+    slot.flat = null;
+  }
+  return slot.rope;
 }
