@@ -8,13 +8,16 @@
  * of this is `block-malformed`. Nothing is thrown and no event comes out of a block that fails.
  *
  * This is the hot path of opening a document (a whole log is a few hundred thousand events), so
- * the loop builds each event with object and array literals of its final shape and keeps the
- * per-client predictions in typed arrays indexed by table index.
+ * the block decodes into columns (event-columns.ts): typed arrays filled in one loop, the
+ * per-client predictions in typed arrays indexed by table index, and no object per event but
+ * for meta and for ops of no common shape. `decodeBlock`, for callers that want DocEvents,
+ * builds them from the columns.
  */
 import { inflateSync } from 'fflate';
-import type { Component } from '../../op/op.js';
+import type { Component, Op } from '../../op/op.js';
 import { decodeOp, defaultOpLimits } from '../../op/codec.js';
 import type { DocEvent, EventMeta } from '../event.js';
+import { EventColumns } from './event-columns.js';
 import { eventKinds } from '../event.js';
 import { type Result, ok } from '../../result.js';
 import { ByteReader, RleReader } from './bytes.js';
@@ -47,6 +50,15 @@ const malformed = (what: string) => blockError('block-malformed', what);
 
 /** Decodes a block: its events, or a coded error (never a partial or different run). */
 export function decodeBlock(bytes: Uint8Array): Result<DocEvent[]> {
+  const cols = decodeColumns(bytes);
+  return cols.ok ? ok(cols.value.toEvents()) : cols;
+}
+
+/**
+ * Decodes a block into columns: the same run as `decodeBlock` without an object per event, or
+ * the same coded error.
+ */
+export function decodeColumns(bytes: Uint8Array): Result<EventColumns> {
   const opened = open(bytes, EVENTS_BLOCK);
   if (!opened.ok) return opened;
   const r = opened.value;
@@ -61,6 +73,8 @@ export function decodeBlock(bytes: Uint8Array): Result<DocEvent[]> {
   if ((flags & ~KNOWN_FLAGS) !== 0) return malformed(`unknown flags ${flags}`);
   if (firstSeq + n > NARROW_LIMIT) return malformed('seqs beyond 2^49');
   if (insertUnits > units) return malformed('more inserted text than text');
+  // Offsets into the text are Uint32 (no string is that long anyway).
+  if (units > 0xffffffff) return malformed('more text than a block can hold');
   const text = readChars(r, units);
   if (text === null) return malformed('the text column is damaged');
 
@@ -119,7 +133,7 @@ export function decodeBlock(bytes: Uint8Array): Result<DocEvent[]> {
   const delLens = new RleReader(cols[Col.DeleteLengths]);
   const general = cols[Col.General];
 
-  const events = readEvents(
+  const events = readColumns(
     { clients, clientSeqs, clientSeqCol, wideClientSeqs, bases, authors, times, timeCol, floatTimes, kinds, metaCounts, meta, shapes, positions, insLens, delLens, general },
     n,
     firstSeq,
@@ -167,7 +181,7 @@ interface Columns {
  * are then used up. The loop is a function of its own so that V8 optimizes it as one and the
  * checks after it cannot deoptimize it.
  */
-function readEvents(
+function readColumns(
   cols: Columns,
   n: number,
   firstSeq: number,
@@ -175,7 +189,7 @@ function readEvents(
   text: string,
   insStart: number,
   insEnd: number,
-): Result<DocEvent[]> {
+): Result<EventColumns> {
   const { clients, clientSeqs, clientSeqCol, wideClientSeqs, bases, authors, times, timeCol, floatTimes, kinds, metaCounts, meta } = cols;
   const { shapes, positions, insLens, delLens, general } = cols;
   const tableSize = table.length;
@@ -187,10 +201,18 @@ function readEvents(
   const lastAuthor = new Int32Array(tableSize);
   const cursors = new Float64Array(tableSize);
   const maxRetain = defaultOpLimits.maxRetain;
-  // Filled by index: Node 20 keeps `new Array(n)` fast (holey, not a dictionary) up to
-  // MAX_BLOCK_EVENTS, and pushing 260k events cost more than making them (33 ms against 12 in
-  // a micro-benchmark with GC out of the way).
-  const events = new Array<DocEvent>(n);
+  const clientCol = new Uint32Array(n);
+  const clientSeqCol_ = new Float64Array(n);
+  const baseCol = new Float64Array(n);
+  const authorCol = new Uint32Array(n);
+  const timeCol_ = new Float64Array(n);
+  const kindCol = new Uint8Array(n);
+  const shapeCol = new Uint8Array(n);
+  const posCol = new Uint32Array(n);
+  const insAt = new Uint32Array(n + 1);
+  const delAt = new Uint32Array(n + 1);
+  const metas = new Map<number, EventMeta>();
+  const generalOps = new Map<number, Op>();
   let client = 0;
   let time = 0;
   for (let i = 0; i < n; i++) {
@@ -244,12 +266,12 @@ function readEvents(
     }
 
     const shape = shapes.next();
-    let op: Component[];
-    if (shape === SHAPE_EMPTY) op = [];
-    else if (shape === SHAPE_GENERAL) {
+    insAt[i] = insOff;
+    delAt[i] = delOff;
+    if (shape === SHAPE_GENERAL) {
       const count = general.uint();
       if (count < 1 || count > general.end - general.pos) return malformed(`event ${i}: bad component count`);
-      op = [];
+      const op: Component[] = [];
       let end = 0;
       for (let j = 0; j < count; j++) {
         const v = general.uint();
@@ -270,35 +292,53 @@ function readEvents(
       if (general.failed) return malformed(`event ${i}: the ops column is cut short`);
       const valid = decodeOp(op);
       if (!valid.ok) return malformed(`event ${i}: ${valid.error.message}`);
+      generalOps.set(i, op);
       cursors[c] = end;
-    } else {
+    } else if (shape !== SHAPE_EMPTY) {
       const pos = cursors[c] + positions.next();
       if (pos < 0 || pos > maxRetain) return malformed(`event ${i}: position ${pos} out of range`);
-      let ins = '';
-      let del = '';
+      posCol[i] = pos;
       if (shape === SHAPE_INSERT || shape === SHAPE_REPLACE) {
         const len = insLens.next();
         if (len < 1 || len > insEnd - insOff) return malformed(`event ${i}: bad insert length ${len}`);
-        ins = text.slice(insOff, (insOff += len));
+        insOff += len;
         cursors[c] = pos + len;
       } else cursors[c] = pos;
       if (shape === SHAPE_DELETE || shape === SHAPE_REPLACE) {
         const len = delLens.next();
         if (len < 1 || len > units - delOff) return malformed(`event ${i}: bad delete length ${len}`);
-        del = text.slice(delOff, (delOff += len));
+        delOff += len;
       } else if (shape !== SHAPE_INSERT) return malformed(`event ${i}: unknown op shape ${shape}`);
-      // Literals of the exact size: no growth, packed elements.
-      if (shape === SHAPE_INSERT) op = pos > 0 ? [pos, ins] : [ins];
-      else if (shape === SHAPE_DELETE) op = pos > 0 ? [pos, { d: del }] : [{ d: del }];
-      else op = pos > 0 ? [pos, ins, { d: del }] : [ins, { d: del }];
     }
-
-    const event: DocEvent =
-      m === undefined
-        ? { id: { client: table[c], clientSeq }, seq, base, author: table[a], time, op, kind: eventKinds[k] }
-        : { id: { client: table[c], clientSeq }, seq, base, author: table[a], time, op, kind: eventKinds[k], meta: m as EventMeta };
-    events[i] = event;
+    if (m !== undefined) metas.set(i, m as EventMeta);
+    clientCol[i] = c;
+    clientSeqCol_[i] = clientSeq;
+    baseCol[i] = base;
+    authorCol[i] = a;
+    timeCol_[i] = time;
+    kindCol[i] = k;
+    shapeCol[i] = shape;
   }
   if (insOff !== insEnd || delOff !== units) return malformed('text left over after the last event');
-  return ok(events);
+  insAt[n] = insOff;
+  delAt[n] = delOff;
+  return ok(
+    new EventColumns({
+      firstSeq,
+      table,
+      text,
+      client: clientCol,
+      clientSeq: clientSeqCol_,
+      base: baseCol,
+      author: authorCol,
+      time: timeCol_,
+      kind: kindCol,
+      shape: shapeCol,
+      pos: posCol,
+      insAt,
+      delAt,
+      meta: metas,
+      generalOps,
+    }),
+  );
 }
