@@ -45,7 +45,7 @@ export {
   prunedCheckpoints,
   keptCheckpoints,
 } from './log/checkpoint-retention.js';
-export { replay, replayInto, traceToEvents, type Patch } from './log/replay.js';
+export { replay, replayInto, replayColumnsInto, traceToEvents, type Patch } from './log/replay.js';
 export {
   BLOCK_VERSION,
   type BlockErrorCode,
