@@ -173,7 +173,7 @@ export function decodeColumns(bytes: Uint8Array): Result<EventColumns> {
 }
 
 /** Events decoded per call of `Decoding.read`. */
-const SLICE = 64;
+const SLICE = 1024;
 
 
 /** An RLE column of exactly `count` values (bytes.ts `readRleColumn`), read to its last byte. */
