@@ -273,7 +273,7 @@ function fullHistoryNotes(report: BenchReport): string[] {
     if (c !== undefined) {
       // The target's figure first (into columns), the DocEvent[] one beside it, then the peer.
       lines.push(
-        `  ours, ${t.trace}: decode of the whole log into columns (decodeColumns) best CPU time ${fmt(c.columnsCpuMs, 'ms')}, ` +
+        `  ours, ${t.trace}: decode of the whole log into columns (decodeColumns) best CPU time ${fmt(c.columnsCpuMs, 'ms')} (warm, no GC between runs ${fmt(c.columnsWarmCpuMs, 'ms')}), ` +
           `into DocEvent[] (decodeBlock, an object per event) ${fmt(c.eventsCpuMs, 'ms')} (median wall ${fmt(d.decodeMs, 'ms')} of ${d.decodeRuns.length}); ` +
           `in blocks of 1,000 events ${fmt(d.blocksBytes, 'bytes')}, into columns ${fmt(c.blocksColumnsCpuMs, 'ms')}, into DocEvent[] ${fmt(c.blocksEventsCpuMs, 'ms')} (best CPU times); encode ${fmt(d.encodeMs, 'ms')}`,
         `  ours, ${t.trace}: fold to the final text from columns ${fmt(c.replayColumnsCpuMs, 'ms')}, from DocEvent[] ${fmt(c.replayEventsCpuMs, 'ms')} (best CPU times)` +

@@ -159,9 +159,9 @@ export function decodeColumns(bytes: Uint8Array): Result<EventColumns> {
     off,
     insEnd,
   );
-  // In slices, so that V8 optimizes `read` as a function called many times rather than by
-  // on-stack replacement of one long loop: the OSR code was thrown away after every GC and
-  // compiled again on the next decode (tens of ms of compiler CPU each time).
+  // In slices, and every check after the pass here rather than after its loop: V8 compiles a
+  // long loop by on-stack replacement while the code after it has never run, and that code
+  // then deoptimized the loop at its end on every decode (seen with --trace-deopt).
   for (let from = 0; from < n; from += SLICE) {
     const wrong = d.read(from, Math.min(n, from + SLICE));
     if (wrong !== null) return malformed(wrong);
@@ -238,15 +238,6 @@ interface Parts {
  * text runs from `insStart` to `insEnd` of the text, deleted text from there to its end.
  */
 class Decoding {
-  /**
-   * One instance alive for good, with the readers and parts the loop reads. V8 keeps an
-   * object's hidden class (map) only while something uses it, and optimized code specialized
-   * to a map is thrown away when the map dies: without this, every full GC between two
-   * decodes (a late joiner decodes page after page) cost a fresh compile of the loop, and the
-   * decode ran in the slower tiers while it compiled.
-   */
-  static readonly kept: Decoding = Decoding.idle();
-
   // Per table index (only clients' entries are used): -1 = not seen yet.
   private readonly lastClientSeq: Float64Array;
   private readonly lastAuthor: Int32Array;
@@ -418,14 +409,6 @@ class Decoding {
     this.generalOps.set(i, op);
     this.cursors[c] = end;
     return null;
-  }
-
-  /** An empty decoding, only to keep the maps alive (`kept`). */
-  static idle(): Decoding {
-    const none = new Float64Array(0);
-    const parts: Parts = { clients: none, clientSeq: none, base: none, authors: none, time: none, kinds: none, metaCounts: none, shapes: none, positions: none, insLens: none, delLens: none };
-    const reader = new ByteReader(new Uint8Array(0));
-    return new Decoding(parts, false, false, reader, reader, 0, [], '', 0, 0);
   }
 
   /** The result, once every slice is read and the caller checked the columns are used up. */
