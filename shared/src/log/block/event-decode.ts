@@ -169,8 +169,38 @@ export function decodeColumns(bytes: Uint8Array): Result<EventColumns> {
   const { meta, general } = d;
   if (meta.pos !== meta.end || meta.failed || general.pos !== general.end || general.failed) return malformed('the columns do not add up to the events');
   if (d.insOff !== insEnd || d.delOff !== units) return malformed('text left over after the last event');
-  return ok(d.columns());
+  const result = d.columns();
+  d.release();
+  lastDecoding = d;
+  return ok(result);
 }
+
+/**
+ * The last Decoding, emptied (`release`), kept alive on purpose. V8 keeps an object's hidden
+ * class (map) only while an object uses it, and drops optimized code that depends on a map that
+ * died: with no Decoding alive, every full GC threw away the decoder's compiled pass, and the
+ * next decode ran in the slower tiers while V8 compiled it again (2-3x the CPU of a warm decode;
+ * seen with %GetOptimizationStatus before and after a GC, bench/results/decode-columns-2026-12-05.txt).
+ */
+let lastDecoding: Decoding | null = null;
+
+const NO_F64 = new Float64Array(0);
+const NO_U32 = new Uint32Array(0);
+const NO_U8 = new Uint8Array(0);
+const NO_PARTS: Parts = {
+  clients: NO_F64,
+  clientSeq: NO_F64,
+  base: NO_F64,
+  authors: NO_F64,
+  time: NO_F64,
+  kinds: NO_F64,
+  metaCounts: NO_F64,
+  shapes: NO_F64,
+  positions: NO_F64,
+  insLens: NO_F64,
+  delLens: NO_F64,
+};
+const NO_READER = new ByteReader(NO_U8);
 
 /** Events decoded per call of `Decoding.read`. */
 const SLICE = 1024;
@@ -239,18 +269,18 @@ interface Parts {
  */
 class Decoding {
   // Per table index (only clients' entries are used): -1 = not seen yet.
-  private readonly lastClientSeq: Float64Array;
-  private readonly lastAuthor: Int32Array;
-  private readonly cursors: Float64Array;
-  private readonly client: Uint32Array;
-  private readonly author: Uint32Array;
-  private readonly kind: Uint8Array;
-  private readonly shape: Uint8Array;
-  private readonly pos: Uint32Array;
-  private readonly insAt: Uint32Array;
-  private readonly delAt: Uint32Array;
-  private readonly metas = new Map<number, EventMeta>();
-  private readonly generalOps = new Map<number, Op>();
+  private lastClientSeq: Float64Array;
+  private lastAuthor: Int32Array;
+  private cursors: Float64Array;
+  private client: Uint32Array;
+  private author: Uint32Array;
+  private kind: Uint8Array;
+  private shape: Uint8Array;
+  private pos: Uint32Array;
+  private insAt: Uint32Array;
+  private delAt: Uint32Array;
+  private metas = new Map<number, EventMeta>();
+  private generalOps = new Map<number, Op>();
   private clientIndex = 0;
   private t = 0;
   private pi = 0;
@@ -260,11 +290,11 @@ class Decoding {
   delOff: number;
 
   constructor(
-    private readonly p: Parts,
+    private p: Parts,
     private readonly wideClientSeqs: boolean,
     private readonly floatTimes: boolean,
-    readonly meta: ByteReader,
-    readonly general: ByteReader,
+    public meta: ByteReader,
+    public general: ByteReader,
     private readonly firstSeq: number,
     private readonly table: string[],
     private readonly text: string,
@@ -409,6 +439,28 @@ class Decoding {
     this.generalOps.set(i, op);
     this.cursors[c] = end;
     return null;
+  }
+
+  /**
+   * Lets go of every array (the result keeps its own), with values of the same types, so that
+   * the instance keeps its map (see `lastDecoding`) and holds little more than the last text.
+   */
+  release(): void {
+    this.p = NO_PARTS;
+    this.meta = NO_READER;
+    this.general = NO_READER;
+    this.lastClientSeq = NO_F64;
+    this.lastAuthor = new Int32Array(0);
+    this.cursors = NO_F64;
+    this.client = NO_U32;
+    this.author = NO_U32;
+    this.kind = NO_U8;
+    this.shape = NO_U8;
+    this.pos = NO_U32;
+    this.insAt = NO_U32;
+    this.delAt = NO_U32;
+    this.metas = new Map();
+    this.generalOps = new Map();
   }
 
   /** The result, once every slice is read and the caller checked the columns are used up. */
