@@ -23,15 +23,15 @@
  */
 import type Database from 'better-sqlite3';
 import type { DocEvent } from '../../../shared/src/index.js';
-import { encodeBlock, decodeBlock } from '../../../shared/src/index.js';
+import { encodeBlock, decodeBlock, decodeColumns, type EventColumns } from '../../../shared/src/index.js';
 import { CorruptEventError, type EventRows } from './sqlite-rows.js';
 
 type BlockRow = [first: number, last: number, data: Uint8Array];
 
 export class SealedBlocks {
   private readonly st: ReturnType<typeof prepare>;
-  /** The block seqOf decoded last (blocks never change; only seqs are read from it). */
-  private lastLookup: { docId: string; last: number; events: readonly DocEvent[] } | null = null;
+  /** The block seqOf decoded last, as columns (blocks never change; only ids are read from it). */
+  private lastLookup: { docId: string; last: number; cols: EventColumns } | null = null;
 
   constructor(
     db: Database.Database,
@@ -69,16 +69,17 @@ export class SealedBlocks {
    */
   seqOf(docId: string, client: string, clientSeq: number): number | undefined {
     for (const last of this.st.candidates.all(docId, client, clientSeq, clientSeq) as number[]) {
-      let events: readonly DocEvent[];
-      if (this.lastLookup?.docId === docId && this.lastLookup.last === last) events = this.lastLookup.events;
+      let cols: EventColumns;
+      if (this.lastLookup?.docId === docId && this.lastLookup.last === last) cols = this.lastLookup.cols;
       else {
         const row = this.st.block.get(docId, last) as BlockRow | undefined;
         if (row === undefined) continue;
-        events = this.decode(docId, row[0], row[1], row[2]);
-        this.lastLookup = { docId, last, events };
+        cols = this.decodeColumns(docId, row[0], row[1], row[2]);
+        this.lastLookup = { docId, last, cols };
       }
-      for (const e of events) {
-        if (e.id.clientSeq === clientSeq && e.id.client === client) return e.seq;
+      // Columns, not events: only the ids are read, so no event objects are built.
+      for (let i = 0; i < cols.length; i++) {
+        if (cols.clientSeq[i] === clientSeq && cols.clientOf(i) === client) return cols.firstSeq + i;
       }
     }
     return undefined;
@@ -148,6 +149,16 @@ export class SealedBlocks {
     }
     for (const [client, { min, max }] of runs) this.st.insertId.run(docId, client, max, last, min);
     return { first, last };
+  }
+
+  /** Decodes a block into columns and checks it holds exactly seqs first…last. */
+  private decodeColumns(docId: string, first: number, last: number, data: Uint8Array): EventColumns {
+    const r = decodeColumns(data);
+    if (!r.ok) throw new CorruptEventError(docId, first, `block ${first}-${last}: ${r.error.code}: ${r.error.message}`);
+    const cols = r.value;
+    if (cols.length !== last - first + 1) throw new CorruptEventError(docId, first, `block ${first}-${last} holds ${cols.length} events`);
+    if (cols.length > 0 && cols.firstSeq !== first) throw new CorruptEventError(docId, first, `block ${first}-${last}: seq ${cols.firstSeq} in its place`);
+    return cols;
   }
 
   /** Decodes a block and checks it holds exactly seqs first…last. */
