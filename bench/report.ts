@@ -3,6 +3,7 @@
  * always ours / peer for the same trace and measurement, so below 1 means we are
  * faster (or smaller); the "verdict" column says the same in words.
  */
+import type { DecodeFigures } from './decode-columns.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, platform, arch, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -289,6 +290,21 @@ function fullHistoryNotes(report: BenchReport): string[] {
   for (const t of report.traces) {
     const d = t.sides.ours?.historySize?.detail as BlockFigures | undefined;
     if (d === undefined) continue;
+    const c = d.columns;
+    if (c !== undefined) {
+      // The target's figure first (into columns), the DocEvent[] one beside it, then the peer.
+      lines.push(
+        `  ours, ${t.trace}: decode of the whole log into columns (decodeColumns) best CPU time ${fmt(c.columnsCpuMs, 'ms')} (warm, no GC between runs ${fmt(c.columnsWarmCpuMs, 'ms')}), ` +
+          `into DocEvent[] (decodeBlock, an object per event) ${fmt(c.eventsCpuMs, 'ms')} (median wall ${fmt(d.decodeMs, 'ms')} of ${d.decodeRuns.length}); ` +
+          `in blocks of 1,000 events ${fmt(d.blocksBytes, 'bytes')}, into columns ${fmt(c.blocksColumnsCpuMs, 'ms')}, into DocEvent[] ${fmt(c.blocksEventsCpuMs, 'ms')} (best CPU times); encode ${fmt(d.encodeMs, 'ms')}`,
+        `  ours, ${t.trace}: fold to the final text from columns ${fmt(c.replayColumnsCpuMs, 'ms')}, from DocEvent[] ${fmt(c.replayEventsCpuMs, 'ms')} (best CPU times)` +
+          (c.yjsApplyCpuMs === undefined
+            ? ''
+            : `; Yjs applyUpdateV2 of its gc:false update (${fmt(c.yjsUpdateBytes ?? 0, 'bytes')}) ${fmt(c.yjsApplyCpuMs, 'ms')}: ` +
+              `our columns decode ${(c.columnsCpuMs / c.yjsApplyCpuMs).toFixed(2)}x of it, decode + fold ${((c.columnsCpuMs + c.replayColumnsCpuMs) / c.yjsApplyCpuMs).toFixed(2)}x`),
+      );
+      continue;
+    }
     lines.push(
       `  ours, ${t.trace}: decode of the whole log into events ${fmt(d.decodeMs, 'ms')} (median of ${d.decodeRuns.length}${cpu(d.decodeCpuMs)}); ` +
         `in blocks of 1,000 events ${fmt(d.blocksBytes, 'bytes')}, decoded in ${fmt(d.blocksDecodeMs, 'ms')}${cpu(d.blocksDecodeCpuMs, ' (', ')')}; encode ${fmt(d.encodeMs, 'ms')}`,
@@ -308,6 +324,11 @@ export interface BlockFigures {
   blocksDecodeMs: number;
   /** Best CPU time of decoding the log's blocks of 1,000; absent in reports before it. */
   blocksDecodeCpuMs?: number;
+  /**
+   * Decoding into columns, folds and the Yjs peer (bench/decode-columns.ts); absent in reports
+   * before it. With it, decodeCpuMs and blocksDecodeCpuMs are its DocEvent[] figures.
+   */
+  columns?: DecodeFigures;
 }
 
 /** ", best CPU time X" for a figure that older reports lack. */

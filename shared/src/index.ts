@@ -45,12 +45,15 @@ export {
   prunedCheckpoints,
   keptCheckpoints,
 } from './log/checkpoint-retention.js';
-export { replay, replayInto, traceToEvents, type Patch } from './log/replay.js';
+export { replay, replayInto, replayColumnsInto, traceToEvents, type Patch } from './log/replay.js';
 export {
   BLOCK_VERSION,
   type BlockErrorCode,
   encodeBlock,
   decodeBlock,
+  decodeColumns,
+  EventColumns,
+  OpShape,
   MAX_BLOCK_EVENTS,
   type EventRun,
   encodeCheckpointBlock,

@@ -6,6 +6,8 @@
  */
 import type { DocEvent } from './event.js';
 import type { Checkpoint } from './checkpoint.js';
+import type { EventColumns } from './block/event-columns.js';
+import { OpShape } from './block/event-columns.js';
 import { ropeFromCheckpoint } from './checkpoint.js';
 import { Rope } from '../text/rope.js';
 import { opFromSplice } from '../op/op.js';
@@ -31,6 +33,37 @@ export function replayInto(rope: Rope, from: number, events: readonly DocEvent[]
       lastId = rope.authorId(e.author);
     }
     rope.applyTrusted(e.op, lastId);
+  }
+}
+
+/**
+ * Applies events `start` … `end - 1` of a decoded run (block/event-columns.ts) to `rope`, which
+ * is at version `from`: the same as `replayInto(rope, from, cols.slice(start, end))`, without
+ * building the events. The first applied event must be seq `from + 1` (L1); the columns'
+ * seqs are contiguous, so one check covers the run.
+ */
+export function replayColumnsInto(rope: Rope, from: number, cols: EventColumns, start = 0, end = cols.length): void {
+  if (start < 0 || end > cols.length || start > end) throw new RangeError(`replay: events ${start}..${end} of a run of ${cols.length}`);
+  if (start < end && cols.firstSeq + start !== from + 1) {
+    throw new Error(`replay: expected seq ${from + 1}, got ${cols.firstSeq + start} (the log has a gap or is out of order)`);
+  }
+  const { shape, pos, insAt, delAt, author, text, generalOps } = cols;
+  // Table index → the rope's author id, looked up once per author.
+  const ids = new Int32Array(cols.table.length).fill(-1);
+  for (let i = start; i < end; i++) {
+    // Every event's author is registered, as replayInto does, so the two ropes are the same.
+    const a = author[i];
+    let id = ids[a];
+    if (id < 0) id = ids[a] = rope.authorId(cols.table[a]);
+    const s = shape[i];
+    if (s === OpShape.Empty) continue;
+    if (s === OpShape.Insert) rope.insert(pos[i], text.slice(insAt[i], insAt[i + 1]), id);
+    else if (s === OpShape.Delete) rope.delete(pos[i], delAt[i + 1] - delAt[i]);
+    else if (s === OpShape.Replace) {
+      const ins = insAt[i + 1] - insAt[i];
+      rope.insert(pos[i], text.slice(insAt[i], insAt[i + 1]), id);
+      rope.delete(pos[i] + ins, delAt[i + 1] - delAt[i]);
+    } else rope.applyTrusted(generalOps.get(i)!, id);
   }
 }
 

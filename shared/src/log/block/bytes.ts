@@ -231,3 +231,27 @@ export class RleReader {
     return this.in_.failed;
   }
 }
+
+/**
+ * Reads `count` values of an RleWriter column into `out[0..count)`, run by run: the decoder's
+ * fast path (a run is one fill, not a call per value). False, with `out` partly written, if
+ * the column holds fewer values than `count`, has bad bytes or a run crosses `count`. The caller
+ * checks that the column ends there (nothing after the loop here: V8 compiles this loop by
+ * on-stack replacement, and code after it that had never run would deoptimize it).
+ */
+export function readRleColumn(in_: ByteReader, out: Float64Array, count: number): boolean {
+  let i = 0;
+  while (i < count) {
+    const head = in_.uint();
+    const u = Math.floor(head / 2);
+    const value = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    const run = head % 2 === 1 ? in_.uint() + 2 : 1;
+    if (in_.failed || run > count - i) return false;
+    const end = i + run;
+    if (run > 16) {
+      out.fill(value, i, end);
+      i = end;
+    } else while (i < end) out[i++] = value;
+  }
+  return true;
+}
