@@ -99,6 +99,8 @@ export class SyncHub implements ConnectionHost {
         log: this.options.log,
         sequencer: { maxDocLength: this.options.maxDocLength, window: this.options.sequencerWindow },
         checkpointEvery: this.options.checkpointEvery,
+        sendBudgetBytes: this.options.sendBudgetBytes,
+        ...(this.options.docSubmitsPerSecond > 0 ? { submitCapacity: this.options.docSubmitsPerSecond } : {}),
         now: Date.now,
       });
       this.rooms.set(docId, room);

@@ -42,13 +42,18 @@ import {
 import type { LogStore } from './store/log-store.js';
 import type { Logger } from './options.js';
 import { BlockCache } from './block-cache.js';
+import { FanOut } from './fan-out.js';
 
 export { MAX_PAGE_CHECKPOINTS } from '../../shared/src/index.js';
 
-/** What a room needs of a connection: what the core needs, and a way to send frames. */
+/** What a room needs of a connection: what the core needs, a way to send frames, and its output's backlog. */
 export interface Peer extends RoomPeer {
   /** Sends an encoded server message (text: JSON; bytes: a binary frame); a closed peer drops it. */
   sendRaw(data: string | Uint8Array): void;
+  /** Bytes sent but not yet handed to the kernel (`ws`'s bufferedAmount). */
+  readonly backlog: number;
+  /** Calls `then` once, when the backlog has fallen to `below` bytes or less; never if the connection closes first. */
+  whenDrained(below: number, then: () => void): void;
 }
 
 /** One sequenced submit waiting for its commit, with the room it belongs to (the commit queue groups by it). */
@@ -64,6 +69,10 @@ export interface RoomOptions {
   readonly checkpointEvery: number;
   /** Server clock, ms since the epoch. */
   readonly now: () => number;
+  /** A connection's send budget, bytes (K14; SyncOptions.sendBudgetBytes). */
+  readonly sendBudgetBytes?: number;
+  /** Submits a second the document takes before editors are asked to batch (K15). */
+  readonly submitCapacity?: number;
 }
 
 /** One document of the store, as the core reads it. Reads throw if the store does. */
@@ -101,6 +110,8 @@ export class Room {
   broken = false;
   /** The log as encoded blocks, for welcomes and history pages. */
   private readonly blocks: BlockCache;
+  /** Send budgets: who falls behind, and their catch-up when drained (fan-out.ts). */
+  private readonly fanOut: FanOut;
 
   /** Loads the document from the store: latest checkpoint plus the tail. Throws if the store does. */
   constructor(
@@ -109,7 +120,12 @@ export class Room {
   ) {
     this.storeLog = new StoreLog(opts.store, docId);
     this.blocks = new BlockCache(this.storeLog);
-    this.core = new RoomCore(docId, this.storeLog, { sequencer: opts.sequencer, checkpointEvery: opts.checkpointEvery });
+    this.fanOut = new FanOut(opts.sendBudgetBytes ?? Infinity, (peer) => this.drained(peer));
+    this.core = new RoomCore(docId, this.storeLog, {
+      sequencer: opts.sequencer,
+      checkpointEvery: opts.checkpointEvery,
+      ...(opts.submitCapacity !== undefined ? { submitCapacity: opts.submitCapacity } : {}),
+    });
     this.afterLoad();
   }
 
@@ -161,6 +177,21 @@ export class Room {
     return ok(null);
   }
 
+  /** A connection that fell behind has drained: its welcome from where its stream stopped, then presence. */
+  private drained(peer: Peer): void {
+    if (this.broken || !this.core.peers.has(peer)) return;
+    try {
+      const d = this.core.drained(peer);
+      if (d === null) return;
+      peer.sendRaw(this.welcomeFrame(d.welcome));
+      this.deliver(d.sends);
+    } catch (e) {
+      // Only a store read can throw (a chunk not cached): the connection re-syncs, as after any loss.
+      this.opts.log.warn(`room ${this.docId}: catching up a connection that fell behind failed: ${(e as Error).message}`);
+      peer.sendRaw(encodeServerMessage({ type: 'error', code: 'store-failed', message: 'the server could not catch you up; re-sync', fatal: false }));
+    }
+  }
+
   /** Removes `peer`; the others hear it left unless the same client is still here. */
   leave(peer: Peer): void {
     this.deliver(this.core.leave(peer));
@@ -184,7 +215,8 @@ export class Room {
     for (const it of items) for (const e of it.appended) events.push(e);
     // Kept as values: the welcomes to come encode their run without a store read.
     this.blocks.push(events);
-    this.deliver(this.core.committed(items));
+    this.deliver(this.fanOut.committed(this.core, items));
+    this.deliver(this.core.pace(this.opts.now()));
     this.checkpoint();
     this.warmLater();
   }

@@ -7,3 +7,4 @@ export { RoomCore, type RoomPeer, type RoomCoreOptions, type Joined, type Loaded
 export { planWelcome, welcomeMessage, type WelcomePlan } from './welcome.js';
 export { planHistoryPage, historyPageMessage, MAX_PAGE_CHECKPOINTS, MAX_PAGE_BYTES, PAGE_CHUNK, type HistoryPlan, type PageCost } from './history-page.js';
 export { commitStream, type CommitItem, type Send } from './commit-stream.js';
+export { LoadGovernor, type LoadGovernorOptions } from './load-governor.js';

@@ -35,6 +35,7 @@ import type { RoomLog } from './room-log.js';
 import { planWelcome, type WelcomePlan } from './welcome.js';
 import { planHistoryPage, type HistoryPlan, type PageCost } from './history-page.js';
 import { commitStream, type CommitItem, type Send } from './commit-stream.js';
+import { LoadGovernor } from './load-governor.js';
 
 /**
  * A connection as the room sees it. `client` and `role` are fixed by the hello; `user`
@@ -58,6 +59,11 @@ export interface RoomCoreOptions {
    * so its clients meet checkpoint welcomes within a few hundred events.
    */
   readonly catchUpAfter?: number;
+  /**
+   * Submits a second the document takes in real time; above it its editors are asked to
+   * batch (`slow-down`, load-governor.ts). Unset: never asked.
+   */
+  readonly submitCapacity?: number;
 }
 
 /** What a join produces: the welcome (as a plan of seqs), then the presence messages, in this order. */
@@ -79,6 +85,9 @@ export class RoomCore<P extends RoomPeer> {
   private lastCheckpoint = 0;
   private loadedState: LoadedState = { head: 0, checkpoint: null };
   private readonly members = new Set<P>();
+  /** Connections that fell behind (send budget), with the seq their stream stopped after. */
+  private readonly behindAt = new Map<P, number>();
+  private readonly governor: LoadGovernor | null;
 
   /** Loads the document from `log`: its newest checkpoint plus the events after it. Throws if the log does. */
   constructor(
@@ -86,6 +95,7 @@ export class RoomCore<P extends RoomPeer> {
     private readonly log: RoomLog,
     private readonly opts: RoomCoreOptions,
   ) {
+    this.governor = opts.submitCapacity !== undefined ? new LoadGovernor({ capacity: opts.submitCapacity }) : null;
     this.load();
   }
 
@@ -142,7 +152,7 @@ export class RoomCore<P extends RoomPeer> {
     const events = this.log.range(before, this.committedSeq);
     if (events.length === 0) return [];
     const msg = { type: 'events', events } as const;
-    return [...this.members].map((to) => ({ to, msg }));
+    return [...this.members].filter((p) => !this.behindAt.has(p)).map((to) => ({ to, msg }));
   }
 
   /**
@@ -157,12 +167,15 @@ export class RoomCore<P extends RoomPeer> {
     for (const p of this.members) sends.push({ to: peer, msg: { type: 'presence', client: p.client, user: p.user, cursor: p.cursor } });
     this.members.add(peer);
     this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor: peer.cursor }, sends);
+    const batchMs = this.governor?.batchMs ?? 0;
+    if (batchMs > 0 && peer.role === 'edit') sends.push({ to: peer, msg: { type: 'slow-down', batchMs } });
     return ok({ welcome: plan.value, sends });
   }
 
   /** Removes `peer`; the others hear it left unless another connection of its client is still here. */
   leave(peer: P): Send<P>[] {
     if (!this.members.delete(peer)) return [];
+    this.behindAt.delete(peer);
     for (const p of this.members) if (p.client === peer.client) return [];
     const sends: Send<P>[] = [];
     this.relay(peer, { type: 'presence-leave', client: peer.client }, sends);
@@ -185,6 +198,7 @@ export class RoomCore<P extends RoomPeer> {
    */
   submit(peer: P, batch: SubmitBatch, now: number): Result<CommitItem<P>, CodedError<SubmitErrorCode>> {
     const r = this.sequencer.submit(peer.client, batch, now);
+    this.governor?.submitted(peer.client, now);
     if (!r.ok) return r;
     return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates });
   }
@@ -193,14 +207,72 @@ export class RoomCore<P extends RoomPeer> {
    * The shell committed `items` (this room's, in sequencing order, all or nothing): the
    * committed head moves to their last event and each connection gets its stream.
    */
-  committed(items: readonly CommitItem<P>[]): Send<P>[] {
+  committed(items: readonly CommitItem<P>[], overBudget?: (peer: P) => boolean): Send<P>[] {
     let last: DocEvent | undefined;
     for (const it of items) if (it.appended.length > 0) last = it.appended[it.appended.length - 1];
+    const before = this.committedSeq;
     if (last !== undefined) {
       if (last.seq > this.sequencer.head) throw new Error(`room ${this.docId}: committed seq ${last.seq} beyond the sequencer's head ${this.sequencer.head}`);
       this.committedSeq = last.seq;
     }
-    return commitStream(items, this.members);
+    if (this.behindAt.size === 0 && overBudget === undefined) return commitStream(items, this.members);
+    // A connection past its send budget is not fed frame by frame: it is told where its
+    // stream stops (every live connection has it up to `before`), and gets nothing more
+    // until `drained` (P20).
+    const out: Send<P>[] = [];
+    const live = new Set<P>();
+    for (const p of this.members) {
+      if (this.behindAt.has(p)) continue;
+      if (overBudget?.(p) === true) {
+        this.behindAt.set(p, before);
+        out.push({ to: p, msg: { type: 'behind', at: before } });
+      } else live.add(p);
+    }
+    for (const s of commitStream(items, live)) out.push(s);
+    return out;
+  }
+
+  /** Whether `peer` fell behind and waits for `drained`. */
+  isBehind(peer: P): boolean {
+    return this.behindAt.has(peer);
+  }
+
+  /**
+   * A connection that fell behind has drained its output: it gets a welcome from where its
+   * stream stopped (the events since, or a checkpoint when that is far, P3), then the
+   * presence of everyone here, as a join would give. Nothing if it is not behind.
+   */
+  drained(peer: P): Joined<P> | null {
+    const at = this.behindAt.get(peer);
+    if (at === undefined) return null;
+    const plan = planWelcome(this.docId, peer.role, at, this.committedSeq, this.lastCheckpoint, this.opts.catchUpAfter);
+    // `at` was a committed seq, so it is never ahead of the head.
+    if (!plan.ok) throw new Error(`room ${this.docId}: a behind connection's seq ${at} is past the head ${this.committedSeq}`);
+    this.behindAt.delete(peer);
+    const sends: Send<P>[] = [];
+    for (const p of this.members) if (p !== peer) sends.push({ to: peer, msg: { type: 'presence', client: p.client, user: p.user, cursor: p.cursor } });
+    const batchMs = this.governor?.batchMs ?? 0;
+    if (batchMs > 0 && peer.role === 'edit') sends.push({ to: peer, msg: { type: 'slow-down', batchMs } });
+    return { welcome: plan.value, sends };
+  }
+
+  /**
+   * The load governor's verdict at `now` (load-governor.ts): when the batching interval
+   * changed, a `slow-down` for every editor here that is not behind (a behind one hears it
+   * with its welcome).
+   */
+  pace(now: number): Send<P>[] {
+    const next = this.governor?.tick(now) ?? null;
+    if (next === null) return [];
+    const msg = { type: 'slow-down', batchMs: next } as const;
+    const out: Send<P>[] = [];
+    for (const p of this.members) if (p.role === 'edit' && !this.behindAt.has(p)) out.push({ to: p, msg });
+    return out;
+  }
+
+  /** The batching interval asked of editors now (0: none). */
+  get batchMs(): number {
+    return this.governor?.batchMs ?? 0;
   }
 
   /**
@@ -227,7 +299,8 @@ export class RoomCore<P extends RoomPeer> {
     return planHistoryPage(req, this.committedSeq, this.log, cost);
   }
 
+  /** To everyone else that is not behind (a behind connection hears everyone's presence with its welcome). */
   private relay(from: P, msg: Send<P>['msg'], out: Send<P>[]): void {
-    for (const p of this.members) if (p !== from) out.push({ to: p, msg });
+    for (const p of this.members) if (p !== from && !this.behindAt.has(p)) out.push({ to: p, msg });
   }
 }

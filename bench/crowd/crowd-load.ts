@@ -1,0 +1,208 @@
+/**
+ * One crowded document under a thin load generator: `typists` clients each typing
+ * `rate` characters a second at position 0, plus `watchers` that only read, all on one
+ * document of a real server process. The clients run in worker threads
+ * (thin-worker.ts) so that the generator is not the bottleneck, and the generator's own
+ * CPU is reported beside the server's, so the reader can judge.
+ *
+ * A row: `appendedPerSec` counts keystrokes acknowledged a second (a batched submit
+ * carries several); p50/p99 are from a keystroke's send to its receipt by the observer
+ * clients (a few typists that parse frames), in ms; `serverCpuPct` and
+ * `generatorCpuPct` are % of one core over the measured window.
+ *
+ * Run alone: `tsx bench/crowd/crowd-load.ts --clients=300 --rate=10 --seconds=6`
+ * (`--watchers=N`, `--workers=N`; `--url=ws://… --pid=N` for a server started by hand,
+ * e.g. under `node --cpu-prof` with the limits of `loadEnv`).
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import WebSocket from 'ws';
+import { ServerProcess } from '../../server/test/helpers/server-process.js';
+import { testToken } from '../../server/test/helpers/tokens.js';
+import type { WorkerInput, WorkerReport } from './thin-worker.js';
+
+export interface CrowdRow {
+  clients: number;
+  watchers: number;
+  docs: number;
+  ratePerClient: number;
+  offered: number;
+  appendedPerSec: number;
+  p50: number;
+  p99: number;
+  serverRssMB: number;
+  serverCpuPct: number;
+  generatorCpuPct: number;
+  behind: number;
+  slowDowns: number;
+  load1: number;
+  errors: string[];
+}
+
+export interface CrowdOptions {
+  readonly typists: number;
+  readonly watchers: number;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly workers: number;
+  readonly tag: string;
+}
+
+/** The environment that lifts the per-address and per-connection limits: every load client is 127.0.0.1. */
+export const loadEnv: Record<string, string> = {
+  EVENTIDE_RATE_EVENTS: '100000/100000',
+  EVENTIDE_RATE_FRAMES: '100000/100000',
+  EVENTIDE_CONNECTIONS_PER_MINUTE: '1000000',
+  EVENTIDE_CREATES_PER_MINUTE: '1000000',
+  EVENTIDE_RATE_ADDRESS_FRAMES: '1000000/1000000',
+};
+
+export function rssMB(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** utime + stime of a process, in seconds. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/** Creates `docId` with its test edit token: one hello with `create`, until the welcome. */
+export function createDoc(url: string, docId: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('error', reject);
+    ws.on('open', () =>
+      ws.send(JSON.stringify({ type: 'hello', protocol: 3, docId, client: `${docId}-creator`, user: { name: 'c', color: '#000000' }, last: 0, token: testToken(docId), create: true })),
+    );
+    ws.on('message', (_d, isBinary) => {
+      if (!isBinary) return;
+      ws.close();
+      resolve();
+    });
+  });
+}
+
+function call(w: Worker, cmd: string): Promise<{ report?: WorkerReport }> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: { report?: WorkerReport }) => {
+      w.off('error', reject);
+      resolve(m);
+    };
+    w.once('message', onMsg);
+    w.once('error', reject);
+    w.postMessage({ cmd });
+  });
+}
+
+/** Node 20's workers do not take `--import tsx` for a .ts entry: register tsx in the worker, then import it. */
+const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./thin-worker.ts', import.meta.url).href)}); })`;
+
+const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDowns') => rs.reduce((n, r) => n + r[k], 0);
+
+/** One row against a running server at `url` (process `pid`, for its RSS and CPU). */
+export async function crowdRow(url: string, pid: number | undefined, o: CrowdOptions): Promise<CrowdRow> {
+  const docId = `${o.tag}-crowd`;
+  await createDoc(url, docId);
+  const total = o.typists + o.watchers;
+  const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
+  const observers = new Set<string>();
+  for (let k = 0; k < 8 && k < o.typists; k++) observers.add(names[Math.floor((k * o.typists) / 8)]);
+  const workers: Worker[] = [];
+  for (let w = 0; w < o.workers; w++) {
+    const mine = names.filter((_, i) => i % o.workers === w);
+    const input: WorkerInput = {
+      url,
+      docId,
+      token: testToken(docId),
+      names: mine,
+      observers: mine.filter((n) => observers.has(n)),
+      rate: o.rate,
+      typists: mine.filter((n) => n.includes('-t')).length,
+    };
+    workers.push(new Worker(boot, { eval: true, workerData: input }));
+  }
+  try {
+    for (const w of workers) await call(w, 'open');
+    await Promise.all(workers.map((w) => call(w, 'start')));
+    await new Promise((r) => setTimeout(r, 1500)); // warm up
+    const before = (await Promise.all(workers.map((w) => call(w, 'snapshot')))).map((m) => m.report!);
+    await Promise.all(workers.map((w) => call(w, 'measure')));
+    const cpu0 = process.cpuUsage();
+    const s0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, o.seconds * 1000));
+    const after = (await Promise.all(workers.map((w) => call(w, 'snapshot')))).map((m) => m.report!);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const serverCpu = cpuSeconds(pid) - s0;
+    const rss = rssMB(pid);
+    await Promise.all(workers.map((w) => call(w, 'stop')));
+    const lat = after.flatMap((r) => r.latencies);
+    return {
+      clients: o.typists,
+      watchers: o.watchers,
+      docs: 1,
+      ratePerClient: o.rate,
+      offered: o.typists * o.rate,
+      appendedPerSec: Math.round((sum(after, 'acked') - sum(before, 'acked')) / elapsed),
+      p50: Math.round(pct(lat, 50) * 10) / 10,
+      p99: Math.round(pct(lat, 99) * 10) / 10,
+      serverRssMB: Math.round(rss),
+      serverCpuPct: Math.round((serverCpu / elapsed) * 100),
+      generatorCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+      behind: sum(after, 'behind'),
+      slowDowns: sum(after, 'slowDowns'),
+      load1: Number(loadavg()[0].toFixed(2)),
+      errors: [...new Set(after.flatMap((r) => r.errors))].slice(0, 5),
+    };
+  } finally {
+    await Promise.all(workers.map((w) => call(w, 'close').catch(() => null)));
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function arg(name: string, dflt: number): number {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.split('=')[1]) : dflt;
+}
+
+function opt(name: string): string | undefined {
+  return process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+if (process.argv[1]?.endsWith('crowd-load.ts')) {
+  const o = {
+    typists: arg('clients', 300),
+    watchers: arg('watchers', 0),
+    rate: arg('rate', 10),
+    seconds: arg('seconds', 6),
+    workers: arg('workers', 2),
+    tag: `c${Date.now().toString(36)}`,
+  };
+  // `--url=ws://… --pid=N`: a server started by hand (e.g. under `node --cpu-prof`, with loadEnv's limits).
+  const url = opt('url');
+  if (url !== undefined) {
+    console.log(JSON.stringify(await crowdRow(url, arg('pid', 0) || undefined, o)));
+  } else {
+    const port = arg('port', 0);
+    const server = await ServerProcess.start({ env: loadEnv, ...(port > 0 ? { port } : {}) });
+    try {
+      console.log(JSON.stringify(await crowdRow(server.url, server.pid, o)));
+    } finally {
+      await server.stop();
+      await server.dispose();
+    }
+  }
+  process.exit(0);
+}
