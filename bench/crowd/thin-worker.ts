@@ -101,14 +101,14 @@ class ThinClient {
       }
       if (type === 'ack') {
         this.ackOne();
-        if (this.inFlight === 0 && this.held > 0 && this.batchMs > 0) this.flush();
+        this.maybeFlush();
       } else if (this.observer) {
         const t = now();
         const msg = JSON.parse(s) as { events: { id: { client: string; clientSeq: number }; meta?: { t?: number } }[] };
         for (const e of msg.events) {
           if (e.id.client === this.name) this.ackOne(); else if (e.meta?.t !== undefined) this.latencies.push(t - e.meta.t);
         }
-        if (this.inFlight === 0 && this.held > 0 && this.batchMs > 0) this.flush();
+        this.maybeFlush();
       } else {
         // Own events arrive in the shared frame: count them without parsing the frame.
         let i = 0;
@@ -117,7 +117,7 @@ class ThinClient {
           this.ackOne();
           i += needle.length;
         }
-        if (this.inFlight === 0 && this.held > 0 && this.batchMs > 0) this.flush();
+        this.maybeFlush();
       }
       return;
     }
@@ -142,7 +142,22 @@ class ThinClient {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (this.held === 0) this.heldT = now();
     this.held++;
-    if (this.batchMs === 0 || (this.inFlight === 0 && now() - this.lastSubmit >= this.batchMs)) this.flush();
+    this.maybeFlush();
+  }
+
+  private timer: NodeJS.Timeout | null = null;
+
+  /** Sends what is held unless slow-down holds it: then once nothing is in flight and `batchMs` has passed. */
+  private maybeFlush(): void {
+    if (this.held === 0 || this.timer !== null) return;
+    if (this.batchMs === 0) return this.flush();
+    if (this.inFlight > 0) return; // the ack calls again
+    const wait = this.lastSubmit + this.batchMs - now();
+    if (wait <= 0) return this.flush();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.maybeFlush();
+    }, wait);
   }
 
   /** One submit with every held keystroke (one event of n characters: the latency is the first one's). */

@@ -19,6 +19,7 @@ import { guardStore } from './store/store-guard.js';
 import type { LogStore } from './store/log-store.js';
 import type { CommitItem, Room } from './room.js';
 import type { Logger } from './options.js';
+import { nextFlushDelay } from './flush-pacing.js';
 
 export interface CommitQueueOptions {
   readonly store: LogStore;
@@ -39,6 +40,8 @@ export class CommitQueue {
   private items: CommitItem[] = [];
   private scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
   readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0 };
+  /** How long the last flush took (ms): the next one waits at least as long (flush-pacing.ts). */
+  private lastFlushMs = 0;
 
   constructor(private readonly opts: CommitQueueOptions) {}
 
@@ -51,7 +54,8 @@ export class CommitQueue {
     this.items.push(item);
     item.room.pending++;
     if (this.scheduled !== null) return;
-    if (this.opts.windowMs > 0) this.scheduled = setTimeout(() => this.flush(), this.opts.windowMs);
+    const delay = nextFlushDelay(this.opts.windowMs, this.lastFlushMs);
+    if (delay > 0) this.scheduled = setTimeout(() => this.flush(), delay);
     else this.scheduled = setImmediate(() => this.flush());
   }
 
@@ -65,6 +69,7 @@ export class CommitQueue {
     const items = this.items;
     if (items.length === 0) return;
     this.items = [];
+    const started = performance.now();
 
     // Per room, in sequencing order (a Map keeps insertion order).
     const byRoom = new Map<Room, CommitItem[]>();
@@ -117,5 +122,6 @@ export class CommitQueue {
       }
     }
     this.opts.afterFlush?.([...byRoom.keys()]);
+    this.lastFlushMs = performance.now() - started;
   }
 }

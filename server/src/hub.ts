@@ -100,7 +100,7 @@ export class SyncHub implements ConnectionHost {
         sequencer: { maxDocLength: this.options.maxDocLength, window: this.options.sequencerWindow },
         checkpointEvery: this.options.checkpointEvery,
         sendBudgetBytes: this.options.sendBudgetBytes,
-        ...(this.options.docSubmitsPerSecond > 0 ? { submitCapacity: this.options.docSubmitsPerSecond } : {}),
+        ...(this.options.docTargetLagMs > 0 ? { targetLagMs: this.options.docTargetLagMs } : {}),
         now: Date.now,
       });
       this.rooms.set(docId, room);

@@ -60,8 +60,8 @@ export interface SyncOptions {
    * welcome when it has drained below half of it. Bounds the server's memory per slow reader.
    */
   readonly sendBudgetBytes: number;
-  /** Submits a second one document takes before its editors are asked to batch (K15, `slow-down`); 0: never. */
-  readonly docSubmitsPerSecond: number;
+  /** Median staleness of a document's submits (ms) past which its editors are asked to batch (K15, `slow-down`); 0: never. */
+  readonly docTargetLagMs: number;
   /** Largest WebSocket frame, bytes; a bigger one closes the socket (1009). */
   readonly maxFrameBytes: number;
   /**
@@ -108,7 +108,7 @@ export const defaultSyncOptions: SyncOptions = {
   sequencerWindow: 20_000,
   maxBufferedBytes: 64 * 1024 * 1024,
   sendBudgetBytes: 1024 * 1024,
-  docSubmitsPerSecond: 2000,
+  docTargetLagMs: 150,
   maxFrameBytes: protocolLimits.maxFrameBytes,
   addressFrames: { rate: 1000, burst: 200 },
   addressReads: { rate: 4 * 1024 * 1024, burst: 16 * 1024 * 1024 },
@@ -158,8 +158,8 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
   if (maxDoc !== undefined && maxDoc > 0) out.maxDocLength = maxDoc;
   const budget = int('EVENTIDE_SEND_BUDGET_BYTES');
   if (budget !== undefined && budget > 0) out.sendBudgetBytes = budget;
-  const docSubmits = int('EVENTIDE_DOC_SUBMITS_PER_SECOND');
-  if (docSubmits !== undefined) out.docSubmitsPerSecond = docSubmits;
+  const targetLag = int('EVENTIDE_DOC_TARGET_LAG_MS');
+  if (targetLag !== undefined) out.docTargetLagMs = targetLag;
   const maxFrame = int('EVENTIDE_MAX_FRAME_BYTES');
   if (maxFrame !== undefined && maxFrame > 0) out.maxFrameBytes = maxFrame;
   const addressFrames = bucket('EVENTIDE_RATE_ADDRESS_FRAMES');

@@ -71,8 +71,8 @@ export interface RoomOptions {
   readonly now: () => number;
   /** A connection's send budget, bytes (K14; SyncOptions.sendBudgetBytes). */
   readonly sendBudgetBytes?: number;
-  /** Submits a second the document takes before editors are asked to batch (K15). */
-  readonly submitCapacity?: number;
+  /** Median staleness of submits (ms) past which editors are asked to batch (K15). */
+  readonly targetLagMs?: number;
 }
 
 /** One document of the store, as the core reads it. Reads throw if the store does. */
@@ -124,7 +124,7 @@ export class Room {
     this.core = new RoomCore(docId, this.storeLog, {
       sequencer: opts.sequencer,
       checkpointEvery: opts.checkpointEvery,
-      ...(opts.submitCapacity !== undefined ? { submitCapacity: opts.submitCapacity } : {}),
+      ...(opts.targetLagMs !== undefined ? { targetLagMs: opts.targetLagMs } : {}),
     });
     this.afterLoad();
   }

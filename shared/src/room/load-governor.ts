@@ -2,46 +2,52 @@
  * How much a crowded document asks its editors to batch (issue 15, K15, P21). Pure: the
  * shell passes the clock in.
  *
- * The sequencer handles a document's submits one after another, and much of the cost of
- * a submit is per submit (parse, validate, a rebase over the events since its base, a
- * place in the next commit turn), not per event. So when a document gets more submits a
- * second than `capacity`, the way to keep up without refusing anything is fewer, larger
- * submits: the room asks every editor to send at most one submit every `batchMs`, and
- * only once its previous submit is confirmed (the client keeps the rest in its own
- * outbox, where waiting costs the server nothing). With S editors submitting, that caps
- * the document at S · 1000 / batchMs submits a second, so `batchMs = 1000 · S / capacity`
- * brings it back under capacity whatever S is.
+ * Much of what a submit costs the server is per submit, not per event: a frame to parse
+ * and validate, a rebase over every event since its base, a place in a commit turn. When
+ * a document gets more submits than the server sequences in real time, the stream falls
+ * behind, each submit's base lags further, each rebase walks more events, and the work
+ * per event grows with the load: the collapse measured in issue 15. The way to keep up
+ * without refusing anything is fewer, larger submits: the room asks every editor to send
+ * at most one submit every `batchMs`, and only once its previous one is confirmed; the
+ * rest waits in the client's own outbox, where waiting costs the server nothing.
  *
- * Measured over windows of `windowMs`: over capacity it turns on (or follows S); under
- * half of capacity, or once the batch it would ask for is shorter than `minBatchMs` (the
- * editors' own pace is then enough), it turns off. The half is the hysteresis: batched
- * editors submit at about capacity, which must not switch it off and on every window.
+ * "Behind real time" is measured where it shows: the staleness of each submit, the age
+ * of the oldest event its author had not yet seen when it sent it (RoomCore knows when
+ * each event was sequenced). Its median over a window of `windowMs`, among at least
+ * `minSubmitters` editors (one editor on a slow link is not the document's overload),
+ * above `targetLagMs` doubles the interval (from `minBatchMs` up to `maxBatchMs`); below
+ * a third of it halves it, down to none. Between the two it holds, so a document that
+ * keeps up only while batched stays batched.
  */
 
 export interface LoadGovernorOptions {
-  /** Submits a second one document takes in real time; above it editors are asked to batch. */
-  readonly capacity: number;
+  /** Median staleness of submits above which editors are asked to batch more, ms. */
+  readonly targetLagMs: number;
   /** The measuring window, ms. */
   readonly windowMs?: number;
-  /** Shortest batching interval worth asking for, ms. */
+  /** Fewest distinct editors in a window for it to count. */
+  readonly minSubmitters?: number;
+  /** The first interval asked for, ms. */
   readonly minBatchMs?: number;
-  /** Longest batching interval ever asked for, ms. */
+  /** The longest interval ever asked for, ms. */
   readonly maxBatchMs?: number;
 }
 
 export class LoadGovernor {
   private windowStart: number | null = null;
-  private submits = 0;
+  private readonly lags: number[] = [];
   private readonly submitters = new Set<string>();
   private batch = 0;
   private readonly windowMs: number;
+  private readonly minSubmitters: number;
   private readonly minBatchMs: number;
   private readonly maxBatchMs: number;
 
   constructor(private readonly opts: LoadGovernorOptions) {
-    if (!(opts.capacity > 0)) throw new Error(`LoadGovernor: capacity must be > 0, got ${opts.capacity}`);
+    if (!(opts.targetLagMs > 0)) throw new Error(`LoadGovernor: targetLagMs must be > 0, got ${opts.targetLagMs}`);
     this.windowMs = opts.windowMs ?? 500;
-    this.minBatchMs = opts.minBatchMs ?? 20;
+    this.minSubmitters = opts.minSubmitters ?? 10;
+    this.minBatchMs = opts.minBatchMs ?? 50;
     this.maxBatchMs = opts.maxBatchMs ?? 2000;
   }
 
@@ -50,26 +56,25 @@ export class LoadGovernor {
     return this.batch;
   }
 
-  /** A submit from `client` arrived at `now`. */
-  submitted(client: string, now: number): void {
+  /** A submit from `client` arrived at `now`, `lagMs` stale. */
+  submitted(client: string, lagMs: number, now: number): void {
     if (this.windowStart === null) this.windowStart = now;
-    this.submits++;
+    this.lags.push(lagMs);
     this.submitters.add(client);
   }
 
   /** Closes the window if it is over; returns the new interval when it changed, else null. */
   tick(now: number): number | null {
-    if (this.windowStart === null) return null;
-    const elapsed = now - this.windowStart;
-    if (elapsed < this.windowMs) return null;
-    const rate = (this.submits * 1000) / elapsed;
-    const wanted = Math.min(this.maxBatchMs, Math.ceil((1000 * this.submitters.size) / this.opts.capacity / 10) * 10);
-    let next = this.batch;
-    if (rate > this.opts.capacity) next = Math.max(this.minBatchMs, wanted);
-    else if (this.batch > 0) next = rate < this.opts.capacity / 2 || wanted < this.minBatchMs ? 0 : wanted;
+    if (this.windowStart === null || now - this.windowStart < this.windowMs) return null;
+    const lags = this.lags.sort((a, b) => a - b);
+    const median = lags[Math.floor(lags.length / 2)];
+    const counts = this.submitters.size >= this.minSubmitters;
     this.windowStart = null;
-    this.submits = 0;
+    this.lags.length = 0;
     this.submitters.clear();
+    let next = this.batch;
+    if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
+    else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) next = this.batch / 2 < this.minBatchMs ? 0 : Math.round(this.batch / 2);
     if (next === this.batch) return null;
     this.batch = next;
     return next;

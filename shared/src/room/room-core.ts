@@ -60,10 +60,10 @@ export interface RoomCoreOptions {
    */
   readonly catchUpAfter?: number;
   /**
-   * Submits a second the document takes in real time; above it its editors are asked to
+   * Median staleness of a document's submits (ms) above which its editors are asked to
    * batch (`slow-down`, load-governor.ts). Unset: never asked.
    */
-  readonly submitCapacity?: number;
+  readonly targetLagMs?: number;
 }
 
 /** What a join produces: the welcome (as a plan of seqs), then the presence messages, in this order. */
@@ -88,6 +88,8 @@ export class RoomCore<P extends RoomPeer> {
   /** Connections that fell behind (send budget), with the seq their stream stopped after. */
   private readonly behindAt = new Map<P, number>();
   private readonly governor: LoadGovernor | null;
+  /** Recent commit turns: the last seq of each and when its first event was sequenced, oldest first (staleness). */
+  private readonly turns: { last: number; time: number }[] = [];
 
   /** Loads the document from `log`: its newest checkpoint plus the events after it. Throws if the log does. */
   constructor(
@@ -95,7 +97,7 @@ export class RoomCore<P extends RoomPeer> {
     private readonly log: RoomLog,
     private readonly opts: RoomCoreOptions,
   ) {
-    this.governor = opts.submitCapacity !== undefined ? new LoadGovernor({ capacity: opts.submitCapacity }) : null;
+    this.governor = opts.targetLagMs !== undefined ? new LoadGovernor({ targetLagMs: opts.targetLagMs }) : null;
     this.load();
   }
 
@@ -197,8 +199,8 @@ export class RoomCore<P extends RoomPeer> {
    * changes nothing. Throws if the log does (the sequencer then is unchanged).
    */
   submit(peer: P, batch: SubmitBatch, now: number): Result<CommitItem<P>, CodedError<SubmitErrorCode>> {
+    this.governor?.submitted(peer.client, this.staleness(batch.base, now), now);
     const r = this.sequencer.submit(peer.client, batch, now);
-    this.governor?.submitted(peer.client, now);
     if (!r.ok) return r;
     return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates });
   }
@@ -214,6 +216,11 @@ export class RoomCore<P extends RoomPeer> {
     if (last !== undefined) {
       if (last.seq > this.sequencer.head) throw new Error(`room ${this.docId}: committed seq ${last.seq} beyond the sequencer's head ${this.sequencer.head}`);
       this.committedSeq = last.seq;
+      if (this.governor !== null) {
+        const first = items.find((it) => it.appended.length > 0)!.appended[0];
+        this.turns.push({ last: last.seq, time: first.time });
+        if (this.turns.length > 256) this.turns.splice(0, 128);
+      }
     }
     if (this.behindAt.size === 0 && overBudget === undefined) return commitStream(items, this.members);
     // A connection past its send budget is not fed frame by frame: it is told where its
@@ -230,6 +237,23 @@ export class RoomCore<P extends RoomPeer> {
     }
     for (const s of commitStream(items, live)) out.push(s);
     return out;
+  }
+
+  /**
+   * How stale a submit made at `base` is at `now`: the age of the oldest committed event
+   * after `base` (0 when it had seen everything committed, or when that turn is forgotten).
+   */
+  private staleness(base: number, now: number): number {
+    const t = this.turns;
+    if (t.length === 0 || base >= t[t.length - 1].last) return 0;
+    let lo = 0;
+    let hi = t.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (t[mid].last > base) hi = mid;
+      else lo = mid + 1;
+    }
+    return Math.max(0, now - t[lo].time);
   }
 
   /** Whether `peer` fell behind and waits for `drained`. */
