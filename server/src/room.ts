@@ -141,6 +141,11 @@ export class Room {
     return this.core.peers;
   }
 
+  /** Whether `peer` fell behind its send budget and waits to drain (P20; tests and diagnostics). */
+  isBehind(peer: Peer): boolean {
+    return this.core.isBehind(peer);
+  }
+
   /** The document's text at the sequencer's head (tests and debugging). */
   text(): string {
     return this.core.text();
