@@ -108,46 +108,88 @@ function call(w: Worker, cmd: string): Promise<{ report?: WorkerReport }> {
 /** Node 20's workers do not take `--import tsx` for a .ts entry: register tsx in the worker, then import it. */
 const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./thin-worker.ts', import.meta.url).href)}); })`;
 
-const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDowns') => rs.reduce((n, r) => n + r[k], 0);
+export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDowns') => rs.reduce((n, r) => n + r[k], 0);
+
+/**
+ * The thin clients of one document, in `workers` worker threads: `typists` typing `rate`
+ * characters a second at position 0 and `watchers` only reading (thin-worker.ts).
+ */
+export class ThinCrowd {
+  private readonly workers: Worker[] = [];
+
+  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string }) {
+    const total = o.typists + o.watchers;
+    const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
+    const observers = new Set<string>();
+    for (let k = 0; k < 8 && k < o.typists; k++) observers.add(names[Math.floor((k * o.typists) / 8)]);
+    for (let w = 0; w < o.workers; w++) {
+      const mine = names.filter((_, i) => i % o.workers === w);
+      const input: WorkerInput = {
+        url,
+        docId,
+        token: testToken(docId),
+        names: mine,
+        observers: mine.filter((n) => observers.has(n)),
+        rate: o.rate,
+        typists: mine.filter((n) => n.startsWith(`${o.tag}-t`)).length,
+      };
+      this.workers.push(new Worker(boot, { eval: true, workerData: input }));
+    }
+  }
+
+  /** Connects every client (each has its welcome when this resolves). */
+  async open(): Promise<void> {
+    for (const w of this.workers) await call(w, 'open');
+  }
+
+  /** Starts typing. */
+  async start(): Promise<void> {
+    await Promise.all(this.workers.map((w) => call(w, 'start')));
+  }
+
+  /** Starts the latency samples afresh. */
+  async measure(): Promise<void> {
+    await Promise.all(this.workers.map((w) => call(w, 'measure')));
+  }
+
+  /** What the clients sent and had acknowledged so far, and their latency samples since `measure`. */
+  async snapshot(): Promise<WorkerReport[]> {
+    return (await Promise.all(this.workers.map((w) => call(w, 'snapshot')))).map((m) => m.report!);
+  }
+
+  /** Stops typing. */
+  async stop(): Promise<WorkerReport[]> {
+    return (await Promise.all(this.workers.map((w) => call(w, 'stop')))).map((m) => m.report!);
+  }
+
+  /** Drops every connection and ends the threads. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => call(w, 'close').catch(() => null)));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
 
 /** One row against a running server at `url` (process `pid`, for its RSS and CPU). */
 export async function crowdRow(url: string, pid: number | undefined, o: CrowdOptions): Promise<CrowdRow> {
   const docId = `${o.tag}-crowd`;
   await createDoc(url, docId);
-  const total = o.typists + o.watchers;
-  const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
-  const observers = new Set<string>();
-  for (let k = 0; k < 8 && k < o.typists; k++) observers.add(names[Math.floor((k * o.typists) / 8)]);
-  const workers: Worker[] = [];
-  for (let w = 0; w < o.workers; w++) {
-    const mine = names.filter((_, i) => i % o.workers === w);
-    const input: WorkerInput = {
-      url,
-      docId,
-      token: testToken(docId),
-      names: mine,
-      observers: mine.filter((n) => observers.has(n)),
-      rate: o.rate,
-      typists: mine.filter((n) => n.includes('-t')).length,
-    };
-    workers.push(new Worker(boot, { eval: true, workerData: input }));
-  }
+  const crowd = new ThinCrowd(url, docId, o);
   try {
-    for (const w of workers) await call(w, 'open');
-    await Promise.all(workers.map((w) => call(w, 'start')));
+    await crowd.open();
+    await crowd.start();
     await new Promise((r) => setTimeout(r, 1500)); // warm up
-    const before = (await Promise.all(workers.map((w) => call(w, 'snapshot')))).map((m) => m.report!);
-    await Promise.all(workers.map((w) => call(w, 'measure')));
+    const before = await crowd.snapshot();
+    await crowd.measure();
     const cpu0 = process.cpuUsage();
     const s0 = cpuSeconds(pid);
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    const after = (await Promise.all(workers.map((w) => call(w, 'snapshot')))).map((m) => m.report!);
+    const after = await crowd.snapshot();
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const serverCpu = cpuSeconds(pid) - s0;
     const rss = rssMB(pid);
-    await Promise.all(workers.map((w) => call(w, 'stop')));
+    await crowd.stop();
     const lat = after.flatMap((r) => r.latencies);
     return {
       clients: o.typists,
@@ -167,8 +209,7 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
       errors: [...new Set(after.flatMap((r) => r.errors))].slice(0, 5),
     };
   } finally {
-    await Promise.all(workers.map((w) => call(w, 'close').catch(() => null)));
-    await Promise.all(workers.map((w) => w.terminate()));
+    await crowd.close();
   }
 }
 

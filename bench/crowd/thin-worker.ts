@@ -81,6 +81,8 @@ class ThinClient {
           // The welcome: decoded once, for the head.
           const r = decodeServerFrame(new Uint8Array(data.buffer, data.byteOffset, data.length));
           if (r.ok && r.value.type === 'welcome') {
+            // The first, or the catch-up after `behind`: own events in it are acks.
+            for (const e of r.value.events) if (e.id.client === this.name && e.seq > this.seq) this.ackOne();
             this.seq = r.value.head;
             resolve();
           }
