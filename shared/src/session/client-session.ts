@@ -364,9 +364,18 @@ export class ClientSession {
     this.catching = null;
     if (!this.events(cu.welcome.events, out)) return;
     this.caughtUp(out);
-    for (const m of cu.held) {
+    const held = cu.held;
+    for (let i = 0; i < held.length; i++) {
       if (this.conn !== 'open') return;
-      this.stream(m, now, out);
+      // (Read afresh: `stream` may have set it; TypeScript narrowed it to null above.)
+      const again = this.catching as CatchingUp | null;
+      if (again !== null) {
+        // A held welcome (the catch-up after `behind`, P20) started another catch-up: the
+        // rest of the stream waits for that one, in order.
+        again.held.push(...held.slice(i));
+        return;
+      }
+      this.stream(held[i], now, out);
     }
   }
 
