@@ -12,17 +12,23 @@
  *
  * Run alone: `tsx bench/crowd/crowd-load.ts --clients=300 --rate=10 --seconds=6`
  * (`--watchers=N`, `--workers=N`; `--url=ws://… --pid=N` for a server started by hand,
- * e.g. under `node --cpu-prof` with the limits of `loadEnv`).
+ * e.g. under `node --cpu-prof` with the limits of `loadEnv`; `--hocuspocus` for the peer,
+ * a Hocuspocus server with thin Yjs clients, hocus-worker.ts).
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { ServerProcess } from '../../server/test/helpers/server-process.js';
 import { testToken } from '../../server/test/helpers/tokens.js';
 import type { WorkerInput, WorkerReport } from './thin-worker.js';
 
+export type CrowdPeer = 'eventide' | 'hocuspocus';
+
 export interface CrowdRow {
+  server: CrowdPeer;
   clients: number;
   watchers: number;
   docs: number;
@@ -47,6 +53,8 @@ export interface CrowdOptions {
   readonly seconds: number;
   readonly workers: number;
   readonly tag: string;
+  /** Whose server and clients (default ours). */
+  readonly peer?: CrowdPeer;
 }
 
 /** The environment that lifts the per-address and per-connection limits: every load client is 127.0.0.1. */
@@ -106,7 +114,7 @@ function call(w: Worker, cmd: string): Promise<{ report?: WorkerReport }> {
 }
 
 /** Node 20's workers do not take `--import tsx` for a .ts entry: register tsx in the worker, then import it. */
-const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL('./thin-worker.ts', import.meta.url).href)}); })`;
+const boot = (file: string) => `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL(file, import.meta.url).href)}); })`;
 
 export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDowns') => rs.reduce((n, r) => n + r[k], 0);
 
@@ -117,7 +125,8 @@ export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDo
 export class ThinCrowd {
   private readonly workers: Worker[] = [];
 
-  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string }) {
+  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer }) {
+    const file = o.peer === 'hocuspocus' ? './hocus-worker.ts' : './thin-worker.ts';
     const total = o.typists + o.watchers;
     const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
     const observers = new Set<string>();
@@ -133,7 +142,7 @@ export class ThinCrowd {
         rate: o.rate,
         typists: mine.filter((n) => n.startsWith(`${o.tag}-t`)).length,
       };
-      this.workers.push(new Worker(boot, { eval: true, workerData: input }));
+      this.workers.push(new Worker(boot(file), { eval: true, workerData: input }));
     }
   }
 
@@ -172,7 +181,8 @@ export class ThinCrowd {
 /** One row against a running server at `url` (process `pid`, for its RSS and CPU). */
 export async function crowdRow(url: string, pid: number | undefined, o: CrowdOptions): Promise<CrowdRow> {
   const docId = `${o.tag}-crowd`;
-  await createDoc(url, docId);
+  const hocus = o.peer === 'hocuspocus';
+  if (!hocus) await createDoc(url, docId);
   const crowd = new ThinCrowd(url, docId, o);
   try {
     await crowd.open();
@@ -191,13 +201,18 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
     const rss = rssMB(pid);
     await crowd.stop();
     const lat = after.flatMap((r) => r.latencies);
+    const acked = sum(after, 'acked') - sum(before, 'acked');
+    // Hocuspocus acknowledges nothing: its rate is what each observer received of the others' keystrokes.
+    const observers = Math.min(8, o.typists);
+    const appended = hocus ? (acked / observers) * (o.typists / Math.max(1, o.typists - 1)) : acked;
     return {
+      server: o.peer ?? 'eventide',
       clients: o.typists,
       watchers: o.watchers,
       docs: 1,
       ratePerClient: o.rate,
       offered: o.typists * o.rate,
-      appendedPerSec: Math.round((sum(after, 'acked') - sum(before, 'acked')) / elapsed),
+      appendedPerSec: Math.round(appended / elapsed),
       p50: Math.round(pct(lat, 50) * 10) / 10,
       p99: Math.round(pct(lat, 99) * 10) / 10,
       serverRssMB: Math.round(rss),
@@ -211,6 +226,30 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
   } finally {
     await crowd.close();
   }
+}
+
+/** A Hocuspocus server alone in its process (hocus-server.ts), on `port`. */
+export async function startHocuspocus(port: number): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./hocus-server.ts', import.meta.url))], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (c) => reject(new Error(`hocus-server exited with ${c}`)));
+    child.stdout!.on('data', (b: Buffer) => {
+      if (b.toString().includes('listening')) resolve();
+    });
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      child.kill('SIGKILL');
+    },
+  };
 }
 
 function arg(name: string, dflt: number): number {
@@ -230,10 +269,18 @@ if (process.argv[1]?.endsWith('crowd-load.ts')) {
     seconds: arg('seconds', 6),
     workers: arg('workers', 2),
     tag: `c${Date.now().toString(36)}`,
+    peer: (process.argv.includes('--hocuspocus') ? 'hocuspocus' : 'eventide') as CrowdPeer,
   };
   // `--url=ws://… --pid=N`: a server started by hand (e.g. under `node --cpu-prof`, with loadEnv's limits).
   const url = opt('url');
-  if (url !== undefined) {
+  if (o.peer === 'hocuspocus') {
+    const h = await startHocuspocus(arg('port', 20510));
+    try {
+      console.log(JSON.stringify(await crowdRow(h.url, h.pid, o)));
+    } finally {
+      await h.stop();
+    }
+  } else if (url !== undefined) {
     console.log(JSON.stringify(await crowdRow(url, arg('pid', 0) || undefined, o)));
   } else {
     const port = arg('port', 0);
