@@ -43,6 +43,7 @@ import type { LogStore } from './store/log-store.js';
 import type { Logger } from './options.js';
 import { BlockCache } from './block-cache.js';
 import { FanOut } from './fan-out.js';
+import { PresencePacer } from './presence-pacer.js';
 
 export { MAX_PAGE_CHECKPOINTS } from '../../shared/src/index.js';
 
@@ -112,6 +113,10 @@ export class Room {
   private readonly blocks: BlockCache;
   /** Send budgets: who falls behind, and their catch-up when drained (fan-out.ts). */
   private readonly fanOut: FanOut;
+  /** Presence in a crowded document, coalesced (presence-pacer.ts). */
+  private readonly presencePacer = new PresencePacer<Peer>((peer, cursor, user) => {
+    if (this.core.peers.has(peer)) this.deliver(this.core.presence(peer, cursor, user));
+  });
 
   /** Loads the document from the store: latest checkpoint plus the tail. Throws if the store does. */
   constructor(
@@ -265,9 +270,12 @@ export class Room {
     return frame.length;
   }
 
-  /** A cursor moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
+  /**
+   * A cursor moved (and, with `user`, the name or colour changed): everyone else hears it,
+   * at once in a small document, coalesced in a crowded one (presence-pacer.ts). Never logged.
+   */
   presence(peer: Peer, cursor: Cursor, user?: User): void {
-    this.deliver(this.core.presence(peer, cursor, user));
+    this.presencePacer.moved(peer, cursor, user, this.core.peers.size);
   }
 
   /** Sends in order; a message sent to several peers (a broadcast, a relay) is encoded once. */
