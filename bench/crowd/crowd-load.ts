@@ -44,6 +44,11 @@ export interface CrowdRow {
   slowDowns: number;
   load1: number;
   errors: string[];
+  /**
+   * With `recovery`: once the load stops, 10 fresh typists' p99 (ms) in half-second windows,
+   * and when it first fell to 250 ms or less (ms after the stop; null: not within 8 s).
+   */
+  recovery?: { windows: number[]; normalAfterMs: number | null };
 }
 
 export interface CrowdOptions {
@@ -55,6 +60,8 @@ export interface CrowdOptions {
   readonly tag: string;
   /** Whose server and clients (default ours). */
   readonly peer?: CrowdPeer;
+  /** Measure how soon latency is normal after the load stops (CrowdRow.recovery). */
+  readonly recovery?: boolean;
 }
 
 /** The environment that lifts the per-address and per-connection limits: every load client is 127.0.0.1. */
@@ -184,8 +191,11 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
   const hocus = o.peer === 'hocuspocus';
   if (!hocus) await createDoc(url, docId);
   const crowd = new ThinCrowd(url, docId, o);
+  // Typists that start only when the load stops, to see how soon latency is normal again.
+  const small = o.recovery === true ? new ThinCrowd(url, docId, { ...o, typists: 10, watchers: 0, workers: 1, tag: `${o.tag}r` }) : null;
   try {
     await crowd.open();
+    await small?.open();
     await crowd.start();
     await new Promise((r) => setTimeout(r, 1500)); // warm up
     const before = await crowd.snapshot();
@@ -200,6 +210,7 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
     const serverCpu = cpuSeconds(pid) - s0;
     const rss = rssMB(pid);
     await crowd.stop();
+    const recovery = small !== null ? await recover(small) : undefined;
     const lat = after.flatMap((r) => r.latencies);
     const acked = sum(after, 'acked') - sum(before, 'acked');
     // Hocuspocus acknowledges nothing: its rate is what each observer received of the others' keystrokes.
@@ -222,10 +233,28 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
       slowDowns: sum(after, 'slowDowns'),
       load1: Number(loadavg()[0].toFixed(2)),
       errors: [...new Set(after.flatMap((r) => r.errors))].slice(0, 5),
+      ...(recovery !== undefined ? { recovery } : {}),
     };
   } finally {
     await crowd.close();
+    await small?.close();
   }
+}
+
+/** After the load stopped: `small` types, p99 per half second for 8 s. */
+async function recover(small: ThinCrowd): Promise<{ windows: number[]; normalAfterMs: number | null }> {
+  await small.start();
+  const windows: number[] = [];
+  let normalAfterMs: number | null = null;
+  for (let w = 1; w <= 16; w++) {
+    await small.measure();
+    await new Promise((r) => setTimeout(r, 500));
+    const p99 = pct((await small.snapshot()).flatMap((r) => r.latencies), 99);
+    windows.push(Math.round(p99));
+    if (normalAfterMs === null && p99 <= 250) normalAfterMs = w * 500;
+  }
+  await small.stop();
+  return { windows, normalAfterMs };
 }
 
 /** A Hocuspocus server alone in its process (hocus-server.ts), on `port`. */
@@ -270,6 +299,7 @@ if (process.argv[1]?.endsWith('crowd-load.ts')) {
     workers: arg('workers', 2),
     tag: `c${Date.now().toString(36)}`,
     peer: (process.argv.includes('--hocuspocus') ? 'hocuspocus' : 'eventide') as CrowdPeer,
+    recovery: process.argv.includes('--recovery'),
   };
   // `--url=ws://… --pid=N`: a server started by hand (e.g. under `node --cpu-prof`, with loadEnv's limits).
   const url = opt('url');
