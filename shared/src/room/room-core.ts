@@ -225,7 +225,7 @@ export class RoomCore<P extends RoomPeer> {
     if (this.behindAt.size === 0 && overBudget === undefined) return commitStream(items, this.members);
     // A connection past its send budget is not fed frame by frame: it is told where its
     // stream stops (every live connection has it up to `before`), and gets nothing more
-    // until `drained` (P20).
+    // until `drained` (P21).
     const out: Send<P>[] = [];
     const live = new Set<P>();
     for (const p of this.members) {
