@@ -246,9 +246,10 @@ export function renderTable(report: BenchReport): string {
     if (typeof report.server === 'string') lines.push(`server load: ${report.server}`);
     else {
       lines.push('server load (real process, SQLite FULL, WebSocket clients on loopback; latency = send to receipt by the others):');
-      lines.push('  docs  clients  ev/s/client  offered  appended/s  p50 ms  p99 ms  server RSS MB  generator CPU %  ok');
+      lines.push('  server  docs  clients  watchers  ev/s/client  offered  appended/s  p50 ms  p99 ms  server RSS MB  server CPU %  generator CPU %  ok');
       for (const r of report.server) {
-        lines.push(`  ${[r.docs, r.clients, r.ratePerClient, r.offered, r.appendedPerSec, r.p50, r.p99, r.serverRssMB, r.generatorCpuPct, r.ok].map(String).join('  ')}`);
+        const row = [r.server ?? 'eventide', r.docs, r.clients, r.watchers ?? 0, r.ratePerClient, r.offered, r.appendedPerSec, r.p50, r.p99, r.serverRssMB, r.serverCpuPct ?? '-', r.generatorCpuPct, r.ok ?? '-'];
+        lines.push(`  ${row.map(String).join('  ')}`);
       }
     }
   }

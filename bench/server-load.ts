@@ -12,7 +12,11 @@
  * applies every broadcast, so at the high end part of what is measured is the
  * generator: the report gives the generator's own CPU use too.
  *
- * Run: `npm run bench -- --server` (or `tsx bench/server-load.ts`).
+ * The one-document series is issue 15's: a thin generator in worker threads
+ * (bench/crowd/), ours beside a Hocuspocus server under the same load, one JSON line per
+ * row. The many-documents series still uses the session clients above.
+ *
+ * Run: `npm run bench -- --server-only` (or `tsx bench/server-load.ts`).
  */
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
@@ -20,6 +24,8 @@ import { ServerProcess } from '../server/test/helpers/server-process.js';
 import { editAccess } from '../server/test/helpers/tokens.js';
 import { frameData } from '../server/test/helpers/ws-client.js';
 import { ClientSession, ClientState, type SessionEffect } from '../shared/src/index.js';
+import { loadavg } from 'node:os';
+import { crowdRow, loadEnv, startHocuspocus, type CrowdRow } from './crowd/crowd-load.js';
 
 interface Sample {
   clients: number;
@@ -170,18 +176,54 @@ async function runLoad(server: ServerProcess, docs: number, perDoc: number, rate
   };
 }
 
-export async function serverLoad(log: (s: string) => void = console.log, seconds = 8): Promise<Sample[]> {
+/** The one-document loads of issue 15: typists × 10 characters a second, plus watchers. */
+export const CROWD_LEVELS: readonly { typists: number; watchers: number }[] = [
+  { typists: 300, watchers: 0 },
+  { typists: 500, watchers: 0 },
+  { typists: 200, watchers: 800 },
+  { typists: 1000, watchers: 0 },
+];
+
+/**
+ * One crowded document (bench/crowd/crowd-load.ts: thin clients in worker threads, so
+ * the generator is not the bottleneck; its CPU is in each row), ours and a Hocuspocus
+ * server under the same load, each on a fresh server process, level by level.
+ */
+export async function crowdSeries(log: (s: string) => void, seconds: number): Promise<CrowdRow[]> {
+  const out: CrowdRow[] = [];
+  log(`server load: one crowded document, 10 characters/s per typist, ours and Hocuspocus (load ${loadavg()[0].toFixed(2)})`);
+  for (const level of CROWD_LEVELS) {
+    for (const peer of ['eventide', 'hocuspocus'] as const) {
+      const o = { ...level, rate: 10, seconds, workers: 2, tag: `crowd${level.typists}w${level.watchers}`, peer };
+      let row: CrowdRow;
+      if (peer === 'eventide') {
+        const server = await ServerProcess.start({ env: loadEnv });
+        try {
+          row = await crowdRow(server.url, server.pid, o);
+        } finally {
+          await server.stop();
+          await server.dispose();
+        }
+      } else {
+        const h = await startHocuspocus(20510);
+        try {
+          row = await crowdRow(h.url, h.pid, o);
+        } finally {
+          await h.stop();
+        }
+      }
+      out.push(row);
+      log(`  ${JSON.stringify(row)}`);
+    }
+  }
+  return out;
+}
+
+export async function serverLoad(log: (s: string) => void = console.log, seconds = 8): Promise<(Sample | CrowdRow)[]> {
+  const out: (Sample | CrowdRow)[] = await crowdSeries(log, seconds);
   // Every load client connects from 127.0.0.1 and many documents are created at once: lift the per-address limits.
   const server = await ServerProcess.start({ env: { EVENTIDE_RATE_EVENTS: '100000/100000', EVENTIDE_RATE_FRAMES: '100000/100000', EVENTIDE_CONNECTIONS_PER_MINUTE: '1000000', EVENTIDE_CREATES_PER_MINUTE: '1000000', EVENTIDE_RATE_ADDRESS_FRAMES: '1000000/1000000' } });
-  const out: Sample[] = [];
   try {
-    log('server load: one document, 10 events/s per client');
-    for (const n of [10, 50, 100, 150, 200, 300]) {
-      const s = await runLoad(server, 1, n, 10, seconds, `one${n}`);
-      out.push(s);
-      log(`  ${JSON.stringify(s)}`);
-      if (s.appendedPerSec < 0.9 * s.offered) break;
-    }
     log('server load: many documents, 5 clients each at 2 events/s');
     for (const docs of [20, 100, 200]) {
       const s = await runLoad(server, docs, 5, 2, seconds, `many${docs}`);

@@ -32,6 +32,7 @@ import { guardStore } from './store/store-guard.js';
 import type { LogStore } from './store/log-store.js';
 import type { CommitItem, Room } from './room.js';
 import type { Logger } from './options.js';
+import { nextFlushDelay } from './flush-pacing.js';
 
 export interface CommitQueueOptions {
   readonly store: LogStore;
@@ -59,6 +60,8 @@ export class CommitQueue {
   /** The group being written (and, on failure, its rooms rebuilt); null when none is. */
   private inFlight: Promise<void> | null = null;
   readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0, racesLost: 0 };
+  /** How long the last group's write took (ms): the next one waits at least as long (flush-pacing.ts). */
+  private lastFlushMs = 0;
 
   constructor(private readonly opts: CommitQueueOptions) {}
 
@@ -72,7 +75,8 @@ export class CommitQueue {
     item.room.pending++;
     if (this.scheduled !== null) return;
     const run = () => void this.flush();
-    if (this.opts.windowMs > 0) this.scheduled = setTimeout(run, this.opts.windowMs);
+    const delay = nextFlushDelay(this.opts.windowMs, this.lastFlushMs);
+    if (delay > 0) this.scheduled = setTimeout(run, delay);
     else this.scheduled = setImmediate(run);
   }
 
@@ -100,6 +104,7 @@ export class CommitQueue {
   private async write(): Promise<void> {
     const items = this.items;
     this.items = [];
+    const started = performance.now();
 
     // Per room, in sequencing order (a Map keeps insertion order).
     const byRoom = new Map<Room, CommitItem[]>();
@@ -180,6 +185,7 @@ export class CommitQueue {
       }
     }
     this.opts.afterFlush?.([...byRoom.keys()]);
+    this.lastFlushMs = performance.now() - started;
   }
 
   /** Tells the submitters of `items` (once each) that nothing of theirs was stored. */

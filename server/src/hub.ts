@@ -127,6 +127,8 @@ export class SyncHub implements ConnectionHost {
         log: this.options.log,
         sequencer: { maxDocLength: this.options.maxDocLength, window: this.options.sequencerWindow },
         checkpointEvery: this.options.checkpointEvery,
+        sendBudgetBytes: this.options.sendBudgetBytes,
+        ...(this.options.docTargetLagMs > 0 ? { targetLagMs: this.options.docTargetLagMs } : {}),
         now: Date.now,
         ...(this.cluster !== null ? { cluster: this.cluster } : {}),
       }).then(

@@ -62,8 +62,16 @@ export interface SyncOptions {
   readonly maxDocLength: number;
   /** Recent events (and the forms their authors sent) the sequencer keeps in memory. */
   readonly sequencerWindow: number;
-  /** A connection whose unsent output exceeds this many bytes is too slow and is dropped. */
+  /** A connection whose unsent output exceeds this many bytes is too slow and is dropped (K11: the last resort). */
   readonly maxBufferedBytes: number;
+  /**
+   * A connection's send budget (K15): once its unsent output passes this many bytes at a
+   * commit turn, it is not fed frame by frame but told `behind`, and caught up with a
+   * welcome when it has drained below half of it. Bounds the server's memory per slow reader.
+   */
+  readonly sendBudgetBytes: number;
+  /** Median staleness of a document's submits (ms) past which its editors are asked to batch (K16, `slow-down`); 0: never. */
+  readonly docTargetLagMs: number;
   /** Largest WebSocket frame, bytes; a bigger one closes the socket (1009). */
   readonly maxFrameBytes: number;
   /**
@@ -122,6 +130,8 @@ export const defaultSyncOptions: SyncOptions = {
   maxDocLength: 64 * 1024 * 1024,
   sequencerWindow: 20_000,
   maxBufferedBytes: 64 * 1024 * 1024,
+  sendBudgetBytes: 1024 * 1024,
+  docTargetLagMs: 150,
   maxFrameBytes: protocolLimits.maxFrameBytes,
   addressFrames: { rate: 1000, burst: 200 },
   addressReads: { rate: 4 * 1024 * 1024, burst: 16 * 1024 * 1024 },
@@ -175,6 +185,10 @@ export function syncOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<SyncOptions>
   if (compactEvents !== undefined && compactEvents > 0) out.compactEvents = compactEvents;
   const maxDoc = int('EVENTIDE_MAX_DOC_LENGTH');
   if (maxDoc !== undefined && maxDoc > 0) out.maxDocLength = maxDoc;
+  const budget = int('EVENTIDE_SEND_BUDGET_BYTES');
+  if (budget !== undefined && budget > 0) out.sendBudgetBytes = budget;
+  const targetLag = int('EVENTIDE_DOC_TARGET_LAG_MS');
+  if (targetLag !== undefined) out.docTargetLagMs = targetLag;
   const maxFrame = int('EVENTIDE_MAX_FRAME_BYTES');
   if (maxFrame !== undefined && maxFrame > 0) out.maxFrameBytes = maxFrame;
   const addressFrames = bucket('EVENTIDE_RATE_ADDRESS_FRAMES');

@@ -45,13 +45,19 @@ import type { Logger } from './options.js';
 import { BlockCache } from './block-cache.js';
 import { RoomReads } from './room-reads.js';
 import type { ClusterRoom } from './cluster/fanout.js';
+import { FanOut } from './fan-out.js';
+import { PresencePacer } from './presence-pacer.js';
 
 export { MAX_PAGE_CHECKPOINTS } from '../../shared/src/index.js';
 
-/** What a room needs of a connection: what the core needs, and a way to send frames. */
+/** What a room needs of a connection: what the core needs, a way to send frames, and its output's backlog. */
 export interface Peer extends RoomPeer {
   /** Sends an encoded server message (text: JSON; bytes: a binary frame); a closed peer drops it. */
   sendRaw(data: string | Uint8Array): void;
+  /** Bytes sent but not yet handed to the kernel (`ws`'s bufferedAmount). */
+  readonly backlog: number;
+  /** Calls `then` once, when the backlog has fallen to `below` bytes or less; never if the connection closes first. */
+  whenDrained(below: number, then: () => void): void;
 }
 
 /** One sequenced submit waiting for its commit, with the room it belongs to (the commit queue groups by it). */
@@ -69,6 +75,10 @@ export interface RoomOptions {
   readonly now: () => number;
   /** Other server nodes of the same database (DATABASE_URL): told of commits and presence. */
   readonly cluster?: RoomCluster;
+  /** A connection's send budget, bytes (K15; SyncOptions.sendBudgetBytes). */
+  readonly sendBudgetBytes?: number;
+  /** Median staleness of submits (ms) past which editors are asked to batch (K16). */
+  readonly targetLagMs?: number;
 }
 
 /** What a room tells the other nodes (cluster/fanout.ts). */
@@ -88,6 +98,12 @@ export class Room implements ClusterRoom {
   broken = false;
   /** The log as encoded blocks, for welcomes and history pages. */
   private readonly blocks: BlockCache;
+  /** Send budgets: who falls behind, and their catch-up when drained (fan-out.ts). */
+  private readonly fanOut: FanOut;
+  /** Presence in a crowded document, coalesced (presence-pacer.ts). */
+  private readonly presencePacer = new PresencePacer<Peer>((peer, cursor, user) => {
+    if (this.core.peers.has(peer)) this.deliver(this.core.presence(peer, cursor, user));
+  });
 
   /** A checkpoint write is in flight (one at a time: the next is due again until it lands). */
   private checkpointing = false;
@@ -98,15 +114,21 @@ export class Room implements ClusterRoom {
   ) {
     this.reads = new RoomReads(opts.store, docId);
     this.blocks = new BlockCache(this.reads);
+    this.fanOut = new FanOut(opts.sendBudgetBytes ?? Infinity, (peer) => this.drained(peer));
   }
 
   /** Loads the document from the store: latest checkpoint plus the tail. Rejects if the store does. */
   static async open(docId: string, opts: RoomOptions): Promise<Room> {
     const room = new Room(docId, opts);
     const { reads } = room;
-    room.core = await reads.run(() => new RoomCore(docId, reads, { sequencer: opts.sequencer, checkpointEvery: opts.checkpointEvery }), { freshHead: true });
+    room.core = await reads.run(() => new RoomCore(docId, reads, room.coreOptions()), { freshHead: true });
     room.afterLoad();
     return room;
+  }
+
+  private coreOptions() {
+    const { sequencer, checkpointEvery, targetLagMs } = this.opts;
+    return { sequencer, checkpointEvery, ...(targetLagMs !== undefined ? { targetLagMs } : {}) };
   }
 
   get committedHead(): number {
@@ -119,6 +141,11 @@ export class Room implements ClusterRoom {
 
   get peers(): ReadonlySet<Peer> {
     return this.core.peers;
+  }
+
+  /** Whether `peer` fell behind its send budget and waits to drain (P21; tests and diagnostics). */
+  isBehind(peer: Peer): boolean {
+    return this.core.isBehind(peer);
   }
 
   /** The document's text at the sequencer's head (tests and debugging). */
@@ -198,6 +225,28 @@ export class Room implements ClusterRoom {
     }
   }
 
+  /** A connection that fell behind has drained: its welcome from where its stream stopped, then presence. */
+  private drained(peer: Peer): void {
+    if (this.broken || !this.core.peers.has(peer)) return;
+    // The welcome's frame is built (it may read chunks the cache lacks) before the core
+    // takes the peer off its behind list, so a step run again after a miss finds it as it was.
+    this.reads
+      .run(() => {
+        if (this.broken || !this.core.peers.has(peer)) return;
+        const plan = this.core.drainPlan(peer);
+        if (plan === null) return;
+        const frame = this.welcomeFrame(plan);
+        const d = this.core.drained(peer)!;
+        peer.sendRaw(frame);
+        this.deliver(d.sends);
+      })
+      .catch((e: Error) => {
+        // A failed store read: the connection re-syncs, as after any loss.
+        this.opts.log.warn(`room ${this.docId}: catching up a connection that fell behind failed: ${e.message}`);
+        peer.sendRaw(encodeServerMessage({ type: 'error', code: 'store-failed', message: 'the server could not catch you up; re-sync', fatal: false }));
+      });
+  }
+
   /** Removes `peer`; the others hear it left unless the same client is still here. */
   leave(peer: Peer): void {
     this.deliver(this.core.leave(peer));
@@ -262,7 +311,8 @@ export class Room implements ClusterRoom {
     // Kept as values: the welcomes to come encode their run without a store read.
     this.racesLost = 0;
     this.blocks.push(events);
-    this.deliver(this.core.committed(items));
+    this.deliver(this.fanOut.committed(this.core, items));
+    this.deliver(this.core.pace(this.opts.now()));
     this.reads.committed = this.core.committedHead;
     if (events.length > 0) this.opts.cluster?.committed(this.docId, this.core.committedHead);
     this.checkpoint();
@@ -358,9 +408,12 @@ export class Room implements ClusterRoom {
     });
   }
 
-  /** A cursor moved (and, with `user`, the name or colour changed): everyone else hears it. Never logged. */
+  /**
+   * A cursor moved (and, with `user`, the name or colour changed): everyone else hears it,
+   * at once in a small document, coalesced in a crowded one (presence-pacer.ts). Never logged.
+   */
   presence(peer: Peer, cursor: Cursor, user?: User): void {
-    this.deliver(this.core.presence(peer, cursor, user));
+    this.presencePacer.moved(peer, cursor, user, this.core.peers.size);
     this.opts.cluster?.presence(this.docId, peer.client, peer.user, peer.cursor);
   }
 

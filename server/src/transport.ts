@@ -14,8 +14,10 @@
  *     had already read waits in order (bounded; beyond the bound it is dropped unparsed);
  *   - frame handling spends from the hub's fair turns (turn-budget.ts): past a turn's
  *     slice, a connection's frames wait in line and are served a few at a time;
- *   - output: a connection whose unsent output passes `maxBufferedBytes` cannot keep up
- *     and is terminated (it re-syncs), rather than buffered without end;
+ *   - output: `backlog` is what waits unsent, and `whenDrained` says when it has shrunk
+ *     (the room's send budget, fan-out.ts, moves a connection behind and back, K15); one
+ *     whose unsent output still passes `maxBufferedBytes` cannot keep up and is
+ *     terminated (it re-syncs), rather than buffered without end (K11);
  *   - liveness: `alive` is cleared by the hub's heartbeat ping and set by the pong.
  */
 import type { WebSocket, RawData } from 'ws';
@@ -93,6 +95,7 @@ export abstract class Transport implements Waiting {
     ws.on('close', () => {
       this.closing = true;
       if (this.throttled) clearTimeout(this.throttled);
+      if (this.drainWatch !== null) clearInterval(this.drainWatch);
       transportHost.turn.leave(this);
       this.queued = [];
       this.queuedBytes = 0;
@@ -122,6 +125,34 @@ export abstract class Transport implements Waiting {
 
   /** Who this is, for log lines. */
   protected abstract describe(): string;
+
+  /** Bytes given to `ws` and not yet to the kernel. */
+  get backlog(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** Watching the backlog for `whenDrained` (one watch at a time: the last call wins). */
+  private drainWatch: NodeJS.Timeout | null = null;
+
+  /**
+   * Calls `then` once the backlog is at `below` bytes or less, checked every 20 ms (ws
+   * has no drain event of its own); never if the connection closes first.
+   */
+  whenDrained(below: number, then: () => void): void {
+    if (this.drainWatch !== null) clearInterval(this.drainWatch);
+    this.drainWatch = setInterval(() => {
+      if (this.closing || this.ws.readyState !== OPEN) {
+        clearInterval(this.drainWatch!);
+        this.drainWatch = null;
+        return;
+      }
+      if (this.ws.bufferedAmount > below) return;
+      clearInterval(this.drainWatch!);
+      this.drainWatch = null;
+      then();
+    }, 20);
+    this.drainWatch.unref();
+  }
 
   /** Sends a frame: text (JSON) as a text frame, bytes (a welcome, a history page) as a binary one. */
   sendRaw(data: string | Uint8Array): void {

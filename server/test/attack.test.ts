@@ -86,6 +86,13 @@ class Honest {
     readonly create: boolean,
   ) {}
 
+  private ackOf(clientSeq: number): void {
+    this.acked++;
+    const sent = this.sentAt.get(clientSeq);
+    this.sentAt.delete(clientSeq);
+    if (sent !== undefined && sent.into !== null) sent.into.push(performance.now() - sent.t);
+  }
+
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.ws = new WebSocket(this.url);
@@ -100,13 +107,13 @@ class Honest {
         if (m.type === 'welcome') {
           this.seq = m.head;
           resolve();
-        } else if (m.type === 'events') this.seq = m.events[m.events.length - 1].seq;
-        else if (m.type === 'ack') {
+        } else if (m.type === 'events') {
+          this.seq = m.events[m.events.length - 1].seq;
+          // Own events come back in the shared stream: that is their ack (P5).
+          for (const e of m.events) if (e.id.client === this.name) this.ackOf(e.id.clientSeq);
+        } else if (m.type === 'ack') {
           this.seq = Math.max(this.seq, m.seq);
-          this.acked++;
-          const sent = this.sentAt.get(m.id.clientSeq);
-          this.sentAt.delete(m.id.clientSeq);
-          if (sent !== undefined && sent.into !== null) sent.into.push(performance.now() - sent.t);
+          this.ackOf(m.id.clientSeq);
         } else if (m.type === 'error') this.errors.push(m.code);
       });
     });

@@ -79,4 +79,63 @@ describe('unsent output per connection', () => {
     editor.sendJson({ type: 'submit', base: 40, events: [{ id: { client: 'editor', clientSeq: 41 }, author: 'editor', op: [40 * chunk.length, '!'], kind: 'edit' }] });
     expect(await editor.next('ack')).toMatchObject({ seq: 41 });
   });
+
+  it('moves a reader that stops reading behind, keeps its unsent output near the budget, and resumes its stream exactly when it reads again; the others are unaffected (P21, K15)', async () => {
+    const sendBudgetBytes = 64 * 1024;
+    const srv = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: '/tmp',
+      staticDir: '/nonexistent',
+      store: new MemoryLogStore(),
+      sync: { log: silentLogger, sendBudgetBytes, maxBufferedBytes: 1024 * 1024 * 1024, heartbeatMs: 0 },
+    });
+    servers.push(srv);
+    const url = `ws://127.0.0.1:${srv.port}/ws`;
+    const { sock: editor } = await RawSocket.join(url, 'behind', 'editor');
+    const { sock: other } = await RawSocket.join(url, 'behind', 'other');
+    const { sock: reader } = await RawSocket.join(url, 'behind', 'reader');
+    socks.push(editor, other, reader);
+    const readerConn = [...srv.hub.connections].find((c) => c.client === 'reader')!;
+
+    // The reader's side stops reading its TCP socket.
+    const tcp = (reader.ws as unknown as { _socket: Socket })._socket;
+    tcp.pause();
+
+    // Events of 20,000 seeded CJK characters (~60 kB a frame), one per submit, until the
+    // kernel's buffers are full and the reader has been moved behind.
+    let x = 0xbe41;
+    const chunk = Array.from({ length: 20_000 }, () => String.fromCharCode(0x4e00 + ((x = (x * 1103515245 + 12345) % 2 ** 31) % 20_000))).join('');
+    let seq = 0;
+    let peak = 0;
+    const submitOne = async () => {
+      editor.sendJson({ type: 'submit', base: seq, events: [{ id: { client: 'editor', clientSeq: seq + 1 }, author: 'editor', op: seq === 0 ? [chunk] : [seq * chunk.length, chunk], kind: 'edit' }] });
+      expect(await editor.next('ack')).toMatchObject({ seq: seq + 1 });
+      seq++;
+      peak = Math.max(peak, readerConn.backlog);
+    };
+    while (seq < 600 && !srv.hub.rooms.get('behind')!.isBehind(readerConn)) await submitOne();
+    expect(seq).toBeLessThan(600);
+    const behindAt = seq - 1;
+    // Behind, it is fed nothing more: its unsent output stays at about the budget plus one frame.
+    for (let i = 0; i < 20; i++) await submitOne();
+    expect(peak).toBeLessThan(sendBudgetBytes + 2 * 64 * 1024);
+
+    // The others got every event, in order, at once.
+    const seqsOf = (s: RawSocket) => s.messages.flatMap((m) => (m.type === 'events' ? m.events.map((e) => e.seq) : m.type === 'welcome' ? m.events.map((e) => e.seq) : []));
+    await expect.poll(() => seqsOf(other).length, { timeout: 10_000 }).toBe(seq);
+    expect(seqsOf(other)).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
+
+    // Reading again: `behind` at the seq its stream stopped after, then a welcome with exactly
+    // the rest, and the stream goes on.
+    tcp.resume();
+    await expect.poll(() => reader.messages.some((m) => m.type === 'welcome' && m.head >= behindAt + 1), { timeout: 20_000 }).toBe(true);
+    await submitOne();
+    await expect.poll(() => seqsOf(reader).at(-1), { timeout: 10_000 }).toBe(seq);
+    const behind = reader.messages.filter((m) => m.type === 'behind');
+    expect(behind).toEqual([{ type: 'behind', at: behindAt }]);
+    // Every event exactly once, in seq order, across stream and catch-up welcome (the join welcome had none).
+    expect(seqsOf(reader)).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
+    expect(reader.open).toBe(true);
+  });
 });

@@ -161,7 +161,7 @@ function useSnapshot(client: SyncClient): SyncSnapshot {
   return useSyncExternalStore(client.subscribe, client.getSnapshot);
 }
 
-const STATUS_TEXT = { online: 'Saved', syncing: 'Syncing…', offline: 'Offline' } as const;
+const STATUS_TEXT = { online: 'Saved', syncing: 'Syncing…', slow: 'Server busy: sending slower', offline: 'Offline' } as const;
 
 function Status({ client }: { client: SyncClient }) {
   const s = useSnapshot(client);

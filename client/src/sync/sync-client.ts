@@ -305,7 +305,7 @@ export class SyncClient {
   private computeSnapshot(): SyncSnapshot {
     const pending = this.session.state.pending.length;
     return {
-      status: syncStatus(this.socket.isOpen(), this.session.ready, pending),
+      status: syncStatus(this.socket.isOpen(), this.session.ready, pending, this.session.slow),
       pending,
       storageError: this.persister?.error ?? null,
       unstored: this.persister?.unstored ?? 0,
@@ -371,6 +371,8 @@ export class SyncClient {
           const m = e.message;
           if (m.type === 'history-page') this.historyRequests.answer(m);
           else if (m.type === 'presence' || m.type === 'presence-leave') this.presence.heard(m);
+          // `behind` and `slow-down` change only the session's `slow`, which the status reads.
+          else if (m.type === 'behind' || m.type === 'slow-down') this.changed();
           break;
         }
       }

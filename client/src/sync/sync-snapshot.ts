@@ -13,7 +13,7 @@ import type { Role } from '../../../shared/src/index.js';
 import type { StorageError } from '../local/local-store.js';
 import type { PeerInfo } from './presence.js';
 
-export type SyncStatus = 'online' | 'offline' | 'syncing';
+export type SyncStatus = 'online' | 'offline' | 'syncing' | 'slow';
 
 export interface SyncProblem {
   readonly code: string;
@@ -42,11 +42,13 @@ export interface SyncSnapshot {
 }
 
 /**
- * `sync-status`'s state: `offline` without an open socket, `syncing` while catching up
- * (`caughtUp` false) or while the outbox is not empty, `online` otherwise.
+ * `sync-status`'s state: `offline` without an open socket, `slow` while the server says it
+ * is overloaded for this client (it fell behind, or editors are asked to batch: P21, P22;
+ * typing goes on), `syncing` while catching up (`caughtUp` false) or while the outbox is not
+ * empty, `online` otherwise.
  */
-export function syncStatus(open: boolean, caughtUp: boolean, pending: number): SyncStatus {
-  return !open ? 'offline' : !caughtUp || pending > 0 ? 'syncing' : 'online';
+export function syncStatus(open: boolean, caughtUp: boolean, pending: number, slow = false): SyncStatus {
+  return !open ? 'offline' : slow ? 'slow' : !caughtUp || pending > 0 ? 'syncing' : 'online';
 }
 
 /** The current snapshot and who listens for changes. */

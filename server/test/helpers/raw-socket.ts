@@ -3,6 +3,10 @@
  * it queues every decoded server message and the close code, and lets a test await
  * "the next message of this type" or "the close". No sync logic at all: that is
  * ws-client.ts.
+ *
+ * One convenience: a submitter's own events come back inside the shared `events` message
+ * (P5), and that is its ack. After such a message the socket queues an `ack` for each own
+ * event in it (with the event's seq and time), so that tests can await `next('ack')`.
  */
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, decodeServerFrame, type ServerMessage } from '../../../shared/src/index.js';
@@ -16,6 +20,8 @@ export class RawSocket {
   readonly binarySizes: number[] = [];
   private readonly closed: Promise<number>;
   private wake: (() => void) | null = null;
+  /** The client id this socket said hello with (sendJson), for the acks of its own events. */
+  client: string | null = null;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('error', () => {});
@@ -27,7 +33,13 @@ export class RawSocket {
         if (!r.ok) throw new Error(`RawSocket: an undecodable binary frame: ${r.error.code}: ${r.error.message}`);
         this.messages.push(r.value);
         this.binarySizes.push((frameData(d, true) as Uint8Array).length);
-      } else this.messages.push(JSON.parse(String(d)) as ServerMessage);
+      } else {
+        const m = JSON.parse(String(d)) as ServerMessage;
+        this.messages.push(m);
+        if (m.type === 'events' && this.client !== null) {
+          for (const e of m.events) if (e.id.client === this.client) this.messages.push({ type: 'ack', id: e.id, seq: e.seq, time: e.time });
+        }
+      }
       this.wake?.();
     });
     this.closed = new Promise((resolve) =>
@@ -76,6 +88,8 @@ export class RawSocket {
   }
 
   sendJson(v: unknown): void {
+    const hello = v as { type?: unknown; client?: unknown };
+    if (hello?.type === 'hello' && typeof hello.client === 'string') this.client = hello.client;
     this.ws.send(JSON.stringify(v));
   }
 

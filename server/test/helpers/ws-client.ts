@@ -202,6 +202,9 @@ export class WsClient {
       this.welcomes++;
     } else if (msg.type === 'ack') {
       this.acks.set(idKey(msg.id), msg.seq);
+    } else if (msg.type === 'events') {
+      // Own events in the shared stream are their acks (P5).
+      for (const e of msg.events) if (e.id.client === this.session.client) this.acks.set(idKey(e.id), e.seq);
     }
     const wasHolding = this.session.holding;
     this.run(this.session.take(msg, Date.now()));

@@ -1,17 +1,22 @@
 /**
  * What goes out after a group commit. Submits are sequenced on arrival but answered only
  * once their group is durable (L2); then every connection of the room gets the group's
- * events as one piece of a single stream, gapless and in seq order:
+ * events as one `events` message, the same message object for every connection, so a
+ * shell encodes it once and every receiver gets one frame per commit turn (P5). A
+ * submitter finds its own events in it, where they stand, and takes each as the
+ * confirmation of its outbox head (`ClientState.receive`): that is its ack, with the
+ * log's seq and time.
  *
- *   - a connection that submitted none of them gets one `events` message with all of
- *     them (the same message object for every such connection, so a shell can encode it
- *     once);
- *   - a connection that submitted some gets runs of the others' events with an `ack`
- *     exactly where each of its own events stands, so the client can take the stream
- *     strictly in order (`ClientState.receive` / `ack`) and any disorder is a gap;
- *   - duplicates (ids the log already had, L3) are acked with their original seq after
- *     the group, when the stream has reached that seq: a duplicate names an event
- *     sequenced before the submit that repeated it, so at or before this group's end.
+ * Why not an `ack` per own event, as protocol 3 first did: then every submitter got its
+ * own stream (runs of the others' events between its acks), encoded for it alone, so a
+ * turn with k submitters encoded about k copies of the group, and sent about 2k more
+ * frames. In a crowded document k grows with the load and the group with the latency,
+ * and that per-turn cost was the collapse measured in issue 15
+ * (bench/results/crowded-2026-12-05.md).
+ *
+ * Duplicates (ids the log already had, L3) are still acked, with their original seq, after
+ * the group, when the stream has reached that seq: a duplicate names an event sequenced
+ * before the submit that repeated it, so at or before this group's end.
  *
  * A submitter that left before its commit gets nothing: its events are in the log, and
  * the client's resend after reconnecting is answered as duplicates.
@@ -42,43 +47,19 @@ export interface Send<P> {
 /**
  * The sends for a committed group: `items` are one room's, in sequencing order, all
  * committed; `peers` are the connections in the room now. Pure: it changes nothing.
+ * Every send of the group's events carries the same message object.
  */
 export function commitStream<P>(items: readonly CommitItem<P>[], peers: ReadonlySet<P>): Send<P>[] {
   const all: DocEvent[] = [];
-  const submitters = new Set<P>();
-  for (const it of items) {
-    for (const e of it.appended) all.push(e);
-    if (it.appended.length > 0) submitters.add(it.peer);
-  }
-  const present = peers;
+  for (const it of items) for (const e of it.appended) all.push(e);
   const out: Send<P>[] = [];
   if (all.length > 0) {
     const shared: EventsMessage = { type: 'events', events: all };
-    for (const p of present) {
-      if (submitters.has(p)) interleave(p, items, out);
-      else out.push({ to: p, msg: shared });
-    }
+    for (const p of peers) out.push({ to: p, msg: shared });
   }
   for (const it of items) {
-    if (it.duplicates.length === 0 || !present.has(it.peer)) continue;
+    if (it.duplicates.length === 0 || !peers.has(it.peer)) continue;
     for (const d of it.duplicates) out.push({ to: it.peer, msg: { type: 'ack', id: d.id, seq: d.seq } });
   }
   return out;
-}
-
-/** A submitter's stream: runs of others' events, and an ack where its own event stands. */
-function interleave<P>(p: P, items: readonly CommitItem<P>[], out: Send<P>[]): void {
-  let run: DocEvent[] = [];
-  for (const it of items) {
-    for (const e of it.appended) {
-      if (it.peer === p) {
-        if (run.length > 0) out.push({ to: p, msg: { type: 'events', events: run } });
-        run = [];
-        out.push({ to: p, msg: { type: 'ack', id: e.id, seq: e.seq, time: e.time } });
-      } else {
-        run.push(e);
-      }
-    }
-  }
-  if (run.length > 0) out.push({ to: p, msg: { type: 'events', events: run } });
 }

@@ -9,3 +9,4 @@ export { planHistoryPage, historyPageMessage, MAX_PAGE_CHECKPOINTS, MAX_PAGE_BYT
 export { commitStream, type CommitItem, type Send } from './commit-stream.js';
 export { planCatchUp, type CatchUpPlan } from './remote-commits.js';
 export { RemotePresence, type RemoteClient } from './remote-presence.js';
+export { LoadGovernor, type LoadGovernorOptions } from './load-governor.js';

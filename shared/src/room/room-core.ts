@@ -37,6 +37,7 @@ import { planHistoryPage, type HistoryPlan, type PageCost } from './history-page
 import { commitStream, type CommitItem, type Send } from './commit-stream.js';
 import { planCatchUp, type CatchUpPlan } from './remote-commits.js';
 import { RemotePresence, type RemoteClient } from './remote-presence.js';
+import { LoadGovernor } from './load-governor.js';
 
 /**
  * A connection as the room sees it. `client` and `role` are fixed by the hello; `user`
@@ -62,6 +63,11 @@ export interface RoomCoreOptions {
   readonly catchUpAfter?: number;
   /** How long a remote client's presence lasts without being heard again (remote-presence.ts); 30 s by default. */
   readonly remotePresenceTtlMs?: number;
+  /**
+   * Median staleness of a document's submits (ms) above which its editors are asked to
+   * batch (`slow-down`, load-governor.ts). Unset: never asked.
+   */
+  readonly targetLagMs?: number;
 }
 
 /** What a join produces: the welcome (as a plan of seqs), then the presence messages, in this order. */
@@ -87,6 +93,11 @@ export class RoomCore<P extends RoomPeer> {
   private readonly remote: RemotePresence;
   /** The highest seq other nodes are known to have committed (remote-commits.ts). */
   private heardHead = 0;
+  /** Connections that fell behind (send budget), with the seq their stream stopped after. */
+  private readonly behindAt = new Map<P, number>();
+  private readonly governor: LoadGovernor | null;
+  /** Recent commit turns: the last seq of each and when its first event was sequenced, oldest first (staleness). */
+  private readonly turns: { last: number; time: number }[] = [];
 
   /** Loads the document from `log`: its newest checkpoint plus the events after it. Throws if the log does. */
   constructor(
@@ -95,6 +106,7 @@ export class RoomCore<P extends RoomPeer> {
     private readonly opts: RoomCoreOptions,
   ) {
     this.remote = new RemotePresence(opts.remotePresenceTtlMs ?? 30_000);
+    this.governor = opts.targetLagMs !== undefined ? new LoadGovernor({ targetLagMs: opts.targetLagMs }) : null;
     this.load();
   }
 
@@ -154,7 +166,7 @@ export class RoomCore<P extends RoomPeer> {
     this.load();
     if (this.committedSeq <= before || events.length === 0) return [];
     const msg = { type: 'events', events } as const;
-    return [...this.members].map((to) => ({ to, msg }));
+    return [...this.members].filter((p) => !this.behindAt.has(p)).map((to) => ({ to, msg }));
   }
 
   /**
@@ -198,12 +210,15 @@ export class RoomCore<P extends RoomPeer> {
     }
     this.members.add(peer);
     this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor: peer.cursor }, sends);
+    const batchMs = this.governor?.batchMs ?? 0;
+    if (batchMs > 0 && peer.role === 'edit') sends.push({ to: peer, msg: { type: 'slow-down', batchMs } });
     return ok({ welcome: plan.value, sends });
   }
 
   /** Removes `peer`; the others hear it left unless another connection of its client is still here. */
   leave(peer: P): Send<P>[] {
     if (!this.members.delete(peer)) return [];
+    this.behindAt.delete(peer);
     for (const p of this.members) if (p.client === peer.client) return [];
     const sends: Send<P>[] = [];
     this.relay(peer, { type: 'presence-leave', client: peer.client }, sends);
@@ -225,6 +240,7 @@ export class RoomCore<P extends RoomPeer> {
    * changes nothing. Throws if the log does (the sequencer then is unchanged).
    */
   submit(peer: P, batch: SubmitBatch, now: number): Result<CommitItem<P>, CodedError<SubmitErrorCode>> {
+    this.governor?.submitted(peer.client, this.staleness(batch.base, now), now);
     const r = this.sequencer.submit(peer.client, batch, now);
     if (!r.ok) return r;
     return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates, batch });
@@ -234,14 +250,107 @@ export class RoomCore<P extends RoomPeer> {
    * The shell committed `items` (this room's, in sequencing order, all or nothing): the
    * committed head moves to their last event and each connection gets its stream.
    */
-  committed(items: readonly CommitItem<P>[]): Send<P>[] {
+  committed(items: readonly CommitItem<P>[], overBudget?: (peer: P) => boolean): Send<P>[] {
     let last: DocEvent | undefined;
     for (const it of items) if (it.appended.length > 0) last = it.appended[it.appended.length - 1];
+    const before = this.committedSeq;
     if (last !== undefined) {
       if (last.seq > this.sequencer.head) throw new Error(`room ${this.docId}: committed seq ${last.seq} beyond the sequencer's head ${this.sequencer.head}`);
       this.committedSeq = last.seq;
+      if (this.governor !== null) {
+        const first = items.find((it) => it.appended.length > 0)!.appended[0];
+        this.turns.push({ last: last.seq, time: first.time });
+        if (this.turns.length > 256) this.turns.splice(0, 128);
+      }
     }
-    return commitStream(items, this.members);
+    if (this.behindAt.size === 0 && overBudget === undefined) return commitStream(items, this.members);
+    // A connection past its send budget is not fed frame by frame: it is told where its
+    // stream stops (every live connection has it up to `before`), and gets nothing more
+    // until `drained` (P21).
+    const out: Send<P>[] = [];
+    const live = new Set<P>();
+    for (const p of this.members) {
+      if (this.behindAt.has(p)) continue;
+      if (overBudget?.(p) === true) {
+        this.behindAt.set(p, before);
+        out.push({ to: p, msg: { type: 'behind', at: before } });
+      } else live.add(p);
+    }
+    for (const s of commitStream(items, live)) out.push(s);
+    return out;
+  }
+
+  /**
+   * How stale a submit made at `base` is at `now`: the age of the oldest committed event
+   * after `base` (0 when it had seen everything committed, or when that turn is forgotten).
+   */
+  private staleness(base: number, now: number): number {
+    const t = this.turns;
+    if (t.length === 0 || base >= t[t.length - 1].last) return 0;
+    let lo = 0;
+    let hi = t.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (t[mid].last > base) hi = mid;
+      else lo = mid + 1;
+    }
+    return Math.max(0, now - t[lo].time);
+  }
+
+  /** Whether `peer` fell behind and waits for `drained`. */
+  isBehind(peer: P): boolean {
+    return this.behindAt.has(peer);
+  }
+
+  /**
+   * A connection that fell behind has drained its output: it gets a welcome from where its
+   * stream stopped (the events since, or a checkpoint when that is far, P3), then the
+   * presence of everyone here, as a join would give. Nothing if it is not behind.
+   */
+  drained(peer: P): Joined<P> | null {
+    const plan = this.drainPlan(peer);
+    if (plan === null) return null;
+    this.behindAt.delete(peer);
+    const sends: Send<P>[] = [];
+    for (const p of this.members) if (p !== peer) sends.push({ to: peer, msg: { type: 'presence', client: p.client, user: p.user, cursor: p.cursor } });
+    for (const r of this.remote.all) {
+      if (r.client !== peer.client && !this.hasLocal(r.client)) sends.push({ to: peer, msg: { type: 'presence', client: r.client, user: r.user, cursor: r.cursor } });
+    }
+    const batchMs = this.governor?.batchMs ?? 0;
+    if (batchMs > 0 && peer.role === 'edit') sends.push({ to: peer, msg: { type: 'slow-down', batchMs } });
+    return { welcome: plan, sends };
+  }
+
+  /**
+   * The welcome `drained` would give `peer` now, changing nothing (null if it is not
+   * behind): a shell builds the frame, which may read the log, before it calls `drained`.
+   */
+  drainPlan(peer: P): WelcomePlan | null {
+    const at = this.behindAt.get(peer);
+    if (at === undefined) return null;
+    const plan = planWelcome(this.docId, peer.role, at, this.committedSeq, this.lastCheckpoint, this.opts.catchUpAfter);
+    // `at` was a committed seq, so it is never ahead of the head.
+    if (!plan.ok) throw new Error(`room ${this.docId}: a behind connection's seq ${at} is past the head ${this.committedSeq}`);
+    return plan.value;
+  }
+
+  /**
+   * The load governor's verdict at `now` (load-governor.ts): when the batching interval
+   * changed, a `slow-down` for every editor here that is not behind (a behind one hears it
+   * with its welcome).
+   */
+  pace(now: number): Send<P>[] {
+    const next = this.governor?.tick(now) ?? null;
+    if (next === null) return [];
+    const msg = { type: 'slow-down', batchMs: next } as const;
+    const out: Send<P>[] = [];
+    for (const p of this.members) if (p.role === 'edit' && !this.behindAt.has(p)) out.push({ to: p, msg });
+    return out;
+  }
+
+  /** The batching interval asked of editors now (0: none). */
+  get batchMs(): number {
+    return this.governor?.batchMs ?? 0;
   }
 
   /**
@@ -298,7 +407,8 @@ export class RoomCore<P extends RoomPeer> {
     this.committedSeq = fresh[fresh.length - 1].seq;
     if (this.committedSeq > this.heardHead) this.heardHead = this.committedSeq;
     const msg = { type: 'events', events: fresh } as const;
-    return [...this.members].map((to) => ({ to, msg }));
+    // A connection behind its send budget hears these with its catch-up welcome (P21).
+    return [...this.members].filter((p) => !this.behindAt.has(p)).map((to) => ({ to, msg }));
   }
 
   /**
@@ -309,7 +419,7 @@ export class RoomCore<P extends RoomPeer> {
   remotePresence(entry: RemoteClient): Send<P>[] {
     if (!this.remote.heard(entry) || this.hasLocal(entry.client)) return [];
     const msg = { type: 'presence', client: entry.client, user: entry.user, cursor: entry.cursor } as const;
-    return [...this.members].map((to) => ({ to, msg }));
+    return [...this.members].filter((p) => !this.behindAt.has(p)).map((to) => ({ to, msg }));
   }
 
   /** A client left its node `node`: the connections here hear it left. */
@@ -327,7 +437,7 @@ export class RoomCore<P extends RoomPeer> {
 
   private leaveSends(client: string): Send<P>[] {
     const msg = { type: 'presence-leave', client } as const;
-    return [...this.members].map((to) => ({ to, msg }));
+    return [...this.members].filter((p) => !this.behindAt.has(p)).map((to) => ({ to, msg }));
   }
 
   private hasLocal(client: string): boolean {
@@ -335,7 +445,8 @@ export class RoomCore<P extends RoomPeer> {
     return false;
   }
 
+  /** To everyone else that is not behind (a behind connection hears everyone's presence with its welcome). */
   private relay(from: P, msg: Send<P>['msg'], out: Send<P>[]): void {
-    for (const p of this.members) if (p !== from) out.push({ to: p, msg });
+    for (const p of this.members) if (p !== from && !this.behindAt.has(p)) out.push({ to: p, msg });
   }
 }

@@ -113,6 +113,10 @@ export class ClientSession {
   private fatalCode: string | null = null;
   /** Batch base of each sent event (by clientSeq), for the log's copy of acked events. */
   private readonly sentBase = new Map<number, number>();
+  /** The server said this connection fell behind (P21): the stream stopped after this seq until a welcome. */
+  private behindAt: number | null = null;
+  /** The batching interval the server asked for (P22); 0: none. */
+  private batchMsNow = 0;
 
   constructor(options: ClientSessionOptions) {
     this.o = options;
@@ -150,6 +154,23 @@ export class ClientSession {
   /** What the last welcome allowed (null before the first). */
   get role(): Role | null {
     return this.roleNow;
+  }
+
+  /**
+   * The server is overloaded for this client (P21, P22): it said the connection fell
+   * behind (until the welcome that catches it up), or asked editors to batch. Typing goes
+   * on; the sync status shows `slow`.
+   */
+  get slow(): boolean {
+    return this.behindAt !== null || this.batchMsNow > 0;
+  }
+
+  /**
+   * The batching interval the server asked for (0: none): the shell calls `pump` at most
+   * this often. Meanwhile the session itself keeps one submit in flight at most.
+   */
+  get batchMs(): number {
+    return this.batchMsNow;
   }
 
   /** The code of the error that ended the session for good (null while it goes on). */
@@ -237,6 +258,16 @@ export class ClientSession {
       case 'pong':
         out.push({ type: 'other', message: msg });
         return out;
+      case 'behind':
+        // Outside the stream: the server stops it after `at`, and a welcome continues it.
+        this.behindAt = msg.at;
+        out.push({ type: 'other', message: msg });
+        return out;
+      case 'slow-down':
+        this.batchMsNow = msg.batchMs;
+        out.push({ type: 'other', message: msg });
+        if (msg.batchMs === 0) this.pumpInto(out);
+        return out;
       case 'history-page':
         if (this.catching !== null && msg.reqId === this.catching.reqId) this.page(msg, now, out);
         else out.push({ type: 'other', message: msg });
@@ -284,6 +315,9 @@ export class ClientSession {
 
   private welcome(msg: WelcomeMessage, out: SessionEffect[]): void {
     this.roleNow = msg.role;
+    // A welcome on an open connection is the catch-up after `behind` (P21); its events start at
+    // the seq the stream stopped after, which the state has confirmed, so it takes them like any.
+    this.behindAt = null;
     const st = this.st;
     const cp = msg.checkpoint;
     if (cp !== null && cp.seq > st.confirmedSeq) {
@@ -330,9 +364,18 @@ export class ClientSession {
     this.catching = null;
     if (!this.events(cu.welcome.events, out)) return;
     this.caughtUp(out);
-    for (const m of cu.held) {
+    const held = cu.held;
+    for (let i = 0; i < held.length; i++) {
       if (this.conn !== 'open') return;
-      this.stream(m, now, out);
+      // (Read afresh: `stream` may have set it; TypeScript narrowed it to null above.)
+      const again = this.catching as CatchingUp | null;
+      if (again !== null) {
+        // A held welcome (the catch-up after `behind`, P21) started another catch-up: the
+        // rest of the stream waits for that one, in order.
+        again.held.push(...held.slice(i));
+        return;
+      }
+      this.stream(held[i], now, out);
     }
   }
 
@@ -359,6 +402,7 @@ export class ClientSession {
       return false;
     }
     if (r.value.length > 0) out.push({ type: 'live', changes: r.value });
+    if (this.batchMsNow > 0 && fresh.some((e) => e.id.client === st.client)) this.pumpInto(out);
     return true;
   }
 
@@ -385,6 +429,7 @@ export class ClientSession {
         ...(head.meta !== undefined ? { meta: head.meta } : {}),
       };
       out.push({ type: 'confirmed', events: [ev], reset: false, rebased: false });
+      if (this.batchMsNow > 0) this.pumpInto(out);
     }
   }
 
@@ -399,6 +444,9 @@ export class ClientSession {
     if (!this.ready) return;
     const st = this.st;
     const upTo = this.o.sendableUpTo?.() ?? Infinity;
+    // Asked to batch (P22): one submit in flight at most; the rest waits in the outbox and
+    // goes out as one batch once it is confirmed.
+    if (this.batchMsNow > 0 && st.pending.some((p) => p.sent)) return;
     for (;;) {
       let n = 0;
       for (const p of st.pending) {
@@ -411,6 +459,7 @@ export class ClientSession {
       if (batch === null) return;
       for (const e of batch.events) this.sentBase.set(e.id.clientSeq, batch.base);
       out.push({ type: 'send', message: { type: 'submit', base: batch.base, events: batch.events as LocalEvent[] } as ClientMessage });
+      if (this.batchMsNow > 0) return;
     }
   }
 
@@ -446,6 +495,8 @@ export class ClientSession {
 
   /** What belonged to the connection goes with it; the outbox goes out again on the next. */
   private forget(): void {
+    this.behindAt = null;
+    this.batchMsNow = 0;
     this.conn = 'none';
     this.caught = false;
     this.catching = null;

@@ -68,6 +68,10 @@ function describeMsg(m: ServerMessage): string {
       return `presence ${m.client}`;
     case 'presence-leave':
       return `leave ${m.client}`;
+    case 'behind':
+      return `behind ${m.at}`;
+    case 'slow-down':
+      return 'slow-down';
     default:
       return m.type;
   }
@@ -184,7 +188,7 @@ describe('room core: history pages', () => {
 });
 
 describe('room core: the stream after a group commit', () => {
-  it('acks each submitter where its event stands, sends the others one message, and nothing before the commit (L1, L2, P5)', () => {
+  it('sends every connection, submitters included, the group as one shared message, and nothing before the commit (L1, L2, P5)', () => {
     const s = setup();
     const a = peer('a');
     const b = peer('b');
@@ -201,7 +205,9 @@ describe('room core: the stream after a group commit', () => {
     submit(a, 2, [1, 'A'], 0);
     expect(s.room.committedHead).toBe(0); // sequenced only
     const sends = s.commit(items);
-    expect(kinds(sends)).toEqual(['a:ack 1', 'a:events 2', 'a:ack 3', 'b:events 1', 'b:ack 2', 'b:events 3', 'c:events 1,2,3']);
+    expect(kinds(sends)).toEqual(['a:events 1,2,3', 'b:events 1,2,3', 'c:events 1,2,3']);
+    // One message object: a shell encodes it once for everyone.
+    expect(new Set(sends.map((x) => x.msg)).size).toBe(1);
     expect(s.room.committedHead).toBe(3);
   });
 
@@ -214,7 +220,7 @@ describe('room core: the stream after a group commit', () => {
     const again = s.room.submit(a, { base: 0, events: [ev('a', 1, ['hi']), ev('a', 2, [2, '!'])] }, 2);
     expect(again.ok && again.value.duplicates).toEqual([{ id: { client: 'a', clientSeq: 1 }, seq: 1 }]);
     const sends = s.commit([first.ok ? first.value : (null as never), again.ok ? again.value : (null as never)]);
-    expect(kinds(sends)).toEqual(['a:ack 1', 'a:ack 2', 'a:ack 1 dup']);
+    expect(kinds(sends)).toEqual(['a:events 1,2', 'a:ack 1 dup']);
 
     const restarted = new RoomCore<TestPeer>('d', s.log, { checkpointEvery: 1000 });
     const b = peer('a');
@@ -316,6 +322,7 @@ function runRandom(seed: number): void {
           if (e.seq !== c.seen + 1) throw new Error(`${to.name}: event ${e.seq} after ${c.seen}`);
           c.seen = e.seq;
           c.text = unwrap(applyToString(c.text, e.op));
+          if (e.id.client === to.client) c.inFlight--; // its own event: the ack
         }
       } else if (msg.type === 'ack' && msg.time !== undefined) {
         if (msg.seq !== c.seen + 1) throw new Error(`${to.name}: ack ${msg.seq} after ${c.seen}`);
@@ -373,3 +380,93 @@ function runRandom(seed: number): void {
     expect(c.text).toBe(truth);
   }
 }
+
+describe('room core: a connection past its send budget, and slow-down', () => {
+  it('moves a connection over budget behind, feeds it nothing, then catches it up with a welcome from where it stopped (P21)', () => {
+    const s = setup();
+    const a = peer('a');
+    const slow = peer('slow');
+    for (const p of [a, slow]) s.room.join(p, 0);
+    const submit = (cs: number, text: string) => {
+      const r = s.room.submit(a, { base: s.room.sequencerHead, events: [ev('a', cs, [0, text].filter((x) => x !== 0) as Op)] }, 5);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value;
+    };
+    for (const it of [submit(1, 'x')]) for (const e of it.appended) s.log.append([e]);
+    const first = s.room.committed([{ peer: a, appended: s.log.events.slice(0, 1), duplicates: [] }]);
+    expect(kinds(first)).toEqual(['a:events 1', 'slow:events 1']);
+
+    // Over budget at the next turn: `behind` at 1 (it has the stream up to 1), and nothing else.
+    const it2 = submit(2, 'y');
+    s.log.append(it2.appended);
+    const second = s.room.committed([it2], (p) => p === slow);
+    expect(kinds(second)).toEqual(['slow:behind 1', 'a:events 2']);
+    expect(s.room.isBehind(slow)).toBe(true);
+    // Behind: no stream, no presence, whatever the predicate says now.
+    const it3 = submit(3, 'z');
+    s.log.append(it3.appended);
+    expect(kinds(s.room.committed([it3], () => false))).toEqual(['a:events 3']);
+    expect(kinds(s.room.presence(a, { anchor: 1, head: 1 }))).toEqual([]);
+
+    // Drained: a welcome from 1 (events 2, 3: exactly what it missed), then a's presence.
+    const d = s.room.drained(slow);
+    expect(d).not.toBeNull();
+    const w = welcomeMessage(d!.welcome, s.log);
+    expect(w.checkpoint).toBeNull();
+    expect(w.events.map((e) => e.seq)).toEqual([2, 3]);
+    expect(kinds(d!.sends)).toEqual(['slow:presence a']);
+    expect(s.room.isBehind(slow)).toBe(false);
+    expect(s.room.drained(slow)).toBeNull();
+    // And it is fed again.
+    const it4 = submit(4, 'w');
+    s.log.append(it4.appended);
+    expect(kinds(s.room.committed([it4], () => false))).toEqual(['a:events 4', 'slow:events 4']);
+  });
+
+  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again (K16, P22)', () => {
+    const log = new MemoryLog();
+    const room = new RoomCore<TestPeer>('d', log, { checkpointEvery: 1000, targetLagMs: 150 });
+    const editors = Array.from({ length: 12 }, (_, i) => peer(`e${i}`));
+    const viewer = peer('v', 'v', 'view');
+    for (const p of [...editors, viewer]) room.join(p, 0);
+    const cs = new Map<TestPeer, number>();
+    // Each editor submits at base `base` at time `now`; all commit in one turn.
+    const round = (now: number, base: (head: number) => number) => {
+      const items: CommitItem<TestPeer>[] = [];
+      for (const p of editors) {
+        const n = (cs.get(p) ?? 0) + 1;
+        cs.set(p, n);
+        const r = room.submit(p, { base: base(room.committedHead), events: [ev(p.client, n, ['x'])] }, now);
+        if (!r.ok) throw new Error(r.error.message);
+        items.push(r.value);
+      }
+      for (const it of items) log.append(it.appended);
+      room.committed(items);
+      return room.pace(now + 1);
+    };
+    // Fresh submits (at the head): nothing asked.
+    expect(round(0, (h) => h)).toEqual([]);
+    expect(round(600, (h) => h)).toEqual([]);
+    // Stale ones: each made before the last turn (600 ms old at 1,200): slow-down 50 to every editor.
+    round(1200, (h) => h - 12);
+    const on = round(1800, (h) => h - 12);
+    expect(new Set(on.map((x) => x.to))).toEqual(new Set(editors));
+    expect(on[0].msg).toEqual({ type: 'slow-down', batchMs: 50 });
+    expect(room.batchMs).toBe(50);
+    // A newcomer editor hears it with its join; a viewer does not.
+    const late = peer('late');
+    const j = room.join(late, room.committedHead);
+    expect(j.ok && kinds(j.value.sends).filter((k) => k.startsWith('late:slow'))).toEqual(['late:slow-down']);
+    const j2 = room.join(peer('v2', 'v2', 'view'), room.committedHead);
+    expect(j2.ok && kinds(j2.value.sends).some((k) => k.includes('slow'))).toBe(false);
+    // Still stale: doubles.
+    round(2400, (h) => h - 12);
+    expect(round(3000, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 100 });
+    // Fresh again: halves, then lifts.
+    round(3600, (h) => h);
+    expect(round(4200, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
+    round(4800, (h) => h);
+    expect(round(5400, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 0 });
+    expect(room.batchMs).toBe(0);
+  });
+});

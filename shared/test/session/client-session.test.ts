@@ -176,4 +176,47 @@ describe('client session', () => {
     expect(fx[0]).toMatchObject({ source: 'decode', code: 'bad-message' });
     expect(c.state.confirmedSeq).toBe(0);
   });
+
+  it('under slow-down keeps one submit in flight and the rest in the outbox, sends them as one batch once it is confirmed, and is slow until lifted (P22)', () => {
+    const s = session(undefined, 100);
+    s.opened(user);
+    s.take(welcome(null, [], 0), 1);
+    expect(s.slow).toBe(false);
+    expect(kinds(s.take({ type: 'slow-down', batchMs: 200 }, 2))).toEqual(['other']);
+    expect(s.slow).toBe(true);
+    expect(s.batchMs).toBe(200);
+    // Typing is never blocked: each edit is taken; only the first goes out.
+    expect(s.edit(['a']).ok).toBe(true);
+    const first = sent(s.pump());
+    expect(first).toHaveLength(1);
+    const firstEvents = (first[0] as { events: unknown[] }).events;
+    expect(firstEvents).toHaveLength(1);
+    for (const c of ['b', 'c']) expect(s.edit([c]).ok).toBe(true);
+    expect(sent(s.pump())).toEqual([]);
+    expect(s.state.pending.length).toBe(3);
+    // Its events come back in the shared stream: the rest goes out as one submit.
+    const own = firstEvents.map((e, i) => ({ ...(e as object), seq: i + 1, base: 0, time: 9 }) as DocEvent);
+    const after = s.take({ type: 'events', events: own }, 3);
+    const next = sent(after);
+    expect(next).toHaveLength(1);
+    expect((next[0] as { events: unknown[] }).events.length).toBe(2);
+    // Lifted: not slow, and several submits may fly again.
+    s.take({ type: 'slow-down', batchMs: 0 }, 4);
+    expect(s.slow).toBe(false);
+  });
+
+  it('is slow from behind until the welcome that catches it up, and takes that welcome like a continuation of the stream (P21)', () => {
+    const s = session();
+    s.opened(user);
+    s.take(welcome(null, events(0, 2), 2), 1);
+    expect(s.take({ type: 'behind', at: 2 }, 2).some((e) => e.type === 'reconnect')).toBe(false);
+    expect(s.slow).toBe(true);
+    // Typing goes on meanwhile.
+    expect(s.edit(['m']).ok).toBe(true);
+    const fx = s.take(welcome(null, events(2, 5), 5), 3);
+    expect(kinds(fx).filter((k) => k === 'reconnect' || k === 'problem')).toEqual([]);
+    expect(s.slow).toBe(false);
+    expect(s.state.confirmedSeq).toBe(5);
+    expect(s.ready).toBe(true);
+  });
 });

@@ -75,6 +75,8 @@ export interface SimNetworkOptions {
   readonly window?: number;
   /** Randomness for the sessions' backoff jitter (seeded by the test). */
   readonly random?: () => number;
+  /** Each commit moves each connection behind with this chance (P21; sim-server.ts). */
+  readonly behindChance?: number;
 }
 
 export class SimNetwork {
@@ -95,6 +97,7 @@ export class SimNetwork {
       checkpointEvery: o.checkpointEvery ?? 1000,
       catchUpAfter: o.catchUpAfter ?? 1000,
       ...(o.window !== undefined ? { window: o.window } : {}),
+      ...(o.behindChance !== undefined ? { behindChance: o.behindChance, random: o.random ?? Math.random } : {}),
       now: () => this.time,
     });
   }
@@ -261,6 +264,18 @@ export class SimNetwork {
     return this.server.commit();
   }
 
+  /** `c` has read everything the server sent: if it was behind, the server catches it up (P21). */
+  drain(c: SimClient): boolean {
+    const conn = c.conn;
+    if (!conn || conn.down.length > 0 || !conn.alive) return false;
+    return this.server.drained(conn);
+  }
+
+  /** The server asks `c` to batch (P22; 0 lifts it). */
+  slowDown(c: SimClient, batchMs: number): void {
+    if (c.conn && c.conn.alive) this.server.slowDown(c.conn, batchMs);
+  }
+
   /** The client reads the next frame the server sent it. */
   clientStep(c: SimClient): void {
     const conn = c.conn;
@@ -323,6 +338,7 @@ export class SimNetwork {
           moved = true;
         }
         if (this.pump(c)) moved = true;
+        if (this.drain(c)) moved = true;
       }
       if (!moved) return;
     }

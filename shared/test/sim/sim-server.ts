@@ -5,7 +5,9 @@
  * reads encoded client frames and writes encoded server frames. What the server's shell
  * adds around the core (access, rate limits, the group commit's timer, the encoded tail)
  * is reduced to what a correct client meets: a hello joins, a submit is sequenced and
- * waits for the next commit, a history request is answered.
+ * waits for the next commit, a history request is answered; a connection may be moved
+ * behind at a commit (its send budget, P21) and caught up once it has read everything,
+ * and asked to batch (`slow-down`, P22).
  *
  * The commit is the simulation's to trigger (`commit`), so acks wait for durability
  * (L2) for as long as the test likes, and a crash (`restart(false)`) loses what was
@@ -41,6 +43,10 @@ export interface SimServer {
   left(link: ServerLink): void;
   /** The group commit: everything sequenced so far is stored, then answered. */
   commit(): boolean;
+  /** `link` has read everything sent to it: if it was behind (P21), its catch-up welcome goes out. */
+  drained(link: ServerLink): boolean;
+  /** The server asks `link` to batch (P22; 0 lifts it). */
+  slowDown(link: ServerLink, batchMs: number): void;
   /** Something sequenced is waiting for the commit. */
   readonly uncommitted: number;
   /**
@@ -60,6 +66,12 @@ export interface RoomServerOptions {
   /** Recent events the sequencer keeps (its rebase window). */
   readonly window?: number;
   readonly now: () => number;
+  /**
+   * At each commit, each connection is past its send budget with this chance and moved
+   * behind (P21) until the network reports it drained. Unset: never.
+   */
+  readonly behindChance?: number;
+  readonly random?: () => number;
 }
 
 interface SimPeer extends RoomPeer {
@@ -170,13 +182,28 @@ export class RoomServer implements SimServer {
     if (items.length === 0) return false;
     this.queue = [];
     for (const it of items) if (it.appended.length > 0) this.log.append(it.appended);
-    this.deliver(this.room.committed(items));
+    const chance = this.o.behindChance;
+    const random = this.o.random ?? Math.random;
+    this.deliver(this.room.committed(items, chance !== undefined ? () => random() < chance : undefined));
     const cp = this.room.dueCheckpoint();
     if (cp !== null) {
       this.log.putCheckpoint(cp);
       this.room.checkpointStored(cp);
     }
     return true;
+  }
+
+  drained(link: ServerLink): boolean {
+    const p = this.peers.get(link);
+    if (p === undefined || !this.room.isBehind(p)) return false;
+    const d = this.room.drained(p)!;
+    link.sendRaw(encodeServerFrame(welcomeMessage(d.welcome, this.log)));
+    this.deliver(d.sends);
+    return true;
+  }
+
+  slowDown(link: ServerLink, batchMs: number): void {
+    if (this.peers.has(link)) link.sendRaw(encodeServerMessage({ type: 'slow-down', batchMs }));
   }
 
   restart(keepMemory: boolean): void {

@@ -1,0 +1,326 @@
+/**
+ * One crowded document under a thin load generator: `typists` clients each typing
+ * `rate` characters a second at position 0, plus `watchers` that only read, all on one
+ * document of a real server process. The clients run in worker threads
+ * (thin-worker.ts) so that the generator is not the bottleneck, and the generator's own
+ * CPU is reported beside the server's, so the reader can judge.
+ *
+ * A row: `appendedPerSec` counts keystrokes acknowledged a second (a batched submit
+ * carries several); p50/p99 are from a keystroke's send to its receipt by the observer
+ * clients (a few typists that parse frames), in ms; `serverCpuPct` and
+ * `generatorCpuPct` are % of one core over the measured window.
+ *
+ * Run alone: `tsx bench/crowd/crowd-load.ts --clients=300 --rate=10 --seconds=6`
+ * (`--watchers=N`, `--workers=N`; `--url=ws://… --pid=N` for a server started by hand,
+ * e.g. under `node --cpu-prof` with the limits of `loadEnv`; `--hocuspocus` for the peer,
+ * a Hocuspocus server with thin Yjs clients, hocus-worker.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { ServerProcess } from '../../server/test/helpers/server-process.js';
+import { testToken } from '../../server/test/helpers/tokens.js';
+import type { WorkerInput, WorkerReport } from './thin-worker.js';
+
+export type CrowdPeer = 'eventide' | 'hocuspocus';
+
+export interface CrowdRow {
+  server: CrowdPeer;
+  clients: number;
+  watchers: number;
+  docs: number;
+  ratePerClient: number;
+  offered: number;
+  appendedPerSec: number;
+  p50: number;
+  p99: number;
+  serverRssMB: number;
+  serverCpuPct: number;
+  generatorCpuPct: number;
+  behind: number;
+  slowDowns: number;
+  load1: number;
+  errors: string[];
+  /**
+   * With `recovery`: once the load stops, 10 fresh typists' p99 (ms) in half-second windows,
+   * and when it first fell to 250 ms or less (ms after the stop; null: not within 8 s).
+   */
+  recovery?: { windows: number[]; normalAfterMs: number | null };
+}
+
+export interface CrowdOptions {
+  readonly typists: number;
+  readonly watchers: number;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly workers: number;
+  readonly tag: string;
+  /** Whose server and clients (default ours). */
+  readonly peer?: CrowdPeer;
+  /** Measure how soon latency is normal after the load stops (CrowdRow.recovery). */
+  readonly recovery?: boolean;
+}
+
+/** The environment that lifts the per-address and per-connection limits: every load client is 127.0.0.1. */
+export const loadEnv: Record<string, string> = {
+  EVENTIDE_RATE_EVENTS: '100000/100000',
+  EVENTIDE_RATE_FRAMES: '100000/100000',
+  EVENTIDE_CONNECTIONS_PER_MINUTE: '1000000',
+  EVENTIDE_CREATES_PER_MINUTE: '1000000',
+  EVENTIDE_RATE_ADDRESS_FRAMES: '1000000/1000000',
+};
+
+export function rssMB(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** utime + stime of a process, in seconds. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+/** Creates `docId` with its test edit token: one hello with `create`, until the welcome. */
+export function createDoc(url: string, docId: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('error', reject);
+    ws.on('open', () =>
+      ws.send(JSON.stringify({ type: 'hello', protocol: 3, docId, client: `${docId}-creator`, user: { name: 'c', color: '#000000' }, last: 0, token: testToken(docId), create: true })),
+    );
+    ws.on('message', (_d, isBinary) => {
+      if (!isBinary) return;
+      ws.close();
+      resolve();
+    });
+  });
+}
+
+function call(w: Worker, cmd: string): Promise<{ report?: WorkerReport }> {
+  return new Promise((resolve, reject) => {
+    const onMsg = (m: { report?: WorkerReport }) => {
+      w.off('error', reject);
+      resolve(m);
+    };
+    w.once('message', onMsg);
+    w.once('error', reject);
+    w.postMessage({ cmd });
+  });
+}
+
+/** Node 20's workers do not take `--import tsx` for a .ts entry: register tsx in the worker, then import it. */
+const boot = (file: string) => `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL(file, import.meta.url).href)}); })`;
+
+export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDowns') => rs.reduce((n, r) => n + r[k], 0);
+
+/**
+ * The thin clients of one document, in `workers` worker threads: `typists` typing `rate`
+ * characters a second at position 0 and `watchers` only reading (thin-worker.ts).
+ */
+export class ThinCrowd {
+  private readonly workers: Worker[] = [];
+
+  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer }) {
+    const file = o.peer === 'hocuspocus' ? './hocus-worker.ts' : './thin-worker.ts';
+    const total = o.typists + o.watchers;
+    const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
+    const observers = new Set<string>();
+    for (let k = 0; k < 8 && k < o.typists; k++) observers.add(names[Math.floor((k * o.typists) / 8)]);
+    for (let w = 0; w < o.workers; w++) {
+      const mine = names.filter((_, i) => i % o.workers === w);
+      const input: WorkerInput = {
+        url,
+        docId,
+        token: testToken(docId),
+        names: mine,
+        observers: mine.filter((n) => observers.has(n)),
+        rate: o.rate,
+        typists: mine.filter((n) => n.startsWith(`${o.tag}-t`)).length,
+      };
+      this.workers.push(new Worker(boot(file), { eval: true, workerData: input }));
+    }
+  }
+
+  /** Connects every client (each has its welcome when this resolves). */
+  async open(): Promise<void> {
+    for (const w of this.workers) await call(w, 'open');
+  }
+
+  /** Starts typing. */
+  async start(): Promise<void> {
+    await Promise.all(this.workers.map((w) => call(w, 'start')));
+  }
+
+  /** Starts the latency samples afresh. */
+  async measure(): Promise<void> {
+    await Promise.all(this.workers.map((w) => call(w, 'measure')));
+  }
+
+  /** What the clients sent and had acknowledged so far, and their latency samples since `measure`. */
+  async snapshot(): Promise<WorkerReport[]> {
+    return (await Promise.all(this.workers.map((w) => call(w, 'snapshot')))).map((m) => m.report!);
+  }
+
+  /** Stops typing. */
+  async stop(): Promise<WorkerReport[]> {
+    return (await Promise.all(this.workers.map((w) => call(w, 'stop')))).map((m) => m.report!);
+  }
+
+  /** Drops every connection and ends the threads. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => call(w, 'close').catch(() => null)));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** One row against a running server at `url` (process `pid`, for its RSS and CPU). */
+export async function crowdRow(url: string, pid: number | undefined, o: CrowdOptions): Promise<CrowdRow> {
+  const docId = `${o.tag}-crowd`;
+  const hocus = o.peer === 'hocuspocus';
+  if (!hocus) await createDoc(url, docId);
+  const crowd = new ThinCrowd(url, docId, o);
+  // Typists that start only when the load stops, to see how soon latency is normal again.
+  const small = o.recovery === true ? new ThinCrowd(url, docId, { ...o, typists: 10, watchers: 0, workers: 1, tag: `${o.tag}r` }) : null;
+  try {
+    await crowd.open();
+    await small?.open();
+    await crowd.start();
+    await new Promise((r) => setTimeout(r, 1500)); // warm up
+    const before = await crowd.snapshot();
+    await crowd.measure();
+    const cpu0 = process.cpuUsage();
+    const s0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, o.seconds * 1000));
+    const after = await crowd.snapshot();
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const serverCpu = cpuSeconds(pid) - s0;
+    const rss = rssMB(pid);
+    await crowd.stop();
+    const recovery = small !== null ? await recover(small) : undefined;
+    const lat = after.flatMap((r) => r.latencies);
+    const acked = sum(after, 'acked') - sum(before, 'acked');
+    // Hocuspocus acknowledges nothing: its rate is what each observer received of the others' keystrokes.
+    const observers = Math.min(8, o.typists);
+    const appended = hocus ? (acked / observers) * (o.typists / Math.max(1, o.typists - 1)) : acked;
+    return {
+      server: o.peer ?? 'eventide',
+      clients: o.typists,
+      watchers: o.watchers,
+      docs: 1,
+      ratePerClient: o.rate,
+      offered: o.typists * o.rate,
+      appendedPerSec: Math.round(appended / elapsed),
+      p50: Math.round(pct(lat, 50) * 10) / 10,
+      p99: Math.round(pct(lat, 99) * 10) / 10,
+      serverRssMB: Math.round(rss),
+      serverCpuPct: Math.round((serverCpu / elapsed) * 100),
+      generatorCpuPct: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100),
+      behind: sum(after, 'behind'),
+      slowDowns: sum(after, 'slowDowns'),
+      load1: Number(loadavg()[0].toFixed(2)),
+      errors: [...new Set(after.flatMap((r) => r.errors))].slice(0, 5),
+      ...(recovery !== undefined ? { recovery } : {}),
+    };
+  } finally {
+    await crowd.close();
+    await small?.close();
+  }
+}
+
+/** After the load stopped: `small` types, p99 per half second for 8 s. */
+async function recover(small: ThinCrowd): Promise<{ windows: number[]; normalAfterMs: number | null }> {
+  await small.start();
+  const windows: number[] = [];
+  let normalAfterMs: number | null = null;
+  for (let w = 1; w <= 16; w++) {
+    await small.measure();
+    await new Promise((r) => setTimeout(r, 500));
+    const p99 = pct((await small.snapshot()).flatMap((r) => r.latencies), 99);
+    windows.push(Math.round(p99));
+    if (normalAfterMs === null && p99 <= 250) normalAfterMs = w * 500;
+  }
+  await small.stop();
+  return { windows, normalAfterMs };
+}
+
+/** A Hocuspocus server alone in its process (hocus-server.ts), on `port`. */
+export async function startHocuspocus(port: number): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./hocus-server.ts', import.meta.url))], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (c) => reject(new Error(`hocus-server exited with ${c}`)));
+    child.stdout!.on('data', (b: Buffer) => {
+      if (b.toString().includes('listening')) resolve();
+    });
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+function arg(name: string, dflt: number): number {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? Number(a.split('=')[1]) : dflt;
+}
+
+function opt(name: string): string | undefined {
+  return process.argv.find((x) => x.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+if (process.argv[1]?.endsWith('crowd-load.ts')) {
+  const o = {
+    typists: arg('clients', 300),
+    watchers: arg('watchers', 0),
+    rate: arg('rate', 10),
+    seconds: arg('seconds', 6),
+    workers: arg('workers', 2),
+    tag: `c${Date.now().toString(36)}`,
+    peer: (process.argv.includes('--hocuspocus') ? 'hocuspocus' : 'eventide') as CrowdPeer,
+    recovery: process.argv.includes('--recovery'),
+  };
+  // `--url=ws://… --pid=N`: a server started by hand (e.g. under `node --cpu-prof`, with loadEnv's limits).
+  const url = opt('url');
+  if (o.peer === 'hocuspocus') {
+    const h = await startHocuspocus(arg('port', 20510));
+    try {
+      console.log(JSON.stringify(await crowdRow(h.url, h.pid, o)));
+    } finally {
+      await h.stop();
+    }
+  } else if (url !== undefined) {
+    console.log(JSON.stringify(await crowdRow(url, arg('pid', 0) || undefined, o)));
+  } else {
+    const port = arg('port', 0);
+    const server = await ServerProcess.start({ env: loadEnv, ...(port > 0 ? { port } : {}) });
+    try {
+      console.log(JSON.stringify(await crowdRow(server.url, server.pid, o)));
+    } finally {
+      await server.stop();
+      await server.dispose();
+    }
+  }
+  process.exit(0);
+}

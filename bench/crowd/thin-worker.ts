@@ -1,0 +1,227 @@
+/**
+ * One worker thread of the thin load generator (crowd-load.ts): a share of the clients
+ * of one document, each a raw WebSocket that types one character at position 0 at a
+ * fixed rate. Thin on purpose, so that the generator is not what is measured:
+ *
+ *   - no client state: the base of a submit is the last seq the client has seen, read
+ *     from the end of each text frame (`"seq":` of the last event or the ack) without
+ *     parsing it; an insert at 0 is valid at any base, so nothing needs rebasing here;
+ *   - each event carries its send time (`meta.t`, ms on the process's shared clock), and
+ *     only a few observer clients parse frames, for the latency of others' events;
+ *   - `slow-down` is obeyed: while it holds, a client keeps its keystrokes and sends them
+ *     as one submit at most every `batchMs` and only when its previous submit is acked;
+ *   - `behind` is counted; the stream resumes on its own when the socket drains.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import WebSocket from 'ws';
+import { decodeServerFrame } from '../../shared/src/protocol/frames.js';
+
+export interface WorkerInput {
+  readonly url: string;
+  readonly docId: string;
+  readonly token: string;
+  /** Client names this worker runs. */
+  readonly names: readonly string[];
+  /** Which of them parse frames for latency. */
+  readonly observers: readonly string[];
+  readonly rate: number;
+  /** How many of `names` (the first ones) type; the others only watch. */
+  readonly typists: number;
+}
+
+export interface WorkerReport {
+  readonly latencies: number[];
+  readonly sent: number;
+  readonly acked: number;
+  readonly behind: number;
+  readonly slowDowns: number;
+  readonly errors: string[];
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+class ThinClient {
+  ws!: WebSocket;
+  seq = 0;
+  clientSeq = 0;
+  /** Keystrokes not yet sent (slow-down holds them). */
+  held = 0;
+  heldT = 0;
+  inFlight = 0;
+  /** Keystrokes of each submit in flight, oldest first. */
+  private readonly flying: number[] = [];
+  batchMs = 0;
+  lastSubmit = 0;
+  acked = 0;
+  sent = 0;
+  behind = 0;
+  slowDowns = 0;
+  constructor(
+    readonly input: WorkerInput,
+    readonly name: string,
+    readonly observer: boolean,
+    readonly latencies: number[],
+    readonly errors: string[],
+  ) {}
+
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = (this.ws = new WebSocket(this.input.url, { perMessageDeflate: false }));
+      ws.on('error', (e) => {
+        this.errors.push(`${this.name}: ${e.message}`);
+        reject(e);
+      });
+      ws.on('open', () =>
+        ws.send(
+          JSON.stringify({ type: 'hello', protocol: 3, docId: this.input.docId, client: this.name, user: { name: this.name, color: '#888888' }, last: 0, token: this.input.token }),
+        ),
+      );
+      ws.on('message', (data: Buffer, isBinary) => {
+        if (isBinary) {
+          // The welcome: decoded once, for the head.
+          const r = decodeServerFrame(new Uint8Array(data.buffer, data.byteOffset, data.length));
+          if (r.ok && r.value.type === 'welcome') {
+            // The first, or the catch-up after `behind`: own events in it are acks.
+            for (const e of r.value.events) if (e.id.client === this.name && e.seq > this.seq) this.ackOne();
+            this.seq = r.value.head;
+            resolve();
+          }
+          return;
+        }
+        this.text(data.toString('utf8'));
+      });
+    });
+  }
+
+  private text(s: string): void {
+    const type = s.startsWith('{"type":"ack"') ? 'ack' : s.startsWith('{"type":"events"') ? 'events' : '';
+    if (type !== '') {
+      const at = s.lastIndexOf('"seq":');
+      if (at >= 0) {
+        const seq = parseInt(s.slice(at + 6, at + 20), 10);
+        if (seq > this.seq) this.seq = seq;
+      }
+      if (type === 'ack') {
+        this.ackOne();
+        this.maybeFlush();
+      } else if (this.observer) {
+        const t = now();
+        const msg = JSON.parse(s) as { events: { id: { client: string; clientSeq: number }; meta?: { t?: number } }[] };
+        for (const e of msg.events) {
+          if (e.id.client === this.name) this.ackOne(); else if (e.meta?.t !== undefined) this.latencies.push(t - e.meta.t);
+        }
+        this.maybeFlush();
+      } else {
+        // Own events arrive in the shared frame: count them without parsing the frame.
+        let i = 0;
+        const needle = `"client":"${this.name}"`;
+        while ((i = s.indexOf(needle, i)) >= 0) {
+          this.ackOne();
+          i += needle.length;
+        }
+        this.maybeFlush();
+      }
+      return;
+    }
+    if (s.startsWith('{"type":"slow-down"')) {
+      this.slowDowns++;
+      this.batchMs = (JSON.parse(s) as { batchMs: number }).batchMs;
+      return;
+    }
+    if (s.startsWith('{"type":"behind"')) {
+      this.behind++;
+      return;
+    }
+    if (s.startsWith('{"type":"error"')) this.errors.push(`${this.name}: ${s.slice(0, 200)}`);
+  }
+
+  private ackOne(): void {
+    this.acked += this.flying.shift() ?? 0;
+    this.inFlight = this.flying.length;
+  }
+
+  type(): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.held === 0) this.heldT = now();
+    this.held++;
+    this.maybeFlush();
+  }
+
+  private timer: NodeJS.Timeout | null = null;
+
+  /** Sends what is held unless slow-down holds it: then once nothing is in flight and `batchMs` has passed. */
+  private maybeFlush(): void {
+    if (this.held === 0 || this.timer !== null) return;
+    if (this.batchMs === 0) return this.flush();
+    if (this.inFlight > 0) return; // the ack calls again
+    const wait = this.lastSubmit + this.batchMs - now();
+    if (wait <= 0) return this.flush();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.maybeFlush();
+    }, wait);
+  }
+
+  /** One submit with every held keystroke (one event of n characters: the latency is the first one's). */
+  private flush(): void {
+    const n = this.held;
+    if (n === 0) return;
+    this.held = 0;
+    this.lastSubmit = now();
+    this.flying.push(n);
+    this.inFlight = this.flying.length;
+    this.sent += n;
+    const op = ['x'.repeat(n)];
+    this.ws.send(
+      `{"type":"submit","base":${this.seq},"events":[{"id":{"client":"${this.name}","clientSeq":${++this.clientSeq}},"author":"${this.name}","op":${JSON.stringify(op)},"kind":"edit","meta":{"t":${this.heldT}}}]}`,
+    );
+  }
+}
+
+const input = workerData as WorkerInput;
+const latencies: number[] = [];
+const errors: string[] = [];
+const clients = input.names.map((n) => new ThinClient(input, n, input.observers.includes(n), latencies, errors));
+let timers: NodeJS.Timeout[] = [];
+let measuring = false;
+
+parentPort!.on('message', async (m: { cmd: 'open' | 'start' | 'measure' | 'stop' | 'snapshot' | 'close' }) => {
+  if (m.cmd === 'open') {
+    for (let i = 0; i < clients.length; i += 20) await Promise.all(clients.slice(i, i + 20).map((c) => c.open()));
+    parentPort!.postMessage({ opened: clients.length });
+  } else if (m.cmd === 'start') {
+    const period = 1000 / input.rate;
+    timers = clients.slice(0, input.typists).map((c, i) => {
+      const t = setTimeout(() => {
+        timers.push(setInterval(() => c.type(), period));
+      }, (i * period) / clients.length + Math.random() * period);
+      return t;
+    });
+    parentPort!.postMessage({ started: true });
+  } else if (m.cmd === 'measure') {
+    measuring = true;
+    latencies.length = 0;
+    parentPort!.postMessage({ measuring });
+  } else if (m.cmd === 'stop') {
+    for (const t of timers) clearTimeout(t), clearInterval(t);
+    timers = [];
+    parentPort!.postMessage({ report: snapshot() });
+  } else if (m.cmd === 'snapshot') {
+    parentPort!.postMessage({ report: snapshot() });
+  } else if (m.cmd === 'close') {
+    for (const c of clients) c.ws.terminate();
+    parentPort!.postMessage({ closed: true });
+  }
+});
+
+function snapshot(): WorkerReport {
+    const report: WorkerReport = {
+      latencies: latencies.slice(),
+      sent: clients.reduce((n, c) => n + c.sent, 0),
+      acked: clients.reduce((n, c) => n + c.acked, 0),
+      behind: clients.reduce((n, c) => n + c.behind, 0),
+      slowDowns: clients.reduce((n, c) => n + c.slowDowns, 0),
+      errors: errors.slice(0, 20),
+    };
+  return report;
+}

@@ -1,0 +1,82 @@
+/**
+ * How much a crowded document asks its editors to batch (issue 15, K16, P22). Pure: the
+ * shell passes the clock in.
+ *
+ * Much of what a submit costs the server is per submit, not per event: a frame to parse
+ * and validate, a rebase over every event since its base, a place in a commit turn. When
+ * a document gets more submits than the server sequences in real time, the stream falls
+ * behind, each submit's base lags further, each rebase walks more events, and the work
+ * per event grows with the load: the collapse measured in issue 15. The way to keep up
+ * without refusing anything is fewer, larger submits: the room asks every editor to send
+ * at most one submit every `batchMs`, and only once its previous one is confirmed; the
+ * rest waits in the client's own outbox, where waiting costs the server nothing.
+ *
+ * "Behind real time" is measured where it shows: the staleness of each submit, the age
+ * of the oldest event its author had not yet seen when it sent it (RoomCore knows when
+ * each event was sequenced). Its median over a window of `windowMs`, among at least
+ * `minSubmitters` editors (one editor on a slow link is not the document's overload),
+ * above `targetLagMs` doubles the interval (from `minBatchMs` up to `maxBatchMs`); below
+ * a third of it halves it, down to none. Between the two it holds, so a document that
+ * keeps up only while batched stays batched.
+ */
+
+export interface LoadGovernorOptions {
+  /** Median staleness of submits above which editors are asked to batch more, ms. */
+  readonly targetLagMs: number;
+  /** The measuring window, ms. */
+  readonly windowMs?: number;
+  /** Fewest distinct editors in a window for it to count. */
+  readonly minSubmitters?: number;
+  /** The first interval asked for, ms. */
+  readonly minBatchMs?: number;
+  /** The longest interval ever asked for, ms. */
+  readonly maxBatchMs?: number;
+}
+
+export class LoadGovernor {
+  private windowStart: number | null = null;
+  private readonly lags: number[] = [];
+  private readonly submitters = new Set<string>();
+  private batch = 0;
+  private readonly windowMs: number;
+  private readonly minSubmitters: number;
+  private readonly minBatchMs: number;
+  private readonly maxBatchMs: number;
+
+  constructor(private readonly opts: LoadGovernorOptions) {
+    if (!(opts.targetLagMs > 0)) throw new Error(`LoadGovernor: targetLagMs must be > 0, got ${opts.targetLagMs}`);
+    this.windowMs = opts.windowMs ?? 500;
+    this.minSubmitters = opts.minSubmitters ?? 10;
+    this.minBatchMs = opts.minBatchMs ?? 50;
+    this.maxBatchMs = opts.maxBatchMs ?? 2000;
+  }
+
+  /** The batching interval in force (0: none). */
+  get batchMs(): number {
+    return this.batch;
+  }
+
+  /** A submit from `client` arrived at `now`, `lagMs` stale. */
+  submitted(client: string, lagMs: number, now: number): void {
+    if (this.windowStart === null) this.windowStart = now;
+    this.lags.push(lagMs);
+    this.submitters.add(client);
+  }
+
+  /** Closes the window if it is over; returns the new interval when it changed, else null. */
+  tick(now: number): number | null {
+    if (this.windowStart === null || now - this.windowStart < this.windowMs) return null;
+    const lags = this.lags.sort((a, b) => a - b);
+    const median = lags[Math.floor(lags.length / 2)];
+    const counts = this.submitters.size >= this.minSubmitters;
+    this.windowStart = null;
+    this.lags.length = 0;
+    this.submitters.clear();
+    let next = this.batch;
+    if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
+    else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) next = this.batch / 2 < this.minBatchMs ? 0 : Math.round(this.batch / 2);
+    if (next === this.batch) return null;
+    this.batch = next;
+    return next;
+  }
+}
