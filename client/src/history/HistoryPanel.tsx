@@ -23,6 +23,7 @@ import { restoreOp, revertStepOp, stepKeyOf } from './history-actions.js';
 import { labelMeta, MAX_LABEL } from './labels.js';
 import { AuditList } from './AuditList.js';
 import { CompareView } from './CompareView.js';
+import { ExportButtons } from '../markdown/ExportButtons.js';
 
 const SPEEDS = [1, 10, 100, 1000, 10000] as const;
 
@@ -388,6 +389,7 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
             </button>
           </>
         )}
+        <ExportButtons prefix="history-export" suffix={`-v${v}`} disabled={s.loaded < v || v < s.base} text={() => model.index.textAt(v)} />
         <span className="history-tabs" role="tablist">
           {(['view', 'compare', 'audit'] as const).map((t) => (
             <button key={t} type="button" role="tab" aria-selected={tab === t} data-testid={`history-tab-${t}`} onClick={() => setTab(t)}>

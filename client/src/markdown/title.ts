@@ -1,7 +1,7 @@
 /**
  * A document's title (issue 16, spec C13): the text of its first Markdown heading (ATX,
  * `# Title`, any level) within the first `TITLE_SCAN` characters, else its first non-blank
- * line; trimmed, at most `MAX_TITLE` characters; '' for a blank document. The page shows it
+ * line that is not an empty heading; trimmed, at most `MAX_TITLE` characters; '' for a blank document. The page shows it
  * (`doc-title`), the browser tab carries it, and the list on `/` stores it.
  *
  * Always plain text: it is shown through React's text nodes and escaped in exports, never
@@ -13,6 +13,8 @@ export const TITLE_SCAN = 4000;
 export const MAX_TITLE = 120;
 
 const HEADING = /^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$/;
+/** A heading with no text (`#`, `## `): no title. */
+const EMPTY_HEADING = /^#{1,6}$/;
 
 function cap(s: string): string {
   return s.length > MAX_TITLE ? s.slice(0, MAX_TITLE) : s;
@@ -28,7 +30,7 @@ export function documentTitle(text: string): string {
   }
   for (const line of lines) {
     const t = line.trim();
-    if (t !== '') return cap(t);
+    if (t !== '' && !EMPTY_HEADING.test(t)) return cap(t);
   }
   return '';
 }
