@@ -13,6 +13,9 @@
  *     client backs off and resends), then sequenced and queued for the group commit;
  *   - `history`: a page, charged to the address's read budget: a debt pauses reading
  *     for as long as the budget takes to repay it (nothing refused);
+ *   - `rotate-links` (edit connections only): the access record gets the new token's
+ *     hashes, every other connection to the document is closed with `links-replaced`
+ *     (they all joined with the old tokens), and `links-rotated` answers;
  *   - `presence` relayed, `ping` answered.
  *
  * Everything that reads the store (hello, submit, history) runs through one guard
@@ -25,6 +28,7 @@ import {
   type Cursor,
   type HelloMessage,
   type HistoryMessage,
+  type RotateLinksMessage,
   type SubmitMessage,
   type User,
   type Role,
@@ -51,6 +55,8 @@ export interface ConnectionHost extends TransportHost {
   chargeAddressReads(address: string, bytes: number): number;
   /** The role a hello's token gives (access/gate.ts). Throws if a store does. */
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>>;
+  /** Replaces `conn`'s document's links and closes its other connections (`links-replaced`). Throws if a store does. */
+  rotateLinks(conn: Connection, token: string): Result<null, CodedError<AccessErrorCode>>;
 }
 
 /** What the client is told when the store fails under each kind of message; nothing was stored or changed. */
@@ -58,6 +64,7 @@ const storeRefusals = {
   hello: 'the document could not be loaded; try again',
   submit: 'the server could not read the log; nothing was stored, resend later',
   history: 'the history could not be read; try again',
+  'rotate-links': 'the links could not be replaced; the old ones still work; try again',
 } as const;
 
 export class Connection extends Transport implements Peer {
@@ -113,6 +120,8 @@ export class Connection extends Transport implements Peer {
           return this.submit(msg);
         case 'history':
           return this.history(msg);
+        case 'rotate-links':
+          return this.rotateLinks(msg);
       }
     });
     if (r.ok) return;
@@ -168,6 +177,20 @@ export class Connection extends Transport implements Peer {
       const r = room.submit(this, { base: msg.base, events: msg.events });
       if (r.ok) this.host.commit(r.value);
       else this.sendError(r.error.code, r.error.message);
+    }
+    return ok(null);
+  }
+
+  /** New links (edit connections only): the old tokens stop, the others on them are closed (hub). */
+  private rotateLinks(msg: RotateLinksMessage): Result<null> {
+    if (this.room === null) {
+      this.sendError('not-joined', 'send hello before rotate-links');
+    } else if (this.role !== 'edit') {
+      this.sendError('read-only', 'this connection joined with a view link: it cannot replace the links');
+    } else {
+      const r = this.host.rotateLinks(this, msg.token);
+      if (r.ok) this.sendRaw(encodeServerMessage({ type: 'links-rotated', reqId: msg.reqId }));
+      else this.sendError(r.error.code, r.error.message, CloseCode.policy);
     }
     return ok(null);
   }

@@ -1,8 +1,9 @@
 /**
  * Where the server keeps who may use a document: the SHA-256 of its edit token and of
  * its view token (shared/src/access/capability.ts), never the tokens. A document without
- * a record cannot be joined at all; a record is written once, when the creator's first
- * hello (or `npm run import`) registers the document, and never changed.
+ * a record cannot be joined at all; a record is written when the creator's first hello
+ * (or `npm run import`) registers the document, and changed only when an editor replaces
+ * the links (`rotate-links`): both hashes at once, so the old tokens stop at once.
  *
  * Synchronous like the log store (better-sqlite3). Two implementations: SQLite
  * (sqlite-access-store.ts) for the server, memory for in-process tests.
@@ -26,6 +27,11 @@ export interface AccessStore {
    * record: the first registration wins, forever. Throws if the store does.
    */
   register(record: AccessRecord): boolean;
+  /**
+   * Replaces both hashes of a registered document (new links). Returns false (and changes
+   * nothing) when `docId` has no record. Throws if the store does.
+   */
+  replace(docId: string, editHash: string, viewHash: string): boolean;
   close(): void;
 }
 
@@ -38,6 +44,12 @@ export class MemoryAccessStore implements AccessStore {
   register(record: AccessRecord): boolean {
     if (this.records.has(record.docId)) return false;
     this.records.set(record.docId, { ...record });
+    return true;
+  }
+  replace(docId: string, editHash: string, viewHash: string): boolean {
+    const old = this.records.get(docId);
+    if (old === undefined) return false;
+    this.records.set(docId, { ...old, editHash, viewHash });
     return true;
   }
   close(): void {}

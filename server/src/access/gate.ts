@@ -49,6 +49,17 @@ export class AccessGate {
     this.creates = new AddressBuckets(creates);
   }
 
+  /**
+   * New links for a registered document: `token` becomes its edit token and `viewTokenOf(token)`
+   * its view token; the old ones give nothing from the next hello on. The caller has checked
+   * that the asking connection joined with the edit role. Throws only if a store does.
+   */
+  rotate(docId: string, token: string): Result<null, CodedError<'access-denied'>> {
+    if (!isWellFormedToken(token)) return err('access-denied', 'a new token must be 22-128 of A-Z a-z 0-9 _ -');
+    if (!this.access.replace(docId, tokenHash(token), tokenHash(viewTokenOf(token)))) return err('access-denied', DENIED);
+    return ok(null);
+  }
+
   /** The role `req.token` gives on `req.docId`. Throws only if a store does. */
   authorize(req: GateRequest): Result<Role, CodedError<AccessErrorCode>> {
     const { docId, token } = req;
