@@ -13,6 +13,7 @@ import { PresenceList } from './PresenceList.js';
 import { StorageNotice } from './StorageNotice.js';
 import { BaseAheadRecovery, useStartOver, type StartOver } from './BaseAheadRecovery.js';
 import { DocumentTitle } from './DocumentTitle.js';
+import { ShareLinks } from './ShareLinks.js';
 import { useLiveText } from '../markdown/live-text.js';
 import { Preview } from '../markdown/Preview.js';
 import { ExportButtons } from '../markdown/ExportButtons.js';
@@ -137,16 +138,7 @@ function DocumentView({ docId, capability }: { docId: string; capability: Capabi
       <div className="document-meta">
         <IdentityEditor user={user} onChange={setUser} />
         {client && <PresenceList client={client} user={user} />}
-        {editLink !== null && (
-          <label className="share">
-            Edit link
-            <input data-testid="share-edit-link" readOnly value={editLink} onFocus={(e) => e.currentTarget.select()} />
-          </label>
-        )}
-        <label className="share">
-          View link
-          <input data-testid="share-view-link" readOnly value={viewLink} onFocus={(e) => e.currentTarget.select()} />
-        </label>
+        <ShareLinks docId={docId} editLink={editLink} viewLink={viewLink} client={client} />
         {readOnly && (
           <span className="read-only-badge" data-testid="read-only">
             View only
@@ -206,7 +198,11 @@ function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; r
       {s.fatalCode === 'base-ahead' ? (
         <BaseAheadRecovery client={client} startOver={startOver} canWrite={!viewOnly} />
       ) : (
-        s.fatal && <p className="problem" role="alert">{s.fatal}</p>
+        s.fatal && (
+          <p className="problem" role="alert" data-testid="fatal" data-code={s.fatalCode ?? ''}>
+            {s.fatal}
+          </p>
+        )
       )}
       <StorageNotice snapshot={s} />
       {s.errors
