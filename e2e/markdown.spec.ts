@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Download, type Page } from '@playwright/test';
-import { caretTo, editorReady, editorText, newDocument, settled } from './helpers';
+import { caretTo, editorReady, editorText, freshPage, newDocument, openDocument, settled } from './helpers';
 
 async function undoDepth(page: Page): Promise<{ undo: number; redo: number } | null> {
   return page.getByTestId('editor').evaluate((el) => {
@@ -146,4 +146,49 @@ test('the preview renders the Markdown and follows edits; the title is on the pa
   await expect(page).toHaveTitle('Eventide');
   await page.goto(url);
   await editorReady(page);
+});
+
+test('the list on / filters by title and removes a document from this browser only; one with unsent edits is kept (C16)', async ({ browser }) => {
+  const { context, page } = await freshPage(browser);
+  const titles = ['Alpha plans', 'Beta notes', 'Gamma alpha'];
+  const urls: string[] = [];
+  for (const t of titles) {
+    urls.push(await newDocument(page));
+    await caretTo(page, 'end');
+    await page.keyboard.type(`# ${t}\nbody`);
+    await settled(page);
+  }
+  await page.goto('/');
+  const items = page.getByTestId('document-item');
+  await expect(items).toHaveCount(3);
+  await page.getByTestId('document-filter').fill('ALPHA');
+  await expect(items).toHaveCount(2);
+  await expect(items.filter({ hasText: 'Beta notes' })).toHaveCount(0);
+  await page.getByTestId('document-filter').fill('');
+  await expect(items).toHaveCount(3);
+
+  // Remove "Beta notes": gone from the list, also after a reload; still on the server for its link.
+  await items.filter({ hasText: 'Beta notes' }).getByTestId('document-remove').click();
+  await items.filter({ hasText: 'Beta notes' }).getByTestId('document-remove-confirm').click();
+  await expect(items).toHaveCount(2);
+  await page.reload();
+  await expect(items).toHaveCount(2);
+  const other = await freshPage(browser);
+  await openDocument(other.page, urls[1]);
+  await expect.poll(() => editorText(other.page)).toBe('# Beta notes\nbody');
+  await other.context.close();
+
+  // A copy with unsent edits is not removed.
+  await openDocument(page, urls[0]);
+  await context.setOffline(true);
+  await caretTo(page, 'end');
+  await page.keyboard.type(' offline');
+  await expect(page.getByTestId('sync-status')).toHaveAttribute('data-pending', /[1-9]/);
+  await page.getByRole('link', { name: 'Eventide' }).click();
+  await items.filter({ hasText: 'Alpha plans' }).getByTestId('document-remove').click();
+  await items.filter({ hasText: 'Alpha plans' }).getByTestId('document-remove-confirm').click();
+  await expect(page.getByTestId('document-list-problem')).toContainText('not yet sent');
+  await expect(items).toHaveCount(2);
+  await context.setOffline(false);
+  await context.close();
 });
