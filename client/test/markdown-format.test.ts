@@ -103,3 +103,14 @@ describe('title (C13)', () => {
     expect(fileNameOf('', 'html')).toBe('document.html');
   });
 });
+
+describe('the change a version made (C17)', () => {
+  it('is the inserted text, or the point of a delete, in the text after the event (C17)', async () => {
+    const { changeRange } = await import('../src/history/change-range.js');
+    expect(changeRange([5, 'abc'])).toEqual({ from: 5, to: 8 });
+    expect(changeRange([5, { d: 'xy' }])).toEqual({ from: 5, to: 5 });
+    expect(changeRange(['new', { d: 'old' }])).toEqual({ from: 0, to: 3 });
+    expect(changeRange([2, 'a', 10, { d: 'zz' }, 4, 'b'])).toEqual({ from: 2, to: 18 });
+    expect(changeRange([])).toBeNull();
+  });
+});

@@ -188,7 +188,7 @@ function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; r
           className="secondary"
           data-testid="preview-toggle"
           aria-pressed={preview}
-          aria-controls="document-preview"
+          aria-controls={preview ? 'document-preview' : undefined}
           onClick={() => setPreview((p) => !p)}
         >
           {preview ? 'Hide preview' : 'Preview'}
@@ -213,17 +213,19 @@ function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; r
           </p>
         ))}
       {resyncs.length > 0 && <p className="problem">The editor was reloaded from the document: {resyncs[resyncs.length - 1]}</p>}
-      <div className={preview ? 'doc-panes with-preview' : 'doc-panes'}>
-        <div className="source-pane">
-          <Editor client={client} peers={s.peers} undo={viewOnly ? null : undo} readOnly={viewOnly} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} onApplier={(a) => (applier.current = a)} />
-        </div>
-        {preview && (
-          <div className="preview-pane" id="document-preview">
-            <Preview text={text} />
+      <div className="doc-layout">
+        <div className={preview ? 'doc-panes with-preview' : 'doc-panes'}>
+          <div className="source-pane">
+            <Editor client={client} peers={s.peers} undo={viewOnly ? null : undo} readOnly={viewOnly} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} onApplier={(a) => (applier.current = a)} />
           </div>
-        )}
+          {preview && (
+            <div className="preview-pane" id="document-preview">
+              <Preview text={text} />
+            </div>
+          )}
+        </div>
+        <HistorySection client={client} readOnly={viewOnly} apply={() => applier.current} />
       </div>
-      <HistorySection client={client} readOnly={viewOnly} apply={() => applier.current} />
       {last && last.code !== 'restore' && (
         <p className="last-error" data-testid="sync-error">
           Last sync problem: {last.code}: {last.message}

@@ -25,8 +25,8 @@ const BUTTONS: readonly { kind: FormatKind; testId: string; label: string; text:
   { kind: 'bold', testId: 'format-bold', label: 'Bold', text: 'B', className: 'fmt-bold' },
   { kind: 'italic', testId: 'format-italic', label: 'Italic', text: 'I', className: 'fmt-italic' },
   { kind: 'link', testId: 'format-link', label: 'Link', text: 'Link' },
-  { kind: 'heading1', testId: 'format-heading', label: 'Heading', text: 'H1' },
-  { kind: 'heading2', testId: 'format-heading2', label: 'Subheading', text: 'H2' },
+  { kind: 'heading1', testId: 'format-heading', label: 'H1 heading', text: 'H1' },
+  { kind: 'heading2', testId: 'format-heading2', label: 'H2 subheading', text: 'H2' },
   { kind: 'list', testId: 'format-list', label: 'Bulleted list', text: '• List' },
 ];
 
