@@ -61,7 +61,8 @@ export function Editor({
       onResync: (why) => resync.current?.(why),
       // View-only: the text cannot be changed from this editor (typing, paste, drop).
       // Markdown styling, formatting keys and find (and replace, unless view-only: read-only state refuses it).
-      extensions: [markdownEditing(), readOnlyRef.current ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []],
+      // `window.eventidePlainEditor` (measuring only, e2e/large-doc.spec.ts): without them, the peer of the styled figures.
+      extensions: [(window as { eventidePlainEditor?: boolean }).eventidePlainEditor === true ? [] : markdownEditing(), readOnlyRef.current ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []],
     });
     bound.current = b;
     onApplierRef.current?.(b.applyUndo);
