@@ -10,6 +10,11 @@ import { PROTOCOL_VERSION, viewTokenOf } from '../../shared/src/index';
 import { ServerProcess } from './helpers/server-process';
 import { RawSocket } from './helpers/raw-socket';
 import { testToken, testViewToken } from './helpers/tokens';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MemoryAccessStore, type AccessStore } from '../src/access/access-store';
+import { SqliteAccessStore } from '../src/access/sqlite-access-store';
 
 const servers: ServerProcess[] = [];
 afterAll(async () => {
@@ -82,4 +87,27 @@ describe('rotate-links (real server process)', () => {
     const old = await hello(sp.url, 'old', testToken(DOC));
     expect(await old.next('error')).toMatchObject({ code: 'access-denied' });
   });
+});
+
+describe('AccessStore.replace, both implementations', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'eventide-access-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const stores: [string, () => AccessStore][] = [
+    ['memory', () => new MemoryAccessStore()],
+    ['sqlite', () => SqliteAccessStore.open(path.join(dir, 'access.sqlite'))],
+  ];
+  for (const [name, make] of stores) {
+    it(`${name}: replaces both hashes of a registered document, keeps its creation time, refuses an unknown one (A12)`, () => {
+      const s = make();
+      expect(s.replace('nobody', 'e', 'v')).toBe(false);
+      expect(s.get('nobody')).toBeNull();
+      expect(s.register({ docId: 'd', editHash: 'e1', viewHash: 'v1', createdAt: 5 })).toBe(true);
+      expect(s.replace('d', 'e2', 'v2')).toBe(true);
+      expect(s.get('d')).toEqual({ docId: 'd', editHash: 'e2', viewHash: 'v2', createdAt: 5 });
+      // Registration still cannot take a known document over.
+      expect(s.register({ docId: 'd', editHash: 'x', viewHash: 'y', createdAt: 6 })).toBe(false);
+      expect(s.get('d')?.editHash).toBe('e2');
+      s.close();
+    });
+  }
 });
