@@ -110,6 +110,7 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
   const { context, page } = await freshPage(browser);
   // E2E_PLAIN_EDITOR=1: the editor without Markdown styling (Editor.tsx), the peer the styled figures are compared with.
   const plain = process.env.E2E_PLAIN_EDITOR === '1';
+  if (process.env.E2E_NO_PARSE === '1') await context.addInitScript(() => ((window as unknown as { eventideNoParse?: boolean }).eventideNoParse = true));
   if (plain) await context.addInitScript(() => ((window as unknown as { eventidePlainEditor?: boolean }).eventidePlainEditor = true));
   try {
     // (a) No local data: everything comes from the server.

@@ -192,3 +192,23 @@ test('the list on / filters by title and removes a document from this browser on
   await context.setOffline(false);
   await context.close();
 });
+
+test('printing prints just the document: the preview when open, else the text; no controls (C15)', async ({ page }) => {
+  await newDocument(page);
+  await caretTo(page, 'end');
+  await page.keyboard.type('# Printed\n\nbody text');
+  await settled(page);
+  await page.emulateMedia({ media: 'print' });
+  for (const hidden of ['.app-header', '.document-meta', '.document-actions', '.editor-toolbar', '.history-section']) {
+    await expect(page.locator(hidden).first(), hidden).toBeHidden();
+  }
+  await expect(page.getByTestId('editor')).toBeVisible();
+  await expect(page.getByTestId('doc-title')).toBeVisible();
+  await page.emulateMedia({ media: 'screen' });
+  await page.getByTestId('preview-toggle').click();
+  await page.emulateMedia({ media: 'print' });
+  await expect(page.getByTestId('preview').locator('h1')).toBeVisible();
+  await expect(page.getByTestId('editor')).toBeHidden();
+  const pdf = await page.pdf({ format: 'A4' });
+  expect(pdf.byteLength).toBeGreaterThan(1000);
+});

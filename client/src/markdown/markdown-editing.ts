@@ -65,8 +65,9 @@ const formatKeymap: KeyBinding[] = (Object.keys(FORMAT_KEYS) as FormatKind[]).ma
 export function markdownEditing(): Extension {
   return [
     // No Markdown keymap: Enter and Backspace stay plain edits (no list continuation behind the typist's back).
-    markdown({ addKeymap: false }),
-    syntaxHighlighting(markdownStyle),
+    // `window.eventideNoParse` (measuring only, e2e/large-doc.spec.ts E2E_NO_PARSE=1): no Markdown parse or highlight,
+    // to tell their cost from the prose font's, the keys' and the search panel's.
+    ...((window as { eventideNoParse?: boolean }).eventideNoParse === true ? [] : [markdown({ addKeymap: false }), syntaxHighlighting(markdownStyle)]),
     search({ top: true }),
     keymap.of([...formatKeymap, ...searchKeymap]),
     EditorView.theme({
