@@ -3,14 +3,15 @@
  * screens, with a bounded view scrolled to and marking the viewed version's change; a
  * 390×844 phone with no horizontal scrolling; the system's dark mode; keyboard reach; no
  * serious or critical axe violation on home, a document and the open history panel; and
- * screenshots of each (test-results/screens, not committed) to look at.
+ * screenshots of each (.scratch/screens, not committed) to look at.
  */
 import { mkdirSync } from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page } from '@playwright/test';
 import { caretTo, editorText, freshPage, newDocument, openDocument, settled } from './helpers';
 
-const SCREENS = 'test-results/screens';
+// Not committed (.gitignore), and not under test-results/, which each Playwright run empties.
+const SCREENS = '.scratch/screens';
 
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENS, { recursive: true });
