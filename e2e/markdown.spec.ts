@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Download, type Page } from '@playwright/test';
-import { caretTo, editorReady, editorText, freshPage, newDocument, openDocument, settled } from './helpers';
+import { caretTo, editorReady, editorText, freshPage, newDocument, openDocument, settled, twoPeople } from './helpers';
 
 async function undoDepth(page: Page): Promise<{ undo: number; redo: number } | null> {
   return page.getByTestId('editor').evaluate((el) => {
@@ -211,4 +211,16 @@ test('printing prints just the document: the preview when open, else the text; n
   await expect(page.getByTestId('editor')).toBeHidden();
   const pdf = await page.pdf({ format: 'A4' });
   expect(pdf.byteLength).toBeGreaterThan(1000);
+});
+
+test('the preview follows another person’s edits live, and the title too (C13, C14)', async ({ browser }) => {
+  const { a, b } = await twoPeople(browser, { write: 'intro' });
+  await a.page.getByTestId('preview-toggle').click();
+  await expect(a.page.getByTestId('preview').locator('p')).toHaveText('intro');
+  await caretTo(b.page, 'start');
+  await b.page.keyboard.type('# From B\n');
+  await expect(a.page.getByTestId('preview').locator('h1')).toHaveText('From B');
+  await expect(a.page.getByTestId('doc-title')).toHaveText('From B');
+  await expect(a.page).toHaveTitle('From B · Eventide');
+  for (const p of [a, b]) await p.context.close();
 });
