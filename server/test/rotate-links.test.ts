@@ -31,7 +31,7 @@ async function hello(url: string, client: string, token: string): Promise<RawSoc
 }
 
 describe('rotate-links (real server process)', () => {
-  it('replaces both tokens at once, closes the sessions on the old ones with links-replaced, refuses views and keeps the new links across a restart (A12, P20)', async () => {
+  it('replaces both tokens at once, closes the sessions on the old ones with links-replaced, refuses views and keeps the new links across a restart (A12, P23)', async () => {
     const sp = await ServerProcess.start({ env: { EVENTIDE_HELLO_TIMEOUT_MS: '0' } });
     servers.push(sp);
     const { sock: owner } = await RawSocket.join(sp.url, DOC, 'owner');
