@@ -108,6 +108,10 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
   const link = new URL(String(imported.edit));
   const url = `${server.url}${link.pathname}${link.hash}`;
   const { context, page } = await freshPage(browser);
+  // E2E_PLAIN_EDITOR=1: the editor without Markdown styling (Editor.tsx), the peer the styled figures are compared with.
+  const plain = process.env.E2E_PLAIN_EDITOR === '1';
+  if (process.env.E2E_NO_PARSE === '1') await context.addInitScript(() => ((window as unknown as { eventideNoParse?: boolean }).eventideNoParse = true));
+  if (plain) await context.addInitScript(() => ((window as unknown as { eventidePlainEditor?: boolean }).eventidePlainEditor = true));
   try {
     // (a) No local data: everything comes from the server.
     const fresh = await timeToText(page, () => page.goto(url, { waitUntil: 'commit' }));
@@ -183,6 +187,7 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
     const sorted = latencies.slice().sort((x, y) => x - y);
     const figures = {
       test: 'large-doc',
+      editor: plain ? 'plain' : 'markdown',
       doc: { events, length: END.length, importMs: imported.ms },
       a_freshOpen: fresh,
       b_localOpen: { ...local, storedCheckpointSeq: stored?.checkpointSeq ?? null },

@@ -10,6 +10,8 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 /** A TCP port nobody listens on right now. */
 export async function freePort(): Promise<number> {
+  // A port of the caller's choosing (a shared machine gives each person a range).
+  if (process.env.E2E_OWN_PORT) return Number(process.env.E2E_OWN_PORT);
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

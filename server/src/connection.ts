@@ -13,6 +13,9 @@
  *     client backs off and resends), then sequenced and queued for the group commit;
  *   - `history`: a page, charged to the address's read budget: a debt pauses reading
  *     for as long as the budget takes to repay it (nothing refused);
+ *   - `rotate-links` (edit connections only): the access record gets the new token's
+ *     hashes, every other connection to the document is closed with `links-replaced`
+ *     (they all joined with the old tokens), and `links-rotated` answers;
  *   - `presence` relayed, `ping` answered.
  *
  * Everything that reads the store (hello, submit, history) runs through one guard
@@ -28,6 +31,7 @@ import {
   type Cursor,
   type HelloMessage,
   type HistoryMessage,
+  type RotateLinksMessage,
   type SubmitMessage,
   type User,
   type Role,
@@ -55,6 +59,8 @@ export interface ConnectionHost extends TransportHost {
   chargeAddressReads(address: string, bytes: number): number;
   /** The role a hello's token gives (access/gate.ts). Rejects if a store does. */
   authorize(req: GateRequest): Promise<Result<Role, CodedError<AccessErrorCode>>>;
+  /** Replaces `conn`'s document's links and closes its other connections (`links-replaced`). Rejects if a store does. */
+  rotateLinks(conn: Connection, token: string): Promise<Result<null, CodedError<AccessErrorCode>>>;
 }
 
 /** A frame the transport refused, waiting in the inbox for its turn to be answered. */
@@ -70,6 +76,7 @@ const storeRefusals = {
   hello: 'the document could not be loaded; try again',
   submit: 'the server could not read the log; nothing was stored, resend later',
   history: 'the history could not be read; try again',
+  'rotate-links': 'the links could not be replaced; the old ones still work; try again',
 } as const;
 
 export class Connection extends Transport implements Peer {
@@ -148,7 +155,7 @@ export class Connection extends Transport implements Peer {
   }
 
   /** The messages that read the store, under the one guard. */
-  private async guarded(msg: HelloMessage | SubmitMessage | HistoryMessage): Promise<void> {
+  private async guarded(msg: HelloMessage | SubmitMessage | HistoryMessage | RotateLinksMessage): Promise<void> {
     let opened: Room | null = null;
     const r = await guardStore(this.host.options.log, `${msg.type} of ${this.room?.docId ?? (msg.type === 'hello' ? msg.docId : '?')}`, () => {
       switch (msg.type) {
@@ -158,6 +165,8 @@ export class Connection extends Transport implements Peer {
           return this.submit(msg);
         case 'history':
           return this.history(msg);
+        case 'rotate-links':
+          return this.rotateLinks(msg);
       }
     });
     if (r.ok) return;
@@ -222,6 +231,20 @@ export class Connection extends Transport implements Peer {
     } else {
       const r = await room.submit(this, { base: msg.base, events: msg.events }, (item) => this.host.commit(item));
       if (!r.ok) this.sendError(r.error.code, r.error.message);
+    }
+    return ok(null);
+  }
+
+  /** New links (edit connections only): the old tokens stop, the others on them are closed (hub). */
+  private async rotateLinks(msg: RotateLinksMessage): Promise<Result<null>> {
+    if (this.room === null) {
+      this.sendError('not-joined', 'send hello before rotate-links');
+    } else if (this.role !== 'edit') {
+      this.sendError('read-only', 'this connection joined with a view link: it cannot replace the links');
+    } else {
+      const r = await this.host.rotateLinks(this, msg.token);
+      if (r.ok) this.sendRaw(encodeServerMessage({ type: 'links-rotated', reqId: msg.reqId }));
+      else this.sendError(r.error.code, r.error.message, CloseCode.policy);
     }
     return ok(null);
   }

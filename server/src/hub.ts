@@ -117,6 +117,20 @@ export class SyncHub implements ConnectionHost {
     return this.gate.authorize(req);
   }
 
+  async rotateLinks(conn: Connection, token: string): Promise<Result<null, CodedError<AccessErrorCode>>> {
+    const room = conn.room;
+    if (room === null) throw new Error('rotateLinks before the connection joined');
+    const r = await this.gate.rotate(room.docId, token);
+    if (!r.ok) return r;
+    // Every other connection to the document joined with an old token (only the asker knows the new one): close them now.
+    for (const c of this.connections) {
+      if (c !== conn && c.room !== null && c.room.docId === room.docId) {
+        c.sendError('links-replaced', "this document's links were replaced by an editor: this link no longer works; ask for the new one", CloseCode.policy);
+      }
+    }
+    return r;
+  }
+
   async openRoom(docId: string): Promise<Room> {
     const open = this.rooms.get(docId);
     if (open !== undefined) return open;

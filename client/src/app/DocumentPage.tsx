@@ -12,6 +12,11 @@ import { heldLink, rememberLink, trustedLocally } from './links.js';
 import { PresenceList } from './PresenceList.js';
 import { StorageNotice } from './StorageNotice.js';
 import { BaseAheadRecovery, useStartOver, type StartOver } from './BaseAheadRecovery.js';
+import { DocumentTitle } from './DocumentTitle.js';
+import { ShareLinks } from './ShareLinks.js';
+import { useLiveText } from '../markdown/live-text.js';
+import { Preview } from '../markdown/Preview.js';
+import { ExportButtons } from '../markdown/ExportButtons.js';
 
 /** The capability of the page's link (its fragment), null when it has none. */
 export type Capability = { readonly role: Role; readonly token: string };
@@ -127,22 +132,13 @@ function DocumentView({ docId, capability }: { docId: string; capability: Capabi
     <AccessGate client={client} trusted={trusted} docId={docId} capability={capability}>
     <section className="document" aria-label="Document" data-read-only={readOnly ? 'true' : 'false'}>
       <div className="document-bar">
-        <h2>Document</h2>
+        {client ? <DocumentTitle client={client} /> : <h2 data-testid="doc-title">Document</h2>}
         {client ? <Status client={client} /> : <span className="sync-status" data-testid="sync-status" data-state="offline" data-pending="0">Opening…</span>}
       </div>
       <div className="document-meta">
         <IdentityEditor user={user} onChange={setUser} />
         {client && <PresenceList client={client} user={user} />}
-        {editLink !== null && (
-          <label className="share">
-            Edit link
-            <input data-testid="share-edit-link" readOnly value={editLink} onFocus={(e) => e.currentTarget.select()} />
-          </label>
-        )}
-        <label className="share">
-          View link
-          <input data-testid="share-view-link" readOnly value={viewLink} onFocus={(e) => e.currentTarget.select()} />
-        </label>
+        <ShareLinks docId={docId} editLink={editLink} viewLink={viewLink} client={client} />
         {readOnly && (
           <span className="read-only-badge" data-testid="read-only">
             View only
@@ -182,12 +178,31 @@ function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; r
   // A view link: no undo at all (no buttons, and the keys do nothing), and no typing.
   const viewOnly = readOnly || s.role === 'view';
   const last = s.errors.length > 0 ? s.errors[s.errors.length - 1] : null;
+  const [preview, setPreview] = useState(false);
+  const text = useLiveText(client, preview);
   return (
     <>
+      <div className="document-actions">
+        <button
+          type="button"
+          className="secondary"
+          data-testid="preview-toggle"
+          aria-pressed={preview}
+          aria-controls={preview ? 'document-preview' : undefined}
+          onClick={() => setPreview((p) => !p)}
+        >
+          {preview ? 'Hide preview' : 'Preview'}
+        </button>
+        <ExportButtons text={() => client.text()} />
+      </div>
       {s.fatalCode === 'base-ahead' ? (
         <BaseAheadRecovery client={client} startOver={startOver} canWrite={!viewOnly} />
       ) : (
-        s.fatal && <p className="problem" role="alert">{s.fatal}</p>
+        s.fatal && (
+          <p className="problem" role="alert" data-testid="fatal" data-code={s.fatalCode ?? ''}>
+            {s.fatal}
+          </p>
+        )
       )}
       <StorageNotice snapshot={s} />
       {s.errors
@@ -198,8 +213,19 @@ function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; r
           </p>
         ))}
       {resyncs.length > 0 && <p className="problem">The editor was reloaded from the document: {resyncs[resyncs.length - 1]}</p>}
-      <Editor client={client} peers={s.peers} undo={viewOnly ? null : undo} readOnly={viewOnly} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} onApplier={(a) => (applier.current = a)} />
-      <HistorySection client={client} readOnly={viewOnly} apply={() => applier.current} />
+      <div className="doc-layout">
+        <div className={preview ? 'doc-panes with-preview' : 'doc-panes'}>
+          <div className="source-pane">
+            <Editor client={client} peers={s.peers} undo={viewOnly ? null : undo} readOnly={viewOnly} onResync={(why) => setResyncs((r) => [...r.slice(-2), why])} onApplier={(a) => (applier.current = a)} />
+          </div>
+          {preview && (
+            <div className="preview-pane" id="document-preview">
+              <Preview text={text} />
+            </div>
+          )}
+        </div>
+        <HistorySection client={client} readOnly={viewOnly} apply={() => applier.current} />
+      </div>
       {last && last.code !== 'restore' && (
         <p className="last-error" data-testid="sync-error">
           Last sync problem: {last.code}: {last.message}

@@ -66,6 +66,14 @@ export function rememberLink(docId: string, link: HeldLink): void {
   writeAll(all);
 }
 
+/** Forgets the link held for `docId` (the document is removed from this browser's list). */
+export function forgetLink(docId: string): void {
+  const all = readAll();
+  if (all[docId] === undefined) return;
+  delete all[docId];
+  writeAll(all);
+}
+
 /** A new document: a random id and a random edit token (192 bits), remembered as created here. */
 export function createDocumentLink(): { docId: string; token: string; path: string } {
   const docId = crypto.randomUUID().replace(/-/g, '');

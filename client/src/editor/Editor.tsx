@@ -5,6 +5,8 @@ import { UndoBar } from '../undo/UndoBar.js';
 import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { bindEditor, type BoundEditor } from './binding.js';
+import { markdownEditing } from '../markdown/markdown-editing.js';
+import { FormatBar } from '../markdown/FormatBar.js';
 
 /** Test hook on the editor element: what the editor shows and what the document holds. */
 export interface EditorProbe {
@@ -58,7 +60,9 @@ export function Editor({
       client,
       onResync: (why) => resync.current?.(why),
       // View-only: the text cannot be changed from this editor (typing, paste, drop).
-      extensions: readOnlyRef.current ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [],
+      // Markdown styling, formatting keys and find (and replace, unless view-only: read-only state refuses it).
+      // `window.eventidePlainEditor` (measuring only, e2e/large-doc.spec.ts): without them, the peer of the styled figures.
+      extensions: [(window as { eventidePlainEditor?: boolean }).eventidePlainEditor === true ? [] : markdownEditing(), readOnlyRef.current ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []],
     });
     bound.current = b;
     onApplierRef.current?.(b.applyUndo);
@@ -116,7 +120,12 @@ export function Editor({
 
   return (
     <>
-      {!readOnly && <UndoBar undo={undo} focus={() => bound.current?.view.focus()} />}
+      {!readOnly && (
+        <div className="editor-toolbar">
+          <UndoBar undo={undo} focus={() => bound.current?.view.focus()} />
+          <FormatBar view={() => bound.current?.view ?? null} />
+        </div>
+      )}
       <div className="editor-frame">
         <div className="editor" data-testid="editor" ref={parent} />
         <div className="caret-overlay" ref={overlay} />

@@ -18,11 +18,13 @@ import { eventSourceFor } from './event-source.js';
 import { checkpointsOf, HistoryCache, localWithCache } from './history-cache.js';
 import { HistoryModel, type HistorySnapshot } from './history-model.js';
 import { TextView } from './text-view.js';
+import { changeRange } from './change-range.js';
 import { authorColor } from './author-color.js';
 import { restoreOp, revertStepOp, stepKeyOf } from './history-actions.js';
 import { labelMeta, MAX_LABEL } from './labels.js';
 import { AuditList } from './AuditList.js';
 import { CompareView } from './CompareView.js';
+import { ExportButtons } from '../markdown/ExportButtons.js';
 
 const SPEEDS = [1, 10, 100, 1000, 10000] as const;
 
@@ -187,6 +189,9 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
     const runs = rope.authorship();
     const t2 = perf ? performance.now() : 0;
     textView.current.show(text, runs);
+    // Where this version's event changed the text: marked and scrolled to.
+    const event = at > 0 ? model.index.eventAt(at) : undefined;
+    textView.current.mark(event !== undefined ? changeRange(event.op) : null);
     drawn.current = at;
     el.dataset.version = String(at);
     if (perf) {
@@ -388,6 +393,7 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
             </button>
           </>
         )}
+        <ExportButtons prefix="history-export" suffix={`-v${v}`} disabled={s.loaded < v || v < s.base} text={() => model.index.textAt(v)} />
         <span className="history-tabs" role="tablist">
           {(['view', 'compare', 'audit'] as const).map((t) => (
             <button key={t} type="button" role="tab" aria-selected={tab === t} data-testid={`history-tab-${t}`} onClick={() => setTab(t)}>
@@ -401,7 +407,7 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
           {message}
         </p>
       )}
-      {tab === 'view' && <div className="history-view" data-testid="history-view" ref={viewRef} />}
+      {tab === 'view' && <div className="history-view" data-testid="history-view" ref={viewRef} tabIndex={0} role="region" aria-label="The text at this version" />}
       {tab === 'compare' && <CompareView model={model} at={v} other={compareWith ?? 0} onOther={setCompareWith} max={max} base={s.base} />}
       {tab === 'audit' && <AuditList model={model} loaded={s.loaded} base={s.base} onPick={(seq) => (choose(seq), setTab('view'))} />}
     </div>

@@ -30,6 +30,7 @@
  * changed), a block that cannot be read under unsent edits. Nothing here throws for
  * them; the caller keeps working from memory.
  */
+import { documentTitle } from '../markdown/title.js';
 import { openDB, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import {
   type Checkpoint,
@@ -464,11 +465,9 @@ function backupPrefix(docId: string): string {
   return `backup:${docId}:`;
 }
 
-/** The title the document list shows: the first line, trimmed. */
+/** The title the document list shows (markdown/title.ts: the first heading, else the first line). */
 export function titleOf(firstChars: string): string {
-  const nl = firstChars.indexOf('\n');
-  const line = (nl < 0 ? firstChars : firstChars.slice(0, nl)).trim();
-  return line.length > 120 ? line.slice(0, 120) : line;
+  return documentTitle(firstChars);
 }
 
 /** A stored copy that cannot be used without losing something: `failed`, with its reason. */

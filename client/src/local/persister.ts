@@ -22,6 +22,7 @@
  * store (IndexedDB unavailable) it is in memory mode for good.
  */
 import { checkpointOf, type ClientState, type DocEvent, type LocalEvent } from '../../../shared/src/index.js';
+import { TITLE_SCAN } from '../markdown/title.js';
 import { type LocalStore, type StorageError, type DocWrite, titleOf } from './local-store.js';
 import { defaultJournalStorage, removeJournal, writeJournal, type JournalStorage } from './journal.js';
 
@@ -286,7 +287,7 @@ export class DocPersister {
     const tail = this.tail;
     const cp = this.wantCheckpoint ? checkpointOf(this.o.docId, st.confirmedSeq, st.confirmed) : undefined;
     const live = st.live;
-    const summary = this.textChanged ? { title: titleOf(live.slice(0, Math.min(live.length, 400))), updatedAt: this.now() } : undefined;
+    const summary = this.textChanged ? { title: titleOf(live.slice(0, Math.min(live.length, TITLE_SCAN))), updatedAt: this.now() } : undefined;
     const upTo = st.nextClientSeq - 1;
     const w: DocWrite = {
       tail,

@@ -40,6 +40,7 @@ import {
 import type { LocalStore, StorageError } from '../local/local-store.js';
 import { DocPersister } from '../local/persister.js';
 import type { Slot } from '../local/slot.js';
+import { LinkRotation } from './link-rotation.js';
 import { HistoryRequests } from './history-requests.js';
 import { loadDocument, type LoadOptions } from './load-document.js';
 import { Presence } from './presence.js';
@@ -84,6 +85,8 @@ function fatalText(code: string, message: string): string {
       return `The server refused a new document (${message}). Reload the page to try again.`;
     case 'read-only':
       return 'This is a view link: changes cannot be sent.';
+    case 'links-replaced':
+      return "This document's links were replaced by one of its editors: this link no longer works. Ask for the new link. Edits not yet sent stay in this browser.";
     default:
       return `This version of the app cannot talk to the server (${message}); reload the page.`;
   }
@@ -99,6 +102,7 @@ export class SyncClient {
   private readonly socket: ReconnectingSocket;
   private readonly presence: Presence;
   private readonly historyRequests: HistoryRequests;
+  private readonly linkRotation: LinkRotation;
   private readonly snapshots: SnapshotStore;
 
   private errors: SyncProblem[] = [];
@@ -158,6 +162,7 @@ export class SyncClient {
       send,
     });
     this.historyRequests = new HistoryRequests(send, () => this.session.newReqId());
+    this.linkRotation = new LinkRotation(send, () => this.session.newReqId());
     const now = Date.now();
     this.errors = problems.map((message) => ({ code: 'restore', message, time: now }));
     this.persister = new DocPersister({
@@ -261,6 +266,18 @@ export class SyncClient {
     return this.historyRequests.request(from, to, limit, timeoutMs);
   }
 
+  /**
+   * Replaces the document's links with `token` as the new edit token (spec A12): the old
+   * tokens stop at once and others' sessions on them are closed. Only once the welcome is in
+   * (the server must know this connection's role).
+   */
+  rotateLinks(token: string, timeoutMs = 15_000): Promise<Result<null, CodedError>> {
+    if (!this.socket.isOpen() || this.socket.isClosed || !this.session.ready) {
+      return Promise.resolve({ ok: false, error: { code: 'offline', message: 'not connected to the server' } });
+    }
+    return this.linkRotation.request(token, timeoutMs);
+  }
+
   private emitConfirmed(events: readonly DocEvent[], reset: boolean): void {
     if (events.length === 0 && !reset) return;
     for (const f of [...this.confirmedListeners]) f(events, reset);
@@ -331,6 +348,7 @@ export class SyncClient {
   private dropped(): void {
     this.session.dropped();
     this.historyRequests.failAll('the connection was lost');
+    this.linkRotation.failAll('the connection was lost');
     this.presence.disconnected();
   }
 
@@ -370,6 +388,7 @@ export class SyncClient {
         case 'other': {
           const m = e.message;
           if (m.type === 'history-page') this.historyRequests.answer(m);
+          else if (m.type === 'links-rotated') this.linkRotation.answer(m);
           else if (m.type === 'presence' || m.type === 'presence-leave') this.presence.heard(m);
           // `behind` and `slow-down` change only the session's `slow`, which the status reads.
           else if (m.type === 'behind' || m.type === 'slow-down') this.changed();

@@ -49,6 +49,17 @@ export class AccessGate {
     this.creates = new AddressBuckets(creates);
   }
 
+  /**
+   * New links for a registered document: `token` becomes its edit token and `viewTokenOf(token)`
+   * its view token; the old ones give nothing from the next hello on. The caller has checked
+   * that the asking connection joined with the edit role. Rejects only if a store does.
+   */
+  async rotate(docId: string, token: string): Promise<Result<null, CodedError<'access-denied'>>> {
+    if (!isWellFormedToken(token)) return err('access-denied', 'a new token must be 22-128 of A-Z a-z 0-9 _ -');
+    if (!(await this.access.replace(docId, tokenHash(token), tokenHash(viewTokenOf(token))))) return err('access-denied', DENIED);
+    return ok(null);
+  }
+
   /** The role `req.token` gives on `req.docId`. Rejects only if a store does. */
   async authorize(req: GateRequest): Promise<Result<Role, CodedError<AccessErrorCode>>> {
     const { docId, token } = req;

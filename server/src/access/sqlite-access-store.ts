@@ -23,10 +23,12 @@ export const ACCESS_FILE = 'access.sqlite';
 export class SqliteAccessStore implements AccessStore {
   private readonly getStmt: Database.Statement<[string], [string, string, string, number]>;
   private readonly putStmt: Database.Statement<[string, string, string, number]>;
+  private readonly replaceStmt: Database.Statement<[string, string, string]>;
 
   private constructor(private readonly db: Database.Database) {
     this.getStmt = db.prepare('SELECT doc_id, edit_hash, view_hash, created_at FROM access WHERE doc_id = ?').raw() as never;
     this.putStmt = db.prepare('INSERT OR IGNORE INTO access (doc_id, edit_hash, view_hash, created_at) VALUES (?, ?, ?, ?)');
+    this.replaceStmt = db.prepare('UPDATE access SET edit_hash = ?, view_hash = ? WHERE doc_id = ?');
   }
 
   static open(file: string): SqliteAccessStore {
@@ -46,6 +48,10 @@ export class SqliteAccessStore implements AccessStore {
 
   async register(r: AccessRecord): Promise<boolean> {
     return this.putStmt.run(r.docId, r.editHash, r.viewHash, r.createdAt).changes === 1;
+  }
+
+  async replace(docId: string, editHash: string, viewHash: string): Promise<boolean> {
+    return this.replaceStmt.run(editHash, viewHash, docId).changes === 1;
   }
 
   async close(): Promise<void> {

@@ -322,6 +322,12 @@ export class PgAccessStore implements AccessStore {
     return r.rowCount === 1;
   }
 
+  async replace(docId: string, editHash: string, viewHash: string): Promise<boolean> {
+    // Both hashes in one statement: no moment where one old token still works beside a new one.
+    const r = await this.pool.query('UPDATE access SET edit_hash = $2, view_hash = $3 WHERE doc_id = $1', [docId, editHash, viewHash]);
+    return r.rowCount === 1;
+  }
+
   /** The pool belongs to the log store, which closes it. */
   async close(): Promise<void> {}
 }

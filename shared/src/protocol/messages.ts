@@ -68,6 +68,7 @@ export const errorCodes = [
   'read-only',
   'too-many-documents',
   'hello-timeout',
+  'links-replaced',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
@@ -167,13 +168,25 @@ export const historySchema = z
 
 export const pingSchema = z.object({ type: z.literal('ping'), t: z.number() });
 
-export const clientMessageSchema = z.union([helloSchema, submitSchema, presenceUpSchema, historySchema, pingSchema]);
+/**
+ * Replaces the document's links (edit connections only): `token` becomes the edit token and
+ * its derived view token the view token; every other connection to the document, all of
+ * which joined with the old tokens, is closed with `links-replaced`. Answered by `links-rotated`.
+ */
+export const rotateLinksSchema = z.object({
+  type: z.literal('rotate-links'),
+  reqId: z.int().nonnegative(),
+  token: z.string().regex(TOKEN_PATTERN, 'token must be 22-128 of A-Z a-z 0-9 _ -'),
+});
+
+export const clientMessageSchema = z.union([helloSchema, submitSchema, presenceUpSchema, historySchema, pingSchema, rotateLinksSchema]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 export type HelloMessage = z.infer<typeof helloSchema>;
 export type SubmitMessage = z.infer<typeof submitSchema>;
 export type PresenceMessage = z.infer<typeof presenceUpSchema>;
 export type HistoryMessage = z.infer<typeof historySchema>;
 export type PingMessage = z.infer<typeof pingSchema>;
+export type RotateLinksMessage = z.infer<typeof rotateLinksSchema>;
 export type Cursor = z.infer<typeof cursorSchema>;
 export type User = z.infer<typeof userSchema>;
 
@@ -231,6 +244,8 @@ export const behindSchema = z.object({ type: z.literal('behind'), at: seqNum });
  * outbox; 0 lifts it (P22).
  */
 export const slowDownSchema = z.object({ type: z.literal('slow-down'), batchMs: z.int().nonnegative().max(60_000) });
+/** The links were replaced: the old tokens give nothing from now on. */
+export const linksRotatedSchema = z.object({ type: z.literal('links-rotated'), reqId: z.int().nonnegative() });
 
 export const serverMessageSchema = z.discriminatedUnion('type', [
   welcomeSchema,
@@ -243,6 +258,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   pongSchema,
   behindSchema,
   slowDownSchema,
+  linksRotatedSchema,
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 export type WelcomeMessage = z.infer<typeof welcomeSchema>;
@@ -255,6 +271,7 @@ export type ErrorMessage = z.infer<typeof errorSchema>;
 export type PongMessage = z.infer<typeof pongSchema>;
 export type BehindMessage = z.infer<typeof behindSchema>;
 export type SlowDownMessage = z.infer<typeof slowDownSchema>;
+export type LinksRotatedMessage = z.infer<typeof linksRotatedSchema>;
 
 // ---- decoding --------------------------------------------------------------------
 
@@ -266,6 +283,7 @@ const clientSchemas: Record<string, z.ZodType<ClientMessage>> = {
   presence: presenceUpSchema,
   history: historySchema,
   ping: pingSchema,
+  'rotate-links': rotateLinksSchema,
 };
 
 /** Parses and validates one frame from a client. Never throws. */

@@ -256,6 +256,7 @@ export class ClientSession {
         this.serverError(msg.code, msg.message, out);
         return out;
       case 'pong':
+      case 'links-rotated':
         out.push({ type: 'other', message: msg });
         return out;
       case 'behind':

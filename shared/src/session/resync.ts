@@ -11,7 +11,7 @@
  */
 
 /** Server error codes after which reconnecting cannot help. */
-export const FATAL_ERROR_CODES: ReadonlySet<string> = new Set(['protocol-version', 'base-ahead', 'access-denied', 'too-many-documents', 'read-only']);
+export const FATAL_ERROR_CODES: ReadonlySet<string> = new Set(['protocol-version', 'base-ahead', 'access-denied', 'too-many-documents', 'read-only', 'links-replaced']);
 
 /** Whether a server error ends the session (true) or re-syncs it (false). */
 export function isFatalError(code: string): boolean {
