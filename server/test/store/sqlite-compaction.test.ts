@@ -135,6 +135,28 @@ describe('SqliteLogStore compaction (R17)', () => {
     s.close();
   });
 
+  it('an idle document is settled one step per turn of the event loop: its last rows sealed on one turn, merged on a later one (R13, R17)', async () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file, { sealEvery: 2, compactEvents: 1000, idleSealMs: 100 });
+    const log = evs(0, 23);
+    expect(s.append('a', 0, log).ok).toBe(true);
+    // Watch the file after every turn until it is settled; each state seen once.
+    const seen: string[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 5000) {
+      await new Promise((r) => setImmediate(r));
+      const l = layout(file, 'a');
+      const state = `${l.blocks.length} blocks, ${l.rows} rows`;
+      if (seen.at(-1) !== state) seen.push(state);
+      if (l.blocks.length === 1 && l.rows === 0) break;
+    }
+    // 11 seals of 2 (one a turn), then idle: the last row sealed, and only then the merge.
+    expect(seen.slice(-3)).toEqual(['11 blocks, 1 rows', '12 blocks, 0 rows', '1 blocks, 0 rows']);
+    expect(seen.length).toBeGreaterThan(5);
+    expect(s.range('a', 0, 23)).toEqual(log);
+    s.close();
+  });
+
   it('opening a file compacts its complete runs, each merge reported; a store that compacts nothing reads the same file (R14, R17)', () => {
     const file = tempFile();
     const log = evs(0, 50, twoClients);
