@@ -1,6 +1,6 @@
 /**
  * Our "stored size": the bytes of the server's SQLite file holding the trace's whole history,
- * written as `npm run import` writes it (every event, blocks compacted, R17; the checkpoints
+ * written as `npm run import` writes it (every event, blocks compacted, R25; the checkpoints
  * the retention rule keeps, R16) and then VACUUMed, so what is measured is what the data
  * takes, not free pages. This is what a server's disk holds for the document, the figure to
  * set beside a peer's saved document with its history.

@@ -8,7 +8,7 @@
  * (Date.parse, 0 if missing or invalid). They go in by chunks of 10,000, each one
  * transaction that writes them straight as blocks of 1,000 with their id index
  * (`appendSealed`: no rows, no seal afterwards; the last block shorter; docs/storage.md),
- * then `settle`: the blocks compacted into blocks of up to 16,384 (R17), the checkpoints
+ * then `settle`: the blocks compacted into blocks of up to 16,384 (R25), the checkpoints
  * written again at deflate level 9.
  * Checkpoints follow the server's policy, one every 1,000 events, of which only those the
  * store's retention rule keeps (R16: the newest two, and multiples of 150,000) are built and
@@ -142,7 +142,7 @@ export function importTrace(
     }
     replayInto(rope, at, events.slice(at, to));
   }
-  // The document is finished: written as it will stay (blocks compacted, R17), so that
+  // The document is finished: written as it will stay (blocks compacted, R25), so that
   // the file is at its smallest from the start rather than after the server's first idle minute.
   store.settle?.(docId);
   return ok({ events: events.length, checkpoints, length: rope.length });

@@ -51,7 +51,7 @@ export interface SyncOptions {
    */
   readonly checkpointKeepEvery: number;
   /**
-   * The store's block sizes (R13, R17), when the server opens its own store: rows sealed into
+   * The store's block sizes (R13, R25), when the server opens its own store: rows sealed into
    * a block every `sealEvery` events, runs of blocks compacted into blocks of up to
    * `compactEvents`. Defaults are the store's (1,000 and 16,384); tests make them small so
    * that seals and merges happen under their load.

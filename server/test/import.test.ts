@@ -138,7 +138,7 @@ describe('importTrace', () => {
 });
 
 describe('npm run import', () => {
-  it('imports into <DATA_DIR>/eventide.sqlite, prints a summary line, refuses a second import and a missing file (R10, R17)', async () => {
+  it('imports into <DATA_DIR>/eventide.sqlite, prints a summary line, refuses a second import and a missing file (R10, R25)', async () => {
     const data = tempDir();
     const { stdout } = await run('npm', ['run', '-s', 'import', '--', '--doc', 'ff', ff, '--data', data], { cwd: root });
     const line = JSON.parse(stdout.trim());
@@ -154,7 +154,7 @@ describe('npm run import', () => {
     expect(line).toMatchObject({ doc: 'ff', file: ff, events: 26078, checkpoints: 2, length: 21362, store: join(data, 'eventide.sqlite') });
     expect(line.ms).toBeGreaterThan(0);
     // The import wrote blocks, not rows: 26 blocks of 1,000 and the last 78 events as one more,
-    // then settled the document (R17): merged into a block of 16,000 and one of the 10,078 left.
+    // then settled the document (R25): merged into a block of 16,000 and one of the 10,078 left.
     const raw = new Database(join(data, 'eventide.sqlite'), { readonly: true });
     expect(raw.prepare(`SELECT first_seq, last_seq FROM blocks WHERE doc_id = 'ff' ORDER BY last_seq`).raw().all()).toEqual([
       [1, 16000],

@@ -9,7 +9,7 @@
  *     with the original seq, never appended again);
  *   - all clients hold the same text, equal to the replay of the log;
  *   - the store sealed blocks meanwhile (every 100 events here) and compacted runs of them
- *     into blocks of up to 500 (R17), kills landing in seals and merges too.
+ *     into blocks of up to 500 (R25), kills landing in seals and merges too.
  * server/test/soak.ts runs the same for longer.
  */
 import { afterAll, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ afterAll(async () => {
   await sp?.dispose();
 });
 
-it(`loses nothing acknowledged across ${CYCLES} SIGKILLs under the load of 20 typists, sealing and compacting meanwhile (L2, R17)`, async () => {
+it(`loses nothing acknowledged across ${CYCLES} SIGKILLs under the load of 20 typists, sealing and compacting meanwhile (L2, R25)`, async () => {
   const seed = testSeed('crash cycles');
   const rnd = new Random(seed);
   sp = await ServerProcess.start({ env: { EVENTIDE_SEAL_EVERY: String(SEAL_EVERY), EVENTIDE_COMPACT_EVENTS: String(COMPACT_EVENTS) } });

@@ -47,7 +47,7 @@ export interface LogStore {
 
   /**
    * Optional: brings a document to the store's most compact form now, as the store does by
-   * itself once it is idle (SQLite: the last rows sealed, small blocks compacted, R17, and
+   * itself once it is idle (SQLite: the last rows sealed, small blocks compacted, R25, and
    * checkpoints written smaller). Never changes what any read returns; a failure is reported
    * by the store and leaves the document as it was.
    */

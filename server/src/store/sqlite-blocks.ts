@@ -8,7 +8,7 @@
  * every commit each seq is in exactly one place: in a block (seq ≤ the document's sealed
  * head, the last block's last seq) or in a row (seq > it). Blocks are contiguous from
  * seq 1; a block's size is whatever was sealed (normally the store's `sealEvery`) or
- * merged, so reads never assume one. Compaction (`compactNext`, R17) is the one rewrite: a
+ * merged, so reads never assume one. Compaction (`compactNext`, R25) is the one rewrite: a
  * run of consecutive small blocks replaced, in one transaction, by one block of the same
  * events, with the id rows of the old blocks replaced by the new block's.
  *
@@ -131,7 +131,7 @@ export class SealedBlocks {
   }
 
   /**
-   * Compaction (R17): merges the document's oldest run of consecutive small blocks (fewer
+   * Compaction (R25): merges the document's oldest run of consecutive small blocks (fewer
    * than `maxEvents` events each) into one block, if the run is complete: it holds at least
    * two blocks and cannot grow (adding the block after it would pass `maxEvents` events or
    * `maxBytes` stored bytes, or a large block follows it); with `tail`, a run that ends at

@@ -29,7 +29,7 @@ export type LayoutStep =
   | { readonly kind: 'block'; readonly docId: string; readonly first: number; readonly last: number }
   | { readonly kind: 'compacted'; readonly docId: string; readonly first: number; readonly last: number; readonly blocks: number };
 
-/** The store's block sizes: seals of `sealEvery` rows, compaction's limits (R17). */
+/** The store's block sizes: seals of `sealEvery` rows, compaction's limits (R25). */
 export interface BlockSizes {
   sealEvery: number;
   compactEvents: number;
@@ -49,7 +49,7 @@ export interface LayoutSummary {
 
 /**
  * Re-encodes text checkpoints, seals every document's full runs of `sealEvery` rows and
- * merges its complete runs of small blocks (R17, as a busy store does after a seal),
+ * merges its complete runs of small blocks (R25, as a busy store does after a seal),
  * each step its own IMMEDIATE transaction; `progress` hears of each step once committed.
  * A step that fails for I/O (a full disk, a lock) is rolled back and reported to
  * `onError`, and the pass stops there: the file is valid as it is (rows and text

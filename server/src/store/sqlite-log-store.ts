@@ -191,7 +191,7 @@ export class SqliteLogStore implements LogStore {
 
   /**
    * Seals every full block that is due now, and compacts every complete run of small blocks
-   * (R17), each in its own transaction, and returns how many blocks it wrote. A failure
+   * (R25), each in its own transaction, and returns how many blocks it wrote. A failure
    * (full disk, lock) stops that document's work and is reported to `onSealError`: the rows
    * and blocks stay as they were, and its next append, or the next open, tries again.
    */
@@ -284,7 +284,7 @@ export class SqliteLogStore implements LogStore {
   /**
    * Brings `docId` to its most compact form now, as the store does by itself, a step a turn,
    * when it goes idle: seals its remaining rows (`sealAll`), merges all its runs of small
-   * blocks, the newest too (R17), and writes the checkpoints this process wrote at level 1
+   * blocks, the newest too (R25), and writes the checkpoints this process wrote at level 1
    * again at level 9 (sqlite-checkpoints.ts). Each step is a transaction of its own; a
    * failure is reported like a seal's and leaves the document as it was before that step.
    * Returns the blocks and checkpoints written. For tools (the import): it holds the thread

@@ -13,7 +13,7 @@ export const SEAL_EVERY = 1000;
 export const IDLE_SEAL_MS = 60_000;
 
 /**
- * Compaction (R17): runs of smaller blocks are merged into blocks of at most this many
+ * Compaction (R25): runs of smaller blocks are merged into blocks of at most this many
  * events, or COMPACT_BYTES stored bytes, whichever comes first. Automerge-paper's log is
  * 184.5 kB in blocks of 1,000 and 121.5 kB in blocks of 16,384 (109.5 kB as one block), and a
  * block this size still decodes in a few ms (bench/results/sqlite-size-2026-12-05.txt).
@@ -44,7 +44,7 @@ export interface SqliteLogStoreOptions {
   busyTimeoutMs?: number;
   /** Events per block (default SEAL_EVERY). */
   sealEvery?: number;
-  /** Compaction's limits (R17): events and stored bytes of a merged block (defaults COMPACT_EVENTS, COMPACT_BYTES). */
+  /** Compaction's limits (R25): events and stored bytes of a merged block (defaults COMPACT_EVENTS, COMPACT_BYTES). */
   compactEvents?: number;
   compactBytes?: number;
   /**

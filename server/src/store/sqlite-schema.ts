@@ -7,7 +7,7 @@
  *              bigger (L2). Only seqs after the document's last block live here.
  *   blocks     sealed runs of events, `encodeBlock` bytes, keyed by (doc_id, last_seq);
  *              contiguous from seq 1 up to the sealed head, rewritten only by
- *              compaction (R17: a run merged into one block of the same events).
+ *              compaction (R25: a run merged into one block of the same events).
  *   block_ids  per block and client: the lowest and highest clientSeq the client has in
  *              the block. What L3 needs over sealed events: `lastClientSeq` is one index
  *              seek, and `seqOf` decodes only the block(s) whose run holds the clientSeq.

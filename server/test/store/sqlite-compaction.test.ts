@@ -1,5 +1,5 @@
 /**
- * Compaction of sealed blocks (R17) and the settling of an idle document: runs of small
+ * Compaction of sealed blocks (R25) and the settling of an idle document: runs of small
  * blocks merged into larger ones in one transaction each, with the id index (L3) and every
  * read unchanged; what is merged when (complete runs while a document is busy, the tail
  * too once it is idle, complete runs at open); checkpoints written again smaller. Then the
@@ -53,8 +53,8 @@ function layout(file: string, docId: string) {
 /** Two clients taking turns: each block has id rows for both. */
 const twoClients = (q: number): Partial<DocEvent> => ({ id: { client: q % 2 ? 'x' : 'y', clientSeq: q } });
 
-describe('SqliteLogStore compaction (R17)', () => {
-  it('merges complete runs of small blocks into one block each, one transaction per merge; reads and ids unchanged (L3, R12, R17)', () => {
+describe('SqliteLogStore compaction (R25)', () => {
+  it('merges complete runs of small blocks into one block each, one transaction per merge; reads and ids unchanged (L3, R12, R25)', () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file, { sealEvery: 3, sealing: 'inline', compactEvents: 10 });
     const log = evs(0, 28, twoClients);
@@ -78,7 +78,7 @@ describe('SqliteLogStore compaction (R17)', () => {
     s.close();
   });
 
-  it('a merge stays under compactBytes of stored blocks; a block as large as compactEvents is never merged again (R17)', () => {
+  it('a merge stays under compactBytes of stored blocks; a block as large as compactEvents is never merged again (R25)', () => {
     const file = tempFile();
     // Blocks of 4 events of noisy text: about 4 x 60 bytes each.
     const rnd = new Random(17);
@@ -106,7 +106,7 @@ describe('SqliteLogStore compaction (R17)', () => {
     t.close();
   });
 
-  it('settle (and an idle document) merges the tail run too and writes the checkpoints again smaller; reads unchanged (R16, R17)', async () => {
+  it('settle (and an idle document) merges the tail run too and writes the checkpoints again smaller; reads unchanged (R16, R25)', async () => {
     const file = tempFile();
     const rnd = new Random(5);
     const words = ['alpha ', 'beta ', 'gamma ', 'delta ', 'epsilon '];
@@ -135,7 +135,7 @@ describe('SqliteLogStore compaction (R17)', () => {
     s.close();
   });
 
-  it('an idle document is settled one step per turn of the event loop: its last rows sealed on one turn, merged on a later one (R13, R17)', async () => {
+  it('an idle document is settled one step per turn of the event loop: its last rows sealed on one turn, merged on a later one (R13, R25)', async () => {
     const file = tempFile();
     const s = SqliteLogStore.open(file, { sealEvery: 2, compactEvents: 1000, idleSealMs: 100 });
     const log = evs(0, 23);
@@ -157,10 +157,10 @@ describe('SqliteLogStore compaction (R17)', () => {
     s.close();
   });
 
-  it('opening a file compacts its complete runs, each merge reported; a store that compacts nothing reads the same file (R14, R17)', () => {
+  it('opening a file compacts its complete runs, each merge reported; a store that compacts nothing reads the same file (R14, R25)', () => {
     const file = tempFile();
     const log = evs(0, 50, twoClients);
-    // compactEvents 1: no block is small, so nothing is ever merged (a file as the store wrote before R17).
+    // compactEvents 1: no block is small, so nothing is ever merged (a file as the store wrote before R25).
     const s = SqliteLogStore.open(file, { sealEvery: 5, sealing: 'inline', compactEvents: 1 });
     expect(s.append('a', 0, log).ok).toBe(true);
     s.close();
@@ -194,7 +194,7 @@ describe('SqliteLogStore compaction (R17)', () => {
     s.close();
   });
 
-  it('SIGKILL in the middle of the merges at open, again and again: every start leaves each seq in exactly one block and goes on where the last stopped (L1, L3, R12, R17)', async () => {
+  it('SIGKILL in the middle of the merges at open, again and again: every start leaves each seq in exactly one block and goes on where the last stopped (L1, L3, R12, R25)', async () => {
     const seed = Number(process.env.COMPACT_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`compaction crash seed ${seed} (COMPACT_CRASH_SEED=${seed} repeats it)`);
     const rnd = new Random(seed);

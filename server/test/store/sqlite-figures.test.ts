@@ -7,7 +7,7 @@
  *
  * Then the bytes: the whole of automerge-paper (259,778 events) imported as `npm run
  * import` does (blocks of 1,000 written directly, the checkpoints the retention rule keeps,
- * R16, then settled: blocks compacted, R17, checkpoints at level 9), the file VACUUMed, and
+ * R16, then settled: blocks compacted, R25, checkpoints at level 9), the file VACUUMed, and
  * its size next to the whole log encoded as one block and to the sum of its blocks; with the
  * pages of each table (dbstat), so the log's share and the checkpoints' share are both
  * visible, and the time to encode and decode a checkpoint of the final text (median of 15,
@@ -93,7 +93,7 @@ describe('SqliteLogStore figures', () => {
     expect(best.cpu).toBeLessThan(1000);
   }, 120_000);
 
-  it('bytes of automerge-paper in the SQLite file after import and VACUUM: at most twice the whole log encoded (R10, R17)', async () => {
+  it('bytes of automerge-paper in the SQLite file after import and VACUUM: at most twice the whole log encoded (R10, R25)', async () => {
     const trace = await loadTrace(join(tracesDir(), 'sequential', 'automerge-paper.json.gz'));
     if (trace.kind !== 'sequential') throw new Error('expected a sequential trace');
     const patches = flattenPatches(trace);

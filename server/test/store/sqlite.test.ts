@@ -412,7 +412,7 @@ describe('SqliteLogStore sealed blocks', () => {
     s.close();
   });
 
-  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block, merged with the small blocks before it; appends go on after it (L1, L3, R12, R17)', async () => {
+  it('a document idle for idleSealMs has its remaining rows sealed as a shorter block, merged with the small blocks before it; appends go on after it (L1, L3, R12, R25)', async () => {
     const file = tempFile();
     // Margins of 250 ms either way: a timer that fires late on a busy machine changes nothing.
     const s = SqliteLogStore.open(file, { sealEvery: 10, idleSealMs: 1000 });
