@@ -179,6 +179,7 @@ export class SealedBlocks {
       run.push([first, last]);
       events += n;
       bytes += size;
+      if (run.length >= 2 && events >= maxEvents) return run; // full: no block fits after it
     }
     return tail && run.length >= 2 ? run : null;
   }

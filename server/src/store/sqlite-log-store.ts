@@ -249,12 +249,15 @@ export class SqliteLogStore implements LogStore {
    * small blocks if there is one; false if neither was due, or it failed (reported).
    */
   private sealStep(docId: string): boolean {
+    let sealing = true;
     try {
-      if (this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery) return this.sealTx.immediate(docId) !== null;
-      return this.compactTx.immediate(docId, false) !== null;
+      sealing = this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery;
+      return sealing ? this.sealTx.immediate(docId) !== null : this.compactTx.immediate(docId, false) !== null;
     } catch (e) {
       if (!isSqliteError(e)) throw e;
-      this.onSealError(`SqliteLogStore: sealing ${JSON.stringify(docId)} failed, its events stay rows: ${e.code}: ${e.message}`);
+      const what = sealing ? 'sealing' : 'compacting';
+      const left = sealing ? 'its events stay rows' : 'its blocks stay as they were';
+      this.onSealError(`SqliteLogStore: ${what} ${JSON.stringify(docId)} failed, ${left}: ${e.code}: ${e.message}`);
       return false;
     }
   }

@@ -8,13 +8,19 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SqliteLogStore, type LayoutStep } from '../../src/store/sqlite-log-store.js';
 import { checkpointOf, replay, type DocEvent } from '../../../shared/src/index.js';
 import { logStoreContract, ev, evs } from './contract.js';
 import { Random } from '../../../shared/test/sim/random.js';
+import { readLog } from '../helpers/stored-log.js';
+import { runKilledChild } from '../helpers/killed-child.js';
+
+const root = resolve(__dirname, '..', '..', '..');
+const storeUrl = pathToFileURL(join(root, 'server', 'src', 'store', 'sqlite-log-store.ts')).href;
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -129,6 +135,28 @@ describe('SqliteLogStore compaction (R25)', () => {
     await s.close();
   });
 
+  it('an idle document is settled one step per turn of the event loop: its last rows sealed on one turn, merged on a later one (R13, R25)', async () => {
+    const file = tempFile();
+    const s = SqliteLogStore.open(file, { sealEvery: 2, compactEvents: 1000, idleSealMs: 100 });
+    const log = evs(0, 23);
+    expect((await s.append('a', 0, log)).ok).toBe(true);
+    // Watch the file after every turn until it is settled; each state seen once.
+    const seen: string[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 5000) {
+      await new Promise((r) => setImmediate(r));
+      const l = layout(file, 'a');
+      const state = `${l.blocks.length} blocks, ${l.rows} rows`;
+      if (seen.at(-1) !== state) seen.push(state);
+      if (l.blocks.length === 1 && l.rows === 0) break;
+    }
+    // 11 seals of 2 (one a turn), then idle: the last row sealed, and only then the merge.
+    expect(seen.slice(-3)).toEqual(['11 blocks, 1 rows', '12 blocks, 0 rows', '1 blocks, 0 rows']);
+    expect(seen.length).toBeGreaterThan(5);
+    expect(await s.range('a', 0, 23)).toEqual(log);
+    await s.close();
+  });
+
   it('opening a file compacts its complete runs, each merge reported; a store that compacts nothing reads the same file (R14, R25)', async () => {
     const file = tempFile();
     const log = evs(0, 50, twoClients);
@@ -165,4 +193,55 @@ describe('SqliteLogStore compaction (R25)', () => {
     expect(await s.range('a', 0, 12)).toEqual(log);
     await s.close();
   });
+
+  it('SIGKILL in the middle of the merges at open, again and again: every start leaves each seq in exactly one block and goes on where the last stopped (L1, L3, R12, R25)', async () => {
+    const seed = Number(process.env.COMPACT_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`compaction crash seed ${seed} (COMPACT_CRASH_SEED=${seed} repeats it)`);
+    const rnd = new Random(seed);
+    const file = tempFile();
+    // 3,000 events of 7 clients in blocks of 50, never merged: 60 blocks, 15 merges of 4 to do.
+    const log = evs(0, 3000, (q) => ({ id: { client: `k${q % 7}`, clientSeq: Math.ceil(q / 7) }, op: [`${q % 10}`] }));
+    const s = SqliteLogStore.open(file, { sealEvery: 50, compactEvents: 1 });
+    for (let i = 0; i < log.length; i += 500) expect((await s.appendSealed('a', i, log.slice(i, i + 500))).ok).toBe(true);
+    await s.close();
+    const child = join(file, '..', 'compact-child.mjs');
+    writeFileSync(child, compactChild);
+    let kills = 0;
+    for (let round = 0; round < 30; round++) {
+      const afterSteps = 1 + rnd.int(3);
+      const extraMs = rnd.int(4);
+      const steps = (out: string) => out.split('\n').filter((l) => l.startsWith('{')).length;
+      const out = await runKilledChild('node', ['--import', 'tsx', child, file], root, { when: (o) => steps(o) >= afterSteps, afterMs: extraMs });
+      // After every start, killed or not: the log whole, each seq once, blocks contiguous.
+      expect(readLog(file, 'a'), `round ${round} (seed ${seed})`).toStrictEqual(log);
+      const blocks = layout(file, 'a').blocks;
+      for (let i = 1; i < blocks.length; i++) expect(blocks[i][0], `round ${round} (seed ${seed})`).toBe(blocks[i - 1][1] + 1);
+      if (out.stdout.includes('done')) break;
+      expect(out.signal, `round ${round} (seed ${seed}): ${out.stderr}`).toBe('SIGKILL');
+      kills++;
+    }
+    expect(kills).toBeGreaterThanOrEqual(3);
+    const l = layout(file, 'a');
+    expect(l.blocks).toEqual(Array.from({ length: 15 }, (_, i) => [i * 200 + 1, i * 200 + 200]));
+    expect(l.ids).toHaveLength(15 * 7); // no id rows of the merged-away blocks left behind
+    const t = SqliteLogStore.open(file, { sealEvery: 50, compactEvents: 200 });
+    for (const e of log) expect(await t.seqOf('a', e.id)).toBe(e.seq);
+    for (let c = 0; c < 7; c++) expect(await t.lastClientSeq('a', `k${c}`)).toBe(Math.max(...log.filter((e) => e.id.client === `k${c}`).map((e) => e.id.clientSeq)));
+    await expect(t.append('a', 3000, [ev(3001, { id: { client: 'k3', clientSeq: 100 } })])).rejects.toThrow(/L3/);
+    await t.close();
+    console.log(`compaction crash: ${kills} kills, nothing lost`);
+  }, 180_000);
 });
+
+/** Opens the store (which merges), printing each committed step and pausing 3 ms after it so the parent's kill lands mid-way; prints `done` once open returns. */
+const compactChild = `import { writeSync } from 'node:fs';
+const { SqliteLogStore } = await import(${JSON.stringify(storeUrl)});
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const s = SqliteLogStore.open(process.argv[2], {
+  sealEvery: 50,
+  compactEvents: 200,
+  progress: (step) => { writeSync(1, JSON.stringify(step) + '\\n'); Atomics.wait(pause, 0, 0, 3); },
+});
+await s.close();
+writeSync(1, 'done\\n');
+`;
