@@ -1,5 +1,5 @@
 /**
- * The shell's half of bounded fan-out (issue 15, K14, P20): which connections the core
+ * The shell's half of bounded fan-out (issue 15, K15, P21): which connections the core
  * may feed after a commit turn, and when one that fell behind has drained.
  *
  * The core (RoomCore.committed) decides what everyone gets: one shared `events` message
@@ -15,7 +15,7 @@ import type { Peer } from './room.js';
 
 export class FanOut {
   constructor(
-    /** Bytes of unsent output past which a connection is behind (K14). */
+    /** Bytes of unsent output past which a connection is behind (K15). */
     private readonly budget: number,
     /** Called once a behind connection has drained to half its budget. */
     private readonly onDrained: (peer: Peer) => void,

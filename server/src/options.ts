@@ -55,12 +55,12 @@ export interface SyncOptions {
   /** A connection whose unsent output exceeds this many bytes is too slow and is dropped (K11: the last resort). */
   readonly maxBufferedBytes: number;
   /**
-   * A connection's send budget (K14): once its unsent output passes this many bytes at a
+   * A connection's send budget (K15): once its unsent output passes this many bytes at a
    * commit turn, it is not fed frame by frame but told `behind`, and caught up with a
    * welcome when it has drained below half of it. Bounds the server's memory per slow reader.
    */
   readonly sendBudgetBytes: number;
-  /** Median staleness of a document's submits (ms) past which its editors are asked to batch (K15, `slow-down`); 0: never. */
+  /** Median staleness of a document's submits (ms) past which its editors are asked to batch (K16, `slow-down`); 0: never. */
   readonly docTargetLagMs: number;
   /** Largest WebSocket frame, bytes; a bigger one closes the socket (1009). */
   readonly maxFrameBytes: number;

@@ -1,5 +1,5 @@
 /**
- * Presence in a crowded document, coalesced and rate-limited per document (issue 15, K16).
+ * Presence in a crowded document, coalesced and rate-limited per document (issue 15, K17).
  *
  * A caret move is relayed to every other connection: in a document of N connections each
  * move costs N-1 frames, and in a crowd where everyone types (a browser announces its

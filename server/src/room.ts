@@ -70,9 +70,9 @@ export interface RoomOptions {
   readonly checkpointEvery: number;
   /** Server clock, ms since the epoch. */
   readonly now: () => number;
-  /** A connection's send budget, bytes (K14; SyncOptions.sendBudgetBytes). */
+  /** A connection's send budget, bytes (K15; SyncOptions.sendBudgetBytes). */
   readonly sendBudgetBytes?: number;
-  /** Median staleness of submits (ms) past which editors are asked to batch (K15). */
+  /** Median staleness of submits (ms) past which editors are asked to batch (K16). */
   readonly targetLagMs?: number;
 }
 
@@ -146,7 +146,7 @@ export class Room {
     return this.core.peers;
   }
 
-  /** Whether `peer` fell behind its send budget and waits to drain (P20; tests and diagnostics). */
+  /** Whether `peer` fell behind its send budget and waits to drain (P21; tests and diagnostics). */
   isBehind(peer: Peer): boolean {
     return this.core.isBehind(peer);
   }

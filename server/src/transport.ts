@@ -15,7 +15,7 @@
  *   - frame handling spends from the hub's fair turns (turn-budget.ts): past a turn's
  *     slice, a connection's frames wait in line and are served a few at a time;
  *   - output: `backlog` is what waits unsent, and `whenDrained` says when it has shrunk
- *     (the room's send budget, fan-out.ts, moves a connection behind and back, K14); one
+ *     (the room's send budget, fan-out.ts, moves a connection behind and back, K15); one
  *     whose unsent output still passes `maxBufferedBytes` cannot keep up and is
  *     terminated (it re-syncs), rather than buffered without end (K11);
  *   - liveness: `alive` is cleared by the hub's heartbeat ping and set by the pong.

@@ -10,7 +10,7 @@
  *   - the log is gapless with every id once, and every event a real client saw
  *     acknowledged is in it at the seq it was acknowledged at (L1, L2, L3);
  *   - the thin clients' acknowledged characters are all in the log (none acknowledged
- *     and lost), and slow-down reached them (K15);
+ *     and lost), and slow-down reached them (K16);
  *   - after the flood every real client converges on the replay of the log (L4).
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,7 +47,7 @@ function healthMs(port: number): Promise<number> {
 }
 
 describe('one document flooded far past capacity', () => {
-  it('keeps memory bounded and health answering, loses no acknowledged event, and every client converges afterwards (L1, L2, L3, L4, K14, K15, P21)', async () => {
+  it('keeps memory bounded and health answering, loses no acknowledged event, and every client converges afterwards (L1, L2, L3, L4, K15, K16, P22)', async () => {
     const seed = testSeed('flood');
     const sp = await ServerProcess.start({ env: loadEnv });
     servers.push(sp);

@@ -1,5 +1,5 @@
 /**
- * Presence in a crowded document (K16): from 32 connections on, caret moves are
+ * Presence in a crowded document (K17): from 32 connections on, caret moves are
  * coalesced: the others hear the latest caret of each connection every 100 ms, not every
  * move. A small document relays every move at once (P10).
  */
@@ -46,7 +46,7 @@ describe('presence pacing', () => {
     expect(await movesHeard(await room(3, 'small'))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
-  it('coalesces caret moves in a document of 32 or more connections: the latest, not every one (K16, P10)', async () => {
+  it('coalesces caret moves in a document of 32 or more connections: the latest, not every one (K17, P10)', async () => {
     const heard = await movesHeard(await room(33, 'crowd'));
     expect(heard.at(-1)).toBe(20);
     expect(heard.length).toBeLessThan(20);

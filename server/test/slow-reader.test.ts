@@ -80,7 +80,7 @@ describe('unsent output per connection', () => {
     expect(await editor.next('ack')).toMatchObject({ seq: 41 });
   });
 
-  it('moves a reader that stops reading behind, keeps its unsent output near the budget, and resumes its stream exactly when it reads again; the others are unaffected (P20, K14)', async () => {
+  it('moves a reader that stops reading behind, keeps its unsent output near the budget, and resumes its stream exactly when it reads again; the others are unaffected (P21, K15)', async () => {
     const sendBudgetBytes = 64 * 1024;
     const srv = await startServer({
       port: 0,

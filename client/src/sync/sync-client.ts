@@ -198,7 +198,7 @@ export class SyncClient {
   }
 
   /** Stops syncing, writes what is queued, lets the slot go. */
-  /** The pump a batching interval (P21) is waiting for. */
+  /** The pump a batching interval (P22) is waiting for. */
   private batchTimer: ReturnType<typeof setTimeout> | null = null;
 
   async close(): Promise<void> {
@@ -385,7 +385,7 @@ export class SyncClient {
     }
     // The outbox may be empty now: presence may go out.
     if (effects.length > 0 && this.session.ready && this.session.state.pending.length === 0) this.presence.announce();
-    // Asked to batch (P21): what waits goes out once the interval has passed.
+    // Asked to batch (P22): what waits goes out once the interval has passed.
     const delay = this.session.pumpDelayMs;
     if (delay !== null && this.batchTimer === null && !this.socket.isClosed) {
       this.batchTimer = setTimeout(() => {

@@ -43,7 +43,7 @@ export interface SyncSnapshot {
 
 /**
  * `sync-status`'s state: `offline` without an open socket, `slow` while the server says it
- * is overloaded for this client (it fell behind, or editors are asked to batch: P20, P21;
+ * is overloaded for this client (it fell behind, or editors are asked to batch: P21, P22;
  * typing goes on), `syncing` while catching up (`caughtUp` false) or while the outbox is not
  * empty, `online` otherwise.
  */

@@ -219,16 +219,16 @@ export const errorSchema = z.object({
 });
 export const pongSchema = z.object({ type: z.literal('pong'), t: z.number() });
 /**
- * The connection could not keep up (its unsent output passed the server's send budget, K14):
+ * The connection could not keep up (its unsent output passed the server's send budget, K15):
  * the stream stops after seq `at`, and once the socket has drained a welcome continues it from
  * `at` (the events after it, or a checkpoint the client fetches history up to, P3/P4). Nothing
- * of the stream is lost; presence starts over with that welcome (P20).
+ * of the stream is lost; presence starts over with that welcome (P21).
  */
 export const behindSchema = z.object({ type: z.literal('behind'), at: seqNum });
 /**
- * The document gets more submits than the server sequences in real time (K15): send at most one
+ * The document gets more submits than the server sequences in real time (K16): send at most one
  * submit every `batchMs` and only once the previous one is confirmed, keeping the rest in the
- * outbox; 0 lifts it (P21).
+ * outbox; 0 lifts it (P22).
  */
 export const slowDownSchema = z.object({ type: z.literal('slow-down'), batchMs: z.int().nonnegative().max(60_000) });
 

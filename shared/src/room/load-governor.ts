@@ -1,5 +1,5 @@
 /**
- * How much a crowded document asks its editors to batch (issue 15, K15, P21). Pure: the
+ * How much a crowded document asks its editors to batch (issue 15, K16, P22). Pure: the
  * shell passes the clock in.
  *
  * Much of what a submit costs the server is per submit, not per event: a frame to parse

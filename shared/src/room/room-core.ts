@@ -209,7 +209,7 @@ export class RoomCore<P extends RoomPeer> {
    * The shell committed `items` (this room's, in sequencing order, all or nothing): the
    * committed head moves to their last event and each connection gets its stream (one
    * shared `events` message, P5). `overBudget`, the shell's view of each socket's unsent
-   * output: a connection it names is moved behind instead (P20) and fed nothing more until
+   * output: a connection it names is moved behind instead (P21) and fed nothing more until
    * `drained`.
    */
   committed(items: readonly CommitItem<P>[], overBudget?: (peer: P) => boolean): Send<P>[] {
@@ -228,7 +228,7 @@ export class RoomCore<P extends RoomPeer> {
     if (this.behindAt.size === 0 && overBudget === undefined) return commitStream(items, this.members);
     // A connection past its send budget is not fed frame by frame: it is told where its
     // stream stops (every live connection has it up to `before`), and gets nothing more
-    // until `drained` (P20).
+    // until `drained` (P21).
     const out: Send<P>[] = [];
     const live = new Set<P>();
     for (const p of this.members) {

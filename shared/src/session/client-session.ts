@@ -82,7 +82,7 @@ export interface ClientSessionOptions {
   /** The highest clientSeq the shell's store holds: later events wait (O1). Everything by default. */
   readonly sendableUpTo?: () => number;
   /**
-   * The shell's clock, ms. With it, a session asked to batch (P21) also keeps `batchMs`
+   * The shell's clock, ms. With it, a session asked to batch (P22) also keeps `batchMs`
    * between its submits, and `pumpDelayMs` says when to call `pump` again; without it, only
    * the one-submit-in-flight rule holds.
    */
@@ -119,9 +119,9 @@ export class ClientSession {
   private fatalCode: string | null = null;
   /** Batch base of each sent event (by clientSeq), for the log's copy of acked events. */
   private readonly sentBase = new Map<number, number>();
-  /** The server said this connection fell behind (P20): the stream stopped after this seq until a welcome. */
+  /** The server said this connection fell behind (P21): the stream stopped after this seq until a welcome. */
   private behindAt: number | null = null;
-  /** The batching interval the server asked for (P21); 0: none. */
+  /** The batching interval the server asked for (P22); 0: none. */
   private batchMsNow = 0;
   /** When the last submit went out (the shell's clock; only with `now`). */
   private lastSubmitAt = -Infinity;
@@ -165,7 +165,7 @@ export class ClientSession {
   }
 
   /**
-   * The server is overloaded for this client (P20, P21): it said the connection fell
+   * The server is overloaded for this client (P21, P22): it said the connection fell
    * behind (until the welcome that catches it up), or asked editors to batch. Typing goes
    * on; the sync status shows `slow`.
    */
@@ -334,7 +334,7 @@ export class ClientSession {
 
   private welcome(msg: WelcomeMessage, out: SessionEffect[]): void {
     this.roleNow = msg.role;
-    // A welcome on an open connection is the catch-up after `behind` (P20); its events start at
+    // A welcome on an open connection is the catch-up after `behind` (P21); its events start at
     // the seq the stream stopped after, which the state has confirmed, so it takes them like any.
     this.behindAt = null;
     const st = this.st;
@@ -389,7 +389,7 @@ export class ClientSession {
       // (Read afresh: `stream` may have set it; TypeScript narrowed it to null above.)
       const again = this.catching as CatchingUp | null;
       if (again !== null) {
-        // A held welcome (the catch-up after `behind`, P20) started another catch-up: the
+        // A held welcome (the catch-up after `behind`, P21) started another catch-up: the
         // rest of the stream waits for that one, in order.
         again.held.push(...held.slice(i));
         return;
@@ -463,7 +463,7 @@ export class ClientSession {
     if (!this.ready) return;
     const st = this.st;
     const upTo = this.o.sendableUpTo?.() ?? Infinity;
-    // Asked to batch (P21): one submit in flight at most; the rest waits in the outbox and
+    // Asked to batch (P22): one submit in flight at most; the rest waits in the outbox and
     // goes out as one batch once it is confirmed.
     if (this.batchMsNow > 0 && st.pending.some((p) => p.sent)) return;
     if (this.batchMsNow > 0 && this.o.now !== undefined && this.o.now() < this.lastSubmitAt + this.batchMsNow) return;

@@ -382,7 +382,7 @@ function runRandom(seed: number): void {
 }
 
 describe('room core: a connection past its send budget, and slow-down', () => {
-  it('moves a connection over budget behind, feeds it nothing, then catches it up with a welcome from where it stopped (P20)', () => {
+  it('moves a connection over budget behind, feeds it nothing, then catches it up with a welcome from where it stopped (P21)', () => {
     const s = setup();
     const a = peer('a');
     const slow = peer('slow');
@@ -423,7 +423,7 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     expect(kinds(s.room.committed([it4], () => false))).toEqual(['a:events 4', 'slow:events 4']);
   });
 
-  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again (K15, P21)', () => {
+  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again (K16, P22)', () => {
     const log = new MemoryLog();
     const room = new RoomCore<TestPeer>('d', log, { checkpointEvery: 1000, targetLagMs: 150 });
     const editors = Array.from({ length: 12 }, (_, i) => peer(`e${i}`));

@@ -177,7 +177,7 @@ describe('client session', () => {
     expect(c.state.confirmedSeq).toBe(0);
   });
 
-  it('under slow-down keeps one submit in flight and the rest in the outbox, sends them as one batch once it is confirmed, and is slow until lifted (P21)', () => {
+  it('under slow-down keeps one submit in flight and the rest in the outbox, sends them as one batch once it is confirmed, and is slow until lifted (P22)', () => {
     const s = session(undefined, 100);
     s.opened(user);
     s.take(welcome(null, [], 0), 1);
@@ -205,7 +205,7 @@ describe('client session', () => {
     expect(s.slow).toBe(false);
   });
 
-  it('is slow from behind until the welcome that catches it up, and takes that welcome like a continuation of the stream (P20)', () => {
+  it('is slow from behind until the welcome that catches it up, and takes that welcome like a continuation of the stream (P21)', () => {
     const s = session();
     s.opened(user);
     s.take(welcome(null, events(0, 2), 2), 1);
@@ -220,7 +220,7 @@ describe('client session', () => {
     expect(s.ready).toBe(true);
   });
 
-  it('with a clock, also keeps batchMs between its submits and says when to pump again (P21)', () => {
+  it('with a clock, also keeps batchMs between its submits and says when to pump again (P22)', () => {
     let t = 1000;
     const s = new ClientSession({ docId: 'd', state: new ClientState({ client: 'me', author: 'me' }), maxBatch: 100, historyLimit: 2, backoff: { minMs: 100, maxMs: 1000 }, random: () => 0.5, now: () => t });
     s.opened(user);

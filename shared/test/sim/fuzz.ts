@@ -3,7 +3,7 @@
  * edits, sends, deliveries, group commits, disconnects (some half-open, some for long),
  * late joiners (some with offline edits), clients that mostly read, server restarts
  * with and without the sequencer's memory, connections moved behind their send budget
- * and caught up once drained (P20), and `slow-down` asked and lifted (P21); then everything settles and the invariants
+ * and caught up once drained (P21), and `slow-down` asked and lifted (P22); then everything settles and the invariants
  * are checked: no client ever saw a gap in its stream or a problem a correct server
  * never causes, its confirmed events followed each other (no checkpoint over kept
  * events), the log has every event once, every ack names the log's seq, and every
@@ -68,7 +68,7 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
     historyLimit: 1 + rnd.int(8),
     window: rnd.chance(0.2) ? 5 + rnd.int(40) : undefined,
     random: () => jitter.next(),
-    // Half the seeds have connections fall behind their send budget at commits (P20).
+    // Half the seeds have connections fall behind their send budget at commits (P21).
     ...(rnd.chance(0.5) ? { behindChance: 0.03 + rnd.next() * 0.1 } : {}),
   });
   const clients: SimClient[] = [];
@@ -116,7 +116,7 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
     } else if (r < 0.695) {
       net.drain(c);
     } else if (r < 0.7) {
-      // Asked to batch, or lifted (P21).
+      // Asked to batch, or lifted (P22).
       net.slowDown(c, rnd.pick([0, 0, 30, 200]));
     } else if (r < 0.93) {
       net.clientStep(c);

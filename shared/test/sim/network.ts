@@ -75,7 +75,7 @@ export interface SimNetworkOptions {
   readonly window?: number;
   /** Randomness for the sessions' backoff jitter (seeded by the test). */
   readonly random?: () => number;
-  /** Each commit moves each connection behind with this chance (P20; sim-server.ts). */
+  /** Each commit moves each connection behind with this chance (P21; sim-server.ts). */
   readonly behindChance?: number;
 }
 
@@ -264,14 +264,14 @@ export class SimNetwork {
     return this.server.commit();
   }
 
-  /** `c` has read everything the server sent: if it was behind, the server catches it up (P20). */
+  /** `c` has read everything the server sent: if it was behind, the server catches it up (P21). */
   drain(c: SimClient): boolean {
     const conn = c.conn;
     if (!conn || conn.down.length > 0 || !conn.alive) return false;
     return this.server.drained(conn);
   }
 
-  /** The server asks `c` to batch (P21; 0 lifts it). */
+  /** The server asks `c` to batch (P22; 0 lifts it). */
   slowDown(c: SimClient, batchMs: number): void {
     if (c.conn && c.conn.alive) this.server.slowDown(c.conn, batchMs);
   }

@@ -6,8 +6,8 @@
  * adds around the core (access, rate limits, the group commit's timer, the encoded tail)
  * is reduced to what a correct client meets: a hello joins, a submit is sequenced and
  * waits for the next commit, a history request is answered; a connection may be moved
- * behind at a commit (its send budget, P20) and caught up once it has read everything,
- * and asked to batch (`slow-down`, P21).
+ * behind at a commit (its send budget, P21) and caught up once it has read everything,
+ * and asked to batch (`slow-down`, P22).
  *
  * The commit is the simulation's to trigger (`commit`), so acks wait for durability
  * (L2) for as long as the test likes, and a crash (`restart(false)`) loses what was
@@ -43,9 +43,9 @@ export interface SimServer {
   left(link: ServerLink): void;
   /** The group commit: everything sequenced so far is stored, then answered. */
   commit(): boolean;
-  /** `link` has read everything sent to it: if it was behind (P20), its catch-up welcome goes out. */
+  /** `link` has read everything sent to it: if it was behind (P21), its catch-up welcome goes out. */
   drained(link: ServerLink): boolean;
-  /** The server asks `link` to batch (P21; 0 lifts it). */
+  /** The server asks `link` to batch (P22; 0 lifts it). */
   slowDown(link: ServerLink, batchMs: number): void;
   /** Something sequenced is waiting for the commit. */
   readonly uncommitted: number;
@@ -68,7 +68,7 @@ export interface RoomServerOptions {
   readonly now: () => number;
   /**
    * At each commit, each connection is past its send budget with this chance and moved
-   * behind (P20) until the network reports it drained. Unset: never.
+   * behind (P21) until the network reports it drained. Unset: never.
    */
   readonly behindChance?: number;
   readonly random?: () => number;
