@@ -132,7 +132,7 @@ export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDo
 export class ThinCrowd {
   private readonly workers: Worker[] = [];
 
-  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer }) {
+  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number }) {
     const file = o.peer === 'hocuspocus' ? './hocus-worker.ts' : './thin-worker.ts';
     const total = o.typists + o.watchers;
     const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
@@ -148,6 +148,7 @@ export class ThinCrowd {
         observers: mine.filter((n) => observers.has(n)),
         rate: o.rate,
         typists: mine.filter((n) => n.startsWith(`${o.tag}-t`)).length,
+        ...(o.rampMs !== undefined ? { rampMs: o.rampMs } : {}),
       };
       this.workers.push(new Worker(boot(file), { eval: true, workerData: input }));
     }

@@ -27,6 +27,8 @@ export interface WorkerInput {
   readonly rate: number;
   /** How many of `names` (the first ones) type; the others only watch. */
   readonly typists: number;
+  /** Typists start within this many ms of `start` (default: one keystroke period). */
+  readonly rampMs?: number;
 }
 
 export interface WorkerReport {
@@ -194,7 +196,7 @@ parentPort!.on('message', async (m: { cmd: 'open' | 'start' | 'measure' | 'stop'
     timers = clients.slice(0, input.typists).map((c, i) => {
       const t = setTimeout(() => {
         timers.push(setInterval(() => c.type(), period));
-      }, (i * period) / clients.length + Math.random() * period);
+      }, Math.random() * (input.rampMs ?? period));
       return t;
     });
     parentPort!.postMessage({ started: true });

@@ -142,6 +142,7 @@ export class SyncClient {
       backoff: { minMs: options.backoffMinMs ?? 250, maxMs: options.backoffMaxMs ?? 10_000 },
       random: options.random ?? Math.random,
       sendableUpTo: () => this.persister.sendableUpTo(),
+      now: Date.now,
     });
     const send = (msg: ClientMessage) => this.send(msg);
     this.socket = new ReconnectingSocket(options, {
@@ -202,8 +203,13 @@ export class SyncClient {
   }
 
   /** Stops syncing, writes what is queued, lets the slot go. */
+  /** The pump a batching interval (P22) is waiting for. */
+  private batchTimer: ReturnType<typeof setTimeout> | null = null;
+
   async close(): Promise<void> {
     if (this.socket.isClosed) return;
+    if (this.batchTimer !== null) clearTimeout(this.batchTimer);
+    this.batchTimer = null;
     this.presence.close();
     this.socket.close();
     try {
@@ -398,6 +404,14 @@ export class SyncClient {
     }
     // The outbox may be empty now: presence may go out.
     if (effects.length > 0 && this.session.ready && this.session.state.pending.length === 0) this.presence.announce();
+    // Asked to batch (P22): what waits goes out once the interval has passed.
+    const delay = this.session.pumpDelayMs;
+    if (delay !== null && this.batchTimer === null && !this.socket.isClosed) {
+      this.batchTimer = setTimeout(() => {
+        this.batchTimer = null;
+        this.run(this.session.pump());
+      }, delay);
+    }
   }
 
   private emit(changes: readonly LiveChange[]): void {

@@ -248,7 +248,10 @@ export class RoomCore<P extends RoomPeer> {
 
   /**
    * The shell committed `items` (this room's, in sequencing order, all or nothing): the
-   * committed head moves to their last event and each connection gets its stream.
+   * committed head moves to their last event and each connection gets its stream (one
+   * shared `events` message, P5). `overBudget`, the shell's view of each socket's unsent
+   * output: a connection it names is moved behind instead (P21) and fed nothing more until
+   * `drained`.
    */
   committed(items: readonly CommitItem<P>[], overBudget?: (peer: P) => boolean): Send<P>[] {
     let last: DocEvent | undefined;

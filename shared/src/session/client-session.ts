@@ -81,6 +81,12 @@ export interface ClientSessionOptions {
   readonly random: () => number;
   /** The highest clientSeq the shell's store holds: later events wait (O1). Everything by default. */
   readonly sendableUpTo?: () => number;
+  /**
+   * The shell's clock, ms. With it, a session asked to batch (P22) also keeps `batchMs`
+   * between its submits, and `pumpDelayMs` says when to call `pump` again; without it, only
+   * the one-submit-in-flight rule holds.
+   */
+  readonly now?: () => number;
 }
 
 /** The default reconnect delays: 250 ms doubling to 10 s. */
@@ -117,6 +123,8 @@ export class ClientSession {
   private behindAt: number | null = null;
   /** The batching interval the server asked for (P22); 0: none. */
   private batchMsNow = 0;
+  /** When the last submit went out (the shell's clock; only with `now`). */
+  private lastSubmitAt = -Infinity;
 
   constructor(options: ClientSessionOptions) {
     this.o = options;
@@ -171,6 +179,17 @@ export class ClientSession {
    */
   get batchMs(): number {
     return this.batchMsNow;
+  }
+
+  /**
+   * Asked to batch, with events waiting and nothing in flight: how long until `pump` would
+   * send them (ms, with the `now` option). null when a pump is not what they wait for.
+   */
+  get pumpDelayMs(): number | null {
+    if (this.batchMsNow === 0 || this.o.now === undefined || !this.ready) return null;
+    const st = this.st;
+    if (st.pending.some((p) => p.sent) || !st.pending.some((p) => !p.sent)) return null;
+    return Math.max(0, this.lastSubmitAt + this.batchMsNow - this.o.now());
   }
 
   /** The code of the error that ended the session for good (null while it goes on). */
@@ -448,6 +467,7 @@ export class ClientSession {
     // Asked to batch (P22): one submit in flight at most; the rest waits in the outbox and
     // goes out as one batch once it is confirmed.
     if (this.batchMsNow > 0 && st.pending.some((p) => p.sent)) return;
+    if (this.batchMsNow > 0 && this.o.now !== undefined && this.o.now() < this.lastSubmitAt + this.batchMsNow) return;
     for (;;) {
       let n = 0;
       for (const p of st.pending) {
@@ -460,7 +480,10 @@ export class ClientSession {
       if (batch === null) return;
       for (const e of batch.events) this.sentBase.set(e.id.clientSeq, batch.base);
       out.push({ type: 'send', message: { type: 'submit', base: batch.base, events: batch.events as LocalEvent[] } as ClientMessage });
-      if (this.batchMsNow > 0) return;
+      if (this.batchMsNow > 0) {
+        if (this.o.now !== undefined) this.lastSubmitAt = this.o.now();
+        return;
+      }
     }
   }
 

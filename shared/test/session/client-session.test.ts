@@ -219,4 +219,27 @@ describe('client session', () => {
     expect(s.state.confirmedSeq).toBe(5);
     expect(s.ready).toBe(true);
   });
+
+  it('with a clock, also keeps batchMs between its submits and says when to pump again (P22)', () => {
+    let t = 1000;
+    const s = new ClientSession({ docId: 'd', state: new ClientState({ client: 'me', author: 'me' }), maxBatch: 100, historyLimit: 2, backoff: { minMs: 100, maxMs: 1000 }, random: () => 0.5, now: () => t });
+    s.opened(user);
+    s.take(welcome(null, [], 0), t);
+    s.take({ type: 'slow-down', batchMs: 200 }, t);
+    s.edit(['a']);
+    const first = sent(s.pump());
+    expect(first).toHaveLength(1);
+    s.edit(['b']);
+    // Confirmed at once: still 200 ms to wait, and the session says so.
+    t += 50;
+    const own = (first[0] as unknown as { events: DocEvent[] }).events.map((e, i) => ({ ...e, seq: i + 1, base: 0, time: t }) as DocEvent);
+    expect(sent(s.take({ type: 'events', events: own }, t))).toEqual([]);
+    expect(s.pumpDelayMs).toBe(150);
+    t += 149;
+    expect(sent(s.pump())).toEqual([]);
+    t += 1;
+    expect(s.pumpDelayMs).toBe(0);
+    expect(sent(s.pump())).toHaveLength(1);
+    expect(s.pumpDelayMs).toBeNull(); // in flight now: the confirmation brings the next
+  });
 });
