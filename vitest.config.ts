@@ -5,9 +5,10 @@ import { defineConfig, configDefaults } from 'vitest/config';
 // passed and failed tests exactly. The default reporter's output is printed either way.
 const reportDir = process.env.CI_REPORT_DIR;
 
-// Tests that measure latency against a bound (the server under attack) run alone, after all
-// the others: on a 2-core machine a neighbouring test file's CPU would be measured as theirs.
-const alone = ['server/test/attack.test.ts'];
+// Tests that measure latency against a bound (the server under attack, health during a flood)
+// or run many processes (the cluster) run alone, after all the others: on a 2-core machine a
+// neighbouring test file's CPU would be measured as theirs.
+const alone = ['server/test/attack.test.ts', 'server/test/flood.test.ts', 'server/test/cluster.test.ts'];
 
 export default defineConfig({
   test: {
