@@ -27,7 +27,7 @@
  * (Room.retryLost), and they go into the next group. After MAX_RACES in a row a room's
  * submitters get `store-failed` as above.
  */
-import { encodeServerMessage, ok, type DocEvent } from '../../shared/src/index.js';
+import { encodeServerMessage, ok, type DocEvent, type Result } from '../../shared/src/index.js';
 import { guardStore } from './store/store-guard.js';
 import type { LogStore } from './store/log-store.js';
 import type { CommitItem, Room } from './room.js';
@@ -40,6 +40,12 @@ export interface CommitQueueOptions {
   readonly windowMs: number;
   /** Called after each flush for rooms that may now be idle. */
   readonly afterFlush?: (rooms: readonly Room[]) => void;
+  /**
+   * One transaction per document instead of one per group (several nodes over one
+   * database): a lost race then costs only its document. PostgreSQL flushes the WAL of
+   * concurrent commits together, so the fsyncs a group saved are mostly saved still.
+   */
+  readonly perDocument?: boolean;
 }
 
 export interface CommitStats {
@@ -96,7 +102,11 @@ export class CommitQueue {
     }
   }
 
-  /** Writes the queued items in one transaction, then answers (or fails) every item. */
+  /**
+   * Writes the queued items, then answers (or fails) every item. One transaction for the
+   * whole group; with `perDocument` (several nodes), one per document, all at once, so a
+   * race one document lost to another node does not fail the others.
+   */
   private async write(): Promise<void> {
     const items = this.items;
     this.items = [];
@@ -108,35 +118,51 @@ export class CommitQueue {
       if (list === undefined) byRoom.set(it.room, (list = []));
       list.push(it);
     }
-    const entries: { docId: string; expectedHead: number; events: DocEvent[] }[] = [];
-    let count = 0;
+    const entries: { room: Room; docId: string; expectedHead: number; events: DocEvent[] }[] = [];
     for (const [room, list] of byRoom) {
       const events: DocEvent[] = [];
       for (const it of list) for (const e of it.appended) events.push(e);
-      if (events.length > 0) entries.push({ docId: room.docId, expectedHead: room.committedHead, events });
-      count += events.length;
+      if (events.length > 0) entries.push({ room, docId: room.docId, expectedHead: room.committedHead, events });
     }
 
-    const { log } = this.opts;
-    const written = entries.length > 0 ? await guardStore(log, 'group commit', () => this.opts.store.appendMany(entries)) : ok(null);
+    const { log, store } = this.opts;
+    const outcome = new Map<Room, Result<null>>();
+    if (this.opts.perDocument === true) {
+      const results = await Promise.all(entries.map((e) => guardStore(log, `commit of ${e.docId}`, () => store.append(e.docId, e.expectedHead, e.events))));
+      entries.forEach((e, k) => outcome.set(e.room, results[k]));
+    } else if (entries.length > 0) {
+      const written = await guardStore(log, 'group commit', () => store.appendMany(entries.map(({ docId, expectedHead, events }) => ({ docId, expectedHead, events }))));
+      for (const e of entries) outcome.set(e.room, written);
+    }
     for (const room of byRoom.keys()) room.pending -= byRoom.get(room)!.length;
     this.stats.flushes++;
 
-    if (written.ok) {
-      this.stats.events += count;
-      for (const [room, list] of byRoom) {
+    const failed: [Room, CommitItem[]][] = [];
+    const lost: [Room, CommitItem[]][] = [];
+    let failure = '';
+    for (const [room, list] of byRoom) {
+      const r = outcome.get(room) ?? ok(null); // a room with only duplicates wrote nothing
+      if (r.ok) {
+        for (const it of list) this.stats.events += it.appended.length;
         try {
           room.committedItems(list);
         } catch (e) {
           this.opts.log.error(`room ${room.docId}: sending committed events failed: ${(e as Error).stack ?? String(e)}`);
         }
+      } else if (r.error.code === 'head-mismatch' && room.racesLost < MAX_RACES) {
+        lost.push([room, list]);
+      } else {
+        failed.push([room, list]);
+        failure = `${r.error.code}: ${r.error.message}`;
       }
-    } else if (written.error.code === 'head-mismatch' && [...byRoom.keys()].every((r) => r.racesLost < MAX_RACES)) {
-      // Another node committed first (several nodes over one database, docs/scale.md):
-      // nothing was stored; every room of the group re-reads the log and sequences its
-      // batches again (and what it sequenced on top of them meanwhile), queued for the next group.
-      this.stats.racesLost++;
-      for (const [room, list] of byRoom) {
+    }
+    // Another node committed first (several nodes over one database, docs/scale.md):
+    // nothing of it was stored; each such room re-reads the log and sequences its batches
+    // again (and what it sequenced on top of them meanwhile), for the next group. The
+    // rooms are independent, so they do it at once.
+    await Promise.all(
+      lost.map(async ([room, list]) => {
+        this.stats.racesLost++;
         room.racesLost++;
         const taken: CommitItem[] = [];
         const takeQueued = () => {
@@ -149,26 +175,17 @@ export class CommitQueue {
           room.broken = true;
           this.tellFailed([...list, ...taken, ...this.dropQueued(room)]);
         }
-      }
-    } else {
+      }),
+    );
+
+    if (failed.length > 0) {
       this.stats.failures++;
-      log.error(`commit of ${count} events in ${entries.length} documents failed, nothing stored: ${written.error.code}: ${written.error.message}`);
-      const text = encodeServerMessage({
-        type: 'error',
-        code: 'store-failed',
-        message: 'the server could not store your events; nothing was acknowledged: re-sync and resend',
-        fatal: false,
-      });
+      const n = failed.reduce((k, [, list]) => k + list.reduce((m, it) => m + it.appended.length, 0), 0);
+      log.error(`commit of ${n} events in ${failed.length} documents failed, nothing of them stored: ${failure}`);
       const told = new Set<unknown>();
-      const tell = (list: readonly CommitItem[]) => {
-        for (const it of list) {
-          if (told.has(it.peer)) continue;
-          told.add(it.peer);
-          it.peer.sendRaw(text);
-        }
-      };
-      tell(items);
-      for (const room of byRoom.keys()) {
+      const tell = (list: readonly CommitItem[]) => this.tellFailed(list, told);
+      for (const [, list] of failed) tell(list);
+      for (const [room] of failed) {
         // Sequenced on the sequencer the reload replaces: dropped in the turn it is replaced.
         const dropLater = () => tell(this.dropQueued(room));
         const rebuilt = await guardStore(log, `room ${room.docId}: rebuilding from the store`, async () => ok(await room.reload(dropLater)));
@@ -183,14 +200,13 @@ export class CommitQueue {
   }
 
   /** Tells the submitters of `items` (once each) that nothing of theirs was stored. */
-  private tellFailed(items: readonly CommitItem[]): void {
+  private tellFailed(items: readonly CommitItem[], told = new Set<unknown>()): void {
     const text = encodeServerMessage({
       type: 'error',
       code: 'store-failed',
       message: 'the server could not store your events; nothing was acknowledged: re-sync and resend',
       fatal: false,
     });
-    const told = new Set<unknown>();
     for (const it of items) {
       if (told.has(it.peer)) continue;
       told.add(it.peer);

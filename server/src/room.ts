@@ -186,14 +186,14 @@ export class Room implements ClusterRoom {
     for (let i = 0; i < 40 && last > this.core.committedHead; i++) {
       const head = await this.opts.store.head(this.docId);
       if (head < last) return;
-      const plan = this.core.heardCommit(head);
+      const plan = this.heardCommit(head);
       if (plan === null) return;
       if (plan === 'wait') {
         await new Promise((r) => setTimeout(r, 25));
         continue;
       }
       const events = await this.opts.store.range(this.docId, plan.from, plan.to);
-      const now = this.core.catchUpPlan();
+      const now = this.catchUpPlan();
       if (now !== null && now !== 'wait' && events.some((e) => e.seq === now.from + 1)) this.adoptRemote(events);
     }
   }
@@ -216,7 +216,10 @@ export class Room implements ClusterRoom {
    * so the queue holds a room's items in seq order however the steps' reads interleave;
    * nothing goes out before it is committed. Rejects if the store does, with nothing sequenced.
    */
-  submit(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void): Promise<Result<null, CodedError<SubmitErrorCode>>> {
+  async submit(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void): Promise<Result<null, CodedError<SubmitErrorCode>>> {
+    // A lost race being sequenced again goes first: a client's later batch must not
+    // overtake its earlier one (it would be refused out-of-order and re-sync).
+    while (this.retried !== null) await this.retried;
     return this.reads.run(() => {
       const r = this.core.submit(peer, batch, this.opts.now());
       if (!r.ok) return r;
@@ -227,32 +230,54 @@ export class Room implements ClusterRoom {
 
   /** Lost races in a row (reset by a commit that lands); past a bound the queue gives up with store-failed. */
   racesLost = 0;
+  /** Set while a lost race is sequenced again: other nodes' events wait (catchUpPlan says 'wait'). */
+  private retrying = false;
+  /** Resolves when the lost race being sequenced again is done (null: none is). */
+  private retried: Promise<void> | null = null;
 
   /**
    * The commit of `group` lost a race to another node (head-mismatch): the room re-reads
-   * the log and sequences the same batches again (RoomCore.retryLost), followed by those
-   * it sequenced on top of them meanwhile (`takeQueued` takes them out of the queue, in
-   * the step, so nothing is sequenced between). The new items go to `commit` in the same
-   * turn, in seq order. Refused batches get their error, as a refused submit would.
-   * Rejects if the store does; what `takeQueued` gave is then never stored (the caller
-   * tells its senders).
+   * the log (RoomCore.reloadAfterLostRace) and sequences the same batches again, followed
+   * by those it sequenced on top of them meanwhile (`takeQueued` takes them out of the
+   * queue in the step that replaces the sequencer, so nothing is sequenced between). Each
+   * batch is its own step (a step may be run again after a read, and must read before it
+   * changes anything), and each new item goes to `commit` at the end of its step, so the
+   * queue keeps the room's items in seq order even when a new submit lands in between.
+   * A refused batch gets its error, as a refused submit would. Rejects if the store does
+   * (the room is then unusable, the caller drops it); `taken` has what `takeQueued` gave.
    */
   async retryLost(group: readonly CommitItem[], takeQueued: () => CommitItem[], commit: (item: CommitItem) => void): Promise<void> {
     const since = this.core.committedHead;
-    let queued: CommitItem[] = [];
-    const r = await this.reads.run(
-      () => {
-        queued = queued.concat(takeQueued());
-        const out = this.core.retryLost([...group, ...queued], this.opts.now(), since);
-        // No read after this point: what follows runs once.
-        for (const it of out.retried) commit({ ...it, room: this });
-        return out;
-      },
-      { freshHead: true },
-    );
-    this.afterLoad();
-    this.deliver(r.sends);
-    for (const f of r.refused) f.peer.sendRaw(encodeServerMessage({ type: 'error', code: f.error.code, message: f.error.message, fatal: false }));
+    this.retrying = true;
+    let done = () => {};
+    this.retried = new Promise<void>((r) => (done = r));
+    try {
+      let queued: CommitItem[] = [];
+      const sends = await this.reads.run(
+        () => {
+          const out = this.core.reloadAfterLostRace(since);
+          queued = takeQueued();
+          return out;
+        },
+        { freshHead: true },
+      );
+      this.afterLoad();
+      this.deliver(sends);
+      for (const it of [...group, ...queued]) {
+        const batch = it.batch;
+        if (batch === undefined) continue;
+        const r = await this.reads.run(() => {
+          const s = this.core.submit(it.peer, batch, this.opts.now());
+          if (s.ok) commit({ ...s.value, room: this });
+          return s;
+        });
+        if (!r.ok) it.peer.sendRaw(encodeServerMessage({ type: 'error', code: r.error.code, message: r.error.message, fatal: false }));
+      }
+    } finally {
+      this.retrying = false;
+      this.retried = null;
+      done();
+    }
   }
 
   /** The queue committed `items` (this room's, in sequencing order): the core's stream goes out. */
@@ -272,11 +297,12 @@ export class Room implements ClusterRoom {
   // ---- other nodes (cluster/fanout.ts; the rules are the core's) ----
 
   heardCommit(seq: number): CatchUpPlan {
-    return this.core.heardCommit(seq);
+    const plan = this.core.heardCommit(seq);
+    return this.retrying && plan !== null ? 'wait' : plan;
   }
 
   catchUpPlan(): CatchUpPlan {
-    return this.core.catchUpPlan();
+    return this.retrying ? 'wait' : this.core.catchUpPlan();
   }
 
   /** Events another node committed, read from the log: every connection here gets them, once, in order. Reads nothing. */

@@ -158,6 +158,19 @@ export class RoomCore<P extends RoomPeer> {
   }
 
   /**
+   * The first half of `retryLost`, for a shell whose reads may have to be fetched and the
+   * step run again (server/src/room-reads.ts): reload from the log, keeping the forms of
+   * this node's committed events. It reads everything before it changes anything. The
+   * shell then sequences the lost batches again, one step each, in order.
+   */
+  reloadAfterLostRace(since = this.committedSeq): Send<P>[] {
+    const older = this.sequencer;
+    const sends = this.reload(since);
+    this.sequencer.inheritForms(older, since);
+    return sends;
+  }
+
+  /**
    * The commit of `items` (this room's, in sequencing order) lost a race: another node
    * committed those seqs first, and nothing of the group was stored. The log is the truth
    * again (as `reload`, keeping the forms of this node's committed events), and the same
@@ -169,9 +182,7 @@ export class RoomCore<P extends RoomPeer> {
    * (server/src/room-reads.ts runs steps again after a read it lacked).
    */
   retryLost(items: readonly CommitItem<P>[], now: number, since = this.committedSeq): { sends: Send<P>[]; retried: CommitItem<P>[]; refused: { peer: P; error: CodedError<SubmitErrorCode> }[] } {
-    const older = this.sequencer;
-    const sends = this.reload(since);
-    this.sequencer.inheritForms(older, since);
+    const sends = this.reloadAfterLostRace(since);
     const retried: CommitItem<P>[] = [];
     const refused: { peer: P; error: CodedError<SubmitErrorCode> }[] = [];
     for (const it of items) {
