@@ -20,6 +20,14 @@
  * room is rebuilt from the store, as after a restart. What those rooms sequenced while
  * the group was in flight was built on the lost events: it is dropped from the next
  * group when the room is rebuilt, and its submitters get `store-failed` too.
+ *
+ * A group that lost a race (`head-mismatch`: another server process sharing the database
+ * appended to one of its documents first, R21) is not a failure: each of its rooms
+ * catches up (reloads from the store, which sends the other process's events to its
+ * connections), then sequences the group's batches again, as their clients sent them,
+ * over the events it lacked, and the next group writes them at the seqs the database has
+ * free. New submits to those rooms wait until that is done. Nothing was acknowledged
+ * before, so nothing acknowledged changes.
  */
 import { encodeServerMessage, ok, type DocEvent } from '../../shared/src/index.js';
 import { guardStore } from './store/store-guard.js';
@@ -40,6 +48,8 @@ export interface CommitStats {
   flushes: number;
   events: number;
   failures: number;
+  /** Groups that lost a race to another process and were sequenced again. */
+  races: number;
 }
 
 export class CommitQueue {
@@ -47,7 +57,7 @@ export class CommitQueue {
   private scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
   /** The group being written (and, on failure, its rooms rebuilt); null when none is. */
   private inFlight: Promise<void> | null = null;
-  readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0 };
+  readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0, races: 0 };
 
   constructor(private readonly opts: CommitQueueOptions) {}
 
@@ -120,6 +130,10 @@ export class CommitQueue {
           this.opts.log.error(`room ${room.docId}: sending committed events failed: ${(e as Error).stack ?? String(e)}`);
         }
       }
+    } else if (written.error.code === 'head-mismatch') {
+      this.stats.races++;
+      log.info(`commit of ${count} events lost a race (${written.error.message}): catching up and sequencing again`);
+      for (const [room, list] of byRoom) await room.catchUp(() => this.sequenceAgain(room, list));
     } else {
       this.stats.failures++;
       log.error(`commit of ${count} events in ${entries.length} documents failed, nothing stored: ${written.error.code}: ${written.error.message}`);
@@ -150,6 +164,32 @@ export class CommitQueue {
       }
     }
     this.opts.afterFlush?.([...byRoom.keys()]);
+  }
+
+  /**
+   * After a lost race: `room` reloads from the store, then its batches of the failed group
+   * (`list`) and those queued since are sequenced again, in their order, over what it lacked.
+   */
+  private async sequenceAgain(room: Room, list: readonly CommitItem[]): Promise<void> {
+    const { log } = this.opts;
+    let again: CommitItem[] = [];
+    const reloaded = await guardStore(log, `room ${room.docId}: catching up after a lost race`, async () =>
+      ok(await room.reload(() => (again = [...list, ...this.dropQueued(room)]), { keepSent: true })),
+    );
+    const refuse = (it: CommitItem, code: string, message: string) =>
+      it.peer.sendRaw(encodeServerMessage({ type: 'error', code: code as 'store-failed', message, fatal: false }));
+    if (!reloaded.ok) {
+      room.broken = true;
+      for (const it of [...list, ...this.dropQueued(room)]) refuse(it, 'store-failed', 'the server could not store your events; nothing was acknowledged: re-sync and resend');
+      return;
+    }
+    for (const it of again) {
+      const r = await guardStore(log, `room ${room.docId}: sequencing again`, async () => {
+        const s = await room.sequence(it.peer, it.batch, (item) => this.push(item));
+        return s === 'wait' ? ok(null) : s;
+      });
+      if (!r.ok) refuse(it, r.error.code, r.error.message);
+    }
   }
 
   /** Takes `room`'s items out of the queue (their events were never stored) and returns them. */

@@ -54,6 +54,8 @@ export interface Peer extends RoomPeer {
 /** One sequenced submit waiting for its commit, with the room it belongs to (the commit queue groups by it). */
 export interface CommitItem extends CoreCommitItem<Peer> {
   readonly room: Room;
+  /** The batch as the client sent it: sequenced again if the append loses a race (commit-queue.ts). */
+  readonly batch: SubmitBatch;
 }
 
 export interface RoomOptions {
@@ -128,10 +130,10 @@ export class Room {
    * sequencer (the commit queue drops what the old one sequenced). Rejects if the store
    * does, with the room unchanged.
    */
-  async reload(swapped: () => void = () => {}): Promise<void> {
+  async reload(swapped: () => void = () => {}, opts: { keepSent?: boolean } = {}): Promise<void> {
     const sends = await this.reads.run(
       () => {
-        const out = this.core.reload();
+        const out = this.core.reload(opts);
         swapped();
         return out;
       },
@@ -175,13 +177,47 @@ export class Room {
    * so the queue holds a room's items in seq order however the steps' reads interleave;
    * nothing goes out before it is committed. Rejects if the store does, with nothing sequenced.
    */
-  submit(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void): Promise<Result<null, CodedError<SubmitErrorCode>>> {
+  async submit(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void): Promise<Result<null, CodedError<SubmitErrorCode>>> {
+    // While the room catches up after a lost race, new submits wait: the ones it sequences
+    // again keep their place ahead of them. That holds for a submit whose step was waiting
+    // for a read when the catch-up began, too: it finds `catchingUp` set, changes nothing
+    // and waits.
+    for (;;) {
+      while (this.catchingUp !== null) await this.catchingUp;
+      const r = await this.sequence(peer, batch, commit, false);
+      if (r !== 'wait') return r;
+    }
+  }
+
+  /** Sequences `batch` now; with `catchUp` false, answers 'wait' instead while the room catches up. */
+  sequence(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void, catchUp = true): Promise<Result<null, CodedError<SubmitErrorCode>> | 'wait'> {
     return this.reads.run(() => {
+      if (!catchUp && this.catchingUp !== null) return 'wait' as const;
       const r = this.core.submit(peer, batch, this.opts.now());
       if (!r.ok) return r;
-      commit({ ...r.value, room: this });
+      commit({ ...r.value, room: this, batch });
       return ok(null);
     });
+  }
+
+  /**
+   * Set while the room catches up after its append lost a race (commit-queue.ts): `run`
+   * holds new submits until it resolves.
+   */
+  catchingUp: Promise<void> | null = null;
+
+  /** Runs `f` with new submits held until it is done. */
+  async catchUp(f: () => Promise<void>): Promise<void> {
+    const done = f();
+    this.catchingUp = done.then(
+      () => {},
+      () => {},
+    );
+    try {
+      await done;
+    } finally {
+      this.catchingUp = null;
+    }
   }
 
   /** The queue committed `items` (this room's, in sequencing order): the core's stream goes out. */

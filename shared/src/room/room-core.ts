@@ -135,13 +135,17 @@ export class RoomCore<P extends RoomPeer> {
    * sent (a commit reported as failed that did land), the difference goes to everyone
    * now, so no connection's stream has a gap.
    */
-  reload(): Send<P>[] {
+  reload(opts: { keepSent?: boolean } = {}): Send<P>[] {
     const before = this.committedSeq;
+    const prev = this.sequencer;
     // Read the difference before `load` changes anything, so a throwing log (or one that
     // must be asked again, server/src/room-reads.ts) leaves the core as it was.
     const head = this.log.head;
     const events = head > before ? this.log.range(before, head) : [];
     this.load();
+    // After a lost race (another node appended first) the same clients resend at bases before
+    // the events this node committed: keep the forms those were sent in.
+    if (opts.keepSent === true) this.sequencer.adoptSent(prev, before);
     if (this.committedSeq <= before || events.length === 0) return [];
     const msg = { type: 'events', events } as const;
     return [...this.members].map((to) => ({ to, msg }));

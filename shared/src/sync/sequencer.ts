@@ -114,6 +114,17 @@ export class Sequencer {
   }
 
   /**
+   * Takes over what `prev` (the sequencer this one replaces after a reload) remembered of
+   * how committed events (seq ≤ `upTo`) were sent, so a client's next batch made at a base
+   * before them still finds their forms. Only committed seqs: those are the same events in
+   * the log the new sequencer reads; what `prev` sequenced beyond them was never stored.
+   */
+  adoptSent(prev: Sequencer, upTo: number): void {
+    const keepFrom = Math.max(0, upTo - this.window);
+    for (const [seq, sent] of prev.sent) if (seq <= upTo && seq > keepFrom) this.sent.set(seq, sent);
+  }
+
+  /**
    * Sequences a batch from `client` at server time `now`. On success the appended
    * events are the sequencer's state already; the caller commits them before
    * acknowledging (L2). If the commit fails, the caller must drop this sequencer and
