@@ -57,6 +57,8 @@ export interface Peer extends RoomPeer {
 /** One sequenced submit waiting for its commit, with the room it belongs to (the commit queue groups by it). */
 export interface CommitItem extends CoreCommitItem<Peer> {
   readonly room: Room;
+  /** The batch as the client sent it: sequenced again if the append loses a race (commit-queue.ts). */
+  readonly batch: SubmitBatch;
 }
 
 export interface RoomOptions {
@@ -140,10 +142,10 @@ export class Room implements ClusterRoom {
    * sequencer (the commit queue drops what the old one sequenced). Rejects if the store
    * does, with the room unchanged.
    */
-  async reload(swapped: () => void = () => {}): Promise<void> {
+  async reload(swapped: () => void = () => {}, opts: { keepSent?: boolean } = {}): Promise<void> {
     const sends = await this.reads.run(
       () => {
-        const out = this.core.reload();
+        const out = this.core.reload(opts);
         swapped();
         return out;
       },
@@ -174,6 +176,14 @@ export class Room implements ClusterRoom {
     });
   }
 
+  /** Removes `peer`; the others hear it left unless the same client is still here. */
+  leave(peer: Peer): void {
+    this.deliver(this.core.leave(peer));
+    if (this.opts.cluster !== undefined && ![...this.core.peers].some((p) => p.client === peer.client)) {
+      this.opts.cluster.left(this.docId, peer.client);
+    }
+  }
+
   /**
    * A hello from beyond this room's committed head: with other nodes appending, the log
    * may well have it (the client came from a node further on), so the room reads the
@@ -198,14 +208,6 @@ export class Room implements ClusterRoom {
     }
   }
 
-  /** Removes `peer`; the others hear it left unless the same client is still here. */
-  leave(peer: Peer): void {
-    this.deliver(this.core.leave(peer));
-    if (this.opts.cluster !== undefined && ![...this.core.peers].some((p) => p.client === peer.client)) {
-      this.opts.cluster.left(this.docId, peer.client);
-    }
-  }
-
   /** Whether the room can be dropped from memory: nobody here, nothing waiting. */
   get idle(): boolean {
     return this.core.peers.size === 0 && this.pending === 0;
@@ -217,66 +219,45 @@ export class Room implements ClusterRoom {
    * nothing goes out before it is committed. Rejects if the store does, with nothing sequenced.
    */
   async submit(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void): Promise<Result<null, CodedError<SubmitErrorCode>>> {
-    // A lost race being sequenced again goes first: a client's later batch must not
-    // overtake its earlier one (it would be refused out-of-order and re-sync).
-    while (this.retried !== null) await this.retried;
+    // While the room catches up after a lost race, new submits wait: the ones it sequences
+    // again keep their place ahead of them. That holds for a submit whose step was waiting
+    // for a read when the catch-up began, too: it finds `catchingUp` set, changes nothing
+    // and waits.
+    for (;;) {
+      while (this.catchingUp !== null) await this.catchingUp;
+      const r = await this.sequence(peer, batch, commit, false);
+      if (r !== 'wait') return r;
+    }
+  }
+
+  /** Sequences `batch` now; with `catchUp` false, answers 'wait' instead while the room catches up. */
+  sequence(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void, catchUp = true): Promise<Result<null, CodedError<SubmitErrorCode>> | 'wait'> {
     return this.reads.run(() => {
+      if (!catchUp && this.catchingUp !== null) return 'wait' as const;
       const r = this.core.submit(peer, batch, this.opts.now());
       if (!r.ok) return r;
-      commit({ ...r.value, room: this });
+      commit({ ...r.value, room: this, batch });
       return ok(null);
     });
   }
 
-  /** Lost races in a row (reset by a commit that lands); past a bound the queue gives up with store-failed. */
-  racesLost = 0;
-  /** Set while a lost race is sequenced again: other nodes' events wait (catchUpPlan says 'wait'). */
-  private retrying = false;
-  /** Resolves when the lost race being sequenced again is done (null: none is). */
-  private retried: Promise<void> | null = null;
-
   /**
-   * The commit of `group` lost a race to another node (head-mismatch): the room re-reads
-   * the log (RoomCore.reloadAfterLostRace) and sequences the same batches again, followed
-   * by those it sequenced on top of them meanwhile (`takeQueued` takes them out of the
-   * queue in the step that replaces the sequencer, so nothing is sequenced between). Each
-   * batch is its own step (a step may be run again after a read, and must read before it
-   * changes anything), and each new item goes to `commit` at the end of its step, so the
-   * queue keeps the room's items in seq order even when a new submit lands in between.
-   * A refused batch gets its error, as a refused submit would. Rejects if the store does
-   * (the room is then unusable, the caller drops it); `taken` has what `takeQueued` gave.
+   * Set while the room catches up after its append lost a race (commit-queue.ts): `run`
+   * holds new submits until it resolves.
    */
-  async retryLost(group: readonly CommitItem[], takeQueued: () => CommitItem[], commit: (item: CommitItem) => void): Promise<void> {
-    const since = this.core.committedHead;
-    this.retrying = true;
-    let done = () => {};
-    this.retried = new Promise<void>((r) => (done = r));
+  catchingUp: Promise<void> | null = null;
+
+  /** Runs `f` with new submits held until it is done. */
+  async catchUp(f: () => Promise<void>): Promise<void> {
+    const done = f();
+    this.catchingUp = done.then(
+      () => {},
+      () => {},
+    );
     try {
-      let queued: CommitItem[] = [];
-      const sends = await this.reads.run(
-        () => {
-          const out = this.core.reloadAfterLostRace(since);
-          queued = takeQueued();
-          return out;
-        },
-        { freshHead: true },
-      );
-      this.afterLoad();
-      this.deliver(sends);
-      for (const it of [...group, ...queued]) {
-        const batch = it.batch;
-        if (batch === undefined) continue;
-        const r = await this.reads.run(() => {
-          const s = this.core.submit(it.peer, batch, this.opts.now());
-          if (s.ok) commit({ ...s.value, room: this });
-          return s;
-        });
-        if (!r.ok) it.peer.sendRaw(encodeServerMessage({ type: 'error', code: r.error.code, message: r.error.message, fatal: false }));
-      }
+      await done;
     } finally {
-      this.retrying = false;
-      this.retried = null;
-      done();
+      this.catchingUp = null;
     }
   }
 
@@ -285,7 +266,6 @@ export class Room implements ClusterRoom {
     const events: DocEvent[] = [];
     for (const it of items) for (const e of it.appended) events.push(e);
     // Kept as values: the welcomes to come encode their run without a store read.
-    this.racesLost = 0;
     this.blocks.push(events);
     this.deliver(this.core.committed(items));
     this.reads.committed = this.core.committedHead;
@@ -296,13 +276,14 @@ export class Room implements ClusterRoom {
 
   // ---- other nodes (cluster/fanout.ts; the rules are the core's) ----
 
+  /** RoomCore.heardCommit; 'wait' while the room catches up after a lost race (that reload reads the log anyway). */
   heardCommit(seq: number): CatchUpPlan {
     const plan = this.core.heardCommit(seq);
-    return this.retrying && plan !== null ? 'wait' : plan;
+    return this.catchingUp !== null && plan !== null ? 'wait' : plan;
   }
 
   catchUpPlan(): CatchUpPlan {
-    return this.retrying ? 'wait' : this.core.catchUpPlan();
+    return this.catchingUp !== null ? 'wait' : this.core.catchUpPlan();
   }
 
   /** Events another node committed, read from the log: every connection here gets them, once, in order. Reads nothing. */
