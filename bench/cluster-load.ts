@@ -219,6 +219,9 @@ export async function clusterLoad(log: (s: string) => void = console.log, opts: 
   const seconds = opts.seconds ?? 8;
   const db = await PgCluster.start();
   const nodes: ServerProcess[] = [];
+  // A load client that throws ends the process without `finally`: stop the database anyway.
+  const stopDb = () => db.stopNow();
+  process.once('exit', stopDb);
   try {
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
@@ -252,6 +255,7 @@ export async function clusterLoad(log: (s: string) => void = console.log, opts: 
   } finally {
     for (const n of nodes) await n.dispose();
     await db.destroy();
+    process.removeListener('exit', stopDb);
   }
 }
 
