@@ -39,6 +39,8 @@ export interface BenchReport {
   slider?: Record<string, number> | string;
   /** The server process under WebSocket load (bench/server-load.ts). */
   server?: Record<string, number | boolean>[] | string;
+  /** Several nodes over one PostgreSQL: cross-node delivery and appends (bench/cluster-load.ts). */
+  cluster?: unknown;
   totalSeconds: number;
 }
 

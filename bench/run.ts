@@ -11,7 +11,7 @@
  *   npm run bench -- --order=asc       versions in ascending order (a slider scrub)
  *   npm run bench -- --no-write        print only
  *   npm run bench -- --render=bench/results/latest.json   print a saved report again
- *   npm run bench -- --no-scale / --no-server / --server-only / --no-slider
+ *   npm run bench -- --no-scale / --no-server / --server-only / --no-slider / --no-cluster
  *
  * The slider figure (bench/slider.ts) drives Chromium over the built client: it builds
  * dist/ first (under /tmp/eventide-e2e.lock, which Playwright runs share).
@@ -34,6 +34,8 @@ import { peer as automerge } from './peers/automerge.js';
 import { type BenchReport, type TraceReport, compare, libraryVersions, machineInfo, readReport, renderTable, writeReport } from './report.js';
 import { scale } from './scale.js';
 import { serverLoad } from './server-load.js';
+import { clusterLoad } from './cluster-load.js';
+import { PgCluster } from '../server/test/helpers/pg-cluster.js';
 import { undoBench } from './undo.js';
 import { manyAuthorFigures } from './block-logs.js';
 import type { SliderResult } from './slider.js';
@@ -59,12 +61,14 @@ interface Options {
   scale: boolean;
   /** Run the server load measure (bench/server-load.ts). */
   server: boolean;
+  /** Run several nodes over PostgreSQL (bench/cluster-load.ts; needs the PostgreSQL binaries). */
+  cluster: boolean;
   /** Run the history slider drag in Chromium (bench/slider.ts). */
   slider: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const opts: Options = { peersOnly: false, peers: ALL_PEERS, traces: DEFAULT_TRACES, versionsBudgetMs: 30_000, order: 'random', write: true, render: null, scale: true, server: true, slider: true };
+  const opts: Options = { peersOnly: false, peers: ALL_PEERS, traces: DEFAULT_TRACES, versionsBudgetMs: 30_000, order: 'random', write: true, render: null, scale: true, server: true, slider: true, cluster: true };
   for (const a of argv) {
     const [key, value = ''] = a.split('=', 2);
     if (key === '--peers-only') opts.peersOnly = true;
@@ -72,6 +76,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (key === '--render') opts.render = value;
     else if (key === '--no-scale') opts.scale = false;
     else if (key === '--no-server') opts.server = false;
+    else if (key === '--no-cluster') opts.cluster = false;
     else if (key === '--no-slider') opts.slider = false;
     else if (key === '--server-only') {
       opts.traces = [];
@@ -245,6 +250,17 @@ async function main(): Promise<void> {
       serverResult = `failed: ${(e as Error).message}`;
     }
   }
+  let clusterResult: unknown;
+  if (opts.cluster && opts.server) {
+    if (!PgCluster.available()) clusterResult = 'skipped: no PostgreSQL binaries';
+    else {
+      try {
+        clusterResult = await clusterLoad(log);
+      } catch (e) {
+        clusterResult = `failed: ${(e as Error).message}`;
+      }
+    }
+  }
   const report: BenchReport = {
     date: new Date().toISOString(),
     machine: { ...(await machineInfo()), loadAverage1mAtStart: loadAtStart },
@@ -267,6 +283,7 @@ async function main(): Promise<void> {
     blocks: blocksResult,
     slider: sliderResult,
     server: serverResult,
+    cluster: clusterResult,
     totalSeconds: Math.round((performance.now() - started) / 1000),
   };
   process.stdout.write(renderTable(report) + '\n');

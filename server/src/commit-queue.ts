@@ -21,13 +21,15 @@
  * the group was in flight was built on the lost events: it is dropped from the next
  * group when the room is rebuilt, and its submitters get `store-failed` too.
  *
- * A group that lost a race to another node (head-mismatch: several nodes over one
- * database, docs/scale.md) is not a failure: each of its rooms re-reads the log and
- * sequences the same batches again, with what it sequenced on top of them meanwhile
- * (Room.retryLost), and they go into the next group. After MAX_RACES in a row a room's
- * submitters get `store-failed` as above.
+ * A group that lost a race (`head-mismatch`: another server process sharing the database
+ * appended to one of its documents first, R21) is not a failure: each of its rooms
+ * catches up (reloads from the store, which sends the other process's events to its
+ * connections), then sequences the group's batches again, as their clients sent them,
+ * over the events it lacked, and the next group writes them at the seqs the database has
+ * free. New submits to those rooms wait until that is done. Nothing was acknowledged
+ * before, so nothing acknowledged changes.
  */
-import { encodeServerMessage, ok, type DocEvent } from '../../shared/src/index.js';
+import { encodeServerMessage, ok, err, type DocEvent, type Result } from '../../shared/src/index.js';
 import { guardStore } from './store/store-guard.js';
 import type { LogStore } from './store/log-store.js';
 import type { CommitItem, Room } from './room.js';
@@ -41,25 +43,29 @@ export interface CommitQueueOptions {
   readonly windowMs: number;
   /** Called after each flush for rooms that may now be idle. */
   readonly afterFlush?: (rooms: readonly Room[]) => void;
+  /**
+   * One transaction per document instead of one per group (several nodes over one
+   * database, docs/scale.md): a race one document lost to another node then costs only
+   * that document, not every document of the group. PostgreSQL flushes the WAL of
+   * concurrent commits together, so most of what a group saved is saved still.
+   */
+  readonly perDocument?: boolean;
 }
 
 export interface CommitStats {
   flushes: number;
   events: number;
   failures: number;
-  /** Groups that lost a race to another node and were sequenced again. */
-  racesLost: number;
+  /** Groups that lost a race to another process and were sequenced again. */
+  races: number;
 }
-
-/** Lost races in a row for one room before its submitters get store-failed (and re-sync) instead. */
-const MAX_RACES = 20;
 
 export class CommitQueue {
   private items: CommitItem[] = [];
   private scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
   /** The group being written (and, on failure, its rooms rebuilt); null when none is. */
   private inFlight: Promise<void> | null = null;
-  readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0, racesLost: 0 };
+  readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0, races: 0 };
   /** How long the last group's write took (ms): the next one waits at least as long (flush-pacing.ts). */
   private lastFlushMs = 0;
 
@@ -113,17 +119,45 @@ export class CommitQueue {
       if (list === undefined) byRoom.set(it.room, (list = []));
       list.push(it);
     }
-    const entries: { docId: string; expectedHead: number; events: DocEvent[] }[] = [];
+    const entries: { room: Room; docId: string; expectedHead: number; events: DocEvent[] }[] = [];
     let count = 0;
     for (const [room, list] of byRoom) {
       const events: DocEvent[] = [];
       for (const it of list) for (const e of it.appended) events.push(e);
-      if (events.length > 0) entries.push({ docId: room.docId, expectedHead: room.committedHead, events });
+      if (events.length > 0) entries.push({ room, docId: room.docId, expectedHead: room.committedHead, events });
       count += events.length;
     }
 
-    const { log } = this.opts;
-    const written = entries.length > 0 ? await guardStore(log, 'group commit', () => this.opts.store.appendMany(entries)) : ok(null);
+    const { log, store } = this.opts;
+    let written: Result<null>;
+    if (this.opts.perDocument === true && entries.length > 1) {
+      // Several nodes: each document on its own; the ones that lost a race catch up (below)
+      // and the others are answered now, as a group of their own.
+      const results = await Promise.all(entries.map((e) => guardStore(log, `commit of ${e.docId}`, () => store.append(e.docId, e.expectedHead, e.events))));
+      const failed = results.find((r) => !r.ok && r.error.code !== 'head-mismatch');
+      const lost = new Set(entries.filter((_, k) => !results[k].ok).map((e) => e.room));
+      written = failed ?? (lost.size > 0 ? err('head-mismatch', `${lost.size} of ${entries.length} documents lost a race`) : ok(null));
+      if (failed === undefined && lost.size > 0) {
+        // Split the group: what landed is answered, what lost catches up.
+        for (const room of byRoom.keys()) room.pending -= byRoom.get(room)!.length;
+        this.stats.flushes++;
+        for (const [room, list] of byRoom) {
+          if (lost.has(room)) continue;
+          for (const it of list) this.stats.events += it.appended.length;
+          try {
+            room.committedItems(list);
+          } catch (e) {
+            this.opts.log.error(`room ${room.docId}: sending committed events failed: ${(e as Error).stack ?? String(e)}`);
+          }
+        }
+        this.stats.races++;
+        await Promise.all([...lost].map((room) => room.catchUp(() => this.sequenceAgain(room, byRoom.get(room)!))));
+        this.opts.afterFlush?.([...byRoom.keys()]);
+        return;
+      }
+    } else {
+      written = entries.length > 0 ? await guardStore(log, 'group commit', () => store.appendMany(entries.map(({ docId, expectedHead, events }) => ({ docId, expectedHead, events })))) : ok(null);
+    }
     for (const room of byRoom.keys()) room.pending -= byRoom.get(room)!.length;
     this.stats.flushes++;
 
@@ -136,25 +170,10 @@ export class CommitQueue {
           this.opts.log.error(`room ${room.docId}: sending committed events failed: ${(e as Error).stack ?? String(e)}`);
         }
       }
-    } else if (written.error.code === 'head-mismatch' && [...byRoom.keys()].every((r) => r.racesLost < MAX_RACES)) {
-      // Another node committed first (several nodes over one database, docs/scale.md):
-      // nothing was stored; every room of the group re-reads the log and sequences its
-      // batches again (and what it sequenced on top of them meanwhile), queued for the next group.
-      this.stats.racesLost++;
-      for (const [room, list] of byRoom) {
-        room.racesLost++;
-        const taken: CommitItem[] = [];
-        const takeQueued = () => {
-          const d = this.dropQueued(room);
-          taken.push(...d);
-          return d;
-        };
-        const again = await guardStore(log, `room ${room.docId}: sequencing a lost race again`, async () => ok(await room.retryLost(list, takeQueued, (it) => this.push(it))));
-        if (!again.ok) {
-          room.broken = true;
-          this.tellFailed([...list, ...taken, ...this.dropQueued(room)]);
-        }
-      }
+    } else if (written.error.code === 'head-mismatch') {
+      this.stats.races++;
+      log.info(`commit of ${count} events lost a race (${written.error.message}): catching up and sequencing again`);
+      await Promise.all([...byRoom].map(([room, list]) => room.catchUp(() => this.sequenceAgain(room, list))));
     } else {
       this.stats.failures++;
       log.error(`commit of ${count} events in ${entries.length} documents failed, nothing stored: ${written.error.code}: ${written.error.message}`);
@@ -188,19 +207,29 @@ export class CommitQueue {
     this.lastFlushMs = performance.now() - started;
   }
 
-  /** Tells the submitters of `items` (once each) that nothing of theirs was stored. */
-  private tellFailed(items: readonly CommitItem[]): void {
-    const text = encodeServerMessage({
-      type: 'error',
-      code: 'store-failed',
-      message: 'the server could not store your events; nothing was acknowledged: re-sync and resend',
-      fatal: false,
-    });
-    const told = new Set<unknown>();
-    for (const it of items) {
-      if (told.has(it.peer)) continue;
-      told.add(it.peer);
-      it.peer.sendRaw(text);
+  /**
+   * After a lost race: `room` reloads from the store, then its batches of the failed group
+   * (`list`) and those queued since are sequenced again, in their order, over what it lacked.
+   */
+  private async sequenceAgain(room: Room, list: readonly CommitItem[]): Promise<void> {
+    const { log } = this.opts;
+    let again: CommitItem[] = [];
+    const reloaded = await guardStore(log, `room ${room.docId}: catching up after a lost race`, async () =>
+      ok(await room.reload(() => (again = [...list, ...this.dropQueued(room)]), { keepSent: true })),
+    );
+    const refuse = (it: CommitItem, code: string, message: string) =>
+      it.peer.sendRaw(encodeServerMessage({ type: 'error', code: code as 'store-failed', message, fatal: false }));
+    if (!reloaded.ok) {
+      room.broken = true;
+      for (const it of [...list, ...this.dropQueued(room)]) refuse(it, 'store-failed', 'the server could not store your events; nothing was acknowledged: re-sync and resend');
+      return;
+    }
+    for (const it of again) {
+      const r = await guardStore(log, `room ${room.docId}: sequencing again`, async () => {
+        const s = await room.sequence(it.peer, it.batch, (item) => this.push(item));
+        return s === 'wait' ? ok(null) : s;
+      });
+      if (!r.ok) refuse(it, r.error.code, r.error.message);
     }
   }
 

@@ -65,6 +65,7 @@ export class SyncHub implements ConnectionHost {
       log: this.options.log,
       windowMs: this.options.commitWindowMs,
       afterFlush: (rooms) => this.afterFlush(rooms),
+      perDocument: this.options.cluster !== null,
     });
     const c = this.options.cluster;
     this.cluster =

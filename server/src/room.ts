@@ -63,6 +63,8 @@ export interface Peer extends RoomPeer {
 /** One sequenced submit waiting for its commit, with the room it belongs to (the commit queue groups by it). */
 export interface CommitItem extends CoreCommitItem<Peer> {
   readonly room: Room;
+  /** The batch as the client sent it: sequenced again if the append loses a race (commit-queue.ts). */
+  readonly batch: SubmitBatch;
 }
 
 export interface RoomOptions {
@@ -167,10 +169,10 @@ export class Room implements ClusterRoom {
    * sequencer (the commit queue drops what the old one sequenced). Rejects if the store
    * does, with the room unchanged.
    */
-  async reload(swapped: () => void = () => {}): Promise<void> {
+  async reload(swapped: () => void = () => {}, opts: { keepSent?: boolean } = {}): Promise<void> {
     const sends = await this.reads.run(
       () => {
-        const out = this.core.reload();
+        const out = this.core.reload(opts);
         swapped();
         return out;
       },
@@ -201,6 +203,14 @@ export class Room implements ClusterRoom {
     });
   }
 
+  /** Removes `peer`; the others hear it left unless the same client is still here. */
+  leave(peer: Peer): void {
+    this.deliver(this.core.leave(peer));
+    if (this.opts.cluster !== undefined && ![...this.core.peers].some((p) => p.client === peer.client)) {
+      this.opts.cluster.left(this.docId, peer.client);
+    }
+  }
+
   /**
    * A hello from beyond this room's committed head: with other nodes appending, the log
    * may well have it (the client came from a node further on), so the room reads the
@@ -213,14 +223,14 @@ export class Room implements ClusterRoom {
     for (let i = 0; i < 40 && last > this.core.committedHead; i++) {
       const head = await this.opts.store.head(this.docId);
       if (head < last) return;
-      const plan = this.core.heardCommit(head);
+      const plan = this.heardCommit(head);
       if (plan === null) return;
       if (plan === 'wait') {
         await new Promise((r) => setTimeout(r, 25));
         continue;
       }
       const events = await this.opts.store.range(this.docId, plan.from, plan.to);
-      const now = this.core.catchUpPlan();
+      const now = this.catchUpPlan();
       if (now !== null && now !== 'wait' && events.some((e) => e.seq === now.from + 1)) this.adoptRemote(events);
     }
   }
@@ -247,14 +257,6 @@ export class Room implements ClusterRoom {
       });
   }
 
-  /** Removes `peer`; the others hear it left unless the same client is still here. */
-  leave(peer: Peer): void {
-    this.deliver(this.core.leave(peer));
-    if (this.opts.cluster !== undefined && ![...this.core.peers].some((p) => p.client === peer.client)) {
-      this.opts.cluster.left(this.docId, peer.client);
-    }
-  }
-
   /** Whether the room can be dropped from memory: nobody here, nothing waiting. */
   get idle(): boolean {
     return this.core.peers.size === 0 && this.pending === 0;
@@ -265,43 +267,47 @@ export class Room implements ClusterRoom {
    * so the queue holds a room's items in seq order however the steps' reads interleave;
    * nothing goes out before it is committed. Rejects if the store does, with nothing sequenced.
    */
-  submit(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void): Promise<Result<null, CodedError<SubmitErrorCode>>> {
+  async submit(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void): Promise<Result<null, CodedError<SubmitErrorCode>>> {
+    // While the room catches up after a lost race, new submits wait: the ones it sequences
+    // again keep their place ahead of them. That holds for a submit whose step was waiting
+    // for a read when the catch-up began, too: it finds `catchingUp` set, changes nothing
+    // and waits.
+    for (;;) {
+      while (this.catchingUp !== null) await this.catchingUp;
+      const r = await this.sequence(peer, batch, commit, false);
+      if (r !== 'wait') return r;
+    }
+  }
+
+  /** Sequences `batch` now; with `catchUp` false, answers 'wait' instead while the room catches up. */
+  sequence(peer: Peer, batch: SubmitBatch, commit: (item: CommitItem) => void, catchUp = true): Promise<Result<null, CodedError<SubmitErrorCode>> | 'wait'> {
     return this.reads.run(() => {
+      if (!catchUp && this.catchingUp !== null) return 'wait' as const;
       const r = this.core.submit(peer, batch, this.opts.now());
       if (!r.ok) return r;
-      commit({ ...r.value, room: this });
+      commit({ ...r.value, room: this, batch });
       return ok(null);
     });
   }
 
-  /** Lost races in a row (reset by a commit that lands); past a bound the queue gives up with store-failed. */
-  racesLost = 0;
-
   /**
-   * The commit of `group` lost a race to another node (head-mismatch): the room re-reads
-   * the log and sequences the same batches again (RoomCore.retryLost), followed by those
-   * it sequenced on top of them meanwhile (`takeQueued` takes them out of the queue, in
-   * the step, so nothing is sequenced between). The new items go to `commit` in the same
-   * turn, in seq order. Refused batches get their error, as a refused submit would.
-   * Rejects if the store does; what `takeQueued` gave is then never stored (the caller
-   * tells its senders).
+   * Set while the room catches up after its append lost a race (commit-queue.ts): `run`
+   * holds new submits until it resolves.
    */
-  async retryLost(group: readonly CommitItem[], takeQueued: () => CommitItem[], commit: (item: CommitItem) => void): Promise<void> {
-    const since = this.core.committedHead;
-    let queued: CommitItem[] = [];
-    const r = await this.reads.run(
-      () => {
-        queued = queued.concat(takeQueued());
-        const out = this.core.retryLost([...group, ...queued], this.opts.now(), since);
-        // No read after this point: what follows runs once.
-        for (const it of out.retried) commit({ ...it, room: this });
-        return out;
-      },
-      { freshHead: true },
+  catchingUp: Promise<void> | null = null;
+
+  /** Runs `f` with new submits held until it is done. */
+  async catchUp(f: () => Promise<void>): Promise<void> {
+    const done = f();
+    this.catchingUp = done.then(
+      () => {},
+      () => {},
     );
-    this.afterLoad();
-    this.deliver(r.sends);
-    for (const f of r.refused) f.peer.sendRaw(encodeServerMessage({ type: 'error', code: f.error.code, message: f.error.message, fatal: false }));
+    try {
+      await done;
+    } finally {
+      this.catchingUp = null;
+    }
   }
 
   /** The queue committed `items` (this room's, in sequencing order): the core's stream goes out. */
@@ -309,7 +315,6 @@ export class Room implements ClusterRoom {
     const events: DocEvent[] = [];
     for (const it of items) for (const e of it.appended) events.push(e);
     // Kept as values: the welcomes to come encode their run without a store read.
-    this.racesLost = 0;
     this.blocks.push(events);
     this.deliver(this.fanOut.committed(this.core, items));
     this.deliver(this.core.pace(this.opts.now()));
@@ -321,12 +326,14 @@ export class Room implements ClusterRoom {
 
   // ---- other nodes (cluster/fanout.ts; the rules are the core's) ----
 
+  /** RoomCore.heardCommit; 'wait' while the room catches up after a lost race (that reload reads the log anyway). */
   heardCommit(seq: number): CatchUpPlan {
-    return this.core.heardCommit(seq);
+    const plan = this.core.heardCommit(seq);
+    return this.catchingUp !== null && plan !== null ? 'wait' : plan;
   }
 
   catchUpPlan(): CatchUpPlan {
-    return this.core.catchUpPlan();
+    return this.catchingUp !== null ? 'wait' : this.core.catchUpPlan();
   }
 
   /** Events another node committed, read from the log: every connection here gets them, once, in order. Reads nothing. */

@@ -104,9 +104,14 @@ export async function reachable(url: string): Promise<boolean> {
 export class PgCluster {
   private constructor(
     readonly dir: string,
-    readonly port: number,
+    private portNumber: number,
     private readonly asPostgres: boolean,
   ) {}
+
+  /** The TCP port on 127.0.0.1 (fixed once started). */
+  get port(): number {
+    return this.portNumber;
+  }
 
   /** A superuser URL over TCP on 127.0.0.1. */
   get url(): string {
@@ -136,8 +141,18 @@ export class PgCluster {
     }
     const cluster = new PgCluster(dir, opts.port ?? (await freePortInRange()), asPostgres);
     await run(path.join(PG_BIN, 'initdb'), ['-D', cluster.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'], asPostgres);
-    await cluster.startServer();
-    return cluster;
+    // Another test file may take the port between our check and PostgreSQL's bind: then
+    // try another one (only when no port was asked for).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await cluster.startServer();
+        return cluster;
+      } catch (e) {
+        const taken = /could not bind|already in use/i.test((e as Error).message);
+        if (!taken || opts.port !== undefined || attempt >= 4) throw e;
+        cluster.portNumber = await freePortInRange();
+      }
+    }
   }
 
   private async startServer(): Promise<void> {

@@ -23,7 +23,6 @@
  */
 import type { DocEvent, EventId } from '../log/event.js';
 import type { ServerMessage, EventsMessage } from '../protocol/messages.js';
-import type { SubmitBatch } from '../sync/sequencer.js';
 
 /**
  * One sequenced submit waiting for its commit: the events the sequencer appended (in
@@ -32,8 +31,6 @@ import type { SubmitBatch } from '../sync/sequencer.js';
  */
 export interface CommitItem<P> {
   readonly peer: P;
-  /** The batch as the peer sent it, to sequence again if the commit loses a race (RoomCore.retryLost). */
-  readonly batch?: SubmitBatch;
   readonly appended: readonly DocEvent[];
   readonly duplicates: readonly { readonly id: EventId; readonly seq: number }[];
 }

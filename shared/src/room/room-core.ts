@@ -154,45 +154,22 @@ export class RoomCore<P extends RoomPeer> {
    * The log is the truth again (after a failed commit, or to forget the sequencer's
    * memory as a restart would): a new sequencer from it. If the log holds more than was
    * sent (a commit reported as failed that did land), the difference goes to everyone
-   * now, so no connection's stream has a gap. `since`: what the connections have (the
-   * committed head before the failed commit; a step run again passes the same).
+   * now, so no connection's stream has a gap.
    */
-  reload(since = this.committedSeq): Send<P>[] {
-    const before = since;
+  reload(opts: { keepSent?: boolean } = {}): Send<P>[] {
+    const before = this.committedSeq;
+    const prev = this.sequencer;
     // Read the difference before `load` changes anything, so a throwing log (or one that
     // must be asked again, server/src/room-reads.ts) leaves the core as it was.
     const head = this.log.head;
     const events = head > before ? this.log.range(before, head) : [];
     this.load();
+    // After a lost race (another node appended first) the same clients resend at bases before
+    // the events this node committed: keep the forms those were sent in.
+    if (opts.keepSent === true) this.sequencer.adoptSent(prev, before);
     if (this.committedSeq <= before || events.length === 0) return [];
     const msg = { type: 'events', events } as const;
     return [...this.members].filter((p) => !this.behindAt.has(p)).map((to) => ({ to, msg }));
-  }
-
-  /**
-   * The commit of `items` (this room's, in sequencing order) lost a race: another node
-   * committed those seqs first, and nothing of the group was stored. The log is the truth
-   * again (as `reload`, keeping the forms of this node's committed events), and the same
-   * batches are sequenced again over the new head, in the same order: the shell commits
-   * `retried` in their place. `sends` (the other node's events, to every connection) go out
-   * first. A batch the new head refuses (it now needs a re-sync) is in `refused`; its
-   * peer is told as for any refused submit. Throws if the log does; then it may be run
-   * again with the same `since` (the committed head before the race), with the same result
-   * (server/src/room-reads.ts runs steps again after a read it lacked).
-   */
-  retryLost(items: readonly CommitItem<P>[], now: number, since = this.committedSeq): { sends: Send<P>[]; retried: CommitItem<P>[]; refused: { peer: P; error: CodedError<SubmitErrorCode> }[] } {
-    const older = this.sequencer;
-    const sends = this.reload(since);
-    this.sequencer.inheritForms(older, since);
-    const retried: CommitItem<P>[] = [];
-    const refused: { peer: P; error: CodedError<SubmitErrorCode> }[] = [];
-    for (const it of items) {
-      if (it.batch === undefined) continue;
-      const r = this.submit(it.peer, it.batch, now);
-      if (r.ok) retried.push(r.value);
-      else refused.push({ peer: it.peer, error: r.error });
-    }
-    return { sends, retried, refused };
   }
 
   /**
@@ -243,7 +220,7 @@ export class RoomCore<P extends RoomPeer> {
     this.governor?.submitted(peer.client, this.staleness(batch.base, now), now);
     const r = this.sequencer.submit(peer.client, batch, now);
     if (!r.ok) return r;
-    return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates, batch });
+    return ok({ peer, appended: r.value.appended, duplicates: r.value.duplicates });
   }
 
   /**

@@ -114,6 +114,17 @@ export class Sequencer {
   }
 
   /**
+   * Takes over what `prev` (the sequencer this one replaces after a reload) remembered of
+   * how committed events (seq ≤ `upTo`) were sent, so a client's next batch made at a base
+   * before them still finds their forms. Only committed seqs: those are the same events in
+   * the log the new sequencer reads; what `prev` sequenced beyond them was never stored.
+   */
+  adoptSent(prev: Sequencer, upTo: number): void {
+    const keepFrom = Math.max(0, upTo - this.window);
+    for (const [seq, sent] of prev.sent) if (seq <= upTo && seq > keepFrom) this.sent.set(seq, sent);
+  }
+
+  /**
    * Sequences a batch from `client` at server time `now`. On success the appended
    * events are the sequencer's state already; the caller commits them before
    * acknowledging (L2). If the commit fails, the caller must drop this sequencer and
@@ -217,17 +228,6 @@ export class Sequencer {
       const cs = this.lastCs.get(ev.id.client);
       if (cs !== undefined && ev.id.clientSeq > cs) this.lastCs.set(ev.id.client, ev.id.clientSeq);
     }
-  }
-
-  /**
-   * Keeps the forms in which `older`'s committed events (seq ≤ `upTo`) were sent, after
-   * this sequencer replaced it from the log because a commit lost a race to another node.
-   * Those events are in the log at those seqs (this node committed them), so their forms
-   * still describe them, and a client with events in flight is rebased as before instead
-   * of told to re-sync. At most a window's worth is kept.
-   */
-  inheritForms(older: Sequencer, upTo: number): void {
-    for (const [seq, sent] of older.sent) if (seq <= upTo && seq > upTo - this.window && !this.sent.has(seq)) this.sent.set(seq, sent);
   }
 
   /** The seq of an appended event, or undefined. */
