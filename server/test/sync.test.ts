@@ -142,7 +142,9 @@ describe('sync endpoint (in-process)', () => {
       }
       const head = await settle(cs);
       expect(store.maxInFlight, `failEvery ${failEvery}`).toBe(1);
-      expect(store.calls.length).toBeGreaterThan(5); // submits were grouped while appends were in flight
+      // Several groups, each holding what was submitted while the one before was in flight (flush
+      // pacing, K16's companion in commit-queue.ts, makes them fewer and larger under a slow store).
+      expect(store.calls.length).toBeGreaterThanOrEqual(3);
       expect(store.calls.length).toBeLessThan(200);
       // Each group expects the head the groups before it left: never a head-mismatch.
       let expected = 0;
