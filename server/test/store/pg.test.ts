@@ -111,6 +111,24 @@ describe('PgLogStore on a shared database', () => {
     }
   });
 
+  it('new links replace both hashes at once, seen by every store on the database; an unknown document is refused (A12)', async () => {
+    const { s: a, db } = await store();
+    const b = await PgLogStore.open(db.url);
+    try {
+      expect(await a.accessStore().replace('nobody', 'e', 'v')).toBe(false);
+      expect(await a.accessStore().get('nobody')).toBeNull();
+      expect(await a.accessStore().register({ docId: 'd', editHash: 'e1', viewHash: 'v1', createdAt: 5 })).toBe(true);
+      expect(await b.accessStore().replace('d', 'e2', 'v2')).toBe(true);
+      expect(await a.accessStore().get('d')).toEqual({ docId: 'd', editHash: 'e2', viewHash: 'v2', createdAt: 5 });
+      // Registration still cannot take a known document over.
+      expect(await a.accessStore().register({ docId: 'd', editHash: 'x', viewHash: 'y', createdAt: 6 })).toBe(false);
+      expect((await b.accessStore().get('d'))?.editHash).toBe('e2');
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
   it('a database that goes away: appends and checkpoints are store-failed, reads reject, nothing is stored, the process lives; when it is back the pool reconnects (R19, R7)', async () => {
     const db = await freshDatabase();
     databases.push(db);
