@@ -158,7 +158,10 @@ test('the list on / filters by title and removes a document from this browser on
     await page.keyboard.type(`# ${t}\nbody`);
     await settled(page);
   }
-  await page.goto('/');
+  // To the list the way a person goes there, the app's own link: a full navigation right after
+  // the last ack can cut off the write that trims the stored outbox (then the list rightly refuses
+  // to remove a copy it still holds unconfirmed edits of; issue 16 note).
+  await page.getByRole('link', { name: 'Eventide' }).click();
   const items = page.getByTestId('document-item');
   await expect(items).toHaveCount(3);
   await page.getByTestId('document-filter').fill('ALPHA');
