@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { count, editorReady, editorText, freshPage, settled } from './helpers';
@@ -171,9 +171,21 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
     });
     const typed = Array.from({ length: 10 }, (_, i) => `probe${i}xyz `).join('');
     expect(typed.length).toBe(100);
+    // E2E_PROFILE=1: a CPU profile of the typing (`typing.cpuprofile` in the test's output folder; tools/cpuprofile-top.ts reads it).
+    const profile = process.env.E2E_PROFILE ? await context.newCDPSession(page) : null;
+    if (profile !== null) {
+      await profile.send('Profiler.enable');
+      await profile.send('Profiler.setSamplingInterval', { interval: 200 });
+      await profile.send('Profiler.start');
+    }
     const typingStart = Date.now();
     await page.keyboard.type(typed, { delay: 30 });
     const typingMs = Date.now() - typingStart;
+    if (profile !== null) {
+      const { profile: data } = await profile.send('Profiler.stop');
+      writeFileSync(testInfo.outputPath('typing.cpuprofile'), JSON.stringify(data));
+      console.log(`CPU profile of the typing: ${testInfo.outputPath('typing.cpuprofile')}`);
+    }
     await page.waitForTimeout(200);
     const latencies = await page.evaluate(() => (window as unknown as { __latencies: number[] }).__latencies.slice());
     await settled(page);
