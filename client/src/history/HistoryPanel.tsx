@@ -5,10 +5,12 @@
  *
  * Test hooks: `history-toggle` (on the document page), `history-slider` (an
  * `<input type="range">` from 0 to the loaded head), `history-view` (exactly the text at
- * the version: its textContent; for a version below the loaded base, a "Loading the
+ * the version: its `eventide.text()`, and its textContent while the text has at most
+ * WINDOW lines (windowed-view.ts); for a version below the loaded base, a "Loading the
  * history before version N…" message until it is loaded), `history-version` (version, author, time; data-version),
- * `history-restore`. The view is drawn outside React (text-view.ts) once per animation
- * frame, so dragging costs one index walk and a few changed lines per frame.
+ * `history-restore`. The view is drawn outside React (windowed-view.ts) once per animation
+ * frame, only the lines around the change as elements, so dragging costs one index walk
+ * and a few changed lines per frame.
  */
 import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { DocEvent } from '../../../shared/src/index.js';
@@ -17,7 +19,7 @@ import type { UndoApplier } from '../undo/undo-controller.js';
 import { eventSourceFor } from './event-source.js';
 import { checkpointsOf, HistoryCache, localWithCache } from './history-cache.js';
 import { HistoryModel, type HistorySnapshot } from './history-model.js';
-import { TextView } from './text-view.js';
+import { TextView } from './windowed-view.js';
 import { changeRange } from './change-range.js';
 import { authorColor } from './author-color.js';
 import { restoreOp, revertStepOp, stepKeyOf } from './history-actions.js';
@@ -166,6 +168,7 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
       // Not loaded yet: say so instead of text (the version number still shows); drawn when it loads.
       const msg = problemRef.current ?? `Loading the history before version ${baseRef.current}…`;
       if (textView.current !== null || el.textContent !== msg) {
+        textView.current?.dispose();
         textView.current = null;
         el.textContent = msg;
         el.dataset.loading = 'true';
@@ -188,10 +191,9 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
     const text = rope.toString();
     const runs = rope.authorship();
     const t2 = perf ? performance.now() : 0;
-    textView.current.show(text, runs);
     // Where this version's event changed the text: marked and scrolled to.
     const event = at > 0 ? model.index.eventAt(at) : undefined;
-    textView.current.mark(event !== undefined ? changeRange(event.op) : null);
+    textView.current.show(text, runs, event !== undefined ? changeRange(event.op) : null);
     drawn.current = at;
     el.dataset.version = String(at);
     if (perf) {
@@ -204,6 +206,7 @@ function Timeline({ model, client, readOnly, apply }: { model: HistoryModel; cli
   };
   useLayoutEffect(() => {
     if (tab !== 'view') {
+      textView.current?.dispose();
       textView.current = null;
       drawn.current = -1;
       return;

@@ -1,15 +1,13 @@
 /**
- * Draws a version's text into an element, each character coloured by who wrote it, fast
- * enough to redraw on every frame of a slider drag over a long document.
+ * The history view's lines, as plain data (its DOM is windowed-view.ts): a version's text
+ * with its author runs, cut into lines, and the plan of a redraw from one version to the
+ * next, fast enough for every frame of a slider drag over a long document.
  *
- * The text is cut into lines (each keeps its '\n', so the element's textContent is exactly
- * the text) and each line is a block of its own; a redraw finds the characters that changed
- * (planRedraw) and replaces only the lines holding them. One event changes one or a few
- * lines, so the browser re-lays out only those, not the whole document. Text is always set
- * with textContent, never as HTML.
+ * The text is cut into lines (each keeps its '\n', so lines joined are exactly the text); a
+ * redraw finds the characters that changed (planRedraw) and rebuilds only the lines holding
+ * them. One event changes one or a few lines, so a step costs a scan and those lines.
  */
 import type { AuthorRun } from '../../../shared/src/index.js';
-import { authorColor } from './author-color.js';
 
 /** One line of the view: its text (with its '\n', except maybe the last) and [author, length] pairs covering it. */
 export interface Line {
@@ -166,93 +164,6 @@ export function planRedraw(old: ViewState, text: string, runs: readonly AuthorRu
   return { i0, i1, lines, reuse, starts: out };
 }
 
-/** Draws into an element (see the file comment). */
-export class TextView {
-  private readonly root: HTMLElement;
-  private state: ViewState = EMPTY_VIEW;
-  private els: HTMLElement[] = [];
-  /** The lines marked as the viewed version's change. */
-  private marked: HTMLElement[] = [];
-
-  constructor(root: HTMLElement) {
-    this.root = root;
-    root.replaceChildren();
-  }
-
-  /** Shows `text` with `runs` (covering it exactly). */
-  show(text: string, runs: readonly AuthorRun[]): void {
-    const old = this.state;
-    const r = planRedraw(old, text, runs);
-    if (r === null) {
-      this.state = { ...old, text, runs };
-      return;
-    }
-    this.state = { text, runs, lines: old.lines.slice(0, r.i0).concat(r.lines, old.lines.slice(r.i1)), starts: r.starts };
-    // Remove the old lines that are not kept, then build the new ones in place, each before
-    // the next kept line (or before the first line after the change).
-    const kept = new Set<number>();
-    for (const k of r.reuse) if (k >= 0) kept.add(k);
-    for (let i = r.i0; i < r.i1; i++) if (!kept.has(i)) this.els[i].remove();
-    const middle: HTMLElement[] = new Array(r.lines.length);
-    let frag: DocumentFragment | null = null;
-    for (let j = 0; j < r.lines.length; j++) {
-      const k = r.reuse[j];
-      if (k >= 0) {
-        if (frag !== null) this.root.insertBefore(frag, this.els[k]);
-        frag = null;
-        middle[j] = this.els[k];
-      } else {
-        frag ??= document.createDocumentFragment();
-        middle[j] = lineElement(r.lines[j]);
-        frag.appendChild(middle[j]);
-      }
-    }
-    if (frag !== null) this.root.insertBefore(frag, r.i1 < this.els.length ? this.els[r.i1] : null);
-    this.els = this.els.slice(0, r.i0).concat(middle, this.els.slice(r.i1));
-  }
-
-  /**
-   * Marks the lines holding [from, to) of the shown text (at most `MAX_MARKED` of them:
-   * a paste of a whole book marks its start) and scrolls the first into the middle of the
-   * view when it is not visible; null clears the mark. One binary search and a few class
-   * changes: cheap enough for every frame of a drag.
-   */
-  mark(range: { from: number; to: number } | null): void {
-    for (const el of this.marked) el.classList.remove('history-changed');
-    this.marked = [];
-    if (range === null || this.els.length === 0) return;
-    const first = this.lineAt(range.from);
-    const last = Math.min(this.lineAt(Math.max(range.from, range.to - 1)), first + MAX_MARKED - 1);
-    for (let i = first; i <= last; i++) {
-      this.els[i].classList.add('history-changed');
-      this.marked.push(this.els[i]);
-    }
-    const el = this.els[first];
-    // The view is positioned (history.css), so a line's offsetTop is from the view's top.
-    const top = el.offsetTop;
-    const view = this.root;
-    if (top < view.scrollTop || top + el.offsetHeight > view.scrollTop + view.clientHeight) {
-      view.scrollTop = Math.max(0, top - view.clientHeight / 3);
-    }
-  }
-
-  /** The line holding position `pos` (the last line for the end). */
-  private lineAt(pos: number): number {
-    const starts = this.state.starts;
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid] <= pos) lo = mid;
-      else hi = mid - 1;
-    }
-    return Math.min(lo, this.els.length - 1);
-  }
-}
-
-/** The most lines one change marks. */
-const MAX_MARKED = 50;
-
 /** The runs covering [from, to) of the text `runs` cover. */
 function runsIn(runs: readonly AuthorRun[], from: number, to: number): AuthorRun[] {
   const out: AuthorRun[] = [];
@@ -297,22 +208,4 @@ function lastAuthorDiff(a: readonly AuthorRun[], aLen: number, b: readonly Autho
     if (back === bLen - bStart && --j >= 0) bStart -= b[j].length;
   }
   return limit;
-}
-
-function lineElement(line: Line): HTMLElement {
-  const div = document.createElement('div');
-  div.className = 'history-line';
-  let off = 0;
-  for (const [author, n] of line.runs) {
-    const span = document.createElement('span');
-    span.className = 'history-run';
-    span.dataset.author = author;
-    span.title = author;
-    span.style.setProperty('--author', authorColor(author));
-    span.textContent = line.text.slice(off, off + n);
-    div.appendChild(span);
-    off += n;
-  }
-  if (off < line.text.length) div.appendChild(document.createTextNode(line.text.slice(off)));
-  return div;
 }
