@@ -190,7 +190,7 @@ test('the list on / filters by title and removes a document from this browser on
   await page.getByRole('link', { name: 'Eventide' }).click();
   await items.filter({ hasText: 'Alpha plans' }).getByTestId('document-remove').click();
   await items.filter({ hasText: 'Alpha plans' }).getByTestId('document-remove-confirm').click();
-  await expect(page.getByTestId('document-list-problem')).toContainText('not yet sent');
+  await expect(page.getByTestId('document-list-problem')).toContainText('not confirmed');
   await expect(items).toHaveCount(2);
   await context.setOffline(false);
   await context.close();

@@ -3,11 +3,17 @@
  * holds a link for, by title (markdown/title.ts) and last edit, newest first; a filter by
  * title (`document-filter`); and removal from this browser (`document-remove`, confirmed by
  * `document-remove-confirm`): the local copy and the held link are forgotten, the document
- * itself stays on the server for everyone with its link. A copy with edits not yet sent is
- * not removed (they exist nowhere else): the list says so instead.
+ * itself stays on the server for everyone with its link, and so do its history cache and
+ * unload journals (C92x). A copy holding edits the server has not confirmed is not removed
+ * (they may exist nowhere else): the list says so instead. It first applies the unload
+ * journals of pages that are gone (C91x), which may record acks the store missed, so it
+ * does not refuse for edits the server already has.
  */
 import { useEffect, useMemo, useState, type MouseEvent } from 'react';
 import { pageStore } from '../local/open-store.js';
+import { applyLeftoverJournals } from '../local/leftover-journals.js';
+import { defaultJournalStorage, removeJournalsOf } from '../local/journal.js';
+import { HistoryCache } from '../history/history-cache.js';
 import type { DocSummary, LocalStore } from '../local/local-store.js';
 import { createDocumentLink, forgetLink, heldLinks, pathOf } from './links.js';
 
@@ -58,13 +64,25 @@ export function DocumentList({ onOpen }: { onOpen: (to: string) => void }) {
     if (list.kind !== 'ready') return;
     setConfirming(null);
     setProblem(null);
+    // A page that went right after an ack may have left the trim of the outbox in its journal only.
+    await applyLeftoverJournals(list.store, docId);
     const slots = await list.store.slotsOf(docId);
     if (!slots.ok) return setProblem(`The document could not be removed: ${slots.error.message}`);
-    const unsent = slots.value.reduce((n, s) => n + s.outboxSize, 0);
-    if (unsent > 0) return setProblem(`Not removed: this browser holds ${unsent} edit${unsent === 1 ? '' : 's'} of it not yet sent. Open it while online first.`);
+    const held = slots.value.reduce((n, s) => n + s.outboxSize, 0);
+    if (held > 0) {
+      return setProblem(
+        `Not removed: this browser holds ${held} edit${held === 1 ? '' : 's'} of it that the server has not confirmed (some may have arrived). Open the document while online first: it sends them, or learns that the server has them.`,
+      );
+    }
     const r = await list.store.deleteDocument(docId);
     if (!r.ok) return setProblem(`The document could not be removed: ${r.error.message}`);
+    removeJournalsOf(defaultJournalStorage(), docId);
     forgetLink(docId);
+    // Its history cache too: nothing of a removed document stays behind in this browser.
+    const cache = await HistoryCache.open();
+    const cleared = cache === null ? null : await cache.forget(docId);
+    cache?.close();
+    if (cleared !== null && !cleared.ok) setProblem(`Removed, but its history cache could not be cleared: ${cleared.error.message}`);
     setList({ ...list, docs: list.docs.filter((d) => d.docId !== docId) });
   };
 

@@ -180,6 +180,21 @@ export class HistoryCache {
     }
   }
 
+  /**
+   * Drops everything cached of `docId` (its blocks and checkpoints), in one transaction: the
+   * document was removed from this browser (C92x), so its history must not stay behind.
+   */
+  async forget(docId: string): Promise<Result<null, CodedError>> {
+    try {
+      const tx = this.db.transaction([BLOCKS, CHECKPOINTS], 'readwrite');
+      const all = IDBKeyRange.bound([docId, -INF], [docId, INF]);
+      await Promise.all([tx.objectStore(BLOCKS).delete(all), tx.objectStore(CHECKPOINTS).delete(all), tx.done]);
+      return ok(null);
+    } catch (e) {
+      return err('storage', `the history cache could not be cleared: ${(e as Error).message}`);
+    }
+  }
+
   private async records(docId: string, lo: number, hi: number, dir: 'next' | 'prev', max: number): Promise<CheckpointRecord[]> {
     const out: CheckpointRecord[] = [];
     let cursor = await this.db.transaction(CHECKPOINTS).store.openCursor(IDBKeyRange.bound([docId, lo], [docId, hi]), dir);

@@ -17,6 +17,9 @@ export interface JournalStorage {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
   removeItem(key: string): void;
+  /** Listing (localStorage has it): lets the document list find every journal of a document. */
+  readonly length?: number;
+  key?(index: number): string | null;
 }
 
 export interface Journal {
@@ -30,7 +33,27 @@ export interface Journal {
 export const MAX_JOURNAL_CHARS = 2_000_000;
 
 export function journalKey(docId: string, client: string): string {
-  return `eventide.journal.${docId}.${client}`;
+  return `${journalPrefix(docId)}${client}`;
+}
+
+function journalPrefix(docId: string): string {
+  return `eventide.journal.${docId}.`;
+}
+
+/** The clients with a journal of `docId` in `storage` (none if it cannot be listed). */
+export function journaledClients(storage: JournalStorage | null, docId: string): string[] {
+  const out: string[] = [];
+  if (storage === null || storage.key === undefined || storage.length === undefined) return out;
+  const prefix = journalPrefix(docId);
+  try {
+    for (let i = 0; i < storage.length; i++) {
+      const k = storage.key(i);
+      if (k !== null && k.startsWith(prefix)) out.push(k.slice(prefix.length));
+    }
+  } catch {
+    /* unlistable: none */
+  }
+  return out;
 }
 
 export function defaultJournalStorage(): JournalStorage | null {
@@ -115,4 +138,9 @@ export async function applyJournal(store: LocalStore, storage: JournalStorage | 
   if (!r.ok) return false;
   removeJournal(storage, docId, client);
   return true;
+}
+
+/** Removes every journal of `docId` (the document is forgotten: a journal must not revive its outbox). */
+export function removeJournalsOf(storage: JournalStorage | null, docId: string): void {
+  for (const client of journaledClients(storage, docId)) removeJournal(storage, docId, client);
 }

@@ -108,4 +108,28 @@ describe('HistoryCache', () => {
     expect(await again!.events('d', 0, 5)).toEqual({ ok: true, value: events });
     again!.close();
   });
+  it('forget drops every cached event and checkpoint of one document, and only of that one (C92x)', async () => {
+    await deleteDB('eventide-history');
+    const cache = await HistoryCache.open();
+    const other = (seq: number): Checkpoint => ({ ...cp(seq), docId: 'e' });
+    expect((await cache!.put('d', events, [cp(2), cp(4)])).ok).toBe(true);
+    expect((await cache!.put('e', events, [other(2), other(4)])).ok).toBe(true);
+    expect(await cache!.forget('d')).toEqual({ ok: true, value: null });
+    expect(await cache!.events('d', 0, 5)).toEqual({ ok: true, value: [] });
+    expect(await cache!.checkpoints('d', 0, 5)).toEqual({ ok: true, value: [] });
+    expect(await cache!.events('e', 0, 5)).toEqual({ ok: true, value: events });
+    expect(await cache!.checkpoints('e', 0, 5)).toEqual({ ok: true, value: [other(2), other(4)] });
+    cache!.close();
+    // Nothing of 'd' is left in the database at all, keys included.
+    const raw = await openDB('eventide-history');
+    for (const store of ['blocks', 'checkpoints']) {
+      const keys = (await raw.getAllKeys(store)) as [string, number][];
+      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.filter((k) => k[0] === 'd')).toEqual([]);
+    }
+    raw.close();
+    // A closed database: a value, not a throw.
+    const r = await cache!.forget('e');
+    expect(r.ok).toBe(false);
+  });
 });
