@@ -14,6 +14,7 @@ import { StorageNotice } from './StorageNotice.js';
 import { BaseAheadRecovery, useStartOver, type StartOver } from './BaseAheadRecovery.js';
 import { DocumentTitle } from './DocumentTitle.js';
 import { ShareLinks } from './ShareLinks.js';
+import { StrandedEdits } from './StrandedEdits.js';
 import { useLiveText } from '../markdown/live-text.js';
 import { Preview } from '../markdown/Preview.js';
 import { ExportButtons } from '../markdown/ExportButtons.js';
@@ -67,7 +68,16 @@ function ClientGate({ client, trusted, docId, capability, children }: { client: 
   useEffect(() => {
     if (s.role !== null) rememberLink(docId, { role: s.role, token: capability.token });
   }, [s.role, docId, capability.token]);
-  if (s.fatalCode === 'access-denied') return <NoAccess />;
+  if (s.fatalCode === 'access-denied') {
+    // A link this browser used before may have been replaced meanwhile: edits made with it and not
+    // sent are offered (C93x). A link never accepted has none (its page shows no editor before the welcome).
+    return (
+      <>
+        <NoAccess />
+        <StrandedEdits client={client} />
+      </>
+    );
+  }
   if (!trusted && s.role === null) return <p className="empty">Checking the link…</p>;
   return children;
 }
@@ -199,9 +209,12 @@ function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; r
         <BaseAheadRecovery client={client} startOver={startOver} canWrite={!viewOnly} />
       ) : (
         s.fatal && (
-          <p className="problem" role="alert" data-testid="fatal" data-code={s.fatalCode ?? ''}>
-            {s.fatal}
-          </p>
+          <>
+            <p className="problem" role="alert" data-testid="fatal" data-code={s.fatalCode ?? ''}>
+              {s.fatal}
+            </p>
+            {s.fatalCode === 'links-replaced' && <StrandedEdits client={client} />}
+          </>
         )
       )}
       <StorageNotice snapshot={s} />
