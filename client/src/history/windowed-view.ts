@@ -24,10 +24,14 @@ import type { AuthorRun } from '../../../shared/src/index.js';
 import { authorColor } from './author-color.js';
 import { EMPTY_VIEW, planRedraw, type Line, type ViewState } from './text-view.js';
 
-/** The most lines drawn as elements. */
-export const WINDOW = 120;
+/**
+ * The most lines drawn as elements: the view shows some 20 rows, and automerge-paper's
+ * lines (paragraphs) average 1.5 rows, so 60 lines cover it with a view's height to spare
+ * on either side; every line more is one more to lay out when the window moves.
+ */
+export const WINDOW = 60;
 /** Lines drawn above the line the window is placed around. */
-const ABOVE = 40;
+const ABOVE = 15;
 /** The most lines one change marks (a paste of a whole book marks its start). */
 const MAX_MARKED = 50;
 
@@ -51,6 +55,12 @@ export class TextView {
   private shownEls: HTMLElement[] = [];
   /** What each line measured when last drawn (its height in px). */
   private readonly heights = new WeakMap<Line, number>();
+  /**
+   * The element each line had when last drawn: a line no version changed keeps its Line
+   * object (text-view.ts), so a window that comes back to it (a drag back and forth) reuses
+   * its element instead of building it again. Lines no longer in the text are collected.
+   */
+  private readonly built = new WeakMap<Line, HTMLElement>();
   private marked: HTMLElement[] = [];
   private rowPx = 0;
   private charsPerRow = 0;
@@ -123,21 +133,18 @@ export class TextView {
     const w0 = Math.max(0, Math.min(start, lines.length - WINDOW));
     const w1 = Math.min(lines.length, w0 + WINDOW);
     const want = lines.slice(w0, w1);
-    const had = new Map<Line, HTMLElement>();
-    for (let i = 0; i < this.shown.length; i++) had.set(this.shown[i], this.shownEls[i]);
+    const keep = new Set(want);
+    for (let i = 0; i < this.shown.length; i++) if (!keep.has(this.shown[i])) this.shownEls[i].remove();
     const els: HTMLElement[] = new Array(want.length);
-    for (let j = 0; j < want.length; j++) {
-      const el = had.get(want[j]);
-      if (el !== undefined) {
-        els[j] = el;
-        had.delete(want[j]);
-      }
-    }
-    for (const el of had.values()) el.remove();
     // Back to front, each before the next: kept elements already in place are not moved.
     let next: HTMLElement = this.below;
     for (let j = want.length - 1; j >= 0; j--) {
-      const el = (els[j] ??= lineElement(want[j]));
+      let el = this.built.get(want[j]);
+      if (el === undefined) {
+        el = lineElement(want[j]);
+        this.built.set(want[j], el);
+      }
+      els[j] = el;
       if (el.nextSibling !== next) this.root.insertBefore(el, next);
       next = el;
     }
