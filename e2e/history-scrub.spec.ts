@@ -259,8 +259,9 @@ test('scrubbing the whole history of automerge-paper, by pointer and by key, kee
     expect(pointer.length).toBeGreaterThanOrEqual(500);
     expect(keys.length).toBeGreaterThanOrEqual(190);
     expect(marked).toBe(5);
-    // Generous: the budget is 16 ms on a quiet machine (bench/results); this catches a view that redraws the whole text.
-    expect(figures.all.frame.p95).toBeLessThan(50);
+    // Generous (a shared machine): the budget, 16 ms, is measured under the bench lock (bench/results). What
+    // catches a view that draws the whole text again is the count of line elements above.
+    expect(figures.all.frame.p95).toBeLessThan(60);
   } catch (e) {
     await testInfo.attach('server.log', { body: server.log, contentType: 'text/plain' });
     throw e;

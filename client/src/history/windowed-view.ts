@@ -6,8 +6,8 @@
  * Why a window. The first view held every line of the text as an element (1,173 lines,
  * 105k characters for automerge-paper). A step rebuilt only the lines it changed, but it
  * still paid for laying out a container of a thousand lines, for reaching the changed line
- * to scroll to it, and for painting: about 12 ms of a frame at the median and 25 ms at p95
- * during a scrub, over the 16 ms budget (bench/results/markdown-2026-12-05.md). Now only
+ * to scroll to it, and for painting: about 12 ms of a frame at the median and 20-25 ms at
+ * p95 during a scrub, over the 16 ms budget (bench/results/history-scrub-2026-12-05.md). Now only
  * the lines around what is looked at are elements, at most WINDOW of them: around the
  * version's change, or, when the person scrolls, around where they scrolled to. Two spacers
  * stand for the lines above and below, at the height each line measured when it was last
