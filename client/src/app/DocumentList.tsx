@@ -2,9 +2,9 @@
  * The home page's list of documents (spec A9, C13, issue 16): the documents this browser
  * holds a link for, by title (markdown/title.ts) and last edit, newest first; a filter by
  * title (`document-filter`); and removal from this browser (`document-remove`, confirmed by
- * `document-remove-confirm`): the local copy and the held link are forgotten, the document
- * itself stays on the server for everyone with its link, and so do its history cache and
- * unload journals (C92x). A copy holding edits the server has not confirmed is not removed
+ * `document-remove-confirm`): the local copy, the held link, its unload journals and its
+ * history cache are forgotten (C92x); the document itself stays on the server for everyone
+ * with its link. A copy holding edits the server has not confirmed is not removed
  * (they may exist nowhere else): the list says so instead. It first applies the unload
  * journals of pages that are gone (C91x), which may record acks the store missed, so it
  * does not refuse for edits the server already has.
