@@ -34,7 +34,7 @@ import type { AuthorRun } from '../text/authorship.js';
 import type { DocEvent, EventId, LocalEvent } from '../log/event.js';
 import { idKey } from '../log/event.js';
 import type { Rope } from '../text/rope.js';
-import { rebase } from './rebase.js';
+import { rebasePending } from './rebase.js';
 import { type Result, type CodedError, ok, err } from '../result.js';
 
 /** Read access to the committed log, for what the sequencer's memory no longer holds. */
@@ -274,7 +274,7 @@ export class Sequencer {
     }
 
     const own = tail.filter((ev) => ev.id.client === client);
-    if (own.length === 0) return ok(rebase(ops, tail.map((ev) => ev.op)).pending);
+    if (own.length === 0) return ok(rebasePending(ops, tail.map((ev) => ev.op)));
 
     let pending: Op[] = [];
     let next = 0; // next own event to add
@@ -291,7 +291,7 @@ export class Sequencer {
     };
     let run: Op[] = [];
     const flush = () => {
-      if (run.length > 0) pending = rebase(pending, run).pending;
+      if (run.length > 0) pending = rebasePending(pending, run);
       run = [];
     };
     for (let i = 0; i < tail.length; i++) {
