@@ -294,12 +294,15 @@ export class Sequencer {
       if (run.length > 0) pending = rebasePending(pending, run);
       run = [];
     };
+    // When the next thing joins the pending list; it only changes when something joins.
+    let due = dueAt(this.sent, own, next, base, batchAdded);
     for (let i = 0; i < tail.length; i++) {
       const ev = tail[i];
       const at = ev.seq - 1;
-      if (dueAt(this.sent, own, next, base, batchAdded) <= at) {
+      if (due <= at) {
         flush();
         addDue(at);
+        due = dueAt(this.sent, own, next, base, batchAdded);
       }
       if (ev.id.client === client) {
         flush();
