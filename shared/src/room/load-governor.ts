@@ -16,8 +16,14 @@
  * each event was sequenced). Its median over a window of `windowMs`, among at least
  * `minSubmitters` editors (one editor on a slow link is not the document's overload),
  * above `targetLagMs` doubles the interval (from `minBatchMs` up to `maxBatchMs`); below
- * a third of it halves it, down to none. Between the two it holds, so a document that
- * keeps up only while batched stays batched.
+ * a third of it divides it by four, down to none. Between the two it holds, so a document
+ * that keeps up only while batched stays batched.
+ *
+ * It rises by halves and falls by quarters (K90x) because of recovery: once an overload
+ * stops, the interval in force is what fresh typists wait for, and from the longest
+ * (2 s) it is gone in three windows (1.5 s), where halving took six (3 s) of the 5 s the
+ * server has to be back to normal. Falling faster than it rises cannot make it flap
+ * under a steady load: a fall only follows a window in which the document kept up.
  */
 
 export interface LoadGovernorOptions {
@@ -74,7 +80,7 @@ export class LoadGovernor {
     this.submitters.clear();
     let next = this.batch;
     if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
-    else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) next = this.batch / 2 < this.minBatchMs ? 0 : Math.round(this.batch / 2);
+    else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) next = this.batch / 4 < this.minBatchMs ? 0 : Math.round(this.batch / 4);
     if (next === this.batch) return null;
     this.batch = next;
     return next;

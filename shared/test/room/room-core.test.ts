@@ -423,7 +423,7 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     expect(kinds(s.room.committed([it4], () => false))).toEqual(['a:events 4', 'slow:events 4']);
   });
 
-  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again (K16, P22)', () => {
+  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again, falling by quarters (K16, P22, K90x)', () => {
     const log = new MemoryLog();
     const room = new RoomCore<TestPeer>('d', log, { checkpointEvery: 1000, targetLagMs: 150 });
     const editors = Array.from({ length: 12 }, (_, i) => peer(`e${i}`));
@@ -462,11 +462,13 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     // Still stale: doubles.
     round(2400, (h) => h - 12);
     expect(round(3000, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 100 });
-    // Fresh again: halves, then lifts.
-    round(3600, (h) => h);
-    expect(round(4200, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
+    round(3600, (h) => h - 12);
+    expect(round(4200, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 200 });
+    // Fresh again: falls by quarters (K90x), then lifts.
     round(4800, (h) => h);
-    expect(round(5400, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 0 });
+    expect(round(5400, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
+    round(6000, (h) => h);
+    expect(round(6600, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 0 });
     expect(room.batchMs).toBe(0);
   });
 });
