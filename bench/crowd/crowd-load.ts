@@ -47,8 +47,15 @@ export interface CrowdRow {
   /**
    * With `recovery`: once the load stops, 10 fresh typists' p99 (ms) in half-second windows,
    * and when it first fell to 250 ms or less (ms after the stop; null: not within 8 s).
+   * "The load stops" means the generator's typists stop typing: their outboxes may still
+   * hold keystrokes (slow-down holds them), which they send as usual; the fresh typists
+   * (connected before the load began, so no join is timed) start typing at that moment.
    */
   recovery?: { windows: number[]; normalAfterMs: number | null };
+  /** `recovery.normalAfterMs`, at the top level of the row. */
+  recoveryMs?: number | null;
+  /** With `timeline`: "p50/p99" (ms) of each half second measured. */
+  timeline?: string[];
 }
 
 export interface CrowdOptions {
@@ -62,6 +69,8 @@ export interface CrowdOptions {
   readonly peer?: CrowdPeer;
   /** Measure how soon latency is normal after the load stops (CrowdRow.recovery). */
   readonly recovery?: boolean;
+  /** Add the p50/p99 of each half second measured (CrowdRow.timeline). */
+  readonly timeline?: boolean;
 }
 
 /** The environment that lifts the per-address and per-connection limits: every load client is 127.0.0.1. */
@@ -200,19 +209,27 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
     await crowd.start();
     await new Promise((r) => setTimeout(r, 1500)); // warm up
     const before = await crowd.snapshot();
-    await crowd.measure();
     const cpu0 = process.cpuUsage();
     const s0 = cpuSeconds(pid);
     const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    const after = await crowd.snapshot();
+    // Half-second windows, so a row can show when its latency is spent (`timeline`).
+    const lat: number[] = [];
+    const timeline: string[] = [];
+    let after = before;
+    for (let w = 0; w < o.seconds * 2; w++) {
+      await crowd.measure();
+      await new Promise((r) => setTimeout(r, 500));
+      after = await crowd.snapshot();
+      const l = after.flatMap((r) => r.latencies);
+      for (const x of l) lat.push(x);
+      timeline.push(`${Math.round(pct(l, 50))}/${Math.round(pct(l, 99))}`);
+    }
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const serverCpu = cpuSeconds(pid) - s0;
     const rss = rssMB(pid);
     await crowd.stop();
     const recovery = small !== null ? await recover(small) : undefined;
-    const lat = after.flatMap((r) => r.latencies);
     const acked = sum(after, 'acked') - sum(before, 'acked');
     // Hocuspocus acknowledges nothing: its rate is what each observer received of the others' keystrokes.
     const observers = Math.min(8, o.typists);
@@ -234,7 +251,8 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
       slowDowns: sum(after, 'slowDowns'),
       load1: Number(loadavg()[0].toFixed(2)),
       errors: [...new Set(after.flatMap((r) => r.errors))].slice(0, 5),
-      ...(recovery !== undefined ? { recovery } : {}),
+      ...(recovery !== undefined ? { recovery, recoveryMs: recovery.normalAfterMs } : {}),
+      ...(o.timeline === true ? { timeline } : {}),
     };
   } finally {
     await crowd.close();
@@ -301,6 +319,7 @@ if (process.argv[1]?.endsWith('crowd-load.ts')) {
     tag: `c${Date.now().toString(36)}`,
     peer: (process.argv.includes('--hocuspocus') ? 'hocuspocus' : 'eventide') as CrowdPeer,
     recovery: process.argv.includes('--recovery'),
+    timeline: process.argv.includes('--timeline'),
   };
   // `--url=ws://… --pid=N`: a server started by hand (e.g. under `node --cpu-prof`, with loadEnv's limits).
   const url = opt('url');
