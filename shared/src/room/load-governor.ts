@@ -19,7 +19,7 @@
  * a third of it divides it by four, down to none. Between the two it holds, so a document
  * that keeps up only while batched stays batched.
  *
- * It rises by halves and falls by quarters (K90x) because of recovery: once an overload
+ * It rises by doubling and falls by quarters (K91x) because of recovery: once an overload
  * stops, the interval in force is what fresh typists wait for, and from the longest
  * (2 s) it is gone in three windows (1.5 s), where halving took six (3 s) of the 5 s the
  * server has to be back to normal. Falling faster than it rises cannot make it flap

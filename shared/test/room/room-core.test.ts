@@ -423,7 +423,7 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     expect(kinds(s.room.committed([it4], () => false))).toEqual(['a:events 4', 'slow:events 4']);
   });
 
-  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again, falling by quarters (K16, P22, K90x)', () => {
+  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again, falling by quarters (K16, P22, K91x)', () => {
     const log = new MemoryLog();
     const room = new RoomCore<TestPeer>('d', log, { checkpointEvery: 1000, targetLagMs: 150 });
     const editors = Array.from({ length: 12 }, (_, i) => peer(`e${i}`));
@@ -464,7 +464,7 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     expect(round(3000, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 100 });
     round(3600, (h) => h - 12);
     expect(round(4200, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 200 });
-    // Fresh again: falls by quarters (K90x), then lifts.
+    // Fresh again: falls by quarters (K91x), then lifts.
     round(4800, (h) => h);
     expect(round(5400, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
     round(6000, (h) => h);
