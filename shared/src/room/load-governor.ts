@@ -19,6 +19,12 @@
  * a third of it divides it by four, down to none. Between the two it holds, so a document
  * that keeps up only while batched stays batched.
  *
+ * While nothing is asked the window is a tenth of a second: a crowd that arrives at once
+ * (everyone pipelining a submit a keystroke) fills the server's input for as long as the
+ * governor takes to notice, and every submit read late is rebased over everything since
+ * its base; measured in the flood test, that backlog was what fresh typists waited behind
+ * once the flood stopped.
+ *
  * It rises by doubling and falls by quarters (K91x) because of recovery: once an overload
  * stops, the interval in force is what fresh typists wait for, and from the longest
  * (2 s) it is gone in three windows (1.5 s), where halving took six (3 s) of the 5 s the
@@ -29,8 +35,10 @@
 export interface LoadGovernorOptions {
   /** Median staleness of submits above which editors are asked to batch more, ms. */
   readonly targetLagMs: number;
-  /** The measuring window, ms. */
+  /** The measuring window while editors are asked to batch, ms. */
   readonly windowMs?: number;
+  /** The measuring window while none is asked, ms: short, so a sudden crowd is caught early. */
+  readonly engageWindowMs?: number;
   /** Fewest distinct editors in a window for it to count. */
   readonly minSubmitters?: number;
   /** The first interval asked for, ms. */
@@ -45,6 +53,7 @@ export class LoadGovernor {
   private readonly submitters = new Set<string>();
   private batch = 0;
   private readonly windowMs: number;
+  private readonly engageWindowMs: number;
   private readonly minSubmitters: number;
   private readonly minBatchMs: number;
   private readonly maxBatchMs: number;
@@ -52,6 +61,7 @@ export class LoadGovernor {
   constructor(private readonly opts: LoadGovernorOptions) {
     if (!(opts.targetLagMs > 0)) throw new Error(`LoadGovernor: targetLagMs must be > 0, got ${opts.targetLagMs}`);
     this.windowMs = opts.windowMs ?? 500;
+    this.engageWindowMs = opts.engageWindowMs ?? 100;
     this.minSubmitters = opts.minSubmitters ?? 10;
     this.minBatchMs = opts.minBatchMs ?? 50;
     this.maxBatchMs = opts.maxBatchMs ?? 2000;
@@ -71,7 +81,7 @@ export class LoadGovernor {
 
   /** Closes the window if it is over; returns the new interval when it changed, else null. */
   tick(now: number): number | null {
-    if (this.windowStart === null || now - this.windowStart < this.windowMs) return null;
+    if (this.windowStart === null || now - this.windowStart < (this.batch === 0 ? this.engageWindowMs : this.windowMs)) return null;
     const lags = this.lags.sort((a, b) => a - b);
     const median = lags[Math.floor(lags.length / 2)];
     const counts = this.submitters.size >= this.minSubmitters;
