@@ -258,10 +258,14 @@ export class Sequencer {
     // any of them was sent at; extend until no earlier base turns up.
     let from = base;
     let tail = this.events(from, this.headSeq);
+    // The client's own events in the walk, collected in the same pass.
+    let own: DocEvent[] = [];
     for (;;) {
       let lowest = from;
+      own = [];
       for (const ev of tail) {
         if (ev.id.client !== client) continue;
+        own.push(ev);
         const s = this.sent.get(ev.seq);
         if (s === undefined) {
           return err('rebase-required', `this server no longer has the form in which event ${idKey(ev.id)} was sent: re-sync and resend`);
@@ -273,7 +277,6 @@ export class Sequencer {
       from = lowest;
     }
 
-    const own = tail.filter((ev) => ev.id.client === client);
     if (own.length === 0) return ok(rebasePending(ops, tail.map((ev) => ev.op)));
 
     let pending: Op[] = [];
