@@ -19,7 +19,7 @@
  * a third of it divides it by four, down to none. Between the two it holds, so a document
  * that keeps up only while batched stays batched.
  *
- * While nothing is asked the window is a tenth of a second: a crowd that arrives at once
+ * While nothing is asked (and nothing was for 2 s) the window is a tenth of a second: a crowd that arrives at once
  * (everyone pipelining a submit a keystroke) fills the server's input for as long as the
  * governor takes to notice, and every submit read late is rebased over everything since
  * its base; measured in the flood test, that backlog was what fresh typists waited behind
@@ -52,6 +52,8 @@ export class LoadGovernor {
   private readonly lags: number[] = [];
   private readonly submitters = new Set<string>();
   private batch = 0;
+  /** When the interval was last lifted to none (null: never asked). */
+  private liftedAt: number | null = null;
   private readonly windowMs: number;
   private readonly engageWindowMs: number;
   private readonly minSubmitters: number;
@@ -81,7 +83,10 @@ export class LoadGovernor {
 
   /** Closes the window if it is over; returns the new interval when it changed, else null. */
   tick(now: number): number | null {
-    if (this.windowStart === null || now - this.windowStart < (this.batch === 0 ? this.engageWindowMs : this.windowMs)) return null;
+    // The short window is for a crowd that arrives; one that was just lifted is measured
+    // over the long one, so that a document on the edge does not flap every tenth of a second.
+    const fresh = this.batch === 0 && (this.liftedAt === null || now - this.liftedAt >= 4 * this.windowMs);
+    if (this.windowStart === null || now - this.windowStart < (fresh ? this.engageWindowMs : this.windowMs)) return null;
     const lags = this.lags.sort((a, b) => a - b);
     const median = lags[Math.floor(lags.length / 2)];
     const counts = this.submitters.size >= this.minSubmitters;
@@ -92,6 +97,7 @@ export class LoadGovernor {
     if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
     else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) next = this.batch / 4 < this.minBatchMs ? 0 : Math.round(this.batch / 4);
     if (next === this.batch) return null;
+    if (next === 0) this.liftedAt = now;
     this.batch = next;
     return next;
   }

@@ -499,5 +499,9 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     round(6000, (h) => h);
     expect(round(6600, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 0 });
     expect(room.batchMs).toBe(0);
+    // Just lifted: measured over half a second again, not a tenth (no flapping, K91x).
+    expect(round(7000, (h) => h - 12)).toEqual([]);
+    expect(round(7150, (h) => h - 12)).toEqual([]);
+    expect(round(7550, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
   });
 });
