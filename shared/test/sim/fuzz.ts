@@ -183,7 +183,7 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
   // Everyone hears everyone else's latest caret (P10, P90x), batched or not.
   for (const c of clients) {
     for (const d of clients) {
-      if (d === c || c.conn === null || d.conn === null || d.staleHello) continue;
+      if (d === c || c.conn === null || d.conn === null || d.staleCaret) continue;
       const heard = JSON.stringify(c.others.has(d.name) ? c.others.get(d.name) : 'unheard');
       if (heard !== JSON.stringify(d.cursor)) return `seed ${seed}: ${c.name} has ${d.name}'s caret at ${heard}, ${d.name} announced ${JSON.stringify(d.cursor)}`;
     }

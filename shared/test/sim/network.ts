@@ -52,11 +52,12 @@ export class SimClient {
   /** The others' carets as this client heard them (presence, presence-batch, presence-leave), by client. */
   readonly others = new Map<string, Cursor>();
   /**
-   * A replaced connection of this client said hello after its newer one: the others then
-   * heard its (null) caret last, as the real server relays it. Its caret is left out of the
+   * A replaced connection of this client said hello after its newer one, or had a caret
+   * waiting for the presence tick when it was replaced: the others may then hear that
+   * connection's caret last, as the real server relays it. Its caret is left out of the
    * presence check.
    */
-  staleHello = false;
+  staleCaret = false;
   constructor(
     readonly name: string,
     readonly session: ClientSession,
@@ -188,6 +189,7 @@ export class SimNetwork {
   }
 
   private kill(conn: Conn, halfOpen: boolean): void {
+    if (conn.serverSide && this.server.hasWaitingMove(conn)) conn.owner.staleCaret = true;
     conn.alive = false;
     conn.down.length = 0;
     if (!halfOpen) conn.up.length = 0;
@@ -278,7 +280,7 @@ export class SimNetwork {
   serverStep(conn: Conn): void {
     const raw = conn.up.shift();
     if (raw === undefined) return;
-    if (conn.owner.conn !== conn && raw.startsWith('{"type":"hello"')) conn.owner.staleHello = true;
+    if (conn.owner.conn !== conn && raw.startsWith('{"type":"hello"')) conn.owner.staleCaret = true;
     this.server.frame(conn, raw);
     if (!conn.alive && conn.up.length === 0) this.serverNoticesClose(conn);
   }

@@ -52,6 +52,8 @@ export interface SimServer {
   readonly uncommitted: number;
   /** A presence tick: the carets waiting in a crowded room go out together (P90x). Whether any did. */
   presenceTick(): boolean;
+  /** Whether a caret of `link` waits for the next presence tick. */
+  hasWaitingMove(link: ServerLink): boolean;
   /**
    * Every connection is gone. `keepMemory`: the process lived (the room and its sequencer
    * stay, the commit still comes); otherwise it crashed: what was not committed is lost and
@@ -214,6 +216,11 @@ export class RoomServer implements SimServer {
     this.moved.clear();
     this.deliver(this.room.presenceBatch(moves));
     return true;
+  }
+
+  hasWaitingMove(link: ServerLink): boolean {
+    const p = this.peers.get(link);
+    return p !== undefined && this.moved.has(p);
   }
 
   drained(link: ServerLink): boolean {
