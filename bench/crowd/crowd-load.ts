@@ -141,7 +141,7 @@ export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDo
 export class ThinCrowd {
   private readonly workers: Worker[] = [];
 
-  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number }) {
+  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number; latencyOf?: string }) {
     const file = o.peer === 'hocuspocus' ? './hocus-worker.ts' : './thin-worker.ts';
     const total = o.typists + o.watchers;
     const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
@@ -158,6 +158,7 @@ export class ThinCrowd {
         rate: o.rate,
         typists: mine.filter((n) => n.startsWith(`${o.tag}-t`)).length,
         ...(o.rampMs !== undefined ? { rampMs: o.rampMs } : {}),
+        ...(o.latencyOf !== undefined ? { latencyOf: o.latencyOf } : {}),
       };
       this.workers.push(new Worker(boot(file), { eval: true, workerData: input }));
     }
@@ -202,7 +203,10 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
   if (!hocus) await createDoc(url, docId);
   const crowd = new ThinCrowd(url, docId, o);
   // Typists that start only when the load stops, to see how soon latency is normal again.
-  const small = o.recovery === true ? new ThinCrowd(url, docId, { ...o, typists: 10, watchers: 0, workers: 1, tag: `${o.tag}r` }) : null;
+  // Their latency is of their own keystrokes only: what the crowd typed before the stop and
+  // the server delivers after it is the backlog draining, not the latency a new edit sees.
+  // (Hocuspocus's clients cannot tell whose keystroke a stamp is: its windows count all.)
+  const small = o.recovery === true ? new ThinCrowd(url, docId, { ...o, typists: 10, watchers: 0, workers: 1, tag: `${o.tag}r`, latencyOf: `${o.tag}r-` }) : null;
   try {
     await crowd.open();
     await small?.open();
