@@ -13,9 +13,9 @@
  *     and lost), and slow-down reached them (K16);
  *   - after the flood every real client converges on the replay of the log (L4);
  *   - once the flood stops (its typists stop typing; what their outboxes hold still goes
- *     out), 10 fresh typists see normal latency again (p99 of a half second of their own
- *     keystrokes ≤ 250 ms) within 10 s: twice the 5 s target (K91x), as a bound for a
- *     shared test machine.
+ *     out), 10 fresh typists see normal latency again (p99 of each half second of their
+ *     own keystrokes ≤ 250 ms, from then on for the 12 s watched) within 10 s: twice the
+ *     5 s target (K91x), as a bound for a shared test machine.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -23,7 +23,7 @@ import { Random } from '../../shared/test/sim/random';
 import { ServerProcess, readLog } from './helpers/server-process';
 import { WsClient } from './helpers/ws-client';
 import { checkAgainstLog, makeTypists, settle, startTyping, testSeed } from './helpers/typing';
-import { ThinCrowd, loadEnv, pct, rssMB, sum } from '../../bench/crowd/crowd-load';
+import { ThinCrowd, loadEnv, normalAfter, pct, rssMB, sum } from '../../bench/crowd/crowd-load';
 
 const servers: ServerProcess[] = [];
 const clients: WsClient[] = [];
@@ -89,18 +89,16 @@ describe('one document flooded far past capacity', () => {
     const atStop = await crowd.stop();
     const duringSamples = health.length;
 
-    // Recovery: the fresh typists' p99 in half-second windows, until one is normal (or 15 s).
+    // Recovery: the fresh typists' p99 in half-second windows for 12 s; from when it stayed normal.
     await fresh.start();
     const windows: number[] = [];
-    let recoveryMs: number | null = null;
-    for (let w = 1; w <= 30 && recoveryMs === null; w++) {
+    for (let w = 1; w <= 24; w++) {
       await fresh.measure();
       await sleep(500);
-      const p99 = pct((await fresh.snapshot()).flatMap((r) => r.latencies), 99);
-      windows.push(Math.round(p99));
-      if (p99 <= 250) recoveryMs = w * 500;
+      windows.push(Math.round(pct((await fresh.snapshot()).flatMap((r) => r.latencies), 99)));
     }
     await fresh.stop();
+    const recoveryMs = normalAfter(windows);
 
     // After: the real clients settle (their outboxes confirmed, everyone at the head).
     await settle(real, 120_000);
