@@ -46,9 +46,16 @@ export interface CrowdRow {
   errors: string[];
   /**
    * With `recovery`: once the load stops, 10 fresh typists' p99 (ms) in half-second windows,
-   * and when it first fell to 250 ms or less (ms after the stop; null: not within 8 s).
+   * and from when it stayed at 250 ms or less (ms after the stop; null: not by the end of 8 s).
+   * "The load stops" means the generator's typists stop typing: their outboxes may still
+   * hold keystrokes (slow-down holds them), which they send as usual; the fresh typists
+   * (connected before the load began, so no join is timed) start typing at that moment.
    */
   recovery?: { windows: number[]; normalAfterMs: number | null };
+  /** `recovery.normalAfterMs`, at the top level of the row. */
+  recoveryMs?: number | null;
+  /** With `timeline`: "p50/p99" (ms) of each half second measured. */
+  timeline?: string[];
 }
 
 export interface CrowdOptions {
@@ -62,6 +69,8 @@ export interface CrowdOptions {
   readonly peer?: CrowdPeer;
   /** Measure how soon latency is normal after the load stops (CrowdRow.recovery). */
   readonly recovery?: boolean;
+  /** Add the p50/p99 of each half second measured (CrowdRow.timeline). */
+  readonly timeline?: boolean;
 }
 
 /** The environment that lifts the per-address and per-connection limits: every load client is 127.0.0.1. */
@@ -132,7 +141,7 @@ export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDo
 export class ThinCrowd {
   private readonly workers: Worker[] = [];
 
-  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number }) {
+  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number; latencyOf?: string }) {
     const file = o.peer === 'hocuspocus' ? './hocus-worker.ts' : './thin-worker.ts';
     const total = o.typists + o.watchers;
     const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
@@ -149,6 +158,7 @@ export class ThinCrowd {
         rate: o.rate,
         typists: mine.filter((n) => n.startsWith(`${o.tag}-t`)).length,
         ...(o.rampMs !== undefined ? { rampMs: o.rampMs } : {}),
+        ...(o.latencyOf !== undefined ? { latencyOf: o.latencyOf } : {}),
       };
       this.workers.push(new Worker(boot(file), { eval: true, workerData: input }));
     }
@@ -193,26 +203,37 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
   if (!hocus) await createDoc(url, docId);
   const crowd = new ThinCrowd(url, docId, o);
   // Typists that start only when the load stops, to see how soon latency is normal again.
-  const small = o.recovery === true ? new ThinCrowd(url, docId, { ...o, typists: 10, watchers: 0, workers: 1, tag: `${o.tag}r` }) : null;
+  // Their latency is of their own keystrokes only: what the crowd typed before the stop and
+  // the server delivers after it is the backlog draining, not the latency a new edit sees.
+  // (Hocuspocus's clients cannot tell whose keystroke a stamp is: its windows count all.)
+  const small = o.recovery === true ? new ThinCrowd(url, docId, { ...o, typists: 10, watchers: 0, workers: 1, tag: `${o.tag}r`, latencyOf: `${o.tag}r-` }) : null;
   try {
     await crowd.open();
     await small?.open();
     await crowd.start();
     await new Promise((r) => setTimeout(r, 1500)); // warm up
     const before = await crowd.snapshot();
-    await crowd.measure();
     const cpu0 = process.cpuUsage();
     const s0 = cpuSeconds(pid);
     const t0 = performance.now();
-    await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    const after = await crowd.snapshot();
+    // Half-second windows, so a row can show when its latency is spent (`timeline`).
+    const lat: number[] = [];
+    const timeline: string[] = [];
+    let after = before;
+    for (let w = 0; w < o.seconds * 2; w++) {
+      await crowd.measure();
+      await new Promise((r) => setTimeout(r, 500));
+      after = await crowd.snapshot();
+      const l = after.flatMap((r) => r.latencies);
+      for (const x of l) lat.push(x);
+      timeline.push(`${Math.round(pct(l, 50))}/${Math.round(pct(l, 99))}`);
+    }
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const serverCpu = cpuSeconds(pid) - s0;
     const rss = rssMB(pid);
     await crowd.stop();
     const recovery = small !== null ? await recover(small) : undefined;
-    const lat = after.flatMap((r) => r.latencies);
     const acked = sum(after, 'acked') - sum(before, 'acked');
     // Hocuspocus acknowledges nothing: its rate is what each observer received of the others' keystrokes.
     const observers = Math.min(8, o.typists);
@@ -234,7 +255,8 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
       slowDowns: sum(after, 'slowDowns'),
       load1: Number(loadavg()[0].toFixed(2)),
       errors: [...new Set(after.flatMap((r) => r.errors))].slice(0, 5),
-      ...(recovery !== undefined ? { recovery } : {}),
+      ...(recovery !== undefined ? { recovery, recoveryMs: recovery.normalAfterMs } : {}),
+      ...(o.timeline === true ? { timeline } : {}),
     };
   } finally {
     await crowd.close();
@@ -246,16 +268,27 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
 async function recover(small: ThinCrowd): Promise<{ windows: number[]; normalAfterMs: number | null }> {
   await small.start();
   const windows: number[] = [];
-  let normalAfterMs: number | null = null;
   for (let w = 1; w <= 16; w++) {
     await small.measure();
     await new Promise((r) => setTimeout(r, 500));
-    const p99 = pct((await small.snapshot()).flatMap((r) => r.latencies), 99);
-    windows.push(Math.round(p99));
-    if (normalAfterMs === null && p99 <= 250) normalAfterMs = w * 500;
+    windows.push(Math.round(pct((await small.snapshot()).flatMap((r) => r.latencies), 99)));
   }
   await small.stop();
-  return { windows, normalAfterMs };
+  return { windows, normalAfterMs: normalAfter(windows) };
+}
+
+/**
+ * When latency became normal and stayed so: the end of the first half-second window from
+ * which every window watched has a p99 of 250 ms or less (a window with no keystroke
+ * delivered at all is not normal); null if the last one is not.
+ */
+export function normalAfter(windows: readonly number[]): number | null {
+  let from: number | null = null;
+  windows.forEach((p99, i) => {
+    if (!(p99 <= 250)) from = null;
+    else if (from === null) from = (i + 1) * 500;
+  });
+  return from;
 }
 
 /** A Hocuspocus server alone in its process (hocus-server.ts), on `port`. */
@@ -301,6 +334,7 @@ if (process.argv[1]?.endsWith('crowd-load.ts')) {
     tag: `c${Date.now().toString(36)}`,
     peer: (process.argv.includes('--hocuspocus') ? 'hocuspocus' : 'eventide') as CrowdPeer,
     recovery: process.argv.includes('--recovery'),
+    timeline: process.argv.includes('--timeline'),
   };
   // `--url=ws://… --pid=N`: a server started by hand (e.g. under `node --cpu-prof`, with loadEnv's limits).
   const url = opt('url');

@@ -29,6 +29,8 @@ export interface WorkerInput {
   readonly typists: number;
   /** Typists start within this many ms of `start` (default: one keystroke period). */
   readonly rampMs?: number;
+  /** Only events of clients whose name starts with this count for latency (default: every other client's). */
+  readonly latencyOf?: string;
 }
 
 export interface WorkerReport {
@@ -110,7 +112,8 @@ class ThinClient {
         const t = now();
         const msg = JSON.parse(s) as { events: { id: { client: string; clientSeq: number }; meta?: { t?: number } }[] };
         for (const e of msg.events) {
-          if (e.id.client === this.name) this.ackOne(); else if (e.meta?.t !== undefined) this.latencies.push(t - e.meta.t);
+          if (e.id.client === this.name) this.ackOne();
+          else if (e.meta?.t !== undefined && (this.input.latencyOf === undefined || e.id.client.startsWith(this.input.latencyOf))) this.latencies.push(t - e.meta.t);
         }
         this.maybeFlush();
       } else {

@@ -68,6 +68,9 @@ export class CommitQueue {
   readonly stats: CommitStats = { flushes: 0, events: 0, failures: 0, races: 0 };
   /** How long the last group's write took (ms): the next one waits at least as long (flush-pacing.ts). */
   private lastFlushMs = 0;
+  /** Connections the last group went out to, and when it ended (flush-pacing.ts). */
+  private lastFanOut = 0;
+  private lastFlushEnd = 0;
 
   constructor(private readonly opts: CommitQueueOptions) {}
 
@@ -81,7 +84,7 @@ export class CommitQueue {
     item.room.pending++;
     if (this.scheduled !== null) return;
     const run = () => void this.flush();
-    const delay = nextFlushDelay(this.opts.windowMs, this.lastFlushMs);
+    const delay = nextFlushDelay(this.opts.windowMs, { ms: this.lastFlushMs, fanOut: this.lastFanOut, sinceMs: performance.now() - this.lastFlushEnd });
     if (delay > 0) this.scheduled = setTimeout(run, delay);
     else this.scheduled = setImmediate(run);
   }
@@ -204,7 +207,10 @@ export class CommitQueue {
       }
     }
     this.opts.afterFlush?.([...byRoom.keys()]);
-    this.lastFlushMs = performance.now() - started;
+    this.lastFlushEnd = performance.now();
+    this.lastFlushMs = this.lastFlushEnd - started;
+    this.lastFanOut = 0;
+    for (const room of byRoom.keys()) this.lastFanOut += room.peers.size;
   }
 
   /**

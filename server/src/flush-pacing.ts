@@ -7,21 +7,47 @@
  * flushes left too little time to take submits in and the document collapsed
  * (bench/results/crowded-2026-12-05.md).
  *
- * So the next flush waits at least as long as the last one took (capped): the server
- * then spends at most about half its time flushing, and under load the groups grow
- * instead of the flushes multiplying, so the cost per event falls as the load rises. An
- * idle server's flush takes well under a millisecond, and waits for nothing more than the
- * turn of the event loop, as before.
+ * So flushes are spaced, counted from the end of the last one:
+ *
+ *   - at least as long as the last one took (capped): the server then spends at most
+ *     about half its time flushing, and under load groups grow instead of flushes
+ *     multiplying;
+ *   - at least `MS_PER_FRAME` for each connection the last group went out to (K90x): a
+ *     frame's `ws.send` and `writev` cost about 10-15 µs here, so a document of 300
+ *     connections flushes at most every 15 ms and its fan-out stays under about a fifth
+ *     of a core however many typists it has. Profiled at 300 typists × 10/s, the fan-out
+ *     was the largest single share of the server's CPU (writev 15-19 % self).
+ *
+ * The wait is counted from the end of the last flush, so a submit that arrives after a
+ * quiet spell waits for nothing more than the turn of the event loop, as before: the
+ * pacing costs latency only when flushes follow each other, and then at most
+ * `MAX_FLUSH_PACING_MS`.
  */
 
 /** Longest wait the pacing adds, ms: the latency it may cost is bounded by it. */
 export const MAX_FLUSH_PACING_MS = 50;
 
-/** Flushes shorter than this keep the plain turn-of-the-loop schedule, ms. */
+/** Flushes shorter than this, and waits shorter than this, keep the plain turn-of-the-loop schedule, ms. */
 export const MIN_FLUSH_PACING_MS = 1;
 
-/** How long to wait before the next flush: the commit window, or the last flush's duration if longer (capped). */
-export function nextFlushDelay(windowMs: number, lastFlushMs: number): number {
-  const paced = lastFlushMs < MIN_FLUSH_PACING_MS ? 0 : Math.min(MAX_FLUSH_PACING_MS, Math.ceil(lastFlushMs));
+/** Spacing per connection of the last group's fan-out, ms (K90x). */
+export const MS_PER_FRAME = 0.05;
+
+/** The last flush as the pacing sees it. */
+export interface LastFlush {
+  /** How long it took, ms (store write and fan-out). */
+  readonly ms: number;
+  /** Connections its groups went out to. */
+  readonly fanOut: number;
+  /** Time since it ended, ms. */
+  readonly sinceMs: number;
+}
+
+/** How long to wait before the next flush: the commit window, or the pacing's spacing if longer (capped). */
+export function nextFlushDelay(windowMs: number, last: LastFlush): number {
+  const byTime = last.ms < MIN_FLUSH_PACING_MS ? 0 : last.ms;
+  const spacing = Math.min(MAX_FLUSH_PACING_MS, Math.max(byTime, last.fanOut * MS_PER_FRAME));
+  const left = spacing - last.sinceMs;
+  const paced = left < MIN_FLUSH_PACING_MS ? 0 : Math.ceil(left);
   return Math.max(windowMs, paced);
 }

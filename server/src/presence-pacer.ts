@@ -6,9 +6,11 @@
  * caret after its edits are confirmed) that is N² frames a second, more than the edits
  * themselves. Nobody needs every intermediate caret of 300 people. So from `crowd`
  * connections on, a move is not relayed at once: the latest caret (and name) of each
- * connection waits, and every `intervalMs` the room relays those, one message per moved
- * connection, through the core as usual (so a connection that fell behind or left in
- * between is skipped). A small document relays at once, as before.
+ * connection waits, and every `intervalMs` the room relays those through the core as
+ * usual (so a connection that fell behind or left in between is skipped), all in one
+ * `presence-batch` message (P90x): each receiver gets one presence frame a tick, encoded
+ * once for all of them, where one frame per mover made the tick cost movers × receivers
+ * frames. A small document relays at once, one `presence` per move, as before.
  */
 import type { Cursor, User } from '../../shared/src/index.js';
 
@@ -25,6 +27,8 @@ export class PresencePacer<P> {
   constructor(
     /** Relays one connection's presence now (RoomCore.presence, delivered). */
     private readonly relay: (peer: P, cursor: Cursor, user: User | undefined) => void,
+    /** Relays the waiting carets of a tick together (RoomCore.presenceBatch, delivered). */
+    private readonly relayBatch: (moves: { peer: P; cursor: Cursor; user?: User }[]) => void,
     private readonly intervalMs = PRESENCE_INTERVAL_MS,
   ) {}
 
@@ -46,9 +50,10 @@ export class PresencePacer<P> {
   flush(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    const waiting = [...this.waiting];
+    if (this.waiting.size === 0) return;
+    const moves = [...this.waiting].map(([peer, w]) => ({ peer, cursor: w.cursor, ...(w.user !== undefined ? { user: w.user } : {}) }));
     this.waiting.clear();
-    for (const [peer, w] of waiting) this.relay(peer, w.cursor, w.user);
+    this.relayBatch(moves);
   }
 
   /** Drops what waits (the room is going away). */

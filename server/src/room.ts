@@ -103,9 +103,12 @@ export class Room implements ClusterRoom {
   /** Send budgets: who falls behind, and their catch-up when drained (fan-out.ts). */
   private readonly fanOut: FanOut;
   /** Presence in a crowded document, coalesced (presence-pacer.ts). */
-  private readonly presencePacer = new PresencePacer<Peer>((peer, cursor, user) => {
-    if (this.core.peers.has(peer)) this.deliver(this.core.presence(peer, cursor, user));
-  });
+  private readonly presencePacer = new PresencePacer<Peer>(
+    (peer, cursor, user) => {
+      if (this.core.peers.has(peer)) this.deliver(this.core.presence(peer, cursor, user));
+    },
+    (moves) => this.deliver(this.core.presenceBatch(moves)),
+  );
 
   /** A checkpoint write is in flight (one at a time: the next is due again until it lands). */
   private checkpointing = false;

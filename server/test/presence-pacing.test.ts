@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from '../src/http';
 import { MemoryLogStore } from '../src/store/memory-log-store';
 import { silentLogger } from '../src/options';
 import { RawSocket } from './helpers/raw-socket';
+import { presenceEntries } from '../../shared/src/index.js';
 
 let servers: RunningServer[] = [];
 let socks: RawSocket[] = [];
@@ -52,5 +53,29 @@ describe('presence pacing', () => {
     expect(heard.length).toBeLessThan(20);
     // In order: a later batch never brings back an older caret.
     expect([...heard].sort((a, b) => a - b)).toEqual(heard);
+  });
+
+  it('sends each receiver one presence frame a tick in a crowded document, with every caret that moved (K17, P90x)', async () => {
+    const socks = await room(34, 'crowd-batch');
+    const listener = socks[33];
+    const movers = socks.slice(0, 10);
+    const before = listener.messages.length;
+    for (let i = 1; i <= 5; i++) movers.forEach((m, k) => m.sendJson({ type: 'presence', cursor: { anchor: k * 10 + i, head: k * 10 + i } }));
+    // The frames that carry moves (the join's presence of those already there has null carets).
+    const presence = () =>
+      listener.messages.slice(before).filter((m) => (m.type === 'presence' && m.cursor !== null) || (m.type === 'presence-batch' && m.entries.some((e) => e.cursor !== null)));
+    const carets = () => {
+      const out = new Map<string, number>();
+      for (const m of presence()) {
+        for (const e of presenceEntries(m, 'p33')) if (e.cursor !== null) out.set(e.client, e.cursor.anchor);
+      }
+      return out;
+    };
+    await expect.poll(() => carets().size, { timeout: 10_000 }).toBe(10);
+    await new Promise((r) => setTimeout(r, 300));
+    expect([...carets()].sort()).toEqual(movers.map((_, k) => [`p${k}`, k * 10 + 5]).sort());
+    // Ten movers, five moves each: one frame a tick (a tick or two here), not one per mover.
+    expect(presence().length).toBeLessThanOrEqual(3);
+    expect(presence().some((m) => m.type === 'presence-batch')).toBe(true);
   });
 });

@@ -10,7 +10,7 @@
  * dirty (sent 50 ms later at most, if allowed), and every moment the outbox may have
  * emptied (an ack, received events, catching up) tries again (`announce`).
  */
-import type { Cursor, PresenceDownMessage, PresenceLeaveMessage, PresenceMessage, User } from '../../../shared/src/index.js';
+import { presenceEntries, type Cursor, type PresenceBatchMessage, type PresenceDownMessage, type PresenceLeaveMessage, type PresenceMessage, type User } from '../../../shared/src/index.js';
 
 export interface PeerInfo {
   readonly client: string;
@@ -90,10 +90,10 @@ export class Presence {
     this.announce();
   }
 
-  /** Another connection's presence, or its leaving. */
-  heard(msg: PresenceDownMessage | PresenceLeaveMessage): void {
+  /** Other connections' presence (one, or a crowded document's batch, P90x), or a leaving. */
+  heard(msg: PresenceDownMessage | PresenceBatchMessage | PresenceLeaveMessage): void {
     if (msg.type === 'presence-leave') this.peers.delete(msg.client);
-    else if (msg.client !== this.client) this.peers.set(msg.client, { client: msg.client, user: msg.user, cursor: msg.cursor });
+    else for (const e of presenceEntries(msg, this.client)) this.peers.set(e.client, e);
   }
 
   /** The connection is gone, and with it what we knew of the others. */

@@ -395,7 +395,7 @@ export class SyncClient {
           const m = e.message;
           if (m.type === 'history-page') this.historyRequests.answer(m);
           else if (m.type === 'links-rotated') this.linkRotation.answer(m);
-          else if (m.type === 'presence' || m.type === 'presence-leave') this.presence.heard(m);
+          else if (m.type === 'presence' || m.type === 'presence-batch' || m.type === 'presence-leave') this.presence.heard(m);
           // `behind` and `slow-down` change only the session's `slow`, which the status reads.
           else if (m.type === 'behind' || m.type === 'slow-down') this.changed();
           break;

@@ -216,6 +216,16 @@ export const presenceDownSchema = z.object({
   cursor: cursorSchema,
 });
 export const presenceLeaveSchema = z.object({ type: z.literal('presence-leave'), client: z.string() });
+/**
+ * The carets (and names) that moved in a crowded document since the last presence tick, one
+ * entry per connection, all in one frame (K17, P90x): the same message goes to every
+ * connection, encoded once, so an entry may be the receiver's own client, which it skips.
+ * Each entry means what a `presence` with the same fields means.
+ */
+export const presenceBatchSchema = z.object({
+  type: z.literal('presence-batch'),
+  entries: z.array(presenceDownSchema.omit({ type: true })).min(1).readonly(),
+});
 export const historyPageSchema = z.object({
   type: z.literal('history-page'),
   reqId: z.int().nonnegative(),
@@ -253,6 +263,7 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   ackSchema,
   presenceDownSchema,
   presenceLeaveSchema,
+  presenceBatchSchema,
   historyPageSchema,
   errorSchema,
   pongSchema,
@@ -266,6 +277,19 @@ export type EventsMessage = z.infer<typeof eventsSchema>;
 export type AckMessage = z.infer<typeof ackSchema>;
 export type PresenceDownMessage = z.infer<typeof presenceDownSchema>;
 export type PresenceLeaveMessage = z.infer<typeof presenceLeaveSchema>;
+export type PresenceBatchMessage = z.infer<typeof presenceBatchSchema>;
+/** One connection's presence as a receiver takes it: a `presence` message, or one entry of a `presence-batch`. */
+export type PresenceEntry = PresenceBatchMessage['entries'][number];
+
+/**
+ * The presence a message carries, entry by entry (`presence`: one; `presence-batch`: each;
+ * anything else: none), without the receiver's own client: what a client applies.
+ */
+export function presenceEntries(msg: ServerMessage, self: string): PresenceEntry[] {
+  if (msg.type === 'presence') return msg.client === self ? [] : [{ client: msg.client, user: msg.user, cursor: msg.cursor }];
+  if (msg.type === 'presence-batch') return msg.entries.filter((e) => e.client !== self);
+  return [];
+}
 export type HistoryPageMessage = z.infer<typeof historyPageSchema>;
 export type ErrorMessage = z.infer<typeof errorSchema>;
 export type PongMessage = z.infer<typeof pongSchema>;

@@ -16,15 +16,29 @@
  * each event was sequenced). Its median over a window of `windowMs`, among at least
  * `minSubmitters` editors (one editor on a slow link is not the document's overload),
  * above `targetLagMs` doubles the interval (from `minBatchMs` up to `maxBatchMs`); below
- * a third of it halves it, down to none. Between the two it holds, so a document that
- * keeps up only while batched stays batched.
+ * a third of it divides it by four, down to none. Between the two it holds, so a document
+ * that keeps up only while batched stays batched.
+ *
+ * While nothing is asked (and nothing was for 2 s) the window is a tenth of a second: a crowd that arrives at once
+ * (everyone pipelining a submit a keystroke) fills the server's input for as long as the
+ * governor takes to notice, and every submit read late is rebased over everything since
+ * its base; measured in the flood test, that backlog was what fresh typists waited behind
+ * once the flood stopped.
+ *
+ * It rises by doubling and falls by quarters (K91x) because of recovery: once an overload
+ * stops, the interval in force is what fresh typists wait for, and from the longest
+ * (2 s) it is gone in three windows (1.5 s), where halving took six (3 s) of the 5 s the
+ * server has to be back to normal. Falling faster than it rises cannot make it flap
+ * under a steady load: a fall only follows a window in which the document kept up.
  */
 
 export interface LoadGovernorOptions {
   /** Median staleness of submits above which editors are asked to batch more, ms. */
   readonly targetLagMs: number;
-  /** The measuring window, ms. */
+  /** The measuring window while editors are asked to batch, ms. */
   readonly windowMs?: number;
+  /** The measuring window while none is asked, ms: short, so a sudden crowd is caught early. */
+  readonly engageWindowMs?: number;
   /** Fewest distinct editors in a window for it to count. */
   readonly minSubmitters?: number;
   /** The first interval asked for, ms. */
@@ -38,7 +52,10 @@ export class LoadGovernor {
   private readonly lags: number[] = [];
   private readonly submitters = new Set<string>();
   private batch = 0;
+  /** When the interval was last lifted to none (null: never asked). */
+  private liftedAt: number | null = null;
   private readonly windowMs: number;
+  private readonly engageWindowMs: number;
   private readonly minSubmitters: number;
   private readonly minBatchMs: number;
   private readonly maxBatchMs: number;
@@ -46,6 +63,7 @@ export class LoadGovernor {
   constructor(private readonly opts: LoadGovernorOptions) {
     if (!(opts.targetLagMs > 0)) throw new Error(`LoadGovernor: targetLagMs must be > 0, got ${opts.targetLagMs}`);
     this.windowMs = opts.windowMs ?? 500;
+    this.engageWindowMs = opts.engageWindowMs ?? 100;
     this.minSubmitters = opts.minSubmitters ?? 10;
     this.minBatchMs = opts.minBatchMs ?? 50;
     this.maxBatchMs = opts.maxBatchMs ?? 2000;
@@ -65,7 +83,10 @@ export class LoadGovernor {
 
   /** Closes the window if it is over; returns the new interval when it changed, else null. */
   tick(now: number): number | null {
-    if (this.windowStart === null || now - this.windowStart < this.windowMs) return null;
+    // The short window is for a crowd that arrives; one that was just lifted is measured
+    // over the long one, so that a document on the edge does not flap every tenth of a second.
+    const fresh = this.batch === 0 && (this.liftedAt === null || now - this.liftedAt >= 4 * this.windowMs);
+    if (this.windowStart === null || now - this.windowStart < (fresh ? this.engageWindowMs : this.windowMs)) return null;
     const lags = this.lags.sort((a, b) => a - b);
     const median = lags[Math.floor(lags.length / 2)];
     const counts = this.submitters.size >= this.minSubmitters;
@@ -74,8 +95,9 @@ export class LoadGovernor {
     this.submitters.clear();
     let next = this.batch;
     if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
-    else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) next = this.batch / 2 < this.minBatchMs ? 0 : Math.round(this.batch / 2);
+    else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) next = this.batch / 4 < this.minBatchMs ? 0 : Math.round(this.batch / 4);
     if (next === this.batch) return null;
+    if (next === 0) this.liftedAt = now;
     this.batch = next;
     return next;
   }

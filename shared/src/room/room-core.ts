@@ -29,7 +29,7 @@ import { replay } from '../log/replay.js';
 import { checkpointOf, type Checkpoint } from '../log/checkpoint.js';
 import type { DocEvent } from '../log/event.js';
 import type { Role } from '../access/capability.js';
-import type { Cursor, HistoryMessage, User } from '../protocol/messages.js';
+import type { Cursor, HistoryMessage, PresenceEntry, User } from '../protocol/messages.js';
 import { type Result, type CodedError, ok } from '../result.js';
 import type { RoomLog } from './room-log.js';
 import { planWelcome, type WelcomePlan } from './welcome.js';
@@ -208,6 +208,33 @@ export class RoomCore<P extends RoomPeer> {
     if (user !== undefined) peer.user = user;
     const sends: Send<P>[] = [];
     this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor }, sends);
+    return sends;
+  }
+
+  /**
+   * The carets that moved in a crowded document since the last presence tick (the shell
+   * coalesces them, latest per connection): everyone hears them in one `presence-batch`
+   * message, the same for every connection that is not behind (P90x), so a receiver gets
+   * one presence frame a tick however many moved. A single mover is relayed as a plain
+   * `presence` to the others, as in a small document. Moves of connections no longer here
+   * are dropped. Never logged.
+   */
+  presenceBatch(moves: readonly { readonly peer: P; readonly cursor: Cursor; readonly user?: User }[]): Send<P>[] {
+    const entries: PresenceEntry[] = [];
+    let only: P | null = null;
+    for (const m of moves) {
+      if (!this.members.has(m.peer)) continue;
+      m.peer.cursor = m.cursor;
+      if (m.user !== undefined) m.peer.user = m.user;
+      entries.push({ client: m.peer.client, user: m.peer.user, cursor: m.cursor });
+      only = m.peer;
+    }
+    const sends: Send<P>[] = [];
+    if (entries.length === 1) this.relay(only!, { type: 'presence', ...entries[0] }, sends);
+    else if (entries.length > 1) {
+      const msg = { type: 'presence-batch', entries } as const;
+      for (const p of this.members) if (!this.behindAt.has(p)) sends.push({ to: p, msg });
+    }
     return sends;
   }
 

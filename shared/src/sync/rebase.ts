@@ -37,13 +37,30 @@ export interface Rebased {
 }
 
 export function rebase(pending: readonly Op[], remote: readonly Op[]): Rebased {
+  const xs: Op[] = [];
+  const ps = grid(pending, remote, xs);
+  return { pending: ps, remote: xs };
+}
+
+/**
+ * Only the pending side of `rebase` (the same ops): what the sequencer needs. It skips
+ * building the rewritten remote ops, which for a submit rebased over a long run is most
+ * of the allocation (bench/results/crowded-2-2026-12-05.md).
+ */
+export function rebasePending(pending: readonly Op[], remote: readonly Op[]): Op[] {
+  return grid(pending, remote, null);
+}
+
+function grid(pending: readonly Op[], remote: readonly Op[], xs: Op[] | null): Op[] {
   const ps = pending.map(moving);
   const blocks: Block[] = [];
   for (let i = 0; i < ps.length; i += BLOCK) blocks.push({ from: i, to: Math.min(i + BLOCK, ps.length), shift: 0, first: 0, last: 0, delta: 0, dirty: true });
-  const xs: Op[] = [];
-  for (const r of remote) xs.push(sweepBlocks(ps, blocks, moving(r)));
+  for (const r of remote) {
+    const x = sweepBlocks(ps, blocks, moving(r));
+    if (xs !== null) xs.push(settle(x));
+  }
   for (const b of blocks) pushDown(ps, b);
-  return { pending: ps.map(settle), remote: xs };
+  return ps.map(settle);
 }
 
 const BLOCK = 32;
@@ -91,7 +108,7 @@ function pushDown(ps: Moving[], b: Block): void {
   b.dirty = true;
 }
 
-function sweepBlocks(ps: Moving[], blocks: Block[], x: Moving): Op {
+function sweepBlocks(ps: Moving[], blocks: Block[], x: Moving): Moving {
   for (const b of blocks) {
     if (x.op.length === 0) break;
     if (b.dirty) {
@@ -107,10 +124,10 @@ function sweepBlocks(ps: Moving[], blocks: Block[], x: Moving): Op {
     } else {
       pushDown(ps, b);
       x = sweep(ps, b.from, b.to, x);
-      b.dirty = true;
+      if (swept) b.dirty = true;
     }
   }
-  return settle(x);
+  return x;
 }
 
 /**
@@ -128,6 +145,8 @@ interface Moving {
   span: number;
   /** How much the op changes the document's length. */
   delta: number;
+  /** Whether its first change (after the leading retain) is an insert. */
+  ins: boolean;
 }
 
 function moving(op: Op): Moving {
@@ -143,7 +162,8 @@ function moving(op: Op): Moving {
       delta -= c.d.length;
     }
   }
-  return { op, shift: 0, lead, span, delta };
+  const first = op[lead > 0 ? 1 : 0];
+  return { op, shift: 0, lead, span, delta, ins: typeof first === 'string' };
 }
 
 /** The op a Moving stands for. */
@@ -157,19 +177,34 @@ function settle(m: Moving): Op {
   return [m.shift, ...op];
 }
 
-/** Carries pending[from..to) past `x` in place; returns x carried past them. */
+/** Whether the last `sweep` changed a pending op (its block must be measured again). */
+let swept = false;
+
+/**
+ * Carries pending[from..to) past `x` in place; returns x carried past them.
+ *
+ * Two ops at one position where one of them only inserts there are cheap cells too, and
+ * the common ones in a crowd (everyone typing at one spot, the bench's insert at 0): a
+ * pending pure insert at x's start stays (it is `left`) and x moves past it; a remote
+ * pure insert where p starts with a delete stays and p moves past it (were p to start
+ * with an insert, p's would go first and split p: not a cheap cell). That is what
+ * the two transforms give (rebase.test.ts checks against the plain grid), without them.
+ */
 function sweep(pending: Moving[], from: number, to: number, x: Moving): Moving {
+  swept = false;
   for (let i = from; i < to; i++) {
     if (x.op.length === 0) break;
     const p = pending[i];
     if (p.op.length === 0) continue;
     const pl = p.lead + p.shift;
     const xl = x.lead + x.shift;
-    if (pl + p.span < xl) {
-      x.shift += p.delta; // p is wholly before x
-    } else if (xl + x.span < pl) {
-      p.shift += x.delta; // x is wholly before p
+    if (pl + p.span < xl || (p.span === 0 && pl === xl)) {
+      x.shift += p.delta; // p is wholly before x, or inserts at x's start (and goes first)
+    } else if (xl + x.span < pl || (x.span === 0 && xl === pl && !p.ins)) {
+      p.shift += x.delta; // x is wholly before p, or only inserts where p starts deleting
+      swept = true;
     } else {
+      swept = true;
       const po = settle(p);
       const xo = settle(x);
       pending[i] = moving(transform(po, xo, 'left'));

@@ -34,7 +34,7 @@ import type { AuthorRun } from '../text/authorship.js';
 import type { DocEvent, EventId, LocalEvent } from '../log/event.js';
 import { idKey } from '../log/event.js';
 import type { Rope } from '../text/rope.js';
-import { rebase } from './rebase.js';
+import { rebasePending } from './rebase.js';
 import { type Result, type CodedError, ok, err } from '../result.js';
 
 /** Read access to the committed log, for what the sequencer's memory no longer holds. */
@@ -258,10 +258,14 @@ export class Sequencer {
     // any of them was sent at; extend until no earlier base turns up.
     let from = base;
     let tail = this.events(from, this.headSeq);
+    // The client's own events in the walk, collected in the same pass.
+    let own: DocEvent[] = [];
     for (;;) {
       let lowest = from;
+      own = [];
       for (const ev of tail) {
         if (ev.id.client !== client) continue;
+        own.push(ev);
         const s = this.sent.get(ev.seq);
         if (s === undefined) {
           return err('rebase-required', `this server no longer has the form in which event ${idKey(ev.id)} was sent: re-sync and resend`);
@@ -273,8 +277,7 @@ export class Sequencer {
       from = lowest;
     }
 
-    const own = tail.filter((ev) => ev.id.client === client);
-    if (own.length === 0) return ok(rebase(ops, tail.map((ev) => ev.op)).pending);
+    if (own.length === 0) return ok(rebasePending(ops, tail.map((ev) => ev.op)));
 
     let pending: Op[] = [];
     let next = 0; // next own event to add
@@ -291,15 +294,18 @@ export class Sequencer {
     };
     let run: Op[] = [];
     const flush = () => {
-      if (run.length > 0) pending = rebase(pending, run).pending;
+      if (run.length > 0) pending = rebasePending(pending, run);
       run = [];
     };
+    // When the next thing joins the pending list; it only changes when something joins.
+    let due = dueAt(this.sent, own, next, base, batchAdded);
     for (let i = 0; i < tail.length; i++) {
       const ev = tail[i];
       const at = ev.seq - 1;
-      if (dueAt(this.sent, own, next, base, batchAdded) <= at) {
+      if (due <= at) {
         flush();
         addDue(at);
+        due = dueAt(this.sent, own, next, base, batchAdded);
       }
       if (ev.id.client === client) {
         flush();

@@ -13,6 +13,7 @@ import {
   encodeClientMessage,
   encodeServerMessage,
   errorCodes,
+  presenceEntries,
   protocolLimits,
   type ClientMessage,
   type ServerMessage,
@@ -162,6 +163,7 @@ describe('server messages', () => {
       { type: 'ack', id: { client: 'c', clientSeq: 1 }, seq: 1 },
       { type: 'presence', client: 'c', user: { name: 'a', color: '#000' }, cursor: { anchor: 0, head: 2 } },
       { type: 'presence-leave', client: 'c' },
+      { type: 'presence-batch', entries: [{ client: 'c', user: { name: 'a', color: '#000' }, cursor: null }, { client: 'd', user: { name: 'b', color: '#111' }, cursor: { anchor: 3, head: 3 } }] },
       { type: 'history-page', reqId: 1, events: [ev], checkpoints: [cp], next: null },
       { type: 'error', code: 'rate-limited', message: 'slow down', fatal: false },
       { type: 'pong', t: 1 },
@@ -169,5 +171,18 @@ describe('server messages', () => {
     for (const m of msgs) expect(decodeServerMessage(encodeServerMessage(m))).toEqual({ ok: true, value: m });
     const badCp = { ...cp, authorship: [{ author: 'a', length: 3 }] };
     expect(decodeServerMessage(JSON.stringify({ type: 'history-page', reqId: 1, events: [], checkpoints: [badCp], next: null })).ok).toBe(false);
+  });
+});
+
+describe('presenceEntries (P90x)', () => {
+  it('gives what a client applies of a presence or a batch, without its own client, and nothing of other messages', () => {
+    const u = { name: 'a', color: '#000' };
+    expect(presenceEntries({ type: 'presence', client: 'x', user: u, cursor: null }, 'me')).toEqual([{ client: 'x', user: u, cursor: null }]);
+    expect(presenceEntries({ type: 'presence', client: 'me', user: u, cursor: null }, 'me')).toEqual([]);
+    const batch = { type: 'presence-batch' as const, entries: [{ client: 'me', user: u, cursor: null }, { client: 'y', user: u, cursor: { anchor: 1, head: 2 } }] };
+    expect(presenceEntries(batch, 'me')).toEqual([{ client: 'y', user: u, cursor: { anchor: 1, head: 2 } }]);
+    expect(presenceEntries({ type: 'presence-leave', client: 'y' }, 'me')).toEqual([]);
+    // An empty batch is not a message.
+    expect(decodeServerMessage(JSON.stringify({ type: 'presence-batch', entries: [] })).ok).toBe(false);
   });
 });

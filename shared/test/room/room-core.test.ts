@@ -423,7 +423,36 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     expect(kinds(s.room.committed([it4], () => false))).toEqual(['a:events 4', 'slow:events 4']);
   });
 
-  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again (K16, P22)', () => {
+  it('notices a sudden crowd within a tenth of a second while nothing is asked, and then measures over half a second (K16, K91x)', () => {
+    const log = new MemoryLog();
+    const room = new RoomCore<TestPeer>('d', log, { checkpointEvery: 1000, targetLagMs: 150 });
+    const editors = Array.from({ length: 12 }, (_, i) => peer(`e${i}`));
+    for (const p of editors) room.join(p, 0);
+    const cs = new Map<TestPeer, number>();
+    // Every editor submits at base 0 at `now` (so each is as stale as the first turn is old); the shell paces at `paceAt`.
+    const round = (now: number, paceAt: number) => {
+      const items: CommitItem<TestPeer>[] = [];
+      for (const p of editors) {
+        const n = (cs.get(p) ?? 0) + 1;
+        cs.set(p, n);
+        const r = room.submit(p, { base: 0, events: [ev(p.client, n, ['x'])] }, now);
+        if (!r.ok) throw new Error(r.error.message);
+        items.push(r.value);
+      }
+      for (const it of items) log.append(it.appended);
+      room.committed(items);
+      return room.pace(paceAt);
+    };
+    expect(round(0, 1)).toEqual([]);
+    // 200 ms stale, 201 ms after the window opened: asked (a half-second window would still be open).
+    expect(round(200, 201)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
+    // Asked: the next window is half a second long.
+    expect(round(250, 260)).toEqual([]);
+    expect(round(700, 701)).toEqual([]);
+    expect(round(760, 761)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 100 });
+  });
+
+  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again, falling by quarters (K16, P22, K91x)', () => {
     const log = new MemoryLog();
     const room = new RoomCore<TestPeer>('d', log, { checkpointEvery: 1000, targetLagMs: 150 });
     const editors = Array.from({ length: 12 }, (_, i) => peer(`e${i}`));
@@ -462,11 +491,17 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     // Still stale: doubles.
     round(2400, (h) => h - 12);
     expect(round(3000, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 100 });
-    // Fresh again: halves, then lifts.
-    round(3600, (h) => h);
-    expect(round(4200, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
+    round(3600, (h) => h - 12);
+    expect(round(4200, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 200 });
+    // Fresh again: falls by quarters (K91x), then lifts.
     round(4800, (h) => h);
-    expect(round(5400, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 0 });
+    expect(round(5400, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
+    round(6000, (h) => h);
+    expect(round(6600, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 0 });
     expect(room.batchMs).toBe(0);
+    // Just lifted: measured over half a second again, not a tenth (no flapping, K91x).
+    expect(round(7000, (h) => h - 12)).toEqual([]);
+    expect(round(7150, (h) => h - 12)).toEqual([]);
+    expect(round(7550, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
   });
 });

@@ -3,11 +3,12 @@
  * edits, sends, deliveries, group commits, disconnects (some half-open, some for long),
  * late joiners (some with offline edits), clients that mostly read, server restarts
  * with and without the sequencer's memory, connections moved behind their send budget
- * and caught up once drained (P21), and `slow-down` asked and lifted (P22); then everything settles and the invariants
+ * and caught up once drained (P21), `slow-down` asked and lifted (P22), and carets
+ * announced, batched in a crowd for half the seeds (P90x); then everything settles and the invariants
  * are checked: no client ever saw a gap in its stream or a problem a correct server
  * never causes, its confirmed events followed each other (no checkpoint over kept
  * events), the log has every event once, every ack names the log's seq, and every
- * replica is the log's replay. The server
+ * replica is the log's replay, and every client has heard every other's latest caret. The server
  * checkpoints every few events and welcomes clients a few events behind from a
  * checkpoint, and catch-up pages are a few events long, so catch-ups through history
  * pages happen in most seeds. Returns a description of the first broken invariant, or
@@ -62,6 +63,9 @@ export function randomEdit(rnd: Random, text: Rope): Op {
 export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): string | null {
   const rnd = new Random(seed);
   const jitter = new Random(seed ^ 0x5eed);
+  // Presence draws from its own stream: carets announced, and presence ticks (P90x).
+  const pres = new Random(seed ^ 0x9e5e);
+  const presenceCrowd = pres.chance(0.5) ? pres.pick([1, 3]) : undefined;
   const net = new SimNetwork({
     checkpointEvery: 3 + rnd.int(20),
     catchUpAfter: 2 + rnd.int(30),
@@ -70,6 +74,8 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
     random: () => jitter.next(),
     // Half the seeds have connections fall behind their send budget at commits (P21).
     ...(rnd.chance(0.5) ? { behindChance: 0.03 + rnd.next() * 0.1 } : {}),
+    // Half the seeds batch presence in a crowd of 1 or 3 connections (the server's is 32).
+    ...(presenceCrowd !== undefined ? { presenceCrowd } : {}),
   });
   const clients: SimClient[] = [];
   /** Late joiners that make no edit before their first connection (welcomed from a checkpoint). */
@@ -130,6 +136,12 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
       restarts++;
       net.restartServer(rnd.chance(0.5), rnd.int(100));
     }
+    if (pres.chance(0.1)) {
+      const p = pres.pick(clients);
+      const anchor = pres.int(p.state.live.length + 1);
+      net.presence(p, pres.chance(0.1) ? null : { anchor, head: pres.chance(0.5) ? anchor : pres.int(p.state.live.length + 1) });
+    }
+    if (pres.chance(0.05)) net.presenceTick();
     const stranded = net.stranded();
     if (stranded.length > 0) return `seed ${seed} step ${step}: ${stranded[0].name} has no connection and no reconnect coming`;
   }
@@ -167,6 +179,14 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
     if (c.state.live.toString() !== text) return `seed ${seed}: ${c.name}'s live text differs from the log's replay (confirmed ${c.state.confirmed.toString() === text ? 'equal' : 'differs'}) ${JSON.stringify(c.state.live.toString())} vs ${JSON.stringify(text)}`;
     if (c.state.confirmed.toString() !== text) return `seed ${seed}: ${c.name}'s confirmed text differs`;
     if (JSON.stringify(c.state.live.authorship()) !== authors) return `seed ${seed}: ${c.name}'s authorship differs`;
+  }
+  // Everyone hears everyone else's latest caret (P10, P90x), batched or not.
+  for (const c of clients) {
+    for (const d of clients) {
+      if (d === c || c.conn === null || d.conn === null || d.staleCaret) continue;
+      const heard = JSON.stringify(c.others.has(d.name) ? c.others.get(d.name) : 'unheard');
+      if (heard !== JSON.stringify(d.cursor)) return `seed ${seed}: ${c.name} has ${d.name}'s caret at ${heard}, ${d.name} announced ${JSON.stringify(d.cursor)}`;
+    }
   }
   if (opts.check) {
     const r = opts.check(events);

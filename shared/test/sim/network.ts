@@ -14,7 +14,7 @@
 import { ClientSession } from '../../src/session/client-session.js';
 import type { SessionEffect as Effect } from '../../src/session/effects.js';
 import { ClientState } from '../../src/sync/client-state.js';
-import { encodeClientMessage } from '../../src/protocol/messages.js';
+import { encodeClientMessage, presenceEntries, type Cursor } from '../../src/protocol/messages.js';
 import type { DocEvent } from '../../src/log/event.js';
 import { replay } from '../../src/log/replay.js';
 import { RoomServer, type ServerLink, type SimServer } from './sim-server.js';
@@ -47,6 +47,17 @@ export class SimClient {
   historyCatchUps = 0;
   /** The last seq of the confirmed events the session handed out: they must follow each other, as the browser's store keeps them. */
   kept = 0;
+  /** The caret this client last announced on its current connection (null: none yet). */
+  cursor: Cursor = null;
+  /** The others' carets as this client heard them (presence, presence-batch, presence-leave), by client. */
+  readonly others = new Map<string, Cursor>();
+  /**
+   * A replaced connection of this client said hello after its newer one, or had a caret
+   * waiting for the presence tick when it was replaced: the others may then hear that
+   * connection's caret last, as the real server relays it. Its caret is left out of the
+   * presence check.
+   */
+  staleCaret = false;
   constructor(
     readonly name: string,
     readonly session: ClientSession,
@@ -77,6 +88,8 @@ export interface SimNetworkOptions {
   readonly random?: () => number;
   /** Each commit moves each connection behind with this chance (P21; sim-server.ts). */
   readonly behindChance?: number;
+  /** From this many connections on, presence waits for `presenceTick` and goes out batched (P90x; sim-server.ts). */
+  readonly presenceCrowd?: number;
 }
 
 export class SimNetwork {
@@ -98,6 +111,7 @@ export class SimNetwork {
       catchUpAfter: o.catchUpAfter ?? 1000,
       ...(o.window !== undefined ? { window: o.window } : {}),
       ...(o.behindChance !== undefined ? { behindChance: o.behindChance, random: o.random ?? Math.random } : {}),
+      ...(o.presenceCrowd !== undefined ? { presenceCrowd: o.presenceCrowd } : {}),
       now: () => this.time,
     });
   }
@@ -152,6 +166,9 @@ export class SimNetwork {
     this.conns.push(conn);
     c.conn = conn;
     c.reconnectAt = null;
+    // A new connection starts presence over, both ways (the browser's Presence does the same).
+    c.cursor = null;
+    c.others.clear();
     this.run(c, c.session.opened({ name: c.name, color: '#888' }));
   }
 
@@ -172,9 +189,13 @@ export class SimNetwork {
   }
 
   private kill(conn: Conn, halfOpen: boolean): void {
+    if (conn.serverSide && this.server.hasWaitingMove(conn)) conn.owner.staleCaret = true;
     conn.alive = false;
     conn.down.length = 0;
     if (!halfOpen) conn.up.length = 0;
+    // A replaced connection's last carets are not what this fuzz checks (the client's
+    // latest caret on its current connection): its edits still reach the server, not them.
+    else for (let i = conn.up.length - 1; i >= 0; i--) if (conn.up[i].startsWith('{"type":"presence"')) conn.up.splice(i, 1);
     if (conn.owner.conn === conn) conn.owner.conn = null;
     if (conn.up.length === 0) this.serverNoticesClose(conn);
   }
@@ -229,6 +250,10 @@ export class SimNetwork {
           if (e.events.length > 0 && e.events[0].seq !== c.kept + 1) c.bugs.push(`confirmed events jump from ${c.kept} to ${e.events[0].seq}`);
           if (e.events.length > 0) c.kept = e.events[e.events.length - 1].seq;
           break;
+        case 'other':
+          if (e.message.type === 'presence-leave') c.others.delete(e.message.client);
+          else for (const p of presenceEntries(e.message, c.name)) c.others.set(p.client, p.cursor);
+          break;
         case 'problem':
           c.errors.push(e.code);
           if (e.fatal || e.source === 'decode' || e.source === 'stream') c.bugs.push(`${e.source} ${e.code}: ${e.message}`);
@@ -255,6 +280,7 @@ export class SimNetwork {
   serverStep(conn: Conn): void {
     const raw = conn.up.shift();
     if (raw === undefined) return;
+    if (conn.owner.conn !== conn && raw.startsWith('{"type":"hello"')) conn.owner.staleCaret = true;
     this.server.frame(conn, raw);
     if (!conn.alive && conn.up.length === 0) this.serverNoticesClose(conn);
   }
@@ -262,6 +288,18 @@ export class SimNetwork {
   /** The group commit. */
   commit(): boolean {
     return this.server.commit();
+  }
+
+  /** `c` announces a caret (on its connection's uplink, if it has one). */
+  presence(c: SimClient, cursor: Cursor): void {
+    if (!c.conn?.alive) return;
+    c.conn.up.push(encodeClientMessage({ type: 'presence', cursor }));
+    c.cursor = cursor;
+  }
+
+  /** The server's presence tick (a crowded room's waiting carets go out, P90x). */
+  presenceTick(): boolean {
+    return this.server.presenceTick();
   }
 
   /** `c` has read everything the server sent: if it was behind, the server catches it up (P21). */
@@ -332,6 +370,7 @@ export class SimNetwork {
         }
       }
       if (this.commit()) moved = true;
+      if (this.presenceTick()) moved = true;
       for (const c of this.clients) {
         while (c.conn && c.conn.down.length > 0) {
           this.clientStep(c);

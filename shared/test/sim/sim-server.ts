@@ -7,13 +7,14 @@
  * is reduced to what a correct client meets: a hello joins, a submit is sequenced and
  * waits for the next commit, a history request is answered; a connection may be moved
  * behind at a commit (its send budget, P21) and caught up once it has read everything,
- * and asked to batch (`slow-down`, P22).
+ * asked to batch (`slow-down`, P22), and, in a crowded room, its caret moves coalesced
+ * into one `presence-batch` a tick (the presence pacer, K17, P90x).
  *
  * The commit is the simulation's to trigger (`commit`), so acks wait for durability
  * (L2) for as long as the test likes, and a crash (`restart(false)`) loses what was
  * sequenced but not committed, as the real server does.
  */
-import { decodeClientMessage, encodeServerMessage, type HistoryMessage, type SubmitMessage } from '../../src/protocol/messages.js';
+import { decodeClientMessage, encodeServerMessage, type Cursor, type HistoryMessage, type SubmitMessage, type User } from '../../src/protocol/messages.js';
 import { encodeServerFrame } from '../../src/protocol/frames.js';
 import type { DocEvent } from '../../src/log/event.js';
 import { MemoryLog } from '../../src/log/memory-log.js';
@@ -49,6 +50,10 @@ export interface SimServer {
   slowDown(link: ServerLink, batchMs: number): void;
   /** Something sequenced is waiting for the commit. */
   readonly uncommitted: number;
+  /** A presence tick: the carets waiting in a crowded room go out together (P90x). Whether any did. */
+  presenceTick(): boolean;
+  /** Whether a caret of `link` waits for the next presence tick. */
+  hasWaitingMove(link: ServerLink): boolean;
   /**
    * Every connection is gone. `keepMemory`: the process lived (the room and its sequencer
    * stay, the commit still comes); otherwise it crashed: what was not committed is lost and
@@ -72,6 +77,11 @@ export interface RoomServerOptions {
    */
   readonly behindChance?: number;
   readonly random?: () => number;
+  /**
+   * From this many connections on, caret moves wait for `presenceTick` and go out as one
+   * batch (the server's presence pacer, K17, P90x). Unset: relayed at once.
+   */
+  readonly presenceCrowd?: number;
 }
 
 interface SimPeer extends RoomPeer {
@@ -84,6 +94,8 @@ export class RoomServer implements SimServer {
   private room: RoomCore<SimPeer>;
   private readonly peers = new Map<ServerLink, SimPeer>();
   private queue: CommitItem<SimPeer>[] = [];
+  /** Carets waiting for the presence tick, the latest per connection. */
+  private readonly moved = new Map<SimPeer, { cursor: Cursor; user?: User }>();
 
   constructor(private readonly o: RoomServerOptions) {
     this.room = this.load();
@@ -143,9 +155,14 @@ export class RoomServer implements SimServer {
       case 'history':
         if (peer === undefined) return this.error(link, 'not-joined', 'hello first');
         return this.history(peer, msg);
-      case 'presence':
-        if (peer !== undefined) this.deliver(this.room.presence(peer, msg.cursor, msg.user));
+      case 'presence': {
+        if (peer === undefined) return;
+        const crowd = this.o.presenceCrowd;
+        if (crowd === undefined || (this.peers.size < crowd && !this.moved.has(peer))) return this.deliver(this.room.presence(peer, msg.cursor, msg.user));
+        const user = msg.user ?? this.moved.get(peer)?.user;
+        this.moved.set(peer, { cursor: msg.cursor, ...(user !== undefined ? { user } : {}) });
         return;
+      }
       case 'ping':
         link.sendRaw(encodeServerMessage({ type: 'pong', t: msg.t }));
         return;
@@ -193,6 +210,19 @@ export class RoomServer implements SimServer {
     return true;
   }
 
+  presenceTick(): boolean {
+    if (this.moved.size === 0) return false;
+    const moves = [...this.moved].map(([peer, m]) => ({ peer, ...m }));
+    this.moved.clear();
+    this.deliver(this.room.presenceBatch(moves));
+    return true;
+  }
+
+  hasWaitingMove(link: ServerLink): boolean {
+    const p = this.peers.get(link);
+    return p !== undefined && this.moved.has(p);
+  }
+
   drained(link: ServerLink): boolean {
     const p = this.peers.get(link);
     if (p === undefined || !this.room.isBehind(p)) return false;
@@ -208,6 +238,7 @@ export class RoomServer implements SimServer {
 
   restart(keepMemory: boolean): void {
     for (const link of [...this.peers.keys()]) this.left(link);
+    this.moved.clear();
     if (keepMemory) return;
     this.queue = [];
     this.room = this.load();

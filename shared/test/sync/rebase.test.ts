@@ -4,7 +4,7 @@
  * forms however the work was grouped.
  */
 import { describe, it, expect } from 'vitest';
-import { rebase } from '../../src/sync/rebase.js';
+import { rebase, rebasePending } from '../../src/sync/rebase.js';
 import { transform } from '../../src/op/transform.js';
 import type { Op } from '../../src/op/op.js';
 import { Rope } from '../../src/text/rope.js';
@@ -58,10 +58,46 @@ describe('rebase', () => {
       const got = rebase(pending, remote);
       const want = naive(pending, remote);
       expect({ seed, ...got }).toEqual({ seed, ...want });
+      expect({ seed, pending: rebasePending(pending, remote) }).toEqual({ seed, pending: want.pending });
       // And the result converges (TP1 over sequences).
       const a = [...remote, ...got.pending].reduce((d, op) => unwrap(applyToString(d, op)), doc);
       const b = [...pending, ...got.remote].reduce((d, op) => unwrap(applyToString(d, op)), doc);
       expect({ seed, text: a }).toEqual({ seed, text: b });
+    }
+  });
+
+  it('equals the plain grid when many ops meet at a few positions (a crowd typing at one spot; 300 seeded cases) (E3)', () => {
+    // Pure inserts, replacements (insert then delete), deletes and inserts-then-more at
+    // the same few positions: every kind of tie the cheap cells of rebase.ts decide.
+    const crowd = (rnd: Random, doc: string, n: number): Op[] => {
+      const rope = Rope.from(doc);
+      const spots = [0, rnd.int(doc.length + 1), rnd.int(doc.length + 1)];
+      const ops: Op[] = [];
+      for (let i = 0; i < n; i++) {
+        const at = Math.min(spots[rnd.int(spots.length)], rope.length);
+        const next = rope.slice(at, at + 1 + rnd.int(2));
+        const kind = rnd.int(5);
+        const lead: Op = at > 0 ? [at] : [];
+        let op: Op;
+        if (kind <= 1 || next === '') op = [...lead, rnd.text(1 + rnd.int(2))];
+        else if (kind === 2) op = [...lead, { d: next }];
+        else if (kind === 3) op = [...lead, rnd.text(1), { d: next }];
+        else op = [...lead, rnd.text(1), next.length, rnd.text(1)];
+        rope.applyTrusted(op, 0);
+        ops.push(op);
+      }
+      return ops;
+    };
+    for (let seed = 1; seed <= 300; seed++) {
+      const rnd = new Random(seed);
+      let doc = '';
+      for (let i = 0; i < rnd.int(20); i++) doc += rnd.text(3);
+      const pending = crowd(rnd, doc, 1 + rnd.int(80));
+      const remote = crowd(rnd, doc, 1 + rnd.int(80));
+      const got = rebase(pending, remote);
+      const want = naive(pending, remote);
+      expect({ seed, ...got }).toEqual({ seed, ...want });
+      expect({ seed, pending: rebasePending(pending, remote) }).toEqual({ seed, pending: want.pending });
     }
   });
 });
