@@ -10,7 +10,7 @@
  * only show the cost of coordination; the figures say so, and ratios (against the single
  * node in the same run) are what to read.
  *
- * Run: `tsx bench/cluster-load.ts [--clients=100] [--rate=10] [--seconds=8]`.
+ * Run: `tsx bench/cluster-load.ts [--clients=100] [--rate=10] [--seconds=8] [--no-many]`.
  */
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
@@ -213,7 +213,7 @@ async function manyDocs(nodes: ServerProcess[], docs: number, seconds: number, t
   return { setup: `${nodes.length} node${nodes.length > 1 ? 's' : ''}`, docs, offered: docs * 5 * 2, appendedPerSec: Math.round((h1 - h0) / elapsed), nodeCpuPct: Math.round((cpu / elapsed) * 100) };
 }
 
-export async function clusterLoad(log: (s: string) => void = console.log, opts: { clients?: number; rate?: number; seconds?: number } = {}): Promise<unknown> {
+export async function clusterLoad(log: (s: string) => void = console.log, opts: { clients?: number; rate?: number; seconds?: number; many?: boolean } = {}): Promise<unknown> {
   const clients = opts.clients ?? 100;
   const rate = opts.rate ?? 10;
   const seconds = opts.seconds ?? 8;
@@ -245,6 +245,7 @@ export async function clusterLoad(log: (s: string) => void = console.log, opts: 
     log(`  ${JSON.stringify(two)}`);
     log(`  cross-node p99 / single-node p99 = ${(two.crossNode.p99 / single.sameNode.p99).toFixed(2)} (target <= 2)`);
     out.delivery = { single, two, ratioP99: two.crossNode.p99 / single.sameNode.p99, ratioP50: two.crossNode.p50 / single.sameNode.p50 };
+    if (opts.many === false) return out;
     log(`cluster load: 50 documents, 5 clients each at 2 events/s`);
     const many1 = await manyDocs(nodes.slice(0, 1), 50, seconds, 'many1');
     log(`  ${JSON.stringify(many1)}`);
@@ -261,7 +262,7 @@ export async function clusterLoad(log: (s: string) => void = console.log, opts: 
 
 if (process.argv[1]?.endsWith('cluster-load.ts')) {
   const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
-  clusterLoad(console.log, { clients: Number(arg('clients') ?? 100), rate: Number(arg('rate') ?? 10), seconds: Number(arg('seconds') ?? 8) }).then(
+  clusterLoad(console.log, { clients: Number(arg('clients') ?? 100), rate: Number(arg('rate') ?? 10), seconds: Number(arg('seconds') ?? 8), many: !process.argv.includes('--no-many') }).then(
     (r) => {
       console.log(JSON.stringify(r, null, 2));
       process.exit(0);

@@ -80,6 +80,7 @@ export class PgLogStore implements LogStore {
     options: PgLogStoreOptions,
   ) {
     this.retention = checkRetention(options.checkpointRetention ?? CHECKPOINT_RETENTION);
+    this.lockSlots = Math.max(1, (options.maxConnections ?? 10) - 2);
   }
 
   /**
@@ -98,7 +99,12 @@ export class PgLogStore implements LogStore {
     pool.on('error', (e) => onError(`PgLogStore: a connection failed and was dropped: ${e.message}`));
     pool.on('connect', (c) => {
       c.on('error', () => {}); // reported through the pool's event; the query in flight rejects
-      void c.query('SET synchronous_commit = on').catch(() => {});
+      // lock_timeout: a document lock (appendSerialized) or a row another process holds is
+      // waited for 10 s at most, then the append is store-failed; a paused process's own
+      // open transaction is ended by the server after 5 s, so the others rarely wait that long.
+      void c
+        .query("SET synchronous_commit = on; SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = '5s'")
+        .catch(() => {});
     });
     try {
       await ensurePgSchema(pool);
@@ -164,6 +170,80 @@ export class PgLogStore implements LogStore {
     });
   }
 
+  /**
+   * One document's append with the document's appends serialized across processes (R90x):
+   * the transaction first takes an advisory lock on the document (`pg_advisory_xact_lock`,
+   * released by COMMIT or ROLLBACK, and by PostgreSQL if the session dies), so a process
+   * that would have lost the race waits for the other's commit instead, then reads the
+   * events it lacks in the same transaction and rebases over them (`rebase`) while still
+   * holding the lock. The lock is only an optimisation: the head check and the primary
+   * key decide as in `appendMany`, so a writer that does not take it (or a lock given up
+   * after `lock_timeout`) can still only make this a `head-mismatch` or `store-failed`.
+   * A paused process holding the lock loses it to `idle_in_transaction_session_timeout`
+   * (its transaction is rolled back: nothing of it is stored).
+   */
+  async appendSerialized(
+    docId: string,
+    expectedHead: number,
+    events: readonly DocEvent[],
+    rebase: (missing: readonly DocEvent[]) => Promise<readonly DocEvent[]>,
+  ): Promise<Result<null>> {
+    this.open();
+    checkEvents(docId, expectedHead, events);
+    checkIdsOnce(docId, events);
+    await this.lockSlot();
+    try {
+      return await this.transaction('append', async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(docId)]);
+        const head = await headOf(c, docId);
+        let write = events;
+        if (head !== expectedHead) {
+          if (head < expectedHead) return headMismatch(docId, expectedHead, head);
+          write = await rebase(await rangeOf(c, docId, expectedHead, head));
+          checkEvents(docId, head, write);
+          checkIdsOnce(docId, write);
+        }
+        if (write.length === 0) return ok(null);
+        try {
+          await insertEvents(c, docId, write);
+        } catch (e) {
+          if (!isUnique(e)) throw e;
+          if (e.constraint === 'events_pkey') return headMismatch(docId, head, head);
+          throw new CallerBug(
+            `LogStore: document ${JSON.stringify(docId)}: an event id of the append is already in the log (L3: an id is appended at most once): ${e.detail ?? e.message}`,
+          );
+        }
+        const last = write[write.length - 1];
+        await c.query(
+          'INSERT INTO documents (doc_id, head, updated_at) VALUES ($1, $2, $3) ON CONFLICT (doc_id) DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at',
+          [docId, last.seq, last.time],
+        );
+        return ok(null);
+      });
+    } finally {
+      const next = this.lockWaiters.shift();
+      if (next !== undefined) next();
+      else this.lockSlots++;
+    }
+  }
+
+  /**
+   * Transactions holding a document lock may need one more connection while they hold it
+   * (a rebase that reads past the sequencer's memory): never more of them than leaves
+   * two connections of the pool free, or they could all wait for a connection none frees.
+   */
+  private lockSlots: number;
+  private readonly lockWaiters: (() => void)[] = [];
+
+  private async lockSlot(): Promise<void> {
+    if (this.lockSlots > 0) {
+      this.lockSlots--;
+      return;
+    }
+    // A finishing holder hands its slot straight to the first waiter.
+    await new Promise<void>((resolve) => this.lockWaiters.push(resolve));
+  }
+
   async head(docId: string): Promise<number> {
     this.open();
     return headOf(this.pool, docId);
@@ -174,19 +254,7 @@ export class PgLogStore implements LogStore {
     const lo = Math.max(0, Math.floor(from));
     const hi = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(to));
     if (!(hi > lo)) return [];
-    const r = await this.pool.query<EventRow>({
-      text: 'SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq',
-      values: [docId, lo, hi],
-      rowMode: 'array',
-    });
-    const out: DocEvent[] = [];
-    for (const row of r.rows as unknown as EventRow[]) {
-      const ev = toEvent(docId, row);
-      // A hole (a damaged table) is never returned as a log: it ends where the seqs stop.
-      if (ev.seq !== lo + out.length + 1) throw new Error(`PgLogStore: document ${JSON.stringify(docId)}: seq ${lo + out.length + 1} is missing`);
-      out.push(ev);
-    }
-    return out;
+    return rangeOf(this.pool, docId, lo, hi);
   }
 
   async seqOf(docId: string, id: EventId): Promise<number | undefined> {
@@ -334,6 +402,39 @@ export class PgAccessStore implements AccessStore {
 
 /** A row of the range query: seq, client, client_seq, base, author, time, kind, op, meta. */
 type EventRow = [number, unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown];
+
+async function rangeOf(q: pg.Pool | pg.PoolClient, docId: string, lo: number, hi: number): Promise<DocEvent[]> {
+  const r = await q.query<EventRow>({
+    text: 'SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq',
+    values: [docId, lo, hi],
+    rowMode: 'array',
+  });
+  const out: DocEvent[] = [];
+  for (const row of r.rows as unknown as EventRow[]) {
+    const ev = toEvent(docId, row);
+    // A hole (a damaged table) is never returned as a log: it ends where the seqs stop.
+    if (ev.seq !== lo + out.length + 1) throw new Error(`PgLogStore: document ${JSON.stringify(docId)}: seq ${lo + out.length + 1} is missing`);
+    out.push(ev);
+  }
+  return out;
+}
+
+/** The advisory lock of a document's appends (R90x): a 64-bit hash of its id (a shared key between two documents only makes them wait for each other). */
+function lockKey(docId: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(docId, 'utf8')) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return BigInt.asIntN(64, h).toString();
+}
+
+/** An id twice in one append is the caller's bug (L3). */
+function checkIdsOnce(docId: string, events: readonly DocEvent[]): void {
+  const ids = new Set<string>();
+  for (const e of events) {
+    const k = idKey(e.id);
+    if (ids.has(k)) throw duplicate(docId, k);
+    ids.add(k);
+  }
+}
 
 async function headOf(q: pg.Pool | pg.PoolClient, docId: string): Promise<number> {
   const r = await q.query<{ head: number }>('SELECT head FROM documents WHERE doc_id = $1', [docId]);
