@@ -18,7 +18,7 @@ import { WsClient } from './helpers/ws-client.js';
 import { RawSocket } from './helpers/raw-socket.js';
 import { editAccess } from './helpers/tokens.js';
 import { checkAgainstLog, randomEdit, settle, testSeed } from './helpers/typing.js';
-import { freshDatabase, type TestDatabase } from './helpers/pg-database.js';
+import { freshDatabase, type TestDatabase } from './helpers/pg-cluster.js';
 
 let servers: RunningServer[] = [];
 let stores: PgLogStore[] = [];

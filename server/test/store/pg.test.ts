@@ -2,13 +2,13 @@
  * The PostgreSQL log store: the one contract suite (contract.ts), each test on a fresh
  * database, and what only a shared database shows: two store instances (two server
  * processes) racing for one document's seqs, a database that goes away and comes back.
- * Needs a PostgreSQL server (helpers/pg-database.ts says which and what to do without one).
+ * Needs a PostgreSQL server (helpers/pg-cluster.ts finds one or starts its own, and says what to install without binaries).
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logStoreContract, ev, evs } from './contract.js';
 import { PgLogStore } from '../../src/store/pg-log-store.js';
-import { freshDatabase, type TestDatabase } from '../helpers/pg-database.js';
+import { freshDatabase, type TestDatabase } from '../helpers/pg-cluster.js';
 
 const databases: TestDatabase[] = [];
 afterEach(async () => {
