@@ -193,8 +193,9 @@ export class PgLogStore implements LogStore {
     checkIdsOnce(docId, events);
     await this.lockSlot();
     try {
-      return await this.transaction('append', async (c) => {
-        await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(docId)]);
+      // The lock in BEGIN's round trip (the key is a number this code made, not input); the
+      // head in a statement of its own after it, so its snapshot sees the last holder's commit.
+      return await this.transaction('append', `BEGIN; SELECT pg_advisory_xact_lock(${lockKey(docId)})`, async (c) => {
         const head = await headOf(c, docId);
         let write = events;
         if (head !== expectedHead) {
@@ -205,7 +206,8 @@ export class PgLogStore implements LogStore {
         }
         if (write.length === 0) return ok(null);
         try {
-          await insertEvents(c, docId, write);
+          // The events and the head in one statement (one round trip less per append).
+          await insertEvents(c, docId, write, true);
         } catch (e) {
           if (!isUnique(e)) throw e;
           if (e.constraint === 'events_pkey') return headMismatch(docId, head, head);
@@ -213,11 +215,6 @@ export class PgLogStore implements LogStore {
             `LogStore: document ${JSON.stringify(docId)}: an event id of the append is already in the log (L3: an id is appended at most once): ${e.detail ?? e.message}`,
           );
         }
-        const last = write[write.length - 1];
-        await c.query(
-          'INSERT INTO documents (doc_id, head, updated_at) VALUES ($1, $2, $3) ON CONFLICT (doc_id) DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at',
-          [docId, last.seq, last.time],
-        );
         return ok(null);
       });
     } finally {
@@ -339,7 +336,11 @@ export class PgLogStore implements LogStore {
    * The database's failures (unreachable, restarting, a full disk) are `store-failed`,
    * nothing stored; the caller's bugs are rethrown.
    */
-  private async transaction(what: string, f: (c: pg.PoolClient) => Promise<Result<null>>): Promise<Result<null>> {
+  private async transaction(what: string, f: (c: pg.PoolClient) => Promise<Result<null>>): Promise<Result<null>>;
+  /** `begin`: BEGIN and what goes in its round trip. */
+  private async transaction(what: string, begin: string, f: (c: pg.PoolClient) => Promise<Result<null>>): Promise<Result<null>>;
+  private async transaction(what: string, a: string | ((c: pg.PoolClient) => Promise<Result<null>>), b?: (c: pg.PoolClient) => Promise<Result<null>>): Promise<Result<null>> {
+    const [begin, f] = typeof a === 'string' ? [a, b!] : ['BEGIN', a];
     let c: pg.PoolClient;
     try {
       c = await this.pool.connect();
@@ -348,7 +349,7 @@ export class PgLogStore implements LogStore {
     }
     let broken: Error | undefined;
     try {
-      await c.query('BEGIN');
+      await c.query(begin);
       const r = await f(c);
       if (!r.ok) {
         await c.query('ROLLBACK');
@@ -447,8 +448,11 @@ async function headAfterConflict(c: pg.PoolClient, docId: string): Promise<numbe
   return headOf(c, docId);
 }
 
-/** One INSERT for all of a document's events (arrays unnested), so an append is one round trip. */
-async function insertEvents(c: pg.PoolClient, docId: string, events: readonly DocEvent[]): Promise<void> {
+/**
+ * One INSERT for all of a document's events (arrays unnested), so an append is one round
+ * trip; with `setHead`, the document's head moves to the last of them in the same statement.
+ */
+async function insertEvents(c: pg.PoolClient, docId: string, events: readonly DocEvent[], setHead = false): Promise<void> {
   const n = events.length;
   const seq = new Array<number>(n);
   const client = new Array<string>(n);
@@ -471,10 +475,16 @@ async function insertEvents(c: pg.PoolClient, docId: string, events: readonly Do
     op[i] = JSON.stringify(e.op);
     meta[i] = e.meta === undefined ? null : JSON.stringify(e.meta);
   }
+  const insert = `INSERT INTO events (doc_id, seq, client, client_seq, base, author, time, kind, op, meta)
+     SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[])`;
+  const values: unknown[] = [docId, seq, client, clientSeq, base, author, time, kind, op, meta];
+  if (!setHead) return void (await c.query(insert, values));
+  // A data-modifying WITH runs to completion whether or not the outer statement reads it.
+  const last = events[n - 1];
   await c.query(
-    `INSERT INTO events (doc_id, seq, client, client_seq, base, author, time, kind, op, meta)
-     SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[])`,
-    [docId, seq, client, clientSeq, base, author, time, kind, op, meta],
+    `WITH ins AS (${insert}) INSERT INTO documents (doc_id, head, updated_at) VALUES ($1, $11, $12)
+     ON CONFLICT (doc_id) DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at`,
+    [...values, last.seq, last.time],
   );
 }
 
