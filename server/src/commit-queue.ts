@@ -191,7 +191,7 @@ export class CommitQueue {
   }
 
   /**
-   * Several nodes with a store that serializes a document's appends (R90x): each document
+   * Several nodes with a store that serializes a document's appends (R91x): each document
    * in a transaction of its own that waits for the other nodes' appends to it instead of
    * losing to them; a document another node appended to meanwhile is rebased inside that
    * transaction (`rebaseInLock`) and written at once, no second round.
@@ -273,31 +273,29 @@ export class CommitQueue {
   /** Nothing of `items` was stored: their submitters hear `store-failed`, and `rooms` are rebuilt from the store. */
   private async failed(items: readonly CommitItem[], rooms: readonly Room[]): Promise<void> {
     const { log } = this.opts;
-    {
-      const text = encodeServerMessage({
-        type: 'error',
-        code: 'store-failed',
-        message: 'the server could not store your events; nothing was acknowledged: re-sync and resend',
-        fatal: false,
-      });
-      const told = new Set<unknown>();
-      const tell = (list: readonly CommitItem[]) => {
-        for (const it of list) {
-          if (told.has(it.peer)) continue;
-          told.add(it.peer);
-          it.peer.sendRaw(text);
-        }
-      };
-      tell(items);
-      for (const room of rooms) {
-        // Sequenced on the sequencer the reload replaces: dropped in the turn it is replaced.
-        const dropLater = () => tell(this.dropQueued(room));
-        const rebuilt = await guardStore(log, `room ${room.docId}: rebuilding from the store`, async () => ok(await room.reload(dropLater)));
-        if (!rebuilt.ok) {
-          // The hub closes a broken room's connections and drops it.
-          room.broken = true;
-          tell(this.dropQueued(room));
-        }
+    const text = encodeServerMessage({
+      type: 'error',
+      code: 'store-failed',
+      message: 'the server could not store your events; nothing was acknowledged: re-sync and resend',
+      fatal: false,
+    });
+    const told = new Set<unknown>();
+    const tell = (list: readonly CommitItem[]) => {
+      for (const it of list) {
+        if (told.has(it.peer)) continue;
+        told.add(it.peer);
+        it.peer.sendRaw(text);
+      }
+    };
+    tell(items);
+    for (const room of rooms) {
+      // Sequenced on the sequencer the reload replaces: dropped in the turn it is replaced.
+      const dropLater = () => tell(this.dropQueued(room));
+      const rebuilt = await guardStore(log, `room ${room.docId}: rebuilding from the store`, async () => ok(await room.reload(dropLater)));
+      if (!rebuilt.ok) {
+        // The hub closes a broken room's connections and drops it.
+        room.broken = true;
+        tell(this.dropQueued(room));
       }
     }
   }

@@ -320,6 +320,9 @@ export class Room implements ClusterRoom {
    */
   async rebaseAfterRace(swapped: () => void): Promise<void> {
     const events = await this.opts.store.range(this.docId, this.core.committedHead, Number.MAX_SAFE_INTEGER);
+    // Nothing beyond the committed head: the log is not ahead of this room but behind it
+    // (restored from a backup?). Only a reload makes the log the truth again.
+    if (events.length === 0) return this.reload(swapped, { keepSent: true });
     this.rewindAndAdopt(events, swapped);
   }
 
