@@ -1,5 +1,3 @@
-const LINKS_REPLACED = "this document's links were replaced by an editor: this link no longer works; ask for the new one";
-
 /**
  * The sync hub: everything the WebSocket endpoint shares across connections. It owns
  * the open rooms (loaded on the first hello for a document, dropped when the last
@@ -27,6 +25,9 @@ import { AccessGate, type AccessErrorCode, type GateRequest } from './access/gat
 import { AddressBuckets, TurnBudget } from './limits/index.js';
 import { ClusterFanout } from './cluster/index.js';
 import type { CodedError, Result, Role } from '../../shared/src/index.js';
+
+/** What a connection closed by replaced links is told (on the rotating node and on the others, R92x). */
+const LINKS_REPLACED = "this document's links were replaced by an editor: this link no longer works; ask for the new one";
 
 export class SyncHub implements ConnectionHost {
   readonly options: SyncOptions;

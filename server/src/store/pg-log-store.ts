@@ -171,7 +171,7 @@ export class PgLogStore implements LogStore {
   }
 
   /**
-   * One document's append with the document's appends serialized across processes (R90x):
+   * One document's append with the document's appends serialized across processes (R91x):
    * the transaction first takes an advisory lock on the document (`pg_advisory_xact_lock`,
    * released by COMMIT or ROLLBACK, and by PostgreSQL if the session dies), so a process
    * that would have lost the race waits for the other's commit instead, then reads the
