@@ -10,7 +10,8 @@
  * only show the cost of coordination; the figures say so, and ratios (against the single
  * node in the same run) are what to read.
  *
- * Run: `tsx bench/cluster-load.ts [--clients=100] [--rate=10] [--seconds=8]`.
+ * Run: `tsx bench/cluster-load.ts [--clients=100] [--rate=10] [--seconds=8] [--no-many] [--no-delivery]`;
+ * `CLUSTER_PROF_DIR=dir` makes every node write a CPU profile there.
  */
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
@@ -213,7 +214,7 @@ async function manyDocs(nodes: ServerProcess[], docs: number, seconds: number, t
   return { setup: `${nodes.length} node${nodes.length > 1 ? 's' : ''}`, docs, offered: docs * 5 * 2, appendedPerSec: Math.round((h1 - h0) / elapsed), nodeCpuPct: Math.round((cpu / elapsed) * 100) };
 }
 
-export async function clusterLoad(log: (s: string) => void = console.log, opts: { clients?: number; rate?: number; seconds?: number } = {}): Promise<unknown> {
+export async function clusterLoad(log: (s: string) => void = console.log, opts: { clients?: number; rate?: number; seconds?: number; many?: boolean; delivery?: boolean } = {}): Promise<unknown> {
   const clients = opts.clients ?? 100;
   const rate = opts.rate ?? 10;
   const seconds = opts.seconds ?? 8;
@@ -235,16 +236,21 @@ export async function clusterLoad(log: (s: string) => void = console.log, opts: 
       EVENTIDE_CONNECTIONS_PER_MINUTE: '1000000',
       EVENTIDE_CREATES_PER_MINUTE: '1000000',
       EVENTIDE_RATE_ADDRESS_FRAMES: '1000000/1000000',
+      // CLUSTER_PROF_DIR=…: each node writes a CPU profile there when it stops (SIGTERM below).
+      ...(process.env.CLUSTER_PROF_DIR ? { EVENTIDE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${process.env.CLUSTER_PROF_DIR}` } : {}),
     };
     for (let i = 0; i < 3; i++) nodes.push(await ServerProcess.start({ port: await freePortInRange(), env }));
     const out: Record<string, unknown> = { when: new Date().toISOString(), loadavg: readFileSync('/proc/loadavg', 'utf8').trim() };
-    log(`cluster load: one document, ${clients} clients x ${rate} events/s`);
-    const single = await delivery(nodes.slice(0, 1), clients, rate, seconds, 'single');
-    log(`  ${JSON.stringify(single)}`);
-    const two = await delivery(nodes.slice(0, 2), clients, rate, seconds, 'two');
-    log(`  ${JSON.stringify(two)}`);
-    log(`  cross-node p99 / single-node p99 = ${(two.crossNode.p99 / single.sameNode.p99).toFixed(2)} (target <= 2)`);
-    out.delivery = { single, two, ratioP99: two.crossNode.p99 / single.sameNode.p99, ratioP50: two.crossNode.p50 / single.sameNode.p50 };
+    if (opts.delivery !== false) {
+      log(`cluster load: one document, ${clients} clients x ${rate} events/s`);
+      const single = await delivery(nodes.slice(0, 1), clients, rate, seconds, 'single');
+      log(`  ${JSON.stringify(single)}`);
+      const two = await delivery(nodes.slice(0, 2), clients, rate, seconds, 'two');
+      log(`  ${JSON.stringify(two)}`);
+      log(`  cross-node p99 / single-node p99 = ${(two.crossNode.p99 / single.sameNode.p99).toFixed(2)} (target <= 2)`);
+      out.delivery = { single, two, ratioP99: two.crossNode.p99 / single.sameNode.p99, ratioP50: two.crossNode.p50 / single.sameNode.p50 };
+    }
+    if (opts.many === false) return out;
     log(`cluster load: 50 documents, 5 clients each at 2 events/s`);
     const many1 = await manyDocs(nodes.slice(0, 1), 50, seconds, 'many1');
     log(`  ${JSON.stringify(many1)}`);
@@ -253,7 +259,10 @@ export async function clusterLoad(log: (s: string) => void = console.log, opts: 
     out.manyDocs = { one: many1, three: many3 };
     return out;
   } finally {
-    for (const n of nodes) await n.dispose();
+    for (const n of nodes) {
+      if (process.env.CLUSTER_PROF_DIR) await n.stop().catch(() => {});
+      await n.dispose();
+    }
     await db.destroy();
     process.removeListener('exit', stopDb);
   }
@@ -261,7 +270,7 @@ export async function clusterLoad(log: (s: string) => void = console.log, opts: 
 
 if (process.argv[1]?.endsWith('cluster-load.ts')) {
   const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
-  clusterLoad(console.log, { clients: Number(arg('clients') ?? 100), rate: Number(arg('rate') ?? 10), seconds: Number(arg('seconds') ?? 8) }).then(
+  clusterLoad(console.log, { clients: Number(arg('clients') ?? 100), rate: Number(arg('rate') ?? 10), seconds: Number(arg('seconds') ?? 8), many: !process.argv.includes('--no-many'), delivery: !process.argv.includes('--no-delivery') }).then(
     (r) => {
       console.log(JSON.stringify(r, null, 2));
       process.exit(0);

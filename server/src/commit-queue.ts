@@ -23,8 +23,9 @@
  *
  * A group that lost a race (`head-mismatch`: another server process sharing the database
  * appended to one of its documents first, R21) is not a failure: each of its rooms
- * catches up (reloads from the store, which sends the other process's events to its
- * connections), then sequences the group's batches again, as their clients sent them,
+ * catches up (takes back what it sequenced, reads only the events it lacks and adopts
+ * them, which sends the other process's events to its connections: R90x), then
+ * sequences the group's batches again, as their clients sent them,
  * over the events it lacked, and the next group writes them at the seqs the database has
  * free. New submits to those rooms wait until that is done. Nothing was acknowledged
  * before, so nothing acknowledged changes.
@@ -132,6 +133,12 @@ export class CommitQueue {
     }
 
     const { log, store } = this.opts;
+    if (this.opts.perDocument === true && store.appendSerialized !== undefined) {
+      await this.writeSerialized(byRoom, entries);
+      this.opts.afterFlush?.([...byRoom.keys()]);
+      this.lastFlushMs = performance.now() - started;
+      return;
+    }
     let written: Result<null>;
     if (this.opts.perDocument === true && entries.length > 1) {
       // Several nodes: each document on its own; the ones that lost a race catch up (below)
@@ -180,31 +187,7 @@ export class CommitQueue {
     } else {
       this.stats.failures++;
       log.error(`commit of ${count} events in ${entries.length} documents failed, nothing stored: ${written.error.code}: ${written.error.message}`);
-      const text = encodeServerMessage({
-        type: 'error',
-        code: 'store-failed',
-        message: 'the server could not store your events; nothing was acknowledged: re-sync and resend',
-        fatal: false,
-      });
-      const told = new Set<unknown>();
-      const tell = (list: readonly CommitItem[]) => {
-        for (const it of list) {
-          if (told.has(it.peer)) continue;
-          told.add(it.peer);
-          it.peer.sendRaw(text);
-        }
-      };
-      tell(items);
-      for (const room of byRoom.keys()) {
-        // Sequenced on the sequencer the reload replaces: dropped in the turn it is replaced.
-        const dropLater = () => tell(this.dropQueued(room));
-        const rebuilt = await guardStore(log, `room ${room.docId}: rebuilding from the store`, async () => ok(await room.reload(dropLater)));
-        if (!rebuilt.ok) {
-          // The hub closes a broken room's connections and drops it.
-          room.broken = true;
-          tell(this.dropQueued(room));
-        }
-      }
+      await this.failed(items, [...byRoom.keys()]);
     }
     this.opts.afterFlush?.([...byRoom.keys()]);
     this.lastFlushEnd = performance.now();
@@ -214,14 +197,126 @@ export class CommitQueue {
   }
 
   /**
-   * After a lost race: `room` reloads from the store, then its batches of the failed group
-   * (`list`) and those queued since are sequenced again, in their order, over what it lacked.
+   * Several nodes with a store that serializes a document's appends (R91x): each document
+   * in a transaction of its own that waits for the other nodes' appends to it instead of
+   * losing to them; a document another node appended to meanwhile is rebased inside that
+   * transaction (`rebaseInLock`) and written at once, no second round.
+   */
+  private async writeSerialized(byRoom: Map<Room, CommitItem[]>, entries: readonly { room: Room; docId: string; expectedHead: number; events: DocEvent[] }[]): Promise<void> {
+    const { log, store } = this.opts;
+    const outcomes = await Promise.all(
+      entries.map(async (e) => {
+        let list = byRoom.get(e.room)!;
+        const r = await guardStore(log, `commit of ${e.docId}`, () =>
+          store.appendSerialized!(e.docId, e.expectedHead, e.events, async (missing) => {
+            list = await this.rebaseInLock(e.room, list, missing);
+            const out: DocEvent[] = [];
+            for (const it of list) for (const ev of it.appended) out.push(ev);
+            return out;
+          }),
+        );
+        return { room: e.room, list, r };
+      }),
+    );
+    const done = new Map<Room, { list: CommitItem[]; r: Result<null> }>();
+    for (const o of outcomes) done.set(o.room, o);
+    for (const room of byRoom.keys()) room.pending -= byRoom.get(room)!.length;
+    this.stats.flushes++;
+    const failedItems: CommitItem[] = [];
+    const failedRooms: Room[] = [];
+    const lost: [Room, CommitItem[]][] = [];
+    for (const [room, original] of byRoom) {
+      // A room with nothing to append (only duplicates) is answered as written.
+      const { list, r } = done.get(room) ?? { list: original, r: ok(null) };
+      if (r.ok) {
+        for (const it of list) this.stats.events += it.appended.length;
+        try {
+          room.committedItems(list);
+        } catch (e) {
+          log.error(`room ${room.docId}: sending committed events failed: ${(e as Error).stack ?? String(e)}`);
+        }
+      } else if (r.error.code === 'head-mismatch') lost.push([room, list]);
+      else {
+        log.error(`commit of ${room.docId} failed, nothing stored: ${r.error.code}: ${r.error.message}`);
+        failedItems.push(...list);
+        failedRooms.push(room);
+      }
+    }
+    if (lost.length > 0) {
+      // Someone appended without the lock (or past lock_timeout): the catch-up of R21.
+      this.stats.races++;
+      await Promise.all(lost.map(([room, list]) => room.catchUp(() => this.sequenceAgain(room, list))));
+    }
+    if (failedRooms.length > 0) {
+      this.stats.failures++;
+      await this.failed(failedItems, failedRooms);
+    }
+  }
+
+  /**
+   * Inside the document's locked transaction, another node had appended: `room` takes back
+   * what it sequenced, adopts the missing events (its connections get them), and sequences
+   * `list` and what was queued for it since again over them. Resolves with the new items,
+   * which the transaction writes. New submits to the room wait until then.
+   */
+  private async rebaseInLock(room: Room, list: readonly CommitItem[], missing: readonly DocEvent[]): Promise<CommitItem[]> {
+    const { log } = this.opts;
+    const out: CommitItem[] = [];
+    await room.catchUp(async () => {
+      let again: CommitItem[] = [];
+      room.rewindAndAdopt(missing, () => (again = [...list, ...this.dropQueued(room)]));
+      for (const it of again) {
+        const r = await guardStore(log, `room ${room.docId}: sequencing again`, async () => {
+          const s = await room.sequence(it.peer, it.batch, (item) => out.push(item));
+          return s === 'wait' ? ok(null) : s;
+        });
+        if (!r.ok) it.peer.sendRaw(encodeServerMessage({ type: 'error', code: r.error.code as 'store-failed', message: r.error.message, fatal: false }));
+      }
+    });
+    return out;
+  }
+
+  /** Nothing of `items` was stored: their submitters hear `store-failed`, and `rooms` are rebuilt from the store. */
+  private async failed(items: readonly CommitItem[], rooms: readonly Room[]): Promise<void> {
+    const { log } = this.opts;
+    const text = encodeServerMessage({
+      type: 'error',
+      code: 'store-failed',
+      message: 'the server could not store your events; nothing was acknowledged: re-sync and resend',
+      fatal: false,
+    });
+    const told = new Set<unknown>();
+    const tell = (list: readonly CommitItem[]) => {
+      for (const it of list) {
+        if (told.has(it.peer)) continue;
+        told.add(it.peer);
+        it.peer.sendRaw(text);
+      }
+    };
+    tell(items);
+    for (const room of rooms) {
+      // Sequenced on the sequencer the reload replaces: dropped in the turn it is replaced.
+      const dropLater = () => tell(this.dropQueued(room));
+      const rebuilt = await guardStore(log, `room ${room.docId}: rebuilding from the store`, async () => ok(await room.reload(dropLater)));
+      if (!rebuilt.ok) {
+        // The hub closes a broken room's connections and drops it.
+        room.broken = true;
+        tell(this.dropQueued(room));
+      }
+    }
+  }
+
+  /**
+   * After a lost race: `room` takes back what it sequenced and adopts what the log has
+   * beyond its committed head (Room.rebaseAfterRace, R90x: one read, no reload), then its
+   * batches of the failed group (`list`) and those queued since are sequenced again, in
+   * their order, over what it lacked.
    */
   private async sequenceAgain(room: Room, list: readonly CommitItem[]): Promise<void> {
     const { log } = this.opts;
     let again: CommitItem[] = [];
     const reloaded = await guardStore(log, `room ${room.docId}: catching up after a lost race`, async () =>
-      ok(await room.reload(() => (again = [...list, ...this.dropQueued(room)]), { keepSent: true })),
+      ok(await room.rebaseAfterRace(() => (again = [...list, ...this.dropQueued(room)]))),
     );
     const refuse = (it: CommitItem, code: string, message: string) =>
       it.peer.sendRaw(encodeServerMessage({ type: 'error', code: code as 'store-failed', message, fatal: false }));

@@ -39,6 +39,7 @@ import {
   type CodedError,
   type ErrorCode,
   ok,
+  tokenHash,
 } from '../../shared/src/index.js';
 import type { GateRequest, AccessErrorCode } from './access/gate.js';
 import type { CommitItem, Peer, Room } from './room.js';
@@ -86,6 +87,8 @@ export class Connection extends Transport implements Peer {
   room: Room | null = null;
   /** What the hello's token allows; meaningful once `room` is set. */
   role: Role = 'view';
+  /** The SHA-256 of the hello's token: another node's rotate-links is checked against it (R92x). */
+  tokenHash: string | null = null;
   private readonly eventBucket: TokenBucket;
   private helloTimer: NodeJS.Timeout | null = null;
   /** Messages (and refusals of frames) received while an earlier one still waits for the store, oldest first. */
@@ -191,6 +194,7 @@ export class Connection extends Transport implements Peer {
       return ok(null);
     }
     this.role = access.value;
+    this.tokenHash = msg.token !== undefined ? tokenHash(msg.token) : null;
     const room = await this.host.openRoom(msg.docId);
     opened(room);
     if (this.isClosed) {

@@ -26,6 +26,9 @@ import { AddressBuckets, TurnBudget } from './limits/index.js';
 import { ClusterFanout } from './cluster/index.js';
 import type { CodedError, Result, Role } from '../../shared/src/index.js';
 
+/** What a connection closed by replaced links is told (on the rotating node and on the others, R92x). */
+const LINKS_REPLACED = "this document's links were replaced by an editor: this link no longer works; ask for the new one";
+
 export class SyncHub implements ConnectionHost {
   readonly options: SyncOptions;
   readonly rooms = new Map<string, Room>();
@@ -81,6 +84,7 @@ export class SyncHub implements ConnectionHost {
               rooms: () => this.rooms.values(),
               readRange: (docId, from, to) => store.range(docId, from, to),
               readHead: (docId) => store.head(docId),
+              recheckAccess: (docId) => void this.recheckAccess(docId),
             },
           });
     this.heartbeat = this.options.heartbeatMs > 0 ? setInterval(() => this.beat(), this.options.heartbeatMs) : null;
@@ -126,10 +130,34 @@ export class SyncHub implements ConnectionHost {
     // Every other connection to the document joined with an old token (only the asker knows the new one): close them now.
     for (const c of this.connections) {
       if (c !== conn && c.room !== null && c.room.docId === room.docId) {
-        c.sendError('links-replaced', "this document's links were replaced by an editor: this link no longer works; ask for the new one", CloseCode.policy);
+        c.sendError('links-replaced', LINKS_REPLACED, CloseCode.policy);
       }
     }
+    this.cluster?.linksReplaced(room.docId);
     return r;
+  }
+
+  /**
+   * Another node replaced `docId`'s links (or, with null, notices may have been missed):
+   * the connections here whose hello token no longer gives the role they joined with are
+   * closed with `links-replaced`, as on the node that rotated (R92x). A failed read of the
+   * access record is logged; the next reconnect of the listener checks again.
+   */
+  private async recheckAccess(docId: string | null): Promise<void> {
+    const docs = new Set<string>();
+    for (const c of this.connections) if (c.room !== null && (docId === null || c.room.docId === docId)) docs.add(c.room.docId);
+    for (const d of docs) {
+      let roleOf: (hash: string | null) => Role | null;
+      try {
+        roleOf = await this.gate.roleOfHash(d);
+      } catch (e) {
+        this.options.log.warn(`links of ${d} not checked: ${(e as Error).message}`);
+        continue;
+      }
+      for (const c of this.connections) {
+        if (c.room !== null && c.room.docId === d && roleOf(c.tokenHash) !== c.role) c.sendError('links-replaced', LINKS_REPLACED, CloseCode.policy);
+      }
+    }
   }
 
   async openRoom(docId: string): Promise<Room> {

@@ -313,6 +313,29 @@ export class Room implements ClusterRoom {
     }
   }
 
+  /**
+   * After this room's append lost a race (R90x): reads only what the log has beyond the
+   * committed head (one read), then in one turn takes back what was sequenced here
+   * (`swapped` runs right after, so the commit queue drops what it held of this room) and
+   * adopts the other node's events, which every connection gets. The sequencer keeps its
+   * memory, so the batches sequenced again need no reads. Rejects if the store does,
+   * with the room unchanged.
+   */
+  async rebaseAfterRace(swapped: () => void): Promise<void> {
+    const events = await this.opts.store.range(this.docId, this.core.committedHead, Number.MAX_SAFE_INTEGER);
+    // Nothing beyond the committed head: the log is not ahead of this room but behind it
+    // (restored from a backup?). Only a reload makes the log the truth again.
+    if (events.length === 0) return this.reload(swapped, { keepSent: true });
+    this.rewindAndAdopt(events, swapped);
+  }
+
+  /** Takes back what was sequenced here, runs `swapped`, adopts `events` (committed elsewhere, continuing the committed head). Reads nothing. */
+  rewindAndAdopt(events: readonly DocEvent[], swapped: () => void): void {
+    this.core.rewind();
+    swapped();
+    this.adoptRemote(events);
+  }
+
   /** The queue committed `items` (this room's, in sequencing order): the core's stream goes out. */
   committedItems(items: readonly CommitItem[]): void {
     const events: DocEvent[] = [];

@@ -46,6 +46,7 @@ function node(url: string, id: string, log: MemoryLog) {
     rooms: () => [room],
     readRange: async (_d, from, to) => log.range(from, to),
     readHead: async () => log.head,
+    recheckAccess: () => {},
   };
   const fanout = new ClusterFanout({ url, nodeId: id, host, log: silentLogger, pollMs: 60_000, presenceEveryMs: 20 });
   let cs = 0;

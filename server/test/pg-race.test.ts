@@ -18,7 +18,7 @@ import { WsClient } from './helpers/ws-client.js';
 import { RawSocket } from './helpers/raw-socket.js';
 import { editAccess } from './helpers/tokens.js';
 import { checkAgainstLog, randomEdit, settle, testSeed } from './helpers/typing.js';
-import { freshDatabase, type TestDatabase } from './helpers/pg-database.js';
+import { freshDatabase, type TestDatabase } from './helpers/pg-cluster.js';
 
 let servers: RunningServer[] = [];
 let stores: PgLogStore[] = [];
@@ -47,7 +47,7 @@ async function node(url: string, port = 0): Promise<RunningServer & { url: strin
 }
 
 describe('two servers, one PostgreSQL database, one document', () => {
-  it('rooms on two stores append concurrently: a lost race is caught up, sequenced again and retried; no seq twice, every ack in the log at its seq, every id once (R18, R21, L1, L2, L3)', async () => {
+  it('rooms on two stores append concurrently: a lost race is caught up, sequenced again and retried (a lost race rewinds and reads only what it lacks, R90x); no seq twice, every ack in the log at its seq, every id once (R18, R21, R90x, L1, L2, L3)', async () => {
     const seed = testSeed('pg race');
     const db = await freshDatabase();
     databases.push(db);

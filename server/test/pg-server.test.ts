@@ -2,7 +2,7 @@
  * `npm start` with DATABASE_URL: the real server process keeps logs, checkpoints and
  * access records in PostgreSQL (a fresh database per test), edits arrive through a real
  * WebSocket, and after a restart the document, its links and its text are still there.
- * Needs a PostgreSQL server (helpers/pg-database.ts).
+ * Needs PostgreSQL (helpers/pg-cluster.ts finds one or starts its own).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { replay } from '../../shared/src/index.js';
 import { ServerProcess } from './helpers/server-process.js';
 import { RawSocket } from './helpers/raw-socket.js';
 import { testToken } from './helpers/tokens.js';
-import { freshDatabase, type TestDatabase } from './helpers/pg-database.js';
+import { freshDatabase, type TestDatabase } from './helpers/pg-cluster.js';
 import { PgLogStore } from '../src/store/pg-log-store.js';
 import { databaseUrlFromEnv, redactedUrl } from '../src/options.js';
 

@@ -15,11 +15,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MemoryAccessStore, type AccessStore } from '../src/access/access-store';
 import { SqliteAccessStore } from '../src/access/sqlite-access-store';
+import { freshDatabase, type TestDatabase } from './helpers/pg-cluster';
 
 const servers: ServerProcess[] = [];
+const databases: TestDatabase[] = [];
 afterAll(async () => {
   for (const s of servers) await s.dispose();
-});
+  for (const db of databases) await db.drop();
+}, 60_000);
 
 const DOC = 'rotate-doc';
 const NEW = 'N3wEditTokenForRotateLinks_abcdefghijk0123';
@@ -86,6 +89,47 @@ describe('rotate-links (real server process)', () => {
     after.close();
     const old = await hello(sp.url, 'old', testToken(DOC));
     expect(await old.next('error')).toMatchObject({ code: 'access-denied' });
+  });
+});
+
+describe('rotate-links across nodes (two server processes, one PostgreSQL)', () => {
+  it('a rotation on one node closes the sessions another node opened with the old tokens, with links-replaced; one opened there with the new token stays (R92x, A12, P23)', async () => {
+    const db = await freshDatabase();
+    databases.push(db);
+    const env = { DATABASE_URL: db.url, EVENTIDE_HELLO_TIMEOUT_MS: '0' };
+    const a = await ServerProcess.start({ env });
+    servers.push(a);
+    const b = await ServerProcess.start({ env });
+    servers.push(b);
+    const doc = 'rotate-across';
+    const { sock: owner } = await RawSocket.join(a.url, doc, 'owner');
+    owner.sendJson({ type: 'submit', base: 0, events: [{ id: { client: 'owner', clientSeq: 1 }, author: 'owner', op: ['kept'], kind: 'edit' }] });
+    expect(await owner.next('ack')).toMatchObject({ seq: 1 });
+    const { sock: editorB } = await RawSocket.join(b.url, doc, 'editor-b', 0, { token: testToken(doc) });
+    const { sock: viewerB } = await RawSocket.join(b.url, doc, 'viewer-b', 0, { token: testViewToken(doc) });
+    const { sock: otherB } = await RawSocket.join(b.url, 'another-doc-across', 'other-b');
+
+    owner.sendJson({ type: 'rotate-links', reqId: 1, token: NEW });
+    expect(await owner.next('links-rotated')).toEqual({ type: 'links-rotated', reqId: 1 });
+    // Opened on node B with the new token right away, possibly before B hears of the rotation.
+    const { sock: freshB, welcome } = await RawSocket.join(b.url, doc, 'fresh-b', 0, { token: NEW });
+    expect(welcome.role).toBe('edit');
+
+    expect(await editorB.next('error')).toMatchObject({ code: 'links-replaced', fatal: true });
+    expect(await editorB.waitClose()).toBe(1008);
+    await viewerB.waitClose();
+    expect(viewerB.messages.find((m) => m.type === 'error' && m.code === 'links-replaced')).toBeDefined();
+    // The new token's session, the asker and another document go on.
+    freshB.sendJson({ type: 'submit', base: 1, events: [{ id: { client: 'fresh-b', clientSeq: 1 }, author: 'fresh-b', op: [4, '!'], kind: 'edit' }] });
+    expect(await freshB.next('ack')).toMatchObject({ seq: 2 });
+    expect(freshB.open).toBe(true);
+    expect(owner.open).toBe(true);
+    expect(otherB.open).toBe(true);
+    // And on node B the old tokens open nothing any more.
+    const late = await RawSocket.open(b.url);
+    late.sendJson({ type: 'hello', protocol: PROTOCOL_VERSION, docId: doc, client: 'late', user: { name: 'late', color: '#123' }, last: 0, token: testToken(doc) });
+    expect(await late.next('error')).toMatchObject({ code: 'access-denied' });
+    for (const s of [owner, freshB, otherB]) s.close();
   });
 });
 

@@ -60,6 +60,20 @@ export class AccessGate {
     return ok(null);
   }
 
+  /**
+   * What each token hash gives on `docId` now (one read of the access record), for the
+   * connections opened before another node replaced the links (R92x). Rejects only if a store does.
+   */
+  async roleOfHash(docId: string): Promise<(hash: string | null) => Role | null> {
+    const record = await this.access.get(docId);
+    return (hash) => {
+      if (record === null || hash === null) return null;
+      if (sameHash(hash, record.editHash)) return 'edit';
+      if (sameHash(hash, record.viewHash)) return 'view';
+      return null;
+    };
+  }
+
   /** The role `req.token` gives on `req.docId`. Rejects only if a store does. */
   async authorize(req: GateRequest): Promise<Result<Role, CodedError<AccessErrorCode>>> {
     const { docId, token } = req;

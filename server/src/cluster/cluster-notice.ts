@@ -4,7 +4,9 @@
  *
  *   - commit:   document `d` has committed events up to seq `s` (the events are read from the log);
  *   - presence: client `c` of document `d`, on node `n`, has caret `k` and user `u`;
- *   - leave:    client `c` of document `d` left node `n`.
+ *   - leave:    client `c` of document `d` left node `n`;
+ *   - links:    document `d`'s links were replaced on node `n` (rotate-links, R92x): the
+ *               other nodes close their connections to it whose tokens no longer work.
  *
  * Every notice carries its node id `n`, so a node skips its own. Payloads come from the
  * database, written by any node of any version: decoding checks every field and answers
@@ -14,11 +16,13 @@ import type { Cursor, User } from '../../../shared/src/index.js';
 
 export const COMMIT_CHANNEL = 'eventide_commit';
 export const PRESENCE_CHANNEL = 'eventide_presence';
+export const ACCESS_CHANNEL = 'eventide_access';
 
 export type Notice =
   | { readonly t: 'commit'; readonly n: string; readonly d: string; readonly s: number }
   | { readonly t: 'presence'; readonly n: string; readonly d: string; readonly c: string; readonly u: User; readonly k: Cursor }
-  | { readonly t: 'leave'; readonly n: string; readonly d: string; readonly c: string };
+  | { readonly t: 'leave'; readonly n: string; readonly d: string; readonly c: string }
+  | { readonly t: 'links'; readonly n: string; readonly d: string };
 
 /** NOTIFY's payload limit is 8000 bytes; presence is dropped rather than sent cut. */
 export const MAX_PAYLOAD = 7900;
@@ -61,6 +65,8 @@ export function decodeNotice(payload: string): Notice | null {
       return isStr(o.c) && isUser(o.u) && isCursor(o.k) ? { t: 'presence', n: o.n, d: o.d, c: o.c, u: { name: o.u.name, color: o.u.color }, k: o.k } : null;
     case 'leave':
       return isStr(o.c) ? { t: 'leave', n: o.n, d: o.d, c: o.c } : null;
+    case 'links':
+      return { t: 'links', n: o.n, d: o.d };
     default:
       return null;
   }

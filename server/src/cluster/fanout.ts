@@ -9,6 +9,10 @@
  *     the events and sends them to its connections, in seq order, once;
  *   - when the listener (re)connects, and every `pollMs`, the head of every open room is
  *     read, as if noticed: lost notices cost at most that long, never an event;
+ *   - after a local `rotate-links`, a `links` notice (R92x): every node checks the tokens of
+ *     its connections to that document against the new access record and closes those
+ *     they no longer open with `links-replaced`; after the listener (re)connects (notices
+ *     may have been missed) it checks every open document's connections the same way;
  *   - presence: the latest caret per client and document is sent at most every
  *     `presenceEveryMs` (a dragged caret is many moves and one notice), repeated every
  *     `presenceRepeatMs` so other nodes can expire the clients of a node that died.
@@ -18,7 +22,7 @@
 import type { CatchUpPlan, Cursor, DocEvent, RemoteClient, User } from '../../../shared/src/index.js';
 import type { Logger } from '../options.js';
 import { NotifyListener } from './notify-listener.js';
-import { COMMIT_CHANNEL, PRESENCE_CHANNEL, decodeNotice, encodeNotice, type Notice } from './cluster-notice.js';
+import { ACCESS_CHANNEL, COMMIT_CHANNEL, PRESENCE_CHANNEL, decodeNotice, encodeNotice, type Notice } from './cluster-notice.js';
 
 /** What fan-out needs of an open room (server/src/room.ts implements it). */
 export interface ClusterRoom {
@@ -42,6 +46,8 @@ export interface ClusterHost {
   rooms(): Iterable<ClusterRoom>;
   readRange(docId: string, from: number, to: number): Promise<readonly DocEvent[]>;
   readHead(docId: string): Promise<number>;
+  /** Another node replaced `docId`'s links (or notices may have been missed: `docId` null, every document): close what the old tokens opened. */
+  recheckAccess(docId: string | null): void;
 }
 
 export interface FanoutOptions {
@@ -64,6 +70,8 @@ export class ClusterFanout {
   private presenceTimer: NodeJS.Timeout | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
+  /** Whether the listener has connected before (a reconnect may have missed `links` notices). */
+  private connectedOnce = false;
   /** Counters for tests and the bench. */
   readonly stats = { noticesIn: 0, noticesOut: 0, adopted: 0, polls: 0 };
 
@@ -71,10 +79,14 @@ export class ClusterFanout {
     this.now = opts.now ?? Date.now;
     this.listener = new NotifyListener({
       url: opts.url,
-      channels: [COMMIT_CHANNEL, PRESENCE_CHANNEL],
+      channels: [COMMIT_CHANNEL, PRESENCE_CHANNEL, ACCESS_CHANNEL],
       log: opts.log,
       onNotice: (_ch, payload) => this.notice(payload),
-      onConnected: () => this.pollAll(),
+      onConnected: () => {
+        this.pollAll();
+        if (this.connectedOnce) this.opts.host.recheckAccess(null);
+        this.connectedOnce = true;
+      },
     });
   }
 
@@ -103,6 +115,12 @@ export class ClusterFanout {
       this.stats.noticesOut++;
       this.listener.notify(COMMIT_CHANNEL, payload);
     }
+  }
+
+  /** This node replaced `docId`'s links: the other nodes close the connections the old tokens opened. */
+  linksReplaced(docId: string): void {
+    const payload = encodeNotice({ t: 'links', n: this.opts.nodeId, d: docId });
+    if (payload !== null) this.listener.notify(ACCESS_CHANNEL, payload);
   }
 
   /** The room's own commit finished (or failed): a catch-up that had to wait may run now. */
@@ -150,6 +168,8 @@ export class ClusterFanout {
     const n = decodeNotice(payload);
     if (n === null || n.n === this.opts.nodeId) return;
     this.stats.noticesIn++;
+    // A connection may be joining with an old token while no room is open yet: checked too.
+    if (n.t === 'links') return this.opts.host.recheckAccess(n.d);
     const room = this.opts.host.room(n.d);
     if (room === undefined) return; // nobody here has it open: the next open reads the log
     switch (n.t) {

@@ -4,4 +4,4 @@
  */
 export { ClusterFanout, type ClusterHost, type ClusterRoom, type FanoutOptions } from './fanout.js';
 export { NotifyListener, type ListenerOptions } from './notify-listener.js';
-export { COMMIT_CHANNEL, PRESENCE_CHANNEL, encodeNotice, decodeNotice, type Notice } from './cluster-notice.js';
+export { COMMIT_CHANNEL, PRESENCE_CHANNEL, ACCESS_CHANNEL, encodeNotice, decodeNotice, type Notice } from './cluster-notice.js';

@@ -44,6 +44,23 @@ export interface LogStore {
   appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Promise<Result<null>>;
 
   /**
+   * Optional, for stores shared by several server processes (PostgreSQL, R90x): appends
+   * like `append`, with the document's appends serialized across processes for the
+   * transaction. If the log's head is past `expectedHead` (another process appended
+   * first), `rebase` is called inside the transaction with the events beyond it and
+   * returns what to append instead, continuing the log's head (nothing: commit nothing);
+   * the caller must not let anything else append to the document meanwhile. Correctness
+   * still comes from the head check and the primary key, never from the serialization:
+   * `head-mismatch` remains a possible answer.
+   */
+  appendSerialized?(
+    docId: string,
+    expectedHead: number,
+    events: readonly DocEvent[],
+    rebase: (missing: readonly DocEvent[]) => Promise<readonly DocEvent[]>,
+  ): Promise<Result<null>>;
+
+  /**
    * Optional, for bulk loads (the import): the same as `append`, same rules and results,
    * but written straight into the store's compact form (SQLite: sealed blocks, no rows
    * first). A store without it is written with `append`.

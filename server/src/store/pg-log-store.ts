@@ -80,6 +80,7 @@ export class PgLogStore implements LogStore {
     options: PgLogStoreOptions,
   ) {
     this.retention = checkRetention(options.checkpointRetention ?? CHECKPOINT_RETENTION);
+    this.lockSlots = Math.max(1, (options.maxConnections ?? 10) - 2);
   }
 
   /**
@@ -98,7 +99,12 @@ export class PgLogStore implements LogStore {
     pool.on('error', (e) => onError(`PgLogStore: a connection failed and was dropped: ${e.message}`));
     pool.on('connect', (c) => {
       c.on('error', () => {}); // reported through the pool's event; the query in flight rejects
-      void c.query('SET synchronous_commit = on').catch(() => {});
+      // lock_timeout: a document lock (appendSerialized) or a row another process holds is
+      // waited for 10 s at most, then the append is store-failed; a paused process's own
+      // open transaction is ended by the server after 5 s, so the others rarely wait that long.
+      void c
+        .query("SET synchronous_commit = on; SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = '5s'")
+        .catch(() => {});
     });
     try {
       await ensurePgSchema(pool);
@@ -164,6 +170,77 @@ export class PgLogStore implements LogStore {
     });
   }
 
+  /**
+   * One document's append with the document's appends serialized across processes (R91x):
+   * the transaction first takes an advisory lock on the document (`pg_advisory_xact_lock`,
+   * released by COMMIT or ROLLBACK, and by PostgreSQL if the session dies), so a process
+   * that would have lost the race waits for the other's commit instead, then reads the
+   * events it lacks in the same transaction and rebases over them (`rebase`) while still
+   * holding the lock. The lock is only an optimisation: the head check and the primary
+   * key decide as in `appendMany`, so a writer that does not take it (or a lock given up
+   * after `lock_timeout`) can still only make this a `head-mismatch` or `store-failed`.
+   * A paused process holding the lock loses it to `idle_in_transaction_session_timeout`
+   * (its transaction is rolled back: nothing of it is stored).
+   */
+  async appendSerialized(
+    docId: string,
+    expectedHead: number,
+    events: readonly DocEvent[],
+    rebase: (missing: readonly DocEvent[]) => Promise<readonly DocEvent[]>,
+  ): Promise<Result<null>> {
+    this.open();
+    checkEvents(docId, expectedHead, events);
+    checkIdsOnce(docId, events);
+    await this.lockSlot();
+    try {
+      // The lock in BEGIN's round trip (the key is a number this code made, not input); the
+      // head in a statement of its own after it, so its snapshot sees the last holder's commit.
+      return await this.transaction('append', `BEGIN; SELECT pg_advisory_xact_lock(${lockKey(docId)})`, async (c) => {
+        const head = await headOf(c, docId);
+        let write = events;
+        if (head !== expectedHead) {
+          if (head < expectedHead) return headMismatch(docId, expectedHead, head);
+          write = await rebase(await rangeOf(c, docId, expectedHead, head));
+          checkEvents(docId, head, write);
+          checkIdsOnce(docId, write);
+        }
+        if (write.length === 0) return ok(null);
+        try {
+          // The events and the head in one statement (one round trip less per append).
+          await insertEvents(c, docId, write, true);
+        } catch (e) {
+          if (!isUnique(e)) throw e;
+          if (e.constraint === 'events_pkey') return headMismatch(docId, head, head);
+          throw new CallerBug(
+            `LogStore: document ${JSON.stringify(docId)}: an event id of the append is already in the log (L3: an id is appended at most once): ${e.detail ?? e.message}`,
+          );
+        }
+        return ok(null);
+      });
+    } finally {
+      const next = this.lockWaiters.shift();
+      if (next !== undefined) next();
+      else this.lockSlots++;
+    }
+  }
+
+  /**
+   * Transactions holding a document lock may need one more connection while they hold it
+   * (a rebase that reads past the sequencer's memory): never more of them than leaves
+   * two connections of the pool free, or they could all wait for a connection none frees.
+   */
+  private lockSlots: number;
+  private readonly lockWaiters: (() => void)[] = [];
+
+  private async lockSlot(): Promise<void> {
+    if (this.lockSlots > 0) {
+      this.lockSlots--;
+      return;
+    }
+    // A finishing holder hands its slot straight to the first waiter.
+    await new Promise<void>((resolve) => this.lockWaiters.push(resolve));
+  }
+
   async head(docId: string): Promise<number> {
     this.open();
     return headOf(this.pool, docId);
@@ -174,19 +251,7 @@ export class PgLogStore implements LogStore {
     const lo = Math.max(0, Math.floor(from));
     const hi = Math.min(Number.MAX_SAFE_INTEGER, Math.floor(to));
     if (!(hi > lo)) return [];
-    const r = await this.pool.query<EventRow>({
-      text: 'SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq',
-      values: [docId, lo, hi],
-      rowMode: 'array',
-    });
-    const out: DocEvent[] = [];
-    for (const row of r.rows as unknown as EventRow[]) {
-      const ev = toEvent(docId, row);
-      // A hole (a damaged table) is never returned as a log: it ends where the seqs stop.
-      if (ev.seq !== lo + out.length + 1) throw new Error(`PgLogStore: document ${JSON.stringify(docId)}: seq ${lo + out.length + 1} is missing`);
-      out.push(ev);
-    }
-    return out;
+    return rangeOf(this.pool, docId, lo, hi);
   }
 
   async seqOf(docId: string, id: EventId): Promise<number | undefined> {
@@ -271,7 +336,11 @@ export class PgLogStore implements LogStore {
    * The database's failures (unreachable, restarting, a full disk) are `store-failed`,
    * nothing stored; the caller's bugs are rethrown.
    */
-  private async transaction(what: string, f: (c: pg.PoolClient) => Promise<Result<null>>): Promise<Result<null>> {
+  private async transaction(what: string, f: (c: pg.PoolClient) => Promise<Result<null>>): Promise<Result<null>>;
+  /** `begin`: BEGIN and what goes in its round trip. */
+  private async transaction(what: string, begin: string, f: (c: pg.PoolClient) => Promise<Result<null>>): Promise<Result<null>>;
+  private async transaction(what: string, a: string | ((c: pg.PoolClient) => Promise<Result<null>>), b?: (c: pg.PoolClient) => Promise<Result<null>>): Promise<Result<null>> {
+    const [begin, f] = typeof a === 'string' ? [a, b!] : ['BEGIN', a];
     let c: pg.PoolClient;
     try {
       c = await this.pool.connect();
@@ -280,7 +349,7 @@ export class PgLogStore implements LogStore {
     }
     let broken: Error | undefined;
     try {
-      await c.query('BEGIN');
+      await c.query(begin);
       const r = await f(c);
       if (!r.ok) {
         await c.query('ROLLBACK');
@@ -335,6 +404,39 @@ export class PgAccessStore implements AccessStore {
 /** A row of the range query: seq, client, client_seq, base, author, time, kind, op, meta. */
 type EventRow = [number, unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown];
 
+async function rangeOf(q: pg.Pool | pg.PoolClient, docId: string, lo: number, hi: number): Promise<DocEvent[]> {
+  const r = await q.query<EventRow>({
+    text: 'SELECT seq, client, client_seq, base, author, time, kind, op, meta FROM events WHERE doc_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq',
+    values: [docId, lo, hi],
+    rowMode: 'array',
+  });
+  const out: DocEvent[] = [];
+  for (const row of r.rows as unknown as EventRow[]) {
+    const ev = toEvent(docId, row);
+    // A hole (a damaged table) is never returned as a log: it ends where the seqs stop.
+    if (ev.seq !== lo + out.length + 1) throw new Error(`PgLogStore: document ${JSON.stringify(docId)}: seq ${lo + out.length + 1} is missing`);
+    out.push(ev);
+  }
+  return out;
+}
+
+/** The advisory lock of a document's appends (R90x): a 64-bit hash of its id (a shared key between two documents only makes them wait for each other). */
+function lockKey(docId: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(docId, 'utf8')) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return BigInt.asIntN(64, h).toString();
+}
+
+/** An id twice in one append is the caller's bug (L3). */
+function checkIdsOnce(docId: string, events: readonly DocEvent[]): void {
+  const ids = new Set<string>();
+  for (const e of events) {
+    const k = idKey(e.id);
+    if (ids.has(k)) throw duplicate(docId, k);
+    ids.add(k);
+  }
+}
+
 async function headOf(q: pg.Pool | pg.PoolClient, docId: string): Promise<number> {
   const r = await q.query<{ head: number }>('SELECT head FROM documents WHERE doc_id = $1', [docId]);
   return r.rows[0]?.head ?? 0;
@@ -346,8 +448,11 @@ async function headAfterConflict(c: pg.PoolClient, docId: string): Promise<numbe
   return headOf(c, docId);
 }
 
-/** One INSERT for all of a document's events (arrays unnested), so an append is one round trip. */
-async function insertEvents(c: pg.PoolClient, docId: string, events: readonly DocEvent[]): Promise<void> {
+/**
+ * One INSERT for all of a document's events (arrays unnested), so an append is one round
+ * trip; with `setHead`, the document's head moves to the last of them in the same statement.
+ */
+async function insertEvents(c: pg.PoolClient, docId: string, events: readonly DocEvent[], setHead = false): Promise<void> {
   const n = events.length;
   const seq = new Array<number>(n);
   const client = new Array<string>(n);
@@ -370,10 +475,16 @@ async function insertEvents(c: pg.PoolClient, docId: string, events: readonly Do
     op[i] = JSON.stringify(e.op);
     meta[i] = e.meta === undefined ? null : JSON.stringify(e.meta);
   }
+  const insert = `INSERT INTO events (doc_id, seq, client, client_seq, base, author, time, kind, op, meta)
+     SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[])`;
+  const values: unknown[] = [docId, seq, client, clientSeq, base, author, time, kind, op, meta];
+  if (!setHead) return void (await c.query(insert, values));
+  // A data-modifying WITH runs to completion whether or not the outer statement reads it.
+  const last = events[n - 1];
   await c.query(
-    `INSERT INTO events (doc_id, seq, client, client_seq, base, author, time, kind, op, meta)
-     SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[])`,
-    [docId, seq, client, clientSeq, base, author, time, kind, op, meta],
+    `WITH ins AS (${insert}) INSERT INTO documents (doc_id, head, updated_at) VALUES ($1, $11, $12)
+     ON CONFLICT (doc_id) DO UPDATE SET head = excluded.head, updated_at = excluded.updated_at`,
+    [...values, last.seq, last.time],
   );
 }
 

@@ -1,10 +1,10 @@
 /**
  * A throwaway PostgreSQL for tests.
  *
- * Ordinary tests (`freshDatabase`) use whatever PostgreSQL runs already: `DATABASE_URL`,
- * or 127.0.0.1:5432 as `postgres` (or the current user), and create a new database per
- * test, dropped after. Where none runs, they start one of their own, once per test
- * process, exactly as the fault tests do.
+ * The one PostgreSQL helper of the tests. Ordinary tests (`freshDatabase`) use whatever
+ * PostgreSQL runs already: `DATABASE_URL`, or 127.0.0.1:5432 as `postgres` (or the current
+ * user), and create a new database per test, dropped after. Where none runs, they start
+ * one of their own, once per test process, exactly as the fault tests do.
  *
  * Tests that stop, kill or restart the database (`PgCluster.start`) always get a cluster
  * of their own: `initdb` in a temporary folder, a free port of 20400-20499 (the range this
@@ -241,8 +241,17 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
+/** A database of one test, on the shared server (`freshDatabase`). */
+export interface TestDatabase {
+  /** postgres://… of the fresh, empty database. */
+  readonly url: string;
+  readonly name: string;
+  /** Drops it (ending any connection still open to it). */
+  drop(): Promise<void>;
+}
+
 /** A new, empty database for one test; `drop` removes it (and cuts its sessions). */
-export async function freshDatabase(prefix = 'eventide_test'): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshDatabase(prefix = 'eventide_test'): Promise<TestDatabase> {
   const server = await sharedServerUrl();
   const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e9).toString(36)}`;
   const admin = new pg.Client({ connectionString: server });
@@ -254,6 +263,7 @@ export async function freshDatabase(prefix = 'eventide_test'): Promise<{ url: st
   }
   return {
     url: withDatabase(server, name),
+    name,
     drop: async () => {
       const a = new pg.Client({ connectionString: server });
       await a.connect();

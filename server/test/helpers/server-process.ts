@@ -97,7 +97,9 @@ export class ServerProcess {
   /** Starts the process and resolves when /healthz answers. */
   async launch(timeoutMs = 20_000): Promise<void> {
     if (this.child) throw new Error('server already running');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    // EVENTIDE_NODE_ARGS: extra node flags for the server (the cluster bench profiles with --cpu-prof).
+    const nodeArgs = this.env.EVENTIDE_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/src/main.ts'], {
       cwd: repoRoot,
       // Every test client comes from 127.0.0.1, so the per-address limits (connections and
       // new documents a minute, frames and history events a second) are lifted unless a test sets them;

@@ -2,13 +2,13 @@
  * The PostgreSQL log store: the one contract suite (contract.ts), each test on a fresh
  * database, and what only a shared database shows: two store instances (two server
  * processes) racing for one document's seqs, a database that goes away and comes back.
- * Needs a PostgreSQL server (helpers/pg-database.ts says which and what to do without one).
+ * Needs a PostgreSQL server (helpers/pg-cluster.ts finds one or starts its own, and says what to install without binaries).
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logStoreContract, ev, evs } from './contract.js';
 import { PgLogStore } from '../../src/store/pg-log-store.js';
-import { freshDatabase, type TestDatabase } from '../helpers/pg-database.js';
+import { freshDatabase, type TestDatabase } from '../helpers/pg-cluster.js';
 
 const databases: TestDatabase[] = [];
 afterEach(async () => {
@@ -89,6 +89,50 @@ describe('PgLogStore on a shared database', () => {
       expect(await b.lastClientSeq('doc', 'B')).toBe(csB);
       // The exactly-once index is the database's: an id B's store never saw is refused to B as already in the log (L3).
       await expect(b.append('doc', log.length, [ev(log.length + 1, { id: { client: 'A', clientSeq: 1 } })])).rejects.toThrow(/L3/);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it('appendSerialized: two stores append to one document at once and neither loses: the second waits for the first, rebases over its events inside its transaction and writes at the free seqs (R91x, L1)', async () => {
+    const { s: a, db } = await store();
+    const b = await PgLogStore.open(db.url);
+    try {
+      const cs = { A: 0, B: 0 };
+      let rebases = 0;
+      const append = async (s: PgLogStore, client: 'A' | 'B', expected: number, n: number) => {
+        const mine = (from: number) => evs(from, n, (q) => ({ id: { client, clientSeq: cs[client] + q - from } }));
+        const r = await s.appendSerialized('doc', expected, mine(expected), async (missing) => {
+          rebases++;
+          // The events the other store committed, continuing the head this one expected.
+          expect(missing[0].seq).toBe(expected + 1);
+          return mine(expected + missing.length);
+        });
+        if (r.ok) cs[client] += n;
+        return r;
+      };
+      for (let round = 0; round < 40; round++) {
+        const head = await a.head('doc');
+        const [ra, rb] = await Promise.all([append(a, 'A', head, 2), append(b, 'B', head, 3)]);
+        expect(ra, `round ${round}`).toEqual({ ok: true, value: null });
+        expect(rb, `round ${round}`).toEqual({ ok: true, value: null });
+      }
+      // Every round both appended at one head: one of each pair waited and rebased.
+      expect(rebases).toBe(40);
+      const log = await b.range('doc', 0, 1e9);
+      expect(log.map((e) => e.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      expect(new Set(log.map((e) => `${e.id.client}:${e.id.clientSeq}`)).size).toBe(200);
+      expect(await a.head('doc')).toBe(200);
+
+      // A rebase that gives nothing stores nothing; a log behind the expected head is a mismatch;
+      // a rebase that does not continue the head is the caller's bug.
+      expect(await a.appendSerialized('doc', 199, evs(199, 1, () => ({ id: { client: 'C', clientSeq: 1 } })), async () => [])).toEqual({ ok: true, value: null });
+      expect(await a.head('doc')).toBe(200);
+      const behind = await a.appendSerialized('doc', 201, evs(201, 1, () => ({ id: { client: 'C', clientSeq: 1 } })), async () => []);
+      expect(!behind.ok && behind.error.code).toBe('head-mismatch');
+      await expect(a.appendSerialized('doc', 199, evs(199, 1, () => ({ id: { client: 'C', clientSeq: 1 } })), async () => evs(199, 1, () => ({ id: { client: 'C', clientSeq: 1 } })))).rejects.toThrow();
+      expect(await a.head('doc')).toBe(200);
     } finally {
       await b.close();
       await a.close();

@@ -400,6 +400,15 @@ export class RoomCore<P extends RoomPeer> {
   }
 
   /**
+   * An append lost a race to another node (R90x): takes back everything sequenced here
+   * and not committed, so the other node's events can be adopted (`adopt`) and the lost
+   * batches sequenced again over them. Unlike `reload`, the sequencer keeps its memory.
+   */
+  rewind(): void {
+    this.sequencer.rewind(this.committedSeq);
+  }
+
+  /**
    * Events other nodes committed, read from the log, continuing the committed head
    * (the caller read them as `catchUpPlan` said, while nothing was sequenced here; events
    * at or below the head, from a read that raced a newer one, are skipped). They become

@@ -92,6 +92,8 @@ export class Sequencer {
   private readonly sent = new Map<number, Sent>(); // seq → op and base as the client sent them
   private readonly recentIds = new Map<string, number>();
   private readonly lastCs = new Map<string, number>();
+  /** What takes back each event sequenced here and not yet committed (seq order), for `rewind`. */
+  private readonly undo = new Map<number, { readonly op: Op; readonly deleted: AuthorRun[][] }>();
   private readonly maxDocLength: number;
   private readonly window: number;
 
@@ -187,6 +189,11 @@ export class Sequencer {
       }
     }
 
+    // Committed events can no longer be taken back: forget how (their map entries come first).
+    for (const seq of this.undo.keys()) {
+      if (seq > this.log.head) break;
+      this.undo.delete(seq);
+    }
     const appended: DocEvent[] = [];
     for (let i = 0; i < fresh.length; i++) {
       const e = fresh[i];
@@ -202,9 +209,43 @@ export class Sequencer {
       };
       appended.push(ev);
       this.remember(ev, { op: e.op, base });
+      this.undo.set(ev.seq, applied[i]);
     }
     this.lastCs.set(client, last);
     return ok({ appended, duplicates });
+  }
+
+  /**
+   * Takes back everything sequenced after `to` (the committed head), newest first, as if
+   * it had never been submitted: the text, the recent window, the ids and the clients'
+   * last clientSeqs return to what they were at `to`. For an append that lost a race to
+   * another node (R90x): the events another node committed at those seqs are adopted
+   * next and the lost batches sequenced again over them, with the sequencer's memory
+   * (its window of recent events and their sent forms) kept, unlike a reload. Throws if
+   * `to` is below the log's head (a committed event cannot be taken back) or above the head.
+   */
+  rewind(to: number): void {
+    if (!Number.isInteger(to) || to > this.headSeq || to < this.log.head) {
+      throw new Error(`sequencer ${this.docId}: cannot rewind to ${to} (head ${this.headSeq}, committed ${this.log.head})`);
+    }
+    const n = this.headSeq - to;
+    if (n === 0) return;
+    if (this.recent.length < n) throw new Error(`sequencer ${this.docId}: uncommitted events left the window`);
+    const dropped = this.recent.splice(this.recent.length - n, n);
+    const firstCs = new Map<string, number>();
+    for (let k = dropped.length - 1; k >= 0; k--) {
+      const ev = dropped[k];
+      const u = this.undo.get(ev.seq);
+      if (u === undefined) throw new Error(`sequencer ${this.docId}: no way to take back seq ${ev.seq}`);
+      this.text.revert(u.op, u.deleted);
+      this.undo.delete(ev.seq);
+      this.recentIds.delete(idKey(ev.id));
+      this.sent.delete(ev.seq);
+      firstCs.set(ev.id.client, ev.id.clientSeq);
+    }
+    // A client's sequenced events are consecutive clientSeqs after its committed ones.
+    for (const [client, cs] of firstCs) this.lastCs.set(client, cs - 1);
+    this.headSeq = to;
   }
 
   /**
