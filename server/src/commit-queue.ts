@@ -135,8 +135,7 @@ export class CommitQueue {
     const { log, store } = this.opts;
     if (this.opts.perDocument === true && store.appendSerialized !== undefined) {
       await this.writeSerialized(byRoom, entries);
-      this.opts.afterFlush?.([...byRoom.keys()]);
-      this.lastFlushMs = performance.now() - started;
+      this.finished(byRoom, started);
       return;
     }
     let written: Result<null>;
@@ -162,7 +161,7 @@ export class CommitQueue {
         }
         this.stats.races++;
         await Promise.all([...lost].map((room) => room.catchUp(() => this.sequenceAgain(room, byRoom.get(room)!))));
-        this.opts.afterFlush?.([...byRoom.keys()]);
+        this.finished(byRoom, started);
         return;
       }
     } else {
@@ -189,6 +188,11 @@ export class CommitQueue {
       log.error(`commit of ${count} events in ${entries.length} documents failed, nothing stored: ${written.error.code}: ${written.error.message}`);
       await this.failed(items, [...byRoom.keys()]);
     }
+    this.finished(byRoom, started);
+  }
+
+  /** After every write, however it ended: the hook, and what pacing the next flush needs (K90x). */
+  private finished(byRoom: ReadonlyMap<Room, readonly CommitItem[]>, started: number): void {
     this.opts.afterFlush?.([...byRoom.keys()]);
     this.lastFlushEnd = performance.now();
     this.lastFlushMs = this.lastFlushEnd - started;
