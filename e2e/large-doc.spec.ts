@@ -172,12 +172,15 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
     const typed = Array.from({ length: 10 }, (_, i) => `probe${i}xyz `).join('');
     expect(typed.length).toBe(100);
     // E2E_PROFILE=1: a CPU profile of the typing (`typing.cpuprofile` in the test's output folder; tools/cpuprofile-top.ts reads it).
-    const profile = process.env.E2E_PROFILE ? await context.newCDPSession(page) : null;
+    // E2E_PROFILE=trace: a Chromium trace instead (`typing.trace.json`; tools/trace-phases.ts sums its style, layout, paint and script).
+    const tracing = process.env.E2E_PROFILE === 'trace';
+    const profile = process.env.E2E_PROFILE && !tracing ? await context.newCDPSession(page) : null;
     if (profile !== null) {
       await profile.send('Profiler.enable');
       await profile.send('Profiler.setSamplingInterval', { interval: 200 });
       await profile.send('Profiler.start');
     }
+    if (tracing) await browser.startTracing(page, { path: testInfo.outputPath('typing.trace.json'), categories: ['devtools.timeline', 'blink', 'cc'] });
     const typingStart = Date.now();
     await page.keyboard.type(typed, { delay: 30 });
     const typingMs = Date.now() - typingStart;
@@ -185,6 +188,10 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
       const { profile: data } = await profile.send('Profiler.stop');
       writeFileSync(testInfo.outputPath('typing.cpuprofile'), JSON.stringify(data));
       console.log(`CPU profile of the typing: ${testInfo.outputPath('typing.cpuprofile')}`);
+    }
+    if (tracing) {
+      await browser.stopTracing();
+      console.log(`Trace of the typing: ${testInfo.outputPath('typing.trace.json')}`);
     }
     await page.waitForTimeout(200);
     const latencies = await page.evaluate(() => (window as unknown as { __latencies: number[] }).__latencies.slice());
