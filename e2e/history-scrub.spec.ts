@@ -20,7 +20,8 @@
  * machine is shared); the budget itself (p95 < 16 ms) is measured under the bench lock and
  * reported in bench/results/. E2E_PROFILE=1 also takes a CPU profile of the pointer drag
  * (`scrub.cpuprofile` in the test's output folder; tools/cpuprofile-top.ts reads it);
- * E2E_PROFILE=trace a Chromium trace too (`scrub.trace.json`, which slows the page down).
+ * E2E_PROFILE=trace a Chromium trace too (`scrub.trace.json`, which slows the page down);
+ * E2E_PROFILE=trace-keys a trace of the key steps only (`scrub-keys.trace.json`).
  */
 import { gunzipSync } from 'node:zlib';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -158,7 +159,7 @@ test('scrubbing the whole history of automerge-paper, by pointer and by key, kee
     const left = box.x + 2;
     const right = box.x + box.width - 2;
     await record(page);
-    const profile = process.env.E2E_PROFILE ? await page.context().newCDPSession(page) : null;
+    const profile = process.env.E2E_PROFILE && process.env.E2E_PROFILE !== 'trace-keys' ? await page.context().newCDPSession(page) : null;
     const tracing = process.env.E2E_PROFILE === 'trace';
     if (profile !== null) {
       await profile.send('Profiler.enable');
@@ -195,6 +196,9 @@ test('scrubbing the whole history of automerge-paper, by pointer and by key, kee
     expect(highest).toBeGreaterThan(events - events / 100);
 
     // (b) The keys: one event at a time, at several places in the history, each change marked.
+    // E2E_PROFILE=trace-keys: a Chromium trace of the key steps (`scrub-keys.trace.json`; tools/trace-phases.ts reads it).
+    const traceKeys = process.env.E2E_PROFILE === 'trace-keys';
+    if (traceKeys) await browser.startTracing(page, { path: testInfo.outputPath('scrub-keys.trace.json'), categories: ['devtools.timeline', 'blink', 'cc'] });
     let marked = 0;
     const keys: Step[] = [];
     for (const at of [0.05, 0.3, 0.55, 0.8, 0.97]) {
@@ -224,6 +228,10 @@ test('scrubbing the whole history of automerge-paper, by pointer and by key, kee
       if (seen) marked++;
       expect(await drawnLines()).toBeLessThanOrEqual(150);
       keys.push(...(await page.evaluate(() => (window as unknown as { __scrub: Step[] }).__scrub.splice(0))));
+    }
+    if (traceKeys) {
+      await browser.stopTracing();
+      console.log(`Trace of the key steps: ${testInfo.outputPath('scrub-keys.trace.json')}`);
     }
     // Reading by scrolling: the lines drawn follow the scroll, up to the first line and down to the last.
     const shown = await view.evaluate((el) => (el as unknown as { eventide: { text(): string } }).eventide.text());
