@@ -1,5 +1,5 @@
 /**
- * Removing a document from this browser (issue 16, spec C16, C91x, C92x), the cases the
+ * Removing a document from this browser (issue 16, spec C16, C19, C20), the cases the
  * list's first version got wrong:
  *
  *   - leaving the page by a full navigation right after an ack can cut off the IndexedDB
@@ -45,7 +45,7 @@ async function historyCacheKeys(page: Page, docId: string): Promise<{ blocks: nu
 
 const docIdOf = (url: string) => new URL(url).pathname.split('/').pop()!;
 
-test('leaving by a full page load the moment the last edit is acknowledged: the list removes the copy, it does not refuse (C91x, C16)', async ({ browser }) => {
+test('leaving by a full page load the moment the last edit is acknowledged: the list removes the copy, it does not refuse (C19, C16)', async ({ browser }) => {
   const { context, page } = await freshPage(browser);
   try {
     // Several rounds, each leaving at the ack: the write that trims the outbox is cut off in some.
@@ -84,7 +84,7 @@ test('leaving by a full page load the moment the last edit is acknowledged: the 
   }
 });
 
-test('a copy with edits the server has not confirmed is kept, saying so; removal clears its history cache too (C16, C92x)', async ({ browser }) => {
+test('a copy with edits the server has not confirmed is kept, saying so; removal clears its history cache too (C16, C20)', async ({ browser }) => {
   const { context, page } = await freshPage(browser);
   try {
     const url = await newDocument(page);

@@ -1,5 +1,5 @@
 /**
- * Scrubbing the history of a large document keeps the frame budget (issue 16, spec C90x):
+ * Scrubbing the history of a large document keeps the frame budget (issue 16, spec C18):
  * automerge-paper (259,778 events, ~105k characters) imported as large-doc.spec.ts does,
  * opened by a browser that has none of it, the history panel opened and loaded down to
  * version 0, then the slider driven across the whole history, the way a person does:
@@ -125,7 +125,7 @@ function summary(steps: readonly Step[]) {
   };
 }
 
-test('scrubbing the whole history of automerge-paper, by pointer and by key, keeps the frame budget with the change marked (C90x)', async ({ browser }, testInfo) => {
+test('scrubbing the whole history of automerge-paper, by pointer and by key, keeps the frame budget with the change marked (C18)', async ({ browser }, testInfo) => {
   testInfo.setTimeout(240_000);
   const events = Number(imported.events);
   const link = new URL(String(imported.edit));

@@ -71,7 +71,7 @@ test('rotate-links: old edit and view sessions are closed with a message, the ol
   for (const p of [a, b, c, d, e]) await p.context.close();
 });
 
-test('edits stranded by replaced links: the page says how many were not sent and offers the text; the new link opened in that browser sends them (C93x)', async ({ browser }) => {
+test('edits stranded by replaced links: the page says how many were not sent and offers the text; the new link opened in that browser sends them (C21)', async ({ browser }) => {
   const a = await freshPage(browser);
   const b = await freshPage(browser);
   const c = await freshPage(browser);

@@ -1,5 +1,5 @@
 /**
- * The document list's view of a copy whose page went right after an ack (issue 16, C91x):
+ * The document list's view of a copy whose page went right after an ack (issue 16, C19):
  * the write that trims the stored outbox never committed, the unload journal holds the trim,
  * and applyLeftoverJournals makes the store say what the next open would. A journal that
  * holds an edit the store lacks makes it count more, not less; removal drops the journals.
@@ -78,7 +78,7 @@ async function pageGoneAfterAck(name: string, storage: JournalStorage, thenType:
   real.close();
 }
 
-describe('applyLeftoverJournals (C91x)', () => {
+describe('applyLeftoverJournals (C19)', () => {
   it('a page gone right after an ack: the store still counts the acknowledged edit until the journal is applied, then none', async () => {
     const name = freshName();
     const { storage, mem } = mapStorage();

@@ -24,7 +24,7 @@
  * A group that lost a race (`head-mismatch`: another server process sharing the database
  * appended to one of its documents first, R21) is not a failure: each of its rooms
  * catches up (takes back what it sequenced, reads only the events it lacks and adopts
- * them, which sends the other process's events to its connections: R90x), then
+ * them, which sends the other process's events to its connections: R26), then
  * sequences the group's batches again, as their clients sent them,
  * over the events it lacked, and the next group writes them at the seqs the database has
  * free. New submits to those rooms wait until that is done. Nothing was acknowledged
@@ -191,7 +191,7 @@ export class CommitQueue {
     this.finished(byRoom, started);
   }
 
-  /** After every write, however it ended: the hook, and what pacing the next flush needs (K90x). */
+  /** After every write, however it ended: the hook, and what pacing the next flush needs (K18). */
   private finished(byRoom: ReadonlyMap<Room, readonly CommitItem[]>, started: number): void {
     this.opts.afterFlush?.([...byRoom.keys()]);
     this.lastFlushEnd = performance.now();
@@ -201,7 +201,7 @@ export class CommitQueue {
   }
 
   /**
-   * Several nodes with a store that serializes a document's appends (R91x): each document
+   * Several nodes with a store that serializes a document's appends (R27): each document
    * in a transaction of its own that waits for the other nodes' appends to it instead of
    * losing to them; a document another node appended to meanwhile is rebased inside that
    * transaction (`rebaseInLock`) and written at once, no second round.
@@ -312,7 +312,7 @@ export class CommitQueue {
 
   /**
    * After a lost race: `room` takes back what it sequenced and adopts what the log has
-   * beyond its committed head (Room.rebaseAfterRace, R90x: one read, no reload), then its
+   * beyond its committed head (Room.rebaseAfterRace, R26: one read, no reload), then its
    * batches of the failed group (`list`) and those queued since are sequenced again, in
    * their order, over what it lacked.
    */

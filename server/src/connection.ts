@@ -87,7 +87,7 @@ export class Connection extends Transport implements Peer {
   room: Room | null = null;
   /** What the hello's token allows; meaningful once `room` is set. */
   role: Role = 'view';
-  /** The SHA-256 of the hello's token: another node's rotate-links is checked against it (R92x). */
+  /** The SHA-256 of the hello's token: another node's rotate-links is checked against it (R28). */
   tokenHash: string | null = null;
   private readonly eventBucket: TokenBucket;
   private helloTimer: NodeJS.Timeout | null = null;

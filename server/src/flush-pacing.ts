@@ -12,7 +12,7 @@
  *   - at least as long as the last one took (capped): the server then spends at most
  *     about half its time flushing, and under load groups grow instead of flushes
  *     multiplying;
- *   - at least `MS_PER_FRAME` for each connection the last group went out to (K90x): a
+ *   - at least `MS_PER_FRAME` for each connection the last group went out to (K18): a
  *     frame's `ws.send` and `writev` cost about 10-15 µs here, so a document of 300
  *     connections flushes at most every 15 ms and its fan-out stays under about a fifth
  *     of a core however many typists it has. Profiled at 300 typists × 10/s, the fan-out
@@ -30,7 +30,7 @@ export const MAX_FLUSH_PACING_MS = 50;
 /** Flushes shorter than this, and waits shorter than this, keep the plain turn-of-the-loop schedule, ms. */
 export const MIN_FLUSH_PACING_MS = 1;
 
-/** Spacing per connection of the last group's fan-out, ms (K90x). */
+/** Spacing per connection of the last group's fan-out, ms (K18). */
 export const MS_PER_FRAME = 0.05;
 
 /** The last flush as the pacing sees it. */

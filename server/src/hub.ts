@@ -26,7 +26,7 @@ import { AddressBuckets, TurnBudget } from './limits/index.js';
 import { ClusterFanout } from './cluster/index.js';
 import type { CodedError, Result, Role } from '../../shared/src/index.js';
 
-/** What a connection closed by replaced links is told (on the rotating node and on the others, R92x). */
+/** What a connection closed by replaced links is told (on the rotating node and on the others, R28). */
 const LINKS_REPLACED = "this document's links were replaced by an editor: this link no longer works; ask for the new one";
 
 export class SyncHub implements ConnectionHost {
@@ -140,7 +140,7 @@ export class SyncHub implements ConnectionHost {
   /**
    * Another node replaced `docId`'s links (or, with null, notices may have been missed):
    * the connections here whose hello token no longer gives the role they joined with are
-   * closed with `links-replaced`, as on the node that rotated (R92x). A failed read of the
+   * closed with `links-replaced`, as on the node that rotated (R28). A failed read of the
    * access record is logged; the next reconnect of the listener checks again.
    */
   private async recheckAccess(docId: string | null): Promise<void> {

@@ -8,7 +8,7 @@
  * connections on, a move is not relayed at once: the latest caret (and name) of each
  * connection waits, and every `intervalMs` the room relays those through the core as
  * usual (so a connection that fell behind or left in between is skipped), all in one
- * `presence-batch` message (P90x): each receiver gets one presence frame a tick, encoded
+ * `presence-batch` message (P24): each receiver gets one presence frame a tick, encoded
  * once for all of them, where one frame per mover made the tick cost movers × receivers
  * frames. A small document relays at once, one `presence` per move, as before.
  */

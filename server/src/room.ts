@@ -314,7 +314,7 @@ export class Room implements ClusterRoom {
   }
 
   /**
-   * After this room's append lost a race (R90x): reads only what the log has beyond the
+   * After this room's append lost a race (R26): reads only what the log has beyond the
    * committed head (one read), then in one turn takes back what was sequenced here
    * (`swapped` runs right after, so the commit queue drops what it held of this room) and
    * adopts the other node's events, which every connection gets. The sequencer keeps its

@@ -1,12 +1,12 @@
 /**
- * Flush pacing (flush-pacing.ts, K90x): flushes of a crowded document are spaced by its
+ * Flush pacing (flush-pacing.ts, K18): flushes of a crowded document are spaced by its
  * fan-out, counted from the end of the last flush, so an idle server still flushes at
  * the next turn of the event loop.
  */
 import { describe, it, expect } from 'vitest';
 import { nextFlushDelay, MAX_FLUSH_PACING_MS, MS_PER_FRAME } from '../src/flush-pacing.js';
 
-describe('flush pacing (K90x)', () => {
+describe('flush pacing (K18)', () => {
   it('waits for nothing after a quiet spell, or after a short flush to a small document', () => {
     expect(nextFlushDelay(0, { ms: 0.4, fanOut: 5, sinceMs: 0 })).toBe(0);
     expect(nextFlushDelay(0, { ms: 8, fanOut: 300, sinceMs: 1000 })).toBe(0);

@@ -55,7 +55,7 @@ describe('presence pacing', () => {
     expect([...heard].sort((a, b) => a - b)).toEqual(heard);
   });
 
-  it('sends each receiver one presence frame a tick in a crowded document, with every caret that moved (K17, P90x)', async () => {
+  it('sends each receiver one presence frame a tick in a crowded document, with every caret that moved (K17, P24)', async () => {
     const socks = await room(34, 'crowd-batch');
     const listener = socks[33];
     const movers = socks.slice(0, 10);

@@ -93,7 +93,7 @@ describe('rotate-links (real server process)', () => {
 });
 
 describe('rotate-links across nodes (two server processes, one PostgreSQL)', () => {
-  it('a rotation on one node closes the sessions another node opened with the old tokens, with links-replaced; one opened there with the new token stays (R92x, A12, P23)', async () => {
+  it('a rotation on one node closes the sessions another node opened with the old tokens, with links-replaced; one opened there with the new token stays (R28, A12, P23)', async () => {
     const db = await freshDatabase();
     databases.push(db);
     const env = { DATABASE_URL: db.url, EVENTIDE_HELLO_TIMEOUT_MS: '0' };

@@ -3,10 +3,10 @@
  * holds a link for, by title (markdown/title.ts) and last edit, newest first; a filter by
  * title (`document-filter`); and removal from this browser (`document-remove`, confirmed by
  * `document-remove-confirm`): the local copy, the held link, its unload journals and its
- * history cache are forgotten (C92x); the document itself stays on the server for everyone
+ * history cache are forgotten (C20); the document itself stays on the server for everyone
  * with its link. A copy holding edits the server has not confirmed is not removed
  * (they may exist nowhere else): the list says so instead. It first applies the unload
- * journals of pages that are gone (C91x), which may record acks the store missed, so it
+ * journals of pages that are gone (C19), which may record acks the store missed, so it
  * does not refuse for edits the server already has.
  */
 import { useEffect, useMemo, useState, type MouseEvent } from 'react';

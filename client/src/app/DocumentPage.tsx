@@ -70,7 +70,7 @@ function ClientGate({ client, trusted, docId, capability, children }: { client: 
   }, [s.role, docId, capability.token]);
   if (s.fatalCode === 'access-denied') {
     // A link this browser used before may have been replaced meanwhile: edits made with it and not
-    // sent are offered (C93x). A link never accepted has none (its page shows no editor before the welcome).
+    // sent are offered (C21). A link never accepted has none (its page shows no editor before the welcome).
     return (
       <>
         <NoAccess />

@@ -1,5 +1,5 @@
 /**
- * Edits stranded by a link that stopped working (issue 16, spec C93x).
+ * Edits stranded by a link that stopped working (issue 16, spec C21).
  *
  * When an editor replaces a document's links (rotate-links, A12), every session open with
  * the old ones is closed (`links-replaced`), and a browser that comes back with an old link

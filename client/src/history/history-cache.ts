@@ -182,7 +182,7 @@ export class HistoryCache {
 
   /**
    * Drops everything cached of `docId` (its blocks and checkpoints), in one transaction: the
-   * document was removed from this browser (C92x), so its history must not stay behind.
+   * document was removed from this browser (C20), so its history must not stay behind.
    */
   async forget(docId: string): Promise<Result<null, CodedError>> {
     try {

@@ -1,5 +1,5 @@
 /**
- * The history view's DOM (issue 16, spec C90x): the text of the version shown, each
+ * The history view's DOM (issue 16, spec C18): the text of the version shown, each
  * character coloured by who wrote it, its change marked and scrolled to, drawn so that
  * scrubbing a long document keeps the frame budget.
  *

@@ -1,5 +1,5 @@
 /**
- * Journals left by pages that are gone (issue 16, spec C91x).
+ * Journals left by pages that are gone (issue 16, spec C19).
  *
  * A page that goes right after an ack, or right after a keystroke, may leave its last
  * IndexedDB write uncommitted: the navigation aborts it. Its unload journal (journal.ts)

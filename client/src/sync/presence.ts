@@ -90,7 +90,7 @@ export class Presence {
     this.announce();
   }
 
-  /** Other connections' presence (one, or a crowded document's batch, P90x), or a leaving. */
+  /** Other connections' presence (one, or a crowded document's batch, P24), or a leaving. */
   heard(msg: PresenceDownMessage | PresenceBatchMessage | PresenceLeaveMessage): void {
     if (msg.type === 'presence-leave') this.peers.delete(msg.client);
     else for (const e of presenceEntries(msg, this.client)) this.peers.set(e.client, e);

@@ -108,7 +108,7 @@ describe('HistoryCache', () => {
     expect(await again!.events('d', 0, 5)).toEqual({ ok: true, value: events });
     again!.close();
   });
-  it('forget drops every cached event and checkpoint of one document, and only of that one (C92x)', async () => {
+  it('forget drops every cached event and checkpoint of one document, and only of that one (C20)', async () => {
     await deleteDB('eventide-history');
     const cache = await HistoryCache.open();
     const other = (seq: number): Checkpoint => ({ ...cp(seq), docId: 'e' });

@@ -62,7 +62,7 @@ export class AccessGate {
 
   /**
    * What each token hash gives on `docId` now (one read of the access record), for the
-   * connections opened before another node replaced the links (R92x). Rejects only if a store does.
+   * connections opened before another node replaced the links (R28). Rejects only if a store does.
    */
   async roleOfHash(docId: string): Promise<(hash: string | null) => Role | null> {
     const record = await this.access.get(docId);

@@ -5,7 +5,7 @@
  *   - commit:   document `d` has committed events up to seq `s` (the events are read from the log);
  *   - presence: client `c` of document `d`, on node `n`, has caret `k` and user `u`;
  *   - leave:    client `c` of document `d` left node `n`;
- *   - links:    document `d`'s links were replaced on node `n` (rotate-links, R92x): the
+ *   - links:    document `d`'s links were replaced on node `n` (rotate-links, R28): the
  *               other nodes close their connections to it whose tokens no longer work.
  *
  * Every notice carries its node id `n`, so a node skips its own. Payloads come from the

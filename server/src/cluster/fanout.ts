@@ -9,7 +9,7 @@
  *     the events and sends them to its connections, in seq order, once;
  *   - when the listener (re)connects, and every `pollMs`, the head of every open room is
  *     read, as if noticed: lost notices cost at most that long, never an event;
- *   - after a local `rotate-links`, a `links` notice (R92x): every node checks the tokens of
+ *   - after a local `rotate-links`, a `links` notice (R28): every node checks the tokens of
  *     its connections to that document against the new access record and closes those
  *     they no longer open with `links-replaced`; after the listener (re)connects (notices
  *     may have been missed) it checks every open document's connections the same way;

@@ -171,7 +171,7 @@ export class PgLogStore implements LogStore {
   }
 
   /**
-   * One document's append with the document's appends serialized across processes (R91x):
+   * One document's append with the document's appends serialized across processes (R27):
    * the transaction first takes an advisory lock on the document (`pg_advisory_xact_lock`,
    * released by COMMIT or ROLLBACK, and by PostgreSQL if the session dies), so a process
    * that would have lost the race waits for the other's commit instead, then reads the
@@ -420,7 +420,7 @@ async function rangeOf(q: pg.Pool | pg.PoolClient, docId: string, lo: number, hi
   return out;
 }
 
-/** The advisory lock of a document's appends (R90x): a 64-bit hash of its id (a shared key between two documents only makes them wait for each other). */
+/** The advisory lock of a document's appends (R26): a 64-bit hash of its id (a shared key between two documents only makes them wait for each other). */
 function lockKey(docId: string): string {
   let h = 0xcbf29ce484222325n;
   for (const b of Buffer.from(docId, 'utf8')) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);

@@ -95,7 +95,7 @@ describe('PgLogStore on a shared database', () => {
     }
   });
 
-  it('appendSerialized: two stores append to one document at once and neither loses: the second waits for the first, rebases over its events inside its transaction and writes at the free seqs (R91x, L1)', async () => {
+  it('appendSerialized: two stores append to one document at once and neither loses: the second waits for the first, rebases over its events inside its transaction and writes at the free seqs (R27, L1)', async () => {
     const { s: a, db } = await store();
     const b = await PgLogStore.open(db.url);
     try {

@@ -218,7 +218,7 @@ export const presenceDownSchema = z.object({
 export const presenceLeaveSchema = z.object({ type: z.literal('presence-leave'), client: z.string() });
 /**
  * The carets (and names) that moved in a crowded document since the last presence tick, one
- * entry per connection, all in one frame (K17, P90x): the same message goes to every
+ * entry per connection, all in one frame (K17, P24): the same message goes to every
  * connection, encoded once, so an entry may be the receiver's own client, which it skips.
  * Each entry means what a `presence` with the same fields means.
  */

@@ -25,7 +25,7 @@
  * its base; measured in the flood test, that backlog was what fresh typists waited behind
  * once the flood stopped.
  *
- * It rises by doubling and falls by quarters (K91x) because of recovery: once an overload
+ * It rises by doubling and falls by quarters (K19) because of recovery: once an overload
  * stops, the interval in force is what fresh typists wait for, and from the longest
  * (2 s) it is gone in three windows (1.5 s), where halving took six (3 s) of the 5 s the
  * server has to be back to normal. Falling faster than it rises cannot make it flap

@@ -214,7 +214,7 @@ export class RoomCore<P extends RoomPeer> {
   /**
    * The carets that moved in a crowded document since the last presence tick (the shell
    * coalesces them, latest per connection): everyone hears them in one `presence-batch`
-   * message, the same for every connection that is not behind (P90x), so a receiver gets
+   * message, the same for every connection that is not behind (P24), so a receiver gets
    * one presence frame a tick however many moved. A single mover is relayed as a plain
    * `presence` to the others, as in a small document. Moves of connections no longer here
    * are dropped. Never logged.
@@ -400,7 +400,7 @@ export class RoomCore<P extends RoomPeer> {
   }
 
   /**
-   * An append lost a race to another node (R90x): takes back everything sequenced here
+   * An append lost a race to another node (R26): takes back everything sequenced here
    * and not committed, so the other node's events can be adopted (`adopt`) and the lost
    * batches sequenced again over them. Unlike `reload`, the sequencer keeps its memory.
    */

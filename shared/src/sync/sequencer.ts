@@ -219,7 +219,7 @@ export class Sequencer {
    * Takes back everything sequenced after `to` (the committed head), newest first, as if
    * it had never been submitted: the text, the recent window, the ids and the clients'
    * last clientSeqs return to what they were at `to`. For an append that lost a race to
-   * another node (R90x): the events another node committed at those seqs are adopted
+   * another node (R26): the events another node committed at those seqs are adopted
    * next and the lost batches sequenced again over them, with the sequencer's memory
    * (its window of recent events and their sent forms) kept, unlike a reload. Throws if
    * `to` is below the log's head (a committed event cannot be taken back) or above the head.

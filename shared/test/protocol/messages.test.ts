@@ -174,7 +174,7 @@ describe('server messages', () => {
   });
 });
 
-describe('presenceEntries (P90x)', () => {
+describe('presenceEntries (P24)', () => {
   it('gives what a client applies of a presence or a batch, without its own client, and nothing of other messages', () => {
     const u = { name: 'a', color: '#000' };
     expect(presenceEntries({ type: 'presence', client: 'x', user: u, cursor: null }, 'me')).toEqual([{ client: 'x', user: u, cursor: null }]);

@@ -423,7 +423,7 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     expect(kinds(s.room.committed([it4], () => false))).toEqual(['a:events 4', 'slow:events 4']);
   });
 
-  it('notices a sudden crowd within a tenth of a second while nothing is asked, and then measures over half a second (K16, K91x)', () => {
+  it('notices a sudden crowd within a tenth of a second while nothing is asked, and then measures over half a second (K16, K19)', () => {
     const log = new MemoryLog();
     const room = new RoomCore<TestPeer>('d', log, { checkpointEvery: 1000, targetLagMs: 150 });
     const editors = Array.from({ length: 12 }, (_, i) => peer(`e${i}`));
@@ -452,7 +452,7 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     expect(round(760, 761)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 100 });
   });
 
-  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again, falling by quarters (K16, P22, K91x)', () => {
+  it('asks editors (not viewers) to batch when the submits go stale, tells newcomers, and lifts it when they are fresh again, falling by quarters (K16, P22, K19)', () => {
     const log = new MemoryLog();
     const room = new RoomCore<TestPeer>('d', log, { checkpointEvery: 1000, targetLagMs: 150 });
     const editors = Array.from({ length: 12 }, (_, i) => peer(`e${i}`));
@@ -493,13 +493,13 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     expect(round(3000, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 100 });
     round(3600, (h) => h - 12);
     expect(round(4200, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 200 });
-    // Fresh again: falls by quarters (K91x), then lifts.
+    // Fresh again: falls by quarters (K19), then lifts.
     round(4800, (h) => h);
     expect(round(5400, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });
     round(6000, (h) => h);
     expect(round(6600, (h) => h)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 0 });
     expect(room.batchMs).toBe(0);
-    // Just lifted: measured over half a second again, not a tenth (no flapping, K91x).
+    // Just lifted: measured over half a second again, not a tenth (no flapping, K19).
     expect(round(7000, (h) => h - 12)).toEqual([]);
     expect(round(7150, (h) => h - 12)).toEqual([]);
     expect(round(7550, (h) => h - 12)[0]?.msg).toEqual({ type: 'slow-down', batchMs: 50 });

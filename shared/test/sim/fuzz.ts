@@ -4,7 +4,7 @@
  * late joiners (some with offline edits), clients that mostly read, server restarts
  * with and without the sequencer's memory, connections moved behind their send budget
  * and caught up once drained (P21), `slow-down` asked and lifted (P22), and carets
- * announced, batched in a crowd for half the seeds (P90x); then everything settles and the invariants
+ * announced, batched in a crowd for half the seeds (P24); then everything settles and the invariants
  * are checked: no client ever saw a gap in its stream or a problem a correct server
  * never causes, its confirmed events followed each other (no checkpoint over kept
  * events), the log has every event once, every ack names the log's seq, and every
@@ -63,7 +63,7 @@ export function randomEdit(rnd: Random, text: Rope): Op {
 export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): string | null {
   const rnd = new Random(seed);
   const jitter = new Random(seed ^ 0x5eed);
-  // Presence draws from its own stream: carets announced, and presence ticks (P90x).
+  // Presence draws from its own stream: carets announced, and presence ticks (P24).
   const pres = new Random(seed ^ 0x9e5e);
   const presenceCrowd = pres.chance(0.5) ? pres.pick([1, 3]) : undefined;
   const net = new SimNetwork({
@@ -180,7 +180,7 @@ export function runFuzz(seed: number, opts: FuzzOptions, stats?: FuzzStats): str
     if (c.state.confirmed.toString() !== text) return `seed ${seed}: ${c.name}'s confirmed text differs`;
     if (JSON.stringify(c.state.live.authorship()) !== authors) return `seed ${seed}: ${c.name}'s authorship differs`;
   }
-  // Everyone hears everyone else's latest caret (P10, P90x), batched or not.
+  // Everyone hears everyone else's latest caret (P10, P24), batched or not.
   for (const c of clients) {
     for (const d of clients) {
       if (d === c || c.conn === null || d.conn === null || d.staleCaret) continue;

@@ -88,7 +88,7 @@ export interface SimNetworkOptions {
   readonly random?: () => number;
   /** Each commit moves each connection behind with this chance (P21; sim-server.ts). */
   readonly behindChance?: number;
-  /** From this many connections on, presence waits for `presenceTick` and goes out batched (P90x; sim-server.ts). */
+  /** From this many connections on, presence waits for `presenceTick` and goes out batched (P24; sim-server.ts). */
   readonly presenceCrowd?: number;
 }
 
@@ -297,7 +297,7 @@ export class SimNetwork {
     c.cursor = cursor;
   }
 
-  /** The server's presence tick (a crowded room's waiting carets go out, P90x). */
+  /** The server's presence tick (a crowded room's waiting carets go out, P24). */
   presenceTick(): boolean {
     return this.server.presenceTick();
   }

@@ -8,7 +8,7 @@
  * waits for the next commit, a history request is answered; a connection may be moved
  * behind at a commit (its send budget, P21) and caught up once it has read everything,
  * asked to batch (`slow-down`, P22), and, in a crowded room, its caret moves coalesced
- * into one `presence-batch` a tick (the presence pacer, K17, P90x).
+ * into one `presence-batch` a tick (the presence pacer, K17, P24).
  *
  * The commit is the simulation's to trigger (`commit`), so acks wait for durability
  * (L2) for as long as the test likes, and a crash (`restart(false)`) loses what was
@@ -50,7 +50,7 @@ export interface SimServer {
   slowDown(link: ServerLink, batchMs: number): void;
   /** Something sequenced is waiting for the commit. */
   readonly uncommitted: number;
-  /** A presence tick: the carets waiting in a crowded room go out together (P90x). Whether any did. */
+  /** A presence tick: the carets waiting in a crowded room go out together (P24). Whether any did. */
   presenceTick(): boolean;
   /** Whether a caret of `link` waits for the next presence tick. */
   hasWaitingMove(link: ServerLink): boolean;
@@ -79,7 +79,7 @@ export interface RoomServerOptions {
   readonly random?: () => number;
   /**
    * From this many connections on, caret moves wait for `presenceTick` and go out as one
-   * batch (the server's presence pacer, K17, P90x). Unset: relayed at once.
+   * batch (the server's presence pacer, K17, P24). Unset: relayed at once.
    */
   readonly presenceCrowd?: number;
 }

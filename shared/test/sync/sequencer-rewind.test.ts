@@ -1,5 +1,5 @@
 /**
- * Sequencer.rewind (R90x): after an append lost a race to another node, taking back what
+ * Sequencer.rewind (R26): after an append lost a race to another node, taking back what
  * was sequenced and not committed must leave the sequencer exactly as if those batches had
  * never come: the same text, the same next seqs, the same clients' clientSeqs, the same
  * rebases of the batches sequenced again over the other node's events. Checked against a
@@ -108,7 +108,7 @@ function run(seed: number): string | null {
   return null;
 }
 
-describe('sequencer rewind after a lost race (R90x)', () => {
+describe('sequencer rewind after a lost race (R26)', () => {
   it(`takes back what was sequenced as if it never came: text, seqs, clientSeqs and rebases match a twin that never saw it (${SEEDS} seeds from ${firstSeed})`, () => {
     for (let seed = firstSeed; seed < firstSeed + SEEDS; seed++) {
       const failure = run(seed);
