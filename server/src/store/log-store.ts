@@ -44,7 +44,7 @@ export interface LogStore {
   appendMany(entries: readonly { docId: string; expectedHead: number; events: readonly DocEvent[] }[]): Promise<Result<null>>;
 
   /**
-   * Optional, for stores shared by several server processes (PostgreSQL, R26): appends
+   * Optional, for stores shared by several server processes (PostgreSQL, R27): appends
    * like `append`, with the document's appends serialized across processes for the
    * transaction. If the log's head is past `expectedHead` (another process appended
    * first), `rebase` is called inside the transaction with the events beyond it and

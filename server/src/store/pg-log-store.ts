@@ -420,7 +420,7 @@ async function rangeOf(q: pg.Pool | pg.PoolClient, docId: string, lo: number, hi
   return out;
 }
 
-/** The advisory lock of a document's appends (R26): a 64-bit hash of its id (a shared key between two documents only makes them wait for each other). */
+/** The advisory lock of a document's appends (R27): a 64-bit hash of its id (a shared key between two documents only makes them wait for each other). */
 function lockKey(docId: string): string {
   let h = 0xcbf29ce484222325n;
   for (const b of Buffer.from(docId, 'utf8')) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
