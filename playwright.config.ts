@@ -16,8 +16,8 @@ export default defineConfig({
   expect: { timeout: 15_000 },
   fullyParallel: false,
   // One worker: the tests start their own servers and import a large document; two workers on this
-  // 2-core machine starve the browsers. One retry on CI, because "two tabs" failed once in ~15
-  // full runs under load (cause not found yet); Playwright reports such a test as flaky.
+  // 2-core machine starve the browsers. One retry on CI, reported as flaky when used (the
+  // "two tabs" test's rare failure was found to be the test's own race and is fixed).
   workers: 1,
   retries: process.env.CI ? 1 : 0,
   forbidOnly: !!process.env.CI,

@@ -54,6 +54,10 @@ test('two tabs of one document in one browser converge without duplicates (C1)',
   await caretTo(tab1, 'end');
   await caretTo(tab2, 'end');
   await Promise.all([tab1.keyboard.type('first tab. ', { delay: 10 }), tab2.keyboard.type('second tab. ', { delay: 10 })]);
+  // Both tabs' words must have reached tab1 before it goes to the start: otherwise "start" is
+  // the start of its own words only, and the other tab's words, typed at the same spot (an
+  // empty document's start) and sequenced later, rightly go before '[top] ' (the tie-break).
+  await converged([tab1, tab2]);
   await caretTo(tab1, 'start');
   await tab1.keyboard.type('[top] ');
   const text = await converged([tab1, tab2]);
