@@ -9,8 +9,14 @@ import './markdown/markdown.css';
 const root = document.getElementById('root');
 if (!root) throw new Error('missing #root element');
 
-createRoot(root).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
-);
+// Measuring only (e2e/large-doc.spec.ts): bare CodeMirror with the same text instead of the app.
+const barePeer = (window as { eventideBarePeer?: unknown }).eventideBarePeer;
+if (typeof barePeer === 'string') {
+  void import('./editor/bare-peer').then((m) => m.mountBarePeer(root, barePeer));
+} else {
+  createRoot(root).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
+}

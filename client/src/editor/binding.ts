@@ -50,6 +50,19 @@ export interface BoundEditor {
   destroy(): void;
 }
 
+/**
+ * How the editor holds and lays out text, without anything of the document's binding: '\n' as
+ * the only line separator, wrapped lines in `pre-wrap` (see above), no spell check. The bare
+ * CodeMirror peer of the keypress measure (bare-peer.ts) uses exactly this, so the two differ
+ * only by what the binding adds.
+ */
+export const editorLook: Extension = [
+  EditorState.lineSeparator.of(LINE_SEPARATOR),
+  EditorView.lineWrapping,
+  EditorView.theme({ '& .cm-content.cm-lineWrapping': { whiteSpace: 'pre-wrap' } }),
+  EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'false' }),
+];
+
 export interface BindOptions {
   readonly parent: HTMLElement;
   /** Where remote carets are drawn (an element over `parent`). */
@@ -161,10 +174,7 @@ export function bindEditor(o: BindOptions): BoundEditor {
     state: EditorState.create({
       doc: client.text(),
       extensions: [
-        EditorState.lineSeparator.of(LINE_SEPARATOR),
-        EditorView.lineWrapping,
-        EditorView.theme({ '& .cm-content.cm-lineWrapping': { whiteSpace: 'pre-wrap' } }),
-        EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'false' }),
+        editorLook,
         undoKeys,
         // Enter is ours, not the browser's. Left to contenteditable, Chromium now and then put two
         // line breaks at the end of a line with the caret between them (e2e/markdown.spec.ts saw
