@@ -16,6 +16,9 @@
  * step waits for the paint, so every step is one sample. Also recorded: HistoryPanel's own
  * per-frame breakdown (`eventideHistoryPerf`: index walk, text, DOM, forced layout).
  *
+ * The frame is the budget figure (C18): a key step's input to paint also holds the wait for
+ * the display's next vsync, which no work of the page's sets (C22x).
+ *
  * The figures are printed (one JSON line) and attached; the bound asserted is generous (the
  * machine is shared); the budget itself (p95 < 16 ms) is measured under the bench lock and
  * reported in bench/results/. E2E_PROFILE=1 also takes a CPU profile of the pointer drag
@@ -25,31 +28,23 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { editorReady, freshPage, settled } from './helpers';
-import { OwnServer, freePort, importTraceFile, removeDir, repoRoot, tempDataDir } from './own-server';
+import { PAPER_TRACE, startImported, stopImported, type ImportedDocument } from './own-server';
 
-const TRACE = path.resolve(repoRoot, 'fixtures', 'traces', 'sequential', 'automerge-paper.json.gz');
 const DOC = `scrub-${Date.now().toString(36)}`;
 
-let server: OwnServer;
-let dataDir: string;
-let imported: Record<string, unknown>;
+let doc: ImportedDocument | undefined;
 let END = '';
 
 test.beforeAll(async ({}, testInfo) => {
   testInfo.setTimeout(90_000);
-  END = (JSON.parse(gunzipSync(readFileSync(TRACE)).toString('utf8')) as { endContent: string }).endContent;
-  dataDir = tempDataDir('eventide-e2e-scrub-');
-  imported = await importTraceFile(DOC, TRACE, dataDir);
-  server = new OwnServer(await freePort(), dataDir);
-  await server.start();
+  END = (JSON.parse(gunzipSync(readFileSync(PAPER_TRACE)).toString('utf8')) as { endContent: string }).endContent;
+  doc = await startImported(DOC, PAPER_TRACE, 'eventide-e2e-scrub-');
 });
 
 test.afterAll(async () => {
-  await server?.stop('SIGTERM');
-  if (dataDir) removeDir(dataDir);
+  await stopImported(doc);
 });
 
 /** One measured step: the version shown, input to paint, the painting frame's own time. */
@@ -127,12 +122,12 @@ function summary(steps: readonly Step[]) {
 
 test('scrubbing the whole history of automerge-paper, by pointer and by key, keeps the frame budget with the change marked (C18)', async ({ browser }, testInfo) => {
   testInfo.setTimeout(240_000);
+  const { server, imported, editUrl } = doc!;
   const events = Number(imported.events);
-  const link = new URL(String(imported.edit));
   const { context, page } = await freshPage(browser);
   await page.setViewportSize({ width: 1280, height: 800 });
   try {
-    await page.goto(`${server.url}${link.pathname}${link.hash}`);
+    await page.goto(editUrl);
     await editorReady(page);
     await settled(page);
     await page.getByTestId('history-toggle').click();

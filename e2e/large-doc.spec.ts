@@ -1,17 +1,15 @@
 import { gunzipSync } from 'node:zlib';
 import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { jitteredDelays, recordKeyFrames, type KeySample, summarizeKeys, takeKeyFrames, typeJittered } from './key-frames';
 import { count, editorReady, editorText, freshPage, settled } from './helpers';
-import { OwnServer, freePort, importTraceFile, removeDir, repoRoot, tempDataDir } from './own-server';
+import { PAPER_TRACE, startImported, stopImported, type ImportedDocument } from './own-server';
 
 // A large real document (the automerge-paper trace imported as a history of ~260k events,
 // ~105k characters) opens, from the network and from the local copy, and typing in the middle
 // of it stays responsive. The figures are printed (one JSON line) and attached to the test;
 // the assertions are only generous sanity bounds.
 
-const TRACE = path.resolve(repoRoot, 'fixtures', 'traces', 'sequential', 'automerge-paper.json.gz');
 const DOC = `paper-${Date.now().toString(36)}`;
 
 /** The document's text, its first line (shown at the top) and its last characters. */
@@ -19,24 +17,18 @@ let END = '';
 let HEAD = '';
 let TAIL = '';
 
-let server: OwnServer;
-let dataDir: string;
-let imported: Record<string, unknown>;
+let doc: ImportedDocument | undefined;
 
 test.beforeAll(async ({}, testInfo) => {
   testInfo.setTimeout(60_000);
-  END = (JSON.parse(gunzipSync(readFileSync(TRACE)).toString('utf8')) as { endContent: string }).endContent;
+  END = (JSON.parse(gunzipSync(readFileSync(PAPER_TRACE)).toString('utf8')) as { endContent: string }).endContent;
   HEAD = END.split('\n')[0];
   TAIL = END.slice(-60);
-  dataDir = tempDataDir('eventide-e2e-large-');
-  imported = await importTraceFile(DOC, TRACE, dataDir);
-  server = new OwnServer(await freePort(), dataDir);
-  await server.start();
+  doc = await startImported(DOC, PAPER_TRACE, 'eventide-e2e-large-');
 });
 
 test.afterAll(async () => {
-  await server?.stop('SIGTERM');
-  if (dataDir) removeDir(dataDir);
+  await stopImported(doc);
 });
 
 /**
@@ -142,7 +134,7 @@ async function barePeerKeys(
   try {
     await context.addInitScript((text) => ((window as unknown as { eventideBarePeer?: string }).eventideBarePeer = text), END);
     const page = await context.newPage();
-    await page.goto(`${server.url}/`);
+    await page.goto(`${doc!.server.url}/`);
     await page.waitForFunction(() => !!(document.querySelector('[data-testid="editor"]') as unknown as { eventide?: unknown } | null)?.eventide);
     await page.waitForTimeout(500);
     await caretInTheMiddle(page);
@@ -163,11 +155,9 @@ async function barePeerKeys(
 test('a large imported document (automerge-paper) opens quickly, from the network and from the local copy, and typing in its middle stays responsive', async ({
   browser,
 }, testInfo) => {
+  const { server, imported, editUrl: url } = doc!;
   const events = Number(imported.events);
   expect(imported.length).toBe(END.length);
-  // The import prints the document's edit link; open it on this test's own server.
-  const link = new URL(String(imported.edit));
-  const url = `${server.url}${link.pathname}${link.hash}`;
   const { context, page } = await freshPage(browser);
   // E2E_PLAIN_EDITOR=1: the editor without Markdown styling (Editor.tsx), the peer the styled figures are compared with.
   const plain = process.env.E2E_PLAIN_EDITOR === '1';

@@ -118,3 +118,44 @@ export async function importTraceFile(docId: string, file: string, dataDir: stri
     });
   });
 }
+
+/** automerge-paper's trace (~260k events, ~105k characters): the large document of the e2e tests. */
+export const PAPER_TRACE = path.resolve(repoRoot, 'fixtures', 'traces', 'sequential', 'automerge-paper.json.gz');
+
+/** A document imported from a trace file into a fresh data directory, served by a server of the test's own. */
+export interface ImportedDocument {
+  readonly server: OwnServer;
+  readonly dataDir: string;
+  /** The import's JSON line (events, length, ms, edit link, …). */
+  readonly imported: Record<string, unknown>;
+  /** The document's edit link on this server. */
+  readonly editUrl: string;
+}
+
+/**
+ * Imports `trace` as document `docId` into a fresh data directory (named after `prefix`), then
+ * starts a server of its own on it (E2E_OWN_PORT, else a free port). Stop it with `stopImported`.
+ */
+export async function startImported(docId: string, trace: string, prefix: string): Promise<ImportedDocument> {
+  const dataDir = tempDataDir(prefix);
+  let server: OwnServer | null = null;
+  try {
+    const imported = await importTraceFile(docId, trace, dataDir);
+    server = new OwnServer(await freePort(), dataDir);
+    await server.start();
+    const link = new URL(String(imported.edit));
+    return { server, dataDir, imported, editUrl: `${server.url}${link.pathname}${link.hash}` };
+  } catch (e) {
+    // A server that did not become healthy in time may still be running.
+    await server?.stop('SIGKILL');
+    removeDir(dataDir);
+    throw e;
+  }
+}
+
+/** Stops the server and removes the data directory (either may be missing after a failed start). */
+export async function stopImported(d: ImportedDocument | undefined): Promise<void> {
+  if (d === undefined) return;
+  await d.server.stop('SIGTERM');
+  removeDir(d.dataDir);
+}
