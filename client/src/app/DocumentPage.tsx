@@ -167,6 +167,32 @@ function useSnapshot(client: SyncClient): SyncSnapshot {
   return useSyncExternalStore(client.subscribe, client.getSnapshot);
 }
 
+/** What the editor's part of the page shows of the snapshot: not the outbox size nor the status. */
+type EditorPart = Pick<SyncSnapshot, 'peers' | 'role' | 'errors' | 'fatal' | 'fatalCode'>;
+
+/**
+ * The snapshot's `EditorPart`, a new object only when one of its fields changed. The outbox
+ * size and the status change with every keystroke (and again at its ack); read through the
+ * whole snapshot they re-rendered the editor's whole subtree twice per key, inside the key's
+ * handling, before its paint (spec C22x). Only `Status` and `StorageNotice` show them.
+ */
+function useEditorPart(client: SyncClient): EditorPart {
+  const last = useRef<EditorPart | null>(null);
+  const read = () => {
+    const s = client.getSnapshot();
+    const p = last.current;
+    if (p !== null && p.peers === s.peers && p.role === s.role && p.errors === s.errors && p.fatal === s.fatal && p.fatalCode === s.fatalCode) return p;
+    last.current = { peers: s.peers, role: s.role, errors: s.errors, fatal: s.fatal, fatalCode: s.fatalCode };
+    return last.current;
+  };
+  return useSyncExternalStore(client.subscribe, read);
+}
+
+/** The storage notice with its own subscription: it shows the outbox size, which the editor's part does not follow. */
+function ClientStorageNotice({ client }: { client: SyncClient }) {
+  return <StorageNotice snapshot={useSnapshot(client)} />;
+}
+
 const STATUS_TEXT = { online: 'Saved', syncing: 'Syncing…', slow: 'Server busy: sending slower', offline: 'Offline' } as const;
 
 function Status({ client }: { client: SyncClient }) {
@@ -181,7 +207,7 @@ function Status({ client }: { client: SyncClient }) {
 }
 
 function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; readOnly: boolean; startOver: StartOver }) {
-  const s = useSnapshot(client);
+  const s = useEditorPart(client);
   const [resyncs, setResyncs] = useState<string[]>([]);
   const undo = useUndoController(client);
   const applier = useRef<UndoApplier | null>(null);
@@ -217,7 +243,7 @@ function DocumentEditor({ client, readOnly, startOver }: { client: SyncClient; r
           </>
         )
       )}
-      <StorageNotice snapshot={s} />
+      <ClientStorageNotice client={client} />
       {s.errors
         .filter((e) => e.code === 'restore')
         .map((e) => (

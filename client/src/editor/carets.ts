@@ -67,6 +67,8 @@ export function caretOverlay(overlay: HTMLElement) {
         }
       }
       schedule() {
+        // No one else's caret, none drawn: nothing to measure (this ran in every keystroke's frame).
+        if (this.els.size === 0 && this.view.state.field(caretField).length === 0) return;
         this.view.requestMeasure({
           key: this,
           read: (view) => {

@@ -74,7 +74,8 @@ export class SnapshotStore {
     if (this.dirty) {
       this.dirty = false;
       const next = this.compute();
-      if (!sameSnapshot(next, this.snap)) this.snap = next;
+      // The peers list keeps its identity while its entries do: the editor redraws carets on a new one.
+      if (!sameSnapshot(next, this.snap)) this.snap = samePeers(next, this.snap) ? { ...next, peers: this.snap.peers } : next;
     }
     return this.snap;
   }
@@ -100,7 +101,10 @@ function sameSnapshot(a: SyncSnapshot, b: SyncSnapshot): boolean {
     a.errors === b.errors &&
     a.fatal === b.fatal &&
     a.role === b.role &&
-    a.peers.length === b.peers.length &&
-    a.peers.every((p, i) => p === b.peers[i])
+    samePeers(a, b)
   );
+}
+
+function samePeers(a: SyncSnapshot, b: SyncSnapshot): boolean {
+  return a.peers.length === b.peers.length && a.peers.every((p, i) => p === b.peers[i]);
 }
