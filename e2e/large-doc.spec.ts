@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { jitteredDelays, recordKeyFrames, type KeySample, summarizeKeys, takeKeyFrames, typeJittered } from './key-frames';
+import { jitteredDelays, keyFigures, recordKeyFrames, spread, summarizeKeys, takeKeyFrames, typeJittered, type KeySample } from './key-frames';
 import { count, editorReady, editorText, freshPage, settled } from './helpers';
 import { PAPER_TRACE, startImported, stopImported, type ImportedDocument } from './own-server';
 
@@ -93,6 +93,9 @@ const round = (x: number) => Math.round(x * 10) / 10;
  * the clock; printed), so keydowns fall at every phase of the frame; `fixed30` is the old 30 ms
  * period, kept to show what it did to the figures (E2E_KEY_CADENCE=fixed30).
  */
+/** Keys typed before the measured 100 (see where they are typed). */
+const WARMUP = 10;
+
 const CADENCE = process.env.E2E_KEY_CADENCE === 'fixed30' ? 'fixed30' : 'jitter';
 const SEED = Number(process.env.E2E_SEED ?? Date.now() % 1_000_000);
 
@@ -128,7 +131,7 @@ async function caretInTheMiddle(page: Page): Promise<void> {
 async function barePeerKeys(
   browser: Browser,
   typed: string,
-): Promise<{ summary: ReturnType<typeof summarizeKeys> & { editorWidth: number }; raw: { samples: KeySample[]; vsyncs: number[] } }> {
+): Promise<{ summary: ReturnType<typeof summarizeKeys> & { editorWidth: number; warmupWork: ReturnType<typeof spread> }; raw: { samples: KeySample[]; vsyncs: number[] } }> {
   const context = await browser.newContext();
   try {
     await context.addInitScript((text) => ((window as unknown as { eventideBarePeer?: string }).eventideBarePeer = text), END);
@@ -145,7 +148,8 @@ async function barePeerKeys(
     expect(text.length, 'the peer took every key').toBe(END.length + typed.length);
     expect(count(text, typed)).toBe(1);
     const editorWidth = await page.getByTestId('editor').evaluate((el) => Math.round(el.getBoundingClientRect().width));
-    return { summary: { ...summarizeKeys(samples, vsyncs), editorWidth }, raw: { samples, vsyncs } };
+    const warmupWork = spread(samples.slice(0, WARMUP).map((k) => keyFigures(k).work));
+    return { summary: { ...summarizeKeys(samples.slice(WARMUP), vsyncs), warmupWork, editorWidth }, raw: { samples, vsyncs } };
   } finally {
     await context.close();
   }
@@ -186,8 +190,10 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
     console.log(`large-doc: typing cadence ${CADENCE}, seed ${SEED} (E2E_SEED=${SEED} types the same delays)`);
     await caretInTheMiddle(page);
     await recordKeyFrames(page);
-    const typed = Array.from({ length: 10 }, (_, i) => `probe${i}xyz `).join('');
-    expect(typed.length).toBe(100);
+    // The first WARMUP keys are measured apart: their one-off costs (the first edit of the line after
+    // the click, code run for the first time) would set a p95 of 100 keys alone, in the peer as in ours.
+    const typed = 'warming up' + Array.from({ length: 10 }, (_, i) => `probe${i}xyz `).join('');
+    expect(typed.length).toBe(WARMUP + 100);
     // E2E_PROFILE=1: a CPU profile of the typing (`typing.cpuprofile` in the test's output folder; tools/cpuprofile-top.ts reads it).
     // E2E_PROFILE=trace: a Chromium trace instead (`typing.trace.json`; tools/trace-phases.ts sums its style, layout, paint and script).
     const tracing = process.env.E2E_PROFILE === 'trace';
@@ -221,7 +227,8 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
     expect(at).toBeGreaterThan(0.2);
     expect(at).toBeLessThan(0.8);
 
-    const keys = summarizeKeys(ours.samples, ours.vsyncs);
+    const keys = summarizeKeys(ours.samples.slice(WARMUP), ours.vsyncs);
+    const warmup = spread(ours.samples.slice(0, WARMUP).map((k) => keyFigures(k).work));
     // The peer: bare CodeMirror with the same text, look and Markdown styling (client/src/editor/bare-peer.ts),
     // the same keys at the same intervals, in this run. E2E_NO_PEER=1 leaves it out.
     const peer = process.env.E2E_NO_PEER === '1' ? null : await barePeerKeys(browser, typed);
@@ -234,7 +241,7 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
       doc: { events, length: END.length, importMs: imported.ms },
       a_freshOpen: fresh,
       b_localOpen: { ...local, storedCheckpointSeq: stored?.checkpointSeq ?? null },
-      c_keypress: { cadence: CADENCE, seed: SEED, typingWallMs: typingMs, at: round(at * 100) / 100, editorWidth, ...keys },
+      c_keypress: { cadence: CADENCE, seed: SEED, typingWallMs: typingMs, at: round(at * 100) / 100, editorWidth, warmupWork: warmup, ...keys },
       c_barePeer: peer === null ? null : peer.summary,
       c_workRatioToPeer: peer === null ? null : { p50: round((keys.work.p50 / peer.summary.work.p50) * 100) / 100, p95: round((keys.work.p95 / peer.summary.work.p95) * 100) / 100 },
     };
@@ -244,7 +251,7 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
     // Generous bounds only: these are sanity checks, not benchmarks (the budget is measured under the bench lock).
     expect(fresh.wallMs).toBeLessThan(15_000);
     expect(local.wallMs).toBeLessThan(15_000);
-    expect(keys.samples, `keys measured (seed ${SEED})`).toBeGreaterThanOrEqual(90);
+    expect(ours.samples.length, `keys measured (seed ${SEED})`).toBe(typed.length);
     expect(keys.work.p95, `work p95 (seed ${SEED})`).toBeLessThan(200);
   } catch (e) {
     await testInfo.attach('server.log', { body: server.log, contentType: 'text/plain' });
