@@ -46,6 +46,11 @@ export interface PersisterOptions {
    * within milliseconds.
    */
   readonly minGapMs?: number;
+  /**
+   * How a write that may start at once (see `minGapMs`) is started: by default after the
+   * current task's code (a microtask). The browser's client passes `afterPaint`.
+   */
+  readonly startSoon?: (f: () => void) => void;
   /** Where `journal()` writes synchronously (localStorage by default; null: nowhere). */
   readonly journalStorage?: JournalStorage | null;
   readonly now?: () => number;
@@ -264,7 +269,7 @@ export class DocPersister {
       if (!this.inflight && this.dirty && !this.closed) this.startWrite();
     };
     const gap = this.o.minGapMs ?? 16;
-    if (Number.isFinite(gap) && this.now() - this.lastStart >= gap) queueMicrotask(run);
+    if (Number.isFinite(gap) && this.now() - this.lastStart >= gap) (this.o.startSoon ?? queueMicrotask)(run);
     else this.schedule(run);
   }
 
@@ -362,4 +367,20 @@ export function nextFrame(f: () => void): void {
   };
   if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run);
   setTimeout(run, 50);
+}
+
+/**
+ * After the next frame's paint: a task posted from the frame's animation callbacks runs once
+ * its style, layout and paint are done. A keystroke's write started in a microtask of the
+ * keystroke ran its IndexedDB calls inside the key's handling, before its paint (C22x).
+ */
+export function afterPaint(f: () => void): void {
+  nextFrame(() => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      f();
+    };
+    channel.port2.postMessage(null);
+  });
 }
