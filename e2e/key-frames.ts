@@ -15,9 +15,10 @@
  * `wait` = the rest, the time between the end of the handling and the next vsync, which is the
  * display's phase and no work of ours; `phase` = the keydown's time since the last vsync.
  *
- * Keys are typed at seeded, jittered intervals (`typeJittered`), so they do not lock to a few
- * phases of the frame as a fixed 30 ms period does (30 mod 16.7 = 13.3: five phases, one random
- * start per run).
+ * Keys are typed at seeded, jittered intervals (`typeJittered`), so where they fall on the frame
+ * is spread by design, not by chance: a fixed 30 ms period would hit five phases only (30 mod
+ * 16.7 = 13.3). Playwright's `type(…, {delay: 30})` happened not to (its round trips made the
+ * period 35-45 ms, bench/results/keypress-frame-budget-2026-12-06.md), but nothing promised it.
  */
 import type { Page } from '@playwright/test';
 
