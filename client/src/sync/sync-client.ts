@@ -199,6 +199,11 @@ export class SyncClient {
     return this.session.state.live.toString();
   }
 
+  /** The first `n` units of the text people see (the title reads 4,000 of a 100-page document). */
+  textHead(n: number): string {
+    return this.session.state.live.slice(0, n);
+  }
+
   start(): void {
     this.socket.start();
   }
