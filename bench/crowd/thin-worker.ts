@@ -13,6 +13,7 @@
  *   - `behind` is counted; the stream resumes on its own when the socket drains.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { decodeServerFrame } from '../../shared/src/protocol/frames.js';
 
@@ -40,6 +41,11 @@ export interface WorkerReport {
   readonly behind: number;
   readonly slowDowns: number;
   readonly errors: string[];
+  /** This worker thread's event-loop delay since `measure`, ms: max and p99 (is the generator itself stalled?). */
+  readonly eldMax: number;
+  readonly eldP99: number;
+  /** Keystrokes received more than 100 ms after they were made since `measure`: [receipt time (wall ms), latency ms]. */
+  readonly late: [number, number][];
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -66,6 +72,7 @@ class ThinClient {
     readonly observer: boolean,
     readonly latencies: number[],
     readonly errors: string[],
+    readonly late: [number, number][],
   ) {}
 
   open(): Promise<void> {
@@ -113,7 +120,11 @@ class ThinClient {
         const msg = JSON.parse(s) as { events: { id: { client: string; clientSeq: number }; meta?: { t?: number } }[] };
         for (const e of msg.events) {
           if (e.id.client === this.name) this.ackOne();
-          else if (e.meta?.t !== undefined && (this.input.latencyOf === undefined || e.id.client.startsWith(this.input.latencyOf))) this.latencies.push(t - e.meta.t);
+          else if (e.meta?.t !== undefined && (this.input.latencyOf === undefined || e.id.client.startsWith(this.input.latencyOf))) {
+            const l = t - e.meta.t;
+            this.latencies.push(l);
+            if (l > 100 && this.late.length < 20_000) this.late.push([Math.round(t), Math.round(l)]);
+          }
         }
         this.maybeFlush();
       } else {
@@ -186,7 +197,10 @@ class ThinClient {
 const input = workerData as WorkerInput;
 const latencies: number[] = [];
 const errors: string[] = [];
-const clients = input.names.map((n) => new ThinClient(input, n, input.observers.includes(n), latencies, errors));
+const late: [number, number][] = [];
+const clients = input.names.map((n) => new ThinClient(input, n, input.observers.includes(n), latencies, errors, late));
+const eld = monitorEventLoopDelay({ resolution: 5 });
+eld.enable();
 let timers: NodeJS.Timeout[] = [];
 let measuring = false;
 
@@ -206,6 +220,8 @@ parentPort!.on('message', async (m: { cmd: 'open' | 'start' | 'measure' | 'stop'
   } else if (m.cmd === 'measure') {
     measuring = true;
     latencies.length = 0;
+    late.length = 0;
+    eld.reset();
     parentPort!.postMessage({ measuring });
   } else if (m.cmd === 'stop') {
     for (const t of timers) clearTimeout(t), clearInterval(t);
@@ -227,6 +243,9 @@ function snapshot(): WorkerReport {
       behind: clients.reduce((n, c) => n + c.behind, 0),
       slowDowns: clients.reduce((n, c) => n + c.slowDowns, 0),
       errors: errors.slice(0, 20),
+      eldMax: Math.round(eld.max / 1e5) / 10,
+      eldP99: Math.round(eld.percentile(99) / 1e5) / 10,
+      late: late.slice(),
     };
   return report;
 }
