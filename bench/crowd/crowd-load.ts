@@ -225,7 +225,7 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
     const lat: number[] = [];
     const timeline: string[] = [];
     const generatorEld: number[] = [];
-    const late: [number, number][] = [];
+    const late: [number, number, string][] = [];
     const windows: number[] = [];
     const mainEld = monitorEventLoopDelay({ resolution: 5 });
     mainEld.enable();

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 
 interface Gen {
   windows: number[];
-  late: [number, number][];
+  late: [number, number, string][];
   generatorEld: number[];
 }
 interface Server {

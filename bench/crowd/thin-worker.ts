@@ -7,7 +7,9 @@
  *     from the end of each text frame (`"seq":` of the last event or the ack) without
  *     parsing it; an insert at 0 is valid at any base, so nothing needs rebasing here;
  *   - each event carries its send time (`meta.t`, ms on the process's shared clock), and
- *     only a few observer clients parse frames, for the latency of others' events;
+ *     only a few observer clients parse frames, for the latency of others' events; the
+ *     other typists look at a frame's bytes (its last seq, their own events) without
+ *     making a string of it, and watchers do nothing with it but drain their socket;
  *   - `slow-down` is obeyed: while it holds, a client keeps its keystrokes and sends them
  *     as one submit at most every `batchMs` and only when its previous submit is acked;
  *   - `behind` is counted; the stream resumes on its own when the socket drains.
@@ -44,11 +46,27 @@ export interface WorkerReport {
   /** This worker thread's event-loop delay since `measure`, ms: max and p99 (is the generator itself stalled?). */
   readonly eldMax: number;
   readonly eldP99: number;
-  /** Keystrokes received more than 100 ms after they were made since `measure`: [receipt time (wall ms), latency ms]. */
-  readonly late: [number, number][];
+  /** Keystrokes received more than 100 ms after they were made since `measure`: [receipt time (wall ms), latency ms, author's client]. */
+  readonly late: [number, number, string][];
 }
 
 const now = () => performance.timeOrigin + performance.now();
+
+const ACK = Buffer.from('{"type":"ack"');
+const EVENTS = Buffer.from('{"type":"events"');
+const SEQ = Buffer.from('"seq":');
+const startsWith = (b: Buffer, prefix: Buffer) => b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+
+/** The non-negative integer written at `at` in `b`. */
+function readInt(b: Buffer, at: number): number {
+  let n = 0;
+  for (let i = at; i < b.length; i++) {
+    const c = b[i] - 48;
+    if (c < 0 || c > 9) break;
+    n = n * 10 + c;
+  }
+  return n;
+}
 
 class ThinClient {
   ws!: WebSocket;
@@ -72,8 +90,14 @@ class ThinClient {
     readonly observer: boolean,
     readonly latencies: number[],
     readonly errors: string[],
-    readonly late: [number, number][],
-  ) {}
+    readonly late: [number, number, string][],
+    readonly typist: boolean,
+  ) {
+    this.needle = Buffer.from(`"client":"${name}"`);
+  }
+
+  /** How this client's own events read in a frame. */
+  private readonly needle: Buffer;
 
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -99,17 +123,23 @@ class ThinClient {
           }
           return;
         }
-        this.text(data.toString('utf8'));
+        this.text(data);
       });
     });
   }
 
-  private text(s: string): void {
-    const type = s.startsWith('{"type":"ack"') ? 'ack' : s.startsWith('{"type":"events"') ? 'events' : '';
+  /**
+   * A text frame, looked at as bytes: a watcher does nothing with an event frame (it only
+   * drains its socket), a typist reads the last seq and counts its own events without
+   * turning the frame into a string, and only the observers parse it.
+   */
+  private text(b: Buffer): void {
+    const type = startsWith(b, ACK) ? 'ack' : startsWith(b, EVENTS) ? 'events' : '';
     if (type !== '') {
-      const at = s.lastIndexOf('"seq":');
+      if (!this.typist) return;
+      const at = b.lastIndexOf(SEQ);
       if (at >= 0) {
-        const seq = parseInt(s.slice(at + 6, at + 20), 10);
+        const seq = readInt(b, at + SEQ.length);
         if (seq > this.seq) this.seq = seq;
       }
       if (type === 'ack') {
@@ -117,28 +147,28 @@ class ThinClient {
         this.maybeFlush();
       } else if (this.observer) {
         const t = now();
-        const msg = JSON.parse(s) as { events: { id: { client: string; clientSeq: number }; meta?: { t?: number } }[] };
+        const msg = JSON.parse(b.toString('utf8')) as { events: { id: { client: string; clientSeq: number }; meta?: { t?: number } }[] };
         for (const e of msg.events) {
           if (e.id.client === this.name) this.ackOne();
           else if (e.meta?.t !== undefined && (this.input.latencyOf === undefined || e.id.client.startsWith(this.input.latencyOf))) {
             const l = t - e.meta.t;
             this.latencies.push(l);
-            if (l > 100 && this.late.length < 20_000) this.late.push([Math.round(t), Math.round(l)]);
+            if (l > 100 && this.late.length < 20_000) this.late.push([Math.round(t), Math.round(l), e.id.client]);
           }
         }
         this.maybeFlush();
       } else {
         // Own events arrive in the shared frame: count them without parsing the frame.
         let i = 0;
-        const needle = `"client":"${this.name}"`;
-        while ((i = s.indexOf(needle, i)) >= 0) {
+        while ((i = b.indexOf(this.needle, i)) >= 0) {
           this.ackOne();
-          i += needle.length;
+          i += this.needle.length;
         }
         this.maybeFlush();
       }
       return;
     }
+    const s = b.toString('utf8');
     if (s.startsWith('{"type":"slow-down"')) {
       this.slowDowns++;
       this.batchMs = (JSON.parse(s) as { batchMs: number }).batchMs;
@@ -197,8 +227,8 @@ class ThinClient {
 const input = workerData as WorkerInput;
 const latencies: number[] = [];
 const errors: string[] = [];
-const late: [number, number][] = [];
-const clients = input.names.map((n) => new ThinClient(input, n, input.observers.includes(n), latencies, errors, late));
+const late: [number, number, string][] = [];
+const clients = input.names.map((n, i) => new ThinClient(input, n, input.observers.includes(n), latencies, errors, late, i < input.typists));
 const eld = monitorEventLoopDelay({ resolution: 5 });
 eld.enable();
 let timers: NodeJS.Timeout[] = [];
