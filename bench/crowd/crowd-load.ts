@@ -11,7 +11,7 @@
  * `generatorCpuPct` are % of one core over the measured window.
  *
  * Run alone: `tsx bench/crowd/crowd-load.ts --clients=300 --rate=10 --seconds=6`
- * (`--watchers=N`, `--workers=N`; `--url=ws://… --pid=N` for a server started by hand,
+ * (`--watchers=N` (raw sockets that drain, raw-watcher.ts; `--ws-watchers`: `ws` clients), `--workers=N`; `--url=ws://… --pid=N` for a server started by hand,
  * e.g. under `node --cpu-prof` with the limits of `loadEnv`; `--hocuspocus` for the peer,
  * a Hocuspocus server with thin Yjs clients, hocus-worker.ts).
  */
@@ -74,6 +74,8 @@ export interface CrowdOptions {
   readonly recovery?: boolean;
   /** Add the p50/p99 of each half second measured (CrowdRow.timeline). */
   readonly timeline?: boolean;
+  /** Watchers as `ws` clients instead of raw sockets (thin-worker.ts), to compare the generator's cost. */
+  readonly wsWatchers?: boolean;
   /** Write the measured windows' start times and every keystroke that arrived over 100 ms late here (JSON), to lay beside the server's probe. */
   readonly lateFile?: string;
 }
@@ -146,7 +148,7 @@ export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDo
 export class ThinCrowd {
   private readonly workers: Worker[] = [];
 
-  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number; latencyOf?: string }) {
+  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number; latencyOf?: string; wsWatchers?: boolean }) {
     const file = o.peer === 'hocuspocus' ? './hocus-worker.ts' : './thin-worker.ts';
     const total = o.typists + o.watchers;
     const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
@@ -164,6 +166,7 @@ export class ThinCrowd {
         typists: mine.filter((n) => n.startsWith(`${o.tag}-t`)).length,
         ...(o.rampMs !== undefined ? { rampMs: o.rampMs } : {}),
         ...(o.latencyOf !== undefined ? { latencyOf: o.latencyOf } : {}),
+        ...(o.wsWatchers === true ? { wsWatchers: true } : {}),
       };
       this.workers.push(new Worker(boot(file), { eval: true, workerData: input }));
     }
@@ -351,6 +354,7 @@ if (process.argv[1]?.endsWith('crowd-load.ts')) {
     peer: (process.argv.includes('--hocuspocus') ? 'hocuspocus' : 'eventide') as CrowdPeer,
     recovery: process.argv.includes('--recovery'),
     timeline: process.argv.includes('--timeline'),
+    wsWatchers: process.argv.includes('--ws-watchers'),
     ...(opt('probe') !== undefined ? { lateFile: `${opt('probe')}-gen.json` } : {}),
   };
   // `--probe=PREFIX`: the server runs with bench/crowd/server-probe.ts (PREFIX-server.json) and the generator writes PREFIX-gen.json.

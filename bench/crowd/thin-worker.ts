@@ -18,6 +18,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { decodeServerFrame } from '../../shared/src/protocol/frames.js';
+import { RawWatcher } from './raw-watcher.js';
 
 export interface WorkerInput {
   readonly url: string;
@@ -32,6 +33,8 @@ export interface WorkerInput {
   readonly typists: number;
   /** Typists start within this many ms of `start` (default: one keystroke period). */
   readonly rampMs?: number;
+  /** Watchers as `ws` clients that ignore what they read, instead of raw sockets (raw-watcher.ts): to compare the generator's cost. */
+  readonly wsWatchers?: boolean;
   /** Only events of clients whose name starts with this count for latency (default: every other client's). */
   readonly latencyOf?: string;
 }
@@ -98,6 +101,10 @@ class ThinClient {
 
   /** How this client's own events read in a frame. */
   private readonly needle: Buffer;
+
+  terminate(): void {
+    this.ws.terminate();
+  }
 
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -228,7 +235,12 @@ const input = workerData as WorkerInput;
 const latencies: number[] = [];
 const errors: string[] = [];
 const late: [number, number, string][] = [];
-const clients = input.names.map((n, i) => new ThinClient(input, n, input.observers.includes(n), latencies, errors, late, i < input.typists));
+const clients = input.names.slice(0, input.typists).map((n) => new ThinClient(input, n, input.observers.includes(n), latencies, errors, late, true));
+// Watchers only drain their sockets: raw ones (raw-watcher.ts), unless a `ws` client is asked for.
+const hello = (n: string) => JSON.stringify({ type: 'hello', protocol: 3, docId: input.docId, client: n, user: { name: n, color: '#888888' }, last: 0, token: input.token });
+const watchers: { open(): Promise<void>; terminate(): void; behind: number }[] = input.names
+  .slice(input.typists)
+  .map((n) => (input.wsWatchers === true ? new ThinClient(input, n, false, latencies, errors, late, false) : new RawWatcher(input.url, hello(n), (m) => errors.push(`${n}: ${m}`))));
 const eld = monitorEventLoopDelay({ resolution: 5 });
 eld.enable();
 let timers: NodeJS.Timeout[] = [];
@@ -236,8 +248,9 @@ let measuring = false;
 
 parentPort!.on('message', async (m: { cmd: 'open' | 'start' | 'measure' | 'stop' | 'snapshot' | 'close' }) => {
   if (m.cmd === 'open') {
-    for (let i = 0; i < clients.length; i += 20) await Promise.all(clients.slice(i, i + 20).map((c) => c.open()));
-    parentPort!.postMessage({ opened: clients.length });
+    const all = [...clients, ...watchers];
+    for (let i = 0; i < all.length; i += 20) await Promise.all(all.slice(i, i + 20).map((c) => c.open()));
+    parentPort!.postMessage({ opened: all.length });
   } else if (m.cmd === 'start') {
     const period = 1000 / input.rate;
     timers = clients.slice(0, input.typists).map((c, i) => {
@@ -261,6 +274,7 @@ parentPort!.on('message', async (m: { cmd: 'open' | 'start' | 'measure' | 'stop'
     parentPort!.postMessage({ report: snapshot() });
   } else if (m.cmd === 'close') {
     for (const c of clients) c.ws.terminate();
+    for (const w of watchers) w.terminate();
     parentPort!.postMessage({ closed: true });
   }
 });
@@ -270,7 +284,7 @@ function snapshot(): WorkerReport {
       latencies: latencies.slice(),
       sent: clients.reduce((n, c) => n + c.sent, 0),
       acked: clients.reduce((n, c) => n + c.acked, 0),
-      behind: clients.reduce((n, c) => n + c.behind, 0),
+      behind: clients.reduce((n, c) => n + c.behind, 0) + watchers.reduce((n, w) => n + w.behind, 0),
       slowDowns: clients.reduce((n, c) => n + c.slowDowns, 0),
       errors: errors.slice(0, 20),
       eldMax: Math.round(eld.max / 1e5) / 10,
