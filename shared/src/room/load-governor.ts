@@ -31,13 +31,18 @@
  * server has to be back to normal. Falling faster than it rises cannot make it flap
  * under a steady load: a fall only follows a window in which the document kept up.
  *
- * And it is lifted at once when the crowd leaves (K20x): when the editors submitting in a
+ * And it falls at once when the crowd leaves (K20x): when the editors submitting in a
  * window fall under a tenth of the most seen since it was asked, counted as editors per
- * interval (a window shorter than the interval sees only its share of them). After an
- * overload the staleness stays high while the crowd's last batches drain, so the quarters
- * would only begin once the backlog is through; the fresh typists, who obey the interval
- * like everyone, waited that long (recovery 4-5.5 s measured, bench/results/crowded-2-*).
- * The few editors left cannot overload the document; if they do, it is asked again.
+ * interval (a window shorter than the interval sees only its share of them), the interval
+ * drops to the shortest (50 ms) and is not raised again while the crowd stays away; it is
+ * lifted once the submits are fresh. After an overload the staleness stays high while the
+ * crowd's last batches drain, so the quarters would only begin once the backlog is through,
+ * and the fresh typists, who obey the interval like everyone, waited that long (recovery
+ * 4-5.5 s measured, bench/results/crowded-2-2026-12-05.md). It drops to the shortest
+ * interval rather than none because none lets every client of the crowd that still holds
+ * keystrokes pipeline them at once (P22 keeps one submit in flight only while an interval
+ * is asked): a first version that lifted to none was seen asked again and climbing back
+ * to 2 s on that burst.
  */
 
 export interface LoadGovernorOptions {
@@ -107,8 +112,12 @@ export class LoadGovernor {
     this.submitters.clear();
     let next = this.batch;
     if (this.batch > 0) this.crowd = Math.max(this.crowd, editors);
-    if (this.batch > 0 && editors < this.crowd / 10) next = 0; // the crowd left (K20x)
-    else if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
+    if (this.batch > 0 && editors < this.crowd / 10) {
+      // The crowd left (K20x): down to the shortest interval at once, and never raised while
+      // it is gone; lifted when fresh, by the rule below.
+      const fresh = !counts || median < this.opts.targetLagMs / 3;
+      next = this.batch > this.minBatchMs ? this.minBatchMs : fresh ? 0 : this.batch;
+    } else if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
     else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) next = this.batch / 4 < this.minBatchMs ? 0 : Math.round(this.batch / 4);
     if (next === this.batch) return null;
     if (next === 0) {

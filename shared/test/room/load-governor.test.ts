@@ -50,16 +50,30 @@ describe('load governor (K16, K19, K20x)', () => {
     expect(g.tick(t + 500)).toBe(500);
   });
 
-  it('lifted at once when the editors submitting fall under a tenth of the crowd, stale or not (K20x)', () => {
+  it('down to the shortest interval at once when the editors submitting fall under a tenth of the crowd, not raised while it is gone, lifted when fresh (K20x)', () => {
     const g = new LoadGovernor({ targetLagMs: 150 });
     let t = crowdTo2s(g);
     submit(g, t, 75, 400);
     g.tick(t + 500);
     t += 500;
-    // The crowd stopped; the 5 editors left submit at the interval, one of them in this window, still stale (backlog).
-    submit(g, t, 1, 900, 1000);
+    // The crowd stopped; of the 10 editors left, batching every 2 s, a quarter submit in this window, stale (the backlog).
+    submit(g, t, 3, 900, 1000);
+    expect(g.tick(t + 500)).toBe(50);
+    t += 500;
+    // Still stale, and the 10 now submit every 50 ms: held at 50, not doubled (the crowd is gone).
+    for (let w = 0; w < 4; w++) {
+      submit(g, t, 10, 900, 1000);
+      expect(g.tick(t + 500)).toBeNull();
+      t += 500;
+    }
+    expect(g.batchMs).toBe(50);
+    // Fresh: lifted.
+    submit(g, t, 10, 20, 1000);
     expect(g.tick(t + 500)).toBe(0);
-    expect(g.batchMs).toBe(0);
+    // Lifted, the crowd is forgotten: a stale crowd of 12 is asked again (K16).
+    t += 500;
+    submit(g, t, 12, 400);
+    expect(g.tick(t + 500)).toBe(50);
   });
 
   it('a document whose editors were always few (12) is raised while stale, not lifted: the lift is for a crowd that left (K16, K20x)', () => {
