@@ -51,8 +51,9 @@ export interface CrowdRow {
    * "The load stops" means the generator's typists stop typing: their outboxes may still
    * hold keystrokes (slow-down holds them), which they send as usual; the fresh typists
    * (connected before the load began, so no join is timed) start typing at that moment.
+   * `paces`: the intervals one of them was asked for from 2 s before the stop, "ms after the stop:batchMs".
    */
-  recovery?: { windows: number[]; normalAfterMs: number | null };
+  recovery?: { windows: number[]; normalAfterMs: number | null; paces?: string[] };
   /** `recovery.normalAfterMs`, at the top level of the row. */
   recoveryMs?: number | null;
   /** With `timeline`: "p50/p99" (ms) of each half second measured. */
@@ -284,7 +285,8 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
 }
 
 /** After the load stopped: `small` types, p99 per half second for 8 s. */
-async function recover(small: ThinCrowd): Promise<{ windows: number[]; normalAfterMs: number | null }> {
+async function recover(small: ThinCrowd): Promise<{ windows: number[]; normalAfterMs: number | null; paces: string[] }> {
+  const stop = performance.timeOrigin + performance.now();
   await small.start();
   const windows: number[] = [];
   for (let w = 1; w <= 16; w++) {
@@ -292,8 +294,8 @@ async function recover(small: ThinCrowd): Promise<{ windows: number[]; normalAft
     await new Promise((r) => setTimeout(r, 500));
     windows.push(Math.round(pct((await small.snapshot()).flatMap((r) => r.latencies), 99)));
   }
-  await small.stop();
-  return { windows, normalAfterMs: normalAfter(windows) };
+  const paces = (await small.stop())[0].paces.filter(([t]) => t >= stop - 2000).map(([t, ms]) => `${Math.round(t - stop)}:${ms}`);
+  return { windows, normalAfterMs: normalAfter(windows), paces };
 }
 
 /**

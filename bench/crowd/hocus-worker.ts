@@ -111,6 +111,7 @@ function snapshot(): WorkerReport {
     eldMax: Math.round(eld.max / 1e5) / 10,
     eldP99: Math.round(eld.percentile(99) / 1e5) / 10,
     late: [],
+    paces: [],
   };
 }
 

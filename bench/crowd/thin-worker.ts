@@ -51,6 +51,8 @@ export interface WorkerReport {
   readonly eldP99: number;
   /** Keystrokes received more than 100 ms after they were made since `measure`: [receipt time (wall ms), latency ms, author's client]. */
   readonly late: [number, number, string][];
+  /** Every `slow-down` the worker's first client heard: [when (wall ms), batchMs], to see the interval in force over time. */
+  readonly paces: [number, number][];
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -179,6 +181,7 @@ class ThinClient {
     if (s.startsWith('{"type":"slow-down"')) {
       this.slowDowns++;
       this.batchMs = (JSON.parse(s) as { batchMs: number }).batchMs;
+      if (this === clients[0] && paces.length < 1000) paces.push([Math.round(now()), this.batchMs]);
       return;
     }
     if (s.startsWith('{"type":"behind"')) {
@@ -235,6 +238,7 @@ const input = workerData as WorkerInput;
 const latencies: number[] = [];
 const errors: string[] = [];
 const late: [number, number, string][] = [];
+const paces: [number, number][] = [];
 const clients = input.names.slice(0, input.typists).map((n) => new ThinClient(input, n, input.observers.includes(n), latencies, errors, late, true));
 // Watchers only drain their sockets: raw ones (raw-watcher.ts), unless a `ws` client is asked for.
 const hello = (n: string) => JSON.stringify({ type: 'hello', protocol: 3, docId: input.docId, client: n, user: { name: n, color: '#888888' }, last: 0, token: input.token });
@@ -290,6 +294,7 @@ function snapshot(): WorkerReport {
       eldMax: Math.round(eld.max / 1e5) / 10,
       eldP99: Math.round(eld.percentile(99) / 1e5) / 10,
       late: late.slice(),
+      paces: paces.slice(),
     };
   return report;
 }

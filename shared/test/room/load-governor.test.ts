@@ -76,6 +76,25 @@ describe('load governor (K16, K19, K20x)', () => {
     expect(g.tick(t + 500)).toBe(50);
   });
 
+  it('a large crowd that keeps up while batched falls by quarters to the shortest interval and stays there while it is here; lifted once it leaves (K19, K20x)', () => {
+    const g = new LoadGovernor({ targetLagMs: 150 });
+    let t = crowdTo2s(g);
+    const seen: number[] = [];
+    // The crowd of 300 keeps submitting, fresh now; each window sees its share at the interval in force.
+    for (let w = 0; w < 10; w++) {
+      const share = Math.max(1, Math.round(300 * Math.min(1, 500 / Math.max(g.batchMs, 1))));
+      submit(g, t, share, 10);
+      const r = g.tick(t + 500);
+      if (r !== null) seen.push(r);
+      t += 500;
+    }
+    expect(seen).toEqual([500, 125, 50]);
+    expect(g.batchMs).toBe(50);
+    // It leaves: 5 editors, fresh: none.
+    submit(g, t, 5, 10, 1000);
+    expect(g.tick(t + 500)).toBe(0);
+  });
+
   it('a document whose editors were always few (12) is raised while stale, not lifted: the lift is for a crowd that left (K16, K20x)', () => {
     const g = new LoadGovernor({ targetLagMs: 150 });
     let t = 0;
