@@ -27,8 +27,8 @@
  *
  * It rises by doubling and falls by quarters (K19) because of recovery: once an overload
  * stops, the interval in force is what fresh typists wait for, and from the longest
- * (2 s) it is gone in four windows (2 s: 500, 125, 50 ms, none), where halving took six
- * (3 s) of the 5 s the server has to be back to normal. Falling faster than it rises cannot make it flap
+ * (2 s) it is gone in three windows (1.5 s), where halving took six (3 s) of the 5 s the
+ * server has to be back to normal. Falling faster than it rises cannot make it flap
  * under a steady load: a fall only follows a window in which the document kept up.
  *
  * And it falls at once when the crowd leaves (K20x): when the editors submitting in a
@@ -119,11 +119,12 @@ export class LoadGovernor {
       next = this.batch > this.minBatchMs ? this.minBatchMs : fresh ? 0 : this.batch;
     } else if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
     else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) {
-      // By quarters down to the shortest interval, never past it in one step, and none only
-      // once fresh at the shortest (K20x): from 125 straight to none, a crowd that kept up
-      // only while batched pipelined a submit per keystroke again (measured: lifted 0.5 s
-      // before a flood stopped, asked again at once, back at 2 s 3.4 s after the stop).
-      next = this.batch > this.minBatchMs ? Math.max(this.minBatchMs, Math.round(this.batch / 4)) : 0;
+      // A large crowd still here keeps the shortest interval (K20x): with none, each of its
+      // editors pipelines a submit a keystroke again, and the backlog that makes is what
+      // fresh typists waited behind after a flood (measured: lifted 0.5 s before the stop,
+      // asked again at once, and back at 2 s 3.4 s after it).
+      const crowdHere = this.crowd >= 10 * this.minSubmitters && editors >= this.crowd / 10;
+      next = this.batch / 4 < this.minBatchMs ? (crowdHere ? this.minBatchMs : 0) : Math.round(this.batch / 4);
     }
     if (next === this.batch) return null;
     if (next === 0) {
