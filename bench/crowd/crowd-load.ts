@@ -11,11 +11,12 @@
  * `generatorCpuPct` are % of one core over the measured window.
  *
  * Run alone: `tsx bench/crowd/crowd-load.ts --clients=300 --rate=10 --seconds=6`
- * (`--watchers=N`, `--workers=N`; `--url=ws://… --pid=N` for a server started by hand,
+ * (`--watchers=N` (raw sockets that drain, raw-watcher.ts; `--ws-watchers`: `ws` clients), `--workers=N`; `--url=ws://… --pid=N` for a server started by hand,
  * e.g. under `node --cpu-prof` with the limits of `loadEnv`; `--hocuspocus` for the peer,
  * a Hocuspocus server with thin Yjs clients, hocus-worker.ts).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { spawn } from 'node:child_process';
@@ -50,12 +51,15 @@ export interface CrowdRow {
    * "The load stops" means the generator's typists stop typing: their outboxes may still
    * hold keystrokes (slow-down holds them), which they send as usual; the fresh typists
    * (connected before the load began, so no join is timed) start typing at that moment.
+   * `paces`: the intervals one of them was asked for from 2 s before the stop, "ms after the stop:batchMs".
    */
-  recovery?: { windows: number[]; normalAfterMs: number | null };
+  recovery?: { windows: number[]; normalAfterMs: number | null; paces?: string[] };
   /** `recovery.normalAfterMs`, at the top level of the row. */
   recoveryMs?: number | null;
   /** With `timeline`: "p50/p99" (ms) of each half second measured. */
   timeline?: string[];
+  /** With `timeline`: the generator's worst event-loop delay (ms) in each half second, over its worker threads and main thread. */
+  generatorEld?: number[];
 }
 
 export interface CrowdOptions {
@@ -71,6 +75,10 @@ export interface CrowdOptions {
   readonly recovery?: boolean;
   /** Add the p50/p99 of each half second measured (CrowdRow.timeline). */
   readonly timeline?: boolean;
+  /** Watchers as `ws` clients instead of raw sockets (thin-worker.ts), to compare the generator's cost. */
+  readonly wsWatchers?: boolean;
+  /** Write the measured windows' start times and every keystroke that arrived over 100 ms late here (JSON), to lay beside the server's probe. */
+  readonly lateFile?: string;
 }
 
 /** The environment that lifts the per-address and per-connection limits: every load client is 127.0.0.1. */
@@ -141,7 +149,7 @@ export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDo
 export class ThinCrowd {
   private readonly workers: Worker[] = [];
 
-  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number; latencyOf?: string }) {
+  constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number; latencyOf?: string; wsWatchers?: boolean }) {
     const file = o.peer === 'hocuspocus' ? './hocus-worker.ts' : './thin-worker.ts';
     const total = o.typists + o.watchers;
     const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
@@ -159,6 +167,7 @@ export class ThinCrowd {
         typists: mine.filter((n) => n.startsWith(`${o.tag}-t`)).length,
         ...(o.rampMs !== undefined ? { rampMs: o.rampMs } : {}),
         ...(o.latencyOf !== undefined ? { latencyOf: o.latencyOf } : {}),
+        ...(o.wsWatchers === true ? { wsWatchers: true } : {}),
       };
       this.workers.push(new Worker(boot(file), { eval: true, workerData: input }));
     }
@@ -219,15 +228,26 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
     // Half-second windows, so a row can show when its latency is spent (`timeline`).
     const lat: number[] = [];
     const timeline: string[] = [];
+    const generatorEld: number[] = [];
+    const late: [number, number, string][] = [];
+    const windows: number[] = [];
+    const mainEld = monitorEventLoopDelay({ resolution: 5 });
+    mainEld.enable();
     let after = before;
     for (let w = 0; w < o.seconds * 2; w++) {
       await crowd.measure();
+      mainEld.reset();
+      windows.push(Math.round(performance.timeOrigin + performance.now()));
       await new Promise((r) => setTimeout(r, 500));
       after = await crowd.snapshot();
       const l = after.flatMap((r) => r.latencies);
       for (const x of l) lat.push(x);
+      for (const r of after) for (const x of r.late) late.push(x);
       timeline.push(`${Math.round(pct(l, 50))}/${Math.round(pct(l, 99))}`);
+      generatorEld.push(Math.round(Math.max(mainEld.max / 1e6, ...after.map((r) => r.eldMax))));
     }
+    mainEld.disable();
+    if (o.lateFile !== undefined) writeFileSync(o.lateFile, JSON.stringify({ windows, late, generatorEld }));
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const serverCpu = cpuSeconds(pid) - s0;
@@ -256,7 +276,7 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
       load1: Number(loadavg()[0].toFixed(2)),
       errors: [...new Set(after.flatMap((r) => r.errors))].slice(0, 5),
       ...(recovery !== undefined ? { recovery, recoveryMs: recovery.normalAfterMs } : {}),
-      ...(o.timeline === true ? { timeline } : {}),
+      ...(o.timeline === true ? { timeline, generatorEld } : {}),
     };
   } finally {
     await crowd.close();
@@ -265,7 +285,8 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
 }
 
 /** After the load stopped: `small` types, p99 per half second for 8 s. */
-async function recover(small: ThinCrowd): Promise<{ windows: number[]; normalAfterMs: number | null }> {
+async function recover(small: ThinCrowd): Promise<{ windows: number[]; normalAfterMs: number | null; paces: string[] }> {
+  const stop = performance.timeOrigin + performance.now();
   await small.start();
   const windows: number[] = [];
   for (let w = 1; w <= 16; w++) {
@@ -273,8 +294,8 @@ async function recover(small: ThinCrowd): Promise<{ windows: number[]; normalAft
     await new Promise((r) => setTimeout(r, 500));
     windows.push(Math.round(pct((await small.snapshot()).flatMap((r) => r.latencies), 99)));
   }
-  await small.stop();
-  return { windows, normalAfterMs: normalAfter(windows) };
+  const paces = (await small.stop())[0].paces.filter(([t]) => t >= stop - 2000).map(([t, ms]) => `${Math.round(t - stop)}:${ms}`);
+  return { windows, normalAfterMs: normalAfter(windows), paces };
 }
 
 /**
@@ -335,7 +356,13 @@ if (process.argv[1]?.endsWith('crowd-load.ts')) {
     peer: (process.argv.includes('--hocuspocus') ? 'hocuspocus' : 'eventide') as CrowdPeer,
     recovery: process.argv.includes('--recovery'),
     timeline: process.argv.includes('--timeline'),
+    wsWatchers: process.argv.includes('--ws-watchers'),
+    ...(opt('probe') !== undefined ? { lateFile: `${opt('probe')}-gen.json` } : {}),
   };
+  // `--probe=PREFIX`: the server runs with bench/crowd/server-probe.ts (PREFIX-server.json) and the generator writes PREFIX-gen.json.
+  const probe = opt('probe');
+  const probeEnv: Record<string, string> =
+    probe !== undefined ? { EVENTIDE_NODE_ARGS: `--import tsx --import ./bench/crowd/server-probe.ts`, EVENTIDE_PROBE_FILE: `${probe}-server.json` } : {};
   // `--url=ws://… --pid=N`: a server started by hand (e.g. under `node --cpu-prof`, with loadEnv's limits).
   const url = opt('url');
   if (o.peer === 'hocuspocus') {
@@ -349,7 +376,7 @@ if (process.argv[1]?.endsWith('crowd-load.ts')) {
     console.log(JSON.stringify(await crowdRow(url, arg('pid', 0) || undefined, o)));
   } else {
     const port = arg('port', 0);
-    const server = await ServerProcess.start({ env: loadEnv, ...(port > 0 ? { port } : {}) });
+    const server = await ServerProcess.start({ env: { ...loadEnv, ...probeEnv }, ...(port > 0 ? { port } : {}) });
     try {
       console.log(JSON.stringify(await crowdRow(server.url, server.pid, o)));
     } finally {

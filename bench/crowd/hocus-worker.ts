@@ -8,6 +8,7 @@
  * they receive and take each stamp of another client's keystroke as a latency sample.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
@@ -93,6 +94,8 @@ const input = workerData as WorkerInput;
 const latencies: number[] = [];
 const errors: string[] = [];
 const clients = input.names.map((n) => new YClient(input, n, input.observers.includes(n), latencies, errors));
+const eld = monitorEventLoopDelay({ resolution: 5 });
+eld.enable();
 let timers: NodeJS.Timeout[] = [];
 
 function snapshot(): WorkerReport {
@@ -105,6 +108,10 @@ function snapshot(): WorkerReport {
     behind: 0,
     slowDowns: 0,
     errors: errors.slice(0, 20),
+    eldMax: Math.round(eld.max / 1e5) / 10,
+    eldP99: Math.round(eld.percentile(99) / 1e5) / 10,
+    late: [],
+    paces: [],
   };
 }
 
@@ -120,6 +127,7 @@ parentPort!.on('message', async (m: { cmd: string }) => {
     parentPort!.postMessage({ started: true });
   } else if (m.cmd === 'measure') {
     latencies.length = 0;
+    eld.reset();
     parentPort!.postMessage({ measuring: true });
   } else if (m.cmd === 'stop') {
     for (const t of timers) clearTimeout(t), clearInterval(t);

@@ -7,14 +7,18 @@
  *     from the end of each text frame (`"seq":` of the last event or the ack) without
  *     parsing it; an insert at 0 is valid at any base, so nothing needs rebasing here;
  *   - each event carries its send time (`meta.t`, ms on the process's shared clock), and
- *     only a few observer clients parse frames, for the latency of others' events;
+ *     only a few observer clients parse frames, for the latency of others' events; the
+ *     other typists look at a frame's bytes (its last seq, their own events) without
+ *     making a string of it, and watchers do nothing with it but drain their socket;
  *   - `slow-down` is obeyed: while it holds, a client keeps its keystrokes and sends them
  *     as one submit at most every `batchMs` and only when its previous submit is acked;
  *   - `behind` is counted; the stream resumes on its own when the socket drains.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { decodeServerFrame } from '../../shared/src/protocol/frames.js';
+import { RawWatcher } from './raw-watcher.js';
 
 export interface WorkerInput {
   readonly url: string;
@@ -29,6 +33,8 @@ export interface WorkerInput {
   readonly typists: number;
   /** Typists start within this many ms of `start` (default: one keystroke period). */
   readonly rampMs?: number;
+  /** Watchers as `ws` clients that ignore what they read, instead of raw sockets (raw-watcher.ts): to compare the generator's cost. */
+  readonly wsWatchers?: boolean;
   /** Only events of clients whose name starts with this count for latency (default: every other client's). */
   readonly latencyOf?: string;
 }
@@ -40,9 +46,32 @@ export interface WorkerReport {
   readonly behind: number;
   readonly slowDowns: number;
   readonly errors: string[];
+  /** This worker thread's event-loop delay since `measure`, ms: max and p99 (is the generator itself stalled?). */
+  readonly eldMax: number;
+  readonly eldP99: number;
+  /** Keystrokes received more than 100 ms after they were made since `measure`: [receipt time (wall ms), latency ms, author's client]. */
+  readonly late: [number, number, string][];
+  /** Every `slow-down` the worker's first client heard: [when (wall ms), batchMs], to see the interval in force over time. */
+  readonly paces: [number, number][];
 }
 
 const now = () => performance.timeOrigin + performance.now();
+
+const ACK = Buffer.from('{"type":"ack"');
+const EVENTS = Buffer.from('{"type":"events"');
+const SEQ = Buffer.from('"seq":');
+const startsWith = (b: Buffer, prefix: Buffer) => b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+
+/** The non-negative integer written at `at` in `b`. */
+function readInt(b: Buffer, at: number): number {
+  let n = 0;
+  for (let i = at; i < b.length; i++) {
+    const c = b[i] - 48;
+    if (c < 0 || c > 9) break;
+    n = n * 10 + c;
+  }
+  return n;
+}
 
 class ThinClient {
   ws!: WebSocket;
@@ -66,7 +95,18 @@ class ThinClient {
     readonly observer: boolean,
     readonly latencies: number[],
     readonly errors: string[],
-  ) {}
+    readonly late: [number, number, string][],
+    readonly typist: boolean,
+  ) {
+    this.needle = Buffer.from(`"client":"${name}"`);
+  }
+
+  /** How this client's own events read in a frame. */
+  private readonly needle: Buffer;
+
+  terminate(): void {
+    this.ws.terminate();
+  }
 
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -92,17 +132,23 @@ class ThinClient {
           }
           return;
         }
-        this.text(data.toString('utf8'));
+        this.text(data);
       });
     });
   }
 
-  private text(s: string): void {
-    const type = s.startsWith('{"type":"ack"') ? 'ack' : s.startsWith('{"type":"events"') ? 'events' : '';
+  /**
+   * A text frame, looked at as bytes: a watcher does nothing with an event frame (it only
+   * drains its socket), a typist reads the last seq and counts its own events without
+   * turning the frame into a string, and only the observers parse it.
+   */
+  private text(b: Buffer): void {
+    const type = startsWith(b, ACK) ? 'ack' : startsWith(b, EVENTS) ? 'events' : '';
     if (type !== '') {
-      const at = s.lastIndexOf('"seq":');
+      if (!this.typist) return;
+      const at = b.lastIndexOf(SEQ);
       if (at >= 0) {
-        const seq = parseInt(s.slice(at + 6, at + 20), 10);
+        const seq = readInt(b, at + SEQ.length);
         if (seq > this.seq) this.seq = seq;
       }
       if (type === 'ack') {
@@ -110,27 +156,32 @@ class ThinClient {
         this.maybeFlush();
       } else if (this.observer) {
         const t = now();
-        const msg = JSON.parse(s) as { events: { id: { client: string; clientSeq: number }; meta?: { t?: number } }[] };
+        const msg = JSON.parse(b.toString('utf8')) as { events: { id: { client: string; clientSeq: number }; meta?: { t?: number } }[] };
         for (const e of msg.events) {
           if (e.id.client === this.name) this.ackOne();
-          else if (e.meta?.t !== undefined && (this.input.latencyOf === undefined || e.id.client.startsWith(this.input.latencyOf))) this.latencies.push(t - e.meta.t);
+          else if (e.meta?.t !== undefined && (this.input.latencyOf === undefined || e.id.client.startsWith(this.input.latencyOf))) {
+            const l = t - e.meta.t;
+            this.latencies.push(l);
+            if (l > 100 && this.late.length < 20_000) this.late.push([Math.round(t), Math.round(l), e.id.client]);
+          }
         }
         this.maybeFlush();
       } else {
         // Own events arrive in the shared frame: count them without parsing the frame.
         let i = 0;
-        const needle = `"client":"${this.name}"`;
-        while ((i = s.indexOf(needle, i)) >= 0) {
+        while ((i = b.indexOf(this.needle, i)) >= 0) {
           this.ackOne();
-          i += needle.length;
+          i += this.needle.length;
         }
         this.maybeFlush();
       }
       return;
     }
+    const s = b.toString('utf8');
     if (s.startsWith('{"type":"slow-down"')) {
       this.slowDowns++;
       this.batchMs = (JSON.parse(s) as { batchMs: number }).batchMs;
+      if (this === clients[0] && paces.length < 1000) paces.push([Math.round(now()), this.batchMs]);
       return;
     }
     if (s.startsWith('{"type":"behind"')) {
@@ -186,14 +237,24 @@ class ThinClient {
 const input = workerData as WorkerInput;
 const latencies: number[] = [];
 const errors: string[] = [];
-const clients = input.names.map((n) => new ThinClient(input, n, input.observers.includes(n), latencies, errors));
+const late: [number, number, string][] = [];
+const paces: [number, number][] = [];
+const clients = input.names.slice(0, input.typists).map((n) => new ThinClient(input, n, input.observers.includes(n), latencies, errors, late, true));
+// Watchers only drain their sockets: raw ones (raw-watcher.ts), unless a `ws` client is asked for.
+const hello = (n: string) => JSON.stringify({ type: 'hello', protocol: 3, docId: input.docId, client: n, user: { name: n, color: '#888888' }, last: 0, token: input.token });
+const watchers: { open(): Promise<void>; terminate(): void; behind: number }[] = input.names
+  .slice(input.typists)
+  .map((n) => (input.wsWatchers === true ? new ThinClient(input, n, false, latencies, errors, late, false) : new RawWatcher(input.url, hello(n), (m) => errors.push(`${n}: ${m}`))));
+const eld = monitorEventLoopDelay({ resolution: 5 });
+eld.enable();
 let timers: NodeJS.Timeout[] = [];
 let measuring = false;
 
 parentPort!.on('message', async (m: { cmd: 'open' | 'start' | 'measure' | 'stop' | 'snapshot' | 'close' }) => {
   if (m.cmd === 'open') {
-    for (let i = 0; i < clients.length; i += 20) await Promise.all(clients.slice(i, i + 20).map((c) => c.open()));
-    parentPort!.postMessage({ opened: clients.length });
+    const all = [...clients, ...watchers];
+    for (let i = 0; i < all.length; i += 20) await Promise.all(all.slice(i, i + 20).map((c) => c.open()));
+    parentPort!.postMessage({ opened: all.length });
   } else if (m.cmd === 'start') {
     const period = 1000 / input.rate;
     timers = clients.slice(0, input.typists).map((c, i) => {
@@ -206,6 +267,8 @@ parentPort!.on('message', async (m: { cmd: 'open' | 'start' | 'measure' | 'stop'
   } else if (m.cmd === 'measure') {
     measuring = true;
     latencies.length = 0;
+    late.length = 0;
+    eld.reset();
     parentPort!.postMessage({ measuring });
   } else if (m.cmd === 'stop') {
     for (const t of timers) clearTimeout(t), clearInterval(t);
@@ -215,6 +278,7 @@ parentPort!.on('message', async (m: { cmd: 'open' | 'start' | 'measure' | 'stop'
     parentPort!.postMessage({ report: snapshot() });
   } else if (m.cmd === 'close') {
     for (const c of clients) c.ws.terminate();
+    for (const w of watchers) w.terminate();
     parentPort!.postMessage({ closed: true });
   }
 });
@@ -224,9 +288,13 @@ function snapshot(): WorkerReport {
       latencies: latencies.slice(),
       sent: clients.reduce((n, c) => n + c.sent, 0),
       acked: clients.reduce((n, c) => n + c.acked, 0),
-      behind: clients.reduce((n, c) => n + c.behind, 0),
+      behind: clients.reduce((n, c) => n + c.behind, 0) + watchers.reduce((n, w) => n + w.behind, 0),
       slowDowns: clients.reduce((n, c) => n + c.slowDowns, 0),
       errors: errors.slice(0, 20),
+      eldMax: Math.round(eld.max / 1e5) / 10,
+      eldP99: Math.round(eld.percentile(99) / 1e5) / 10,
+      late: late.slice(),
+      paces: paces.slice(),
     };
   return report;
 }

@@ -48,7 +48,8 @@ import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.js';
 import { EventRows, isSqliteError } from './sqlite-rows.js';
 import { SealedBlocks } from './sqlite-blocks.js';
 import { finishLayout } from './sqlite-layout.js';
-import { SEAL_EVERY, IDLE_SEAL_MS, COMPACT_EVENTS, COMPACT_BYTES, PAGE_SIZE, type SqliteLogStoreOptions } from './sqlite-options.js';
+import { SEAL_EVERY, IDLE_SEAL_MS, COMPACT_EVENTS, COMPACT_BYTES, MERGE_QUIET_MS, PAGE_SIZE, type SqliteLogStoreOptions } from './sqlite-options.js';
+import { QuietDocs } from './quiet-docs.js';
 
 export { SCHEMA_VERSION } from './sqlite-schema.js';
 export { CorruptEventError } from './sqlite-rows.js';
@@ -88,6 +89,8 @@ export class SqliteLogStore implements LogStore {
   /** Documents with unsealed rows, by the time of their last append (Date.now()). */
   private readonly lastAppend = new Map<string, number>();
   private idleTimer: NodeJS.Timeout | null = null;
+  /** Busy documents' merges wait for them to be quiet (MERGE_QUIET_MS). */
+  private readonly quiet: QuietDocs;
 
   /**
    * Opens (creating if needed, with its folder) the store at `file`, upgrading a version 1
@@ -114,6 +117,10 @@ export class SqliteLogStore implements LogStore {
     this.onSealError = options.onSealError ?? ((m) => console.error(m));
     const retention = checkRetention(options.checkpointRetention ?? CHECKPOINT_RETENTION);
     this.idleSealMs = this.sealing === 'deferred' ? Math.max(0, options.idleSealMs ?? IDLE_SEAL_MS) : 0;
+    this.quiet = new QuietDocs(this.sealing === 'deferred' ? Math.max(0, options.mergeQuietMs ?? MERGE_QUIET_MS) : 0, (docId) => {
+      this.due.add(docId);
+      this.wakeSealing();
+    });
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     // Before anything writes: a newer file is refused untouched.
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -157,9 +164,12 @@ export class SqliteLogStore implements LogStore {
       return storeFailed('append', e);
     }
     // Committed: from here on nothing can take the append back. Sealing is separate work.
+    const at = performance.now();
     for (const [docId, head] of heads) {
       this.settling.delete(docId); // busy again: its next idle time settles it
-      if (head - this.blocks.sealedHead(docId) >= this.sealEvery) this.due.add(docId);
+      const due = head - this.blocks.sealedHead(docId) >= this.sealEvery;
+      this.quiet.appended(docId, at, due);
+      if (due) this.due.add(docId);
       if (this.idleSealMs > 0) {
         this.lastAppend.delete(docId); // re-inserted last: the map stays in order of last append
         this.lastAppend.set(docId, Date.now());
@@ -214,7 +224,7 @@ export class SqliteLogStore implements LogStore {
     if (this.due.size > 0) {
       for (const docId of this.due) {
         this.due.delete(docId);
-        if (this.sealStep(docId)) this.due.add(docId); // maybe more: looked at on a later turn
+        if (this.sealStep(docId, !this.quiet.busy(docId, performance.now()))) this.due.add(docId); // maybe more: looked at on a later turn
         break;
       }
     } else {
@@ -245,14 +255,16 @@ export class SqliteLogStore implements LogStore {
   }
 
   /**
-   * Seals `docId`'s next full block if one is due, else merges its oldest complete run of
-   * small blocks if there is one; false if neither was due, or it failed (reported).
+   * Seals `docId`'s next full block if one is due, else (with `merge`) merges its oldest
+   * complete run of small blocks if there is one; false if neither was done, or it failed
+   * (reported).
    */
-  private sealStep(docId: string): boolean {
+  private sealStep(docId: string, merge = true): boolean {
     let sealing = true;
     try {
       sealing = this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery;
-      return sealing ? this.sealTx.immediate(docId) !== null : this.compactTx.immediate(docId, false) !== null;
+      if (sealing) return this.sealTx.immediate(docId) !== null;
+      return merge && this.compactTx.immediate(docId, false) !== null;
     } catch (e) {
       if (!isSqliteError(e)) throw e;
       const what = sealing ? 'sealing' : 'compacting';
@@ -364,6 +376,7 @@ export class SqliteLogStore implements LogStore {
     if (!this.db.open) return;
     if (this.sealTimer !== null) clearImmediate(this.sealTimer);
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.quiet.close();
     this.sealTimer = null;
     this.idleTimer = null;
     this.sealDue();

@@ -24,6 +24,15 @@ export const COMPACT_EVENTS = 16_384;
 export const COMPACT_BYTES = 64 * 1024;
 
 /**
+ * A document appended to within this long is busy, and its merges (R25) wait until it has
+ * been quiet this long (its seals do not). A merge decodes and re-encodes up to 16,384 events
+ * in one synchronous transaction: measured 130-160 ms at 300 typists, a stall of everything
+ * the process serves, and the largest of the crowded document's p99 stalls
+ * (bench/results/crowded-3-2026-12-06.md). Blocks of 1,000 read the same, only a little larger.
+ */
+export const MERGE_QUIET_MS = 1000;
+
+/**
  * The page size of a new file, bytes (PRAGMA page_size; a file keeps the size it was created
  * with). 1,024 rather than SQLite's 4,096: a log store is a dozen b-trees of which most are
  * nearly empty for a settled document (rows, their index) and whose blocks end part-way into
@@ -59,6 +68,12 @@ export interface SqliteLogStoreOptions {
    * smaller; ms, 0 turns it off. Default IDLE_SEAL_MS. Only with `sealing: 'deferred'`.
    */
   idleSealMs?: number;
+  /**
+   * With `sealing: 'deferred'`: a document's merges wait until it has had no append for this
+   * long (default MERGE_QUIET_MS; 0: merge as soon as a run is complete). Inline sealing
+   * merges at once.
+   */
+  mergeQuietMs?: number;
   /** Which checkpoints a document keeps (default CHECKPOINT_RETENTION, spec R16); applied in each putCheckpoint's transaction. */
   checkpointRetention?: CheckpointRetention;
   /** Hears of each committed step of finishing the layout when the file is opened (a migration). */

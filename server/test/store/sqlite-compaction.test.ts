@@ -1,7 +1,7 @@
 /**
  * Compaction of sealed blocks (R25) and the settling of an idle document: runs of small
  * blocks merged into larger ones in one transaction each, with the id index (L3) and every
- * read unchanged; what is merged when (complete runs while a document is busy, the tail
+ * read unchanged; what is merged when (complete runs once a busy document is quiet, the tail
  * too once it is idle, complete runs at open); checkpoints written again smaller. Then the
  * contract suite on a store that seals every 3 events and compacts into blocks of up to 10,
  * so every read and id check crosses compacted blocks, plain blocks and rows.
@@ -155,6 +155,40 @@ describe('SqliteLogStore compaction (R25)', () => {
     expect(seen.length).toBeGreaterThan(5);
     expect(await s.range('a', 0, 23)).toEqual(log);
     await s.close();
+  });
+
+  it('a busy document\'s complete runs wait until it has had no append for mergeQuietMs, then merge a step a turn; with 0 they merge while it is busy (R25)', async () => {
+    // Appends of one event every 20 ms, sealed in blocks of 2; runs of two blocks are complete.
+    const typeFor = async (s: SqliteLogStore, log: DocEvent[]) => {
+      for (let i = 0; i < log.length; i++) {
+        expect((await s.append('a', i, [log[i]])).ok).toBe(true);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const log = evs(0, 30, twoClients);
+    const waitFile = tempFile();
+    const s = SqliteLogStore.open(waitFile, { sealEvery: 2, compactEvents: 4, mergeQuietMs: 400, idleSealMs: 0 });
+    await typeFor(s, log);
+    const busy = layout(waitFile, 'a');
+    expect(busy.blocks.length).toBeGreaterThanOrEqual(14); // sealed as it went…
+    expect(busy.blocks.every(([f, l]) => l - f + 1 === 2)).toBe(true); // …and nothing merged while busy
+    const t0 = Date.now();
+    let merged = busy.blocks;
+    while (Date.now() - t0 < 3000 && merged.length > 8) {
+      await new Promise((r) => setTimeout(r, 20));
+      merged = layout(waitFile, 'a').blocks;
+    }
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300); // not before it was quiet
+    expect(merged.slice(0, 7)).toEqual([[1, 4], [5, 8], [9, 12], [13, 16], [17, 20], [21, 24], [25, 28]]);
+    expect(await s.range('a', 0, 30)).toEqual(log);
+    for (const e of log) expect(await s.seqOf('a', e.id)).toBe(e.seq);
+    await s.close();
+
+    const atOnce = tempFile();
+    const t = SqliteLogStore.open(atOnce, { sealEvery: 2, compactEvents: 4, mergeQuietMs: 0, idleSealMs: 0 });
+    await typeFor(t, log);
+    expect(layout(atOnce, 'a').blocks.filter(([f, l]) => l - f + 1 === 4).length).toBeGreaterThanOrEqual(6);
+    await t.close();
   });
 
   it('opening a file compacts its complete runs, each merge reported; a store that compacts nothing reads the same file (R14, R25)', async () => {

@@ -30,6 +30,19 @@
  * (2 s) it is gone in three windows (1.5 s), where halving took six (3 s) of the 5 s the
  * server has to be back to normal. Falling faster than it rises cannot make it flap
  * under a steady load: a fall only follows a window in which the document kept up.
+ *
+ * And it falls at once when the crowd leaves (K20x): when the editors submitting in a
+ * window fall under a tenth of the most seen since it was asked, counted as editors per
+ * interval (a window shorter than the interval sees only its share of them), the interval
+ * drops to the shortest (50 ms) and is not raised again while the crowd stays away; it is
+ * lifted once the submits are fresh. After an overload the staleness stays high while the
+ * crowd's last batches drain, so the quarters would only begin once the backlog is through,
+ * and the fresh typists, who obey the interval like everyone, waited that long (recovery
+ * 4-5.5 s measured, bench/results/crowded-2-2026-12-05.md). It drops to the shortest
+ * interval rather than none because none lets every client of the crowd that still holds
+ * keystrokes pipeline them at once (P22 keeps one submit in flight only while an interval
+ * is asked): a first version that lifted to none was seen asked again and climbing back
+ * to 2 s on that burst.
  */
 
 export interface LoadGovernorOptions {
@@ -54,6 +67,8 @@ export class LoadGovernor {
   private batch = 0;
   /** When the interval was last lifted to none (null: never asked). */
   private liftedAt: number | null = null;
+  /** The most editors per interval seen in a window since the interval was asked (K20x). */
+  private crowd = 0;
   private readonly windowMs: number;
   private readonly engageWindowMs: number;
   private readonly minSubmitters: number;
@@ -90,14 +105,32 @@ export class LoadGovernor {
     const lags = this.lags.sort((a, b) => a - b);
     const median = lags[Math.floor(lags.length / 2)];
     const counts = this.submitters.size >= this.minSubmitters;
+    // Under an interval longer than the window, an editor submits in only some windows.
+    const editors = this.submitters.size * Math.max(1, this.batch / (now - this.windowStart));
     this.windowStart = null;
     this.lags.length = 0;
     this.submitters.clear();
     let next = this.batch;
-    if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
-    else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) next = this.batch / 4 < this.minBatchMs ? 0 : Math.round(this.batch / 4);
+    if (this.batch > 0) this.crowd = Math.max(this.crowd, editors);
+    if (this.batch > 0 && editors < this.crowd / 10) {
+      // The crowd left (K20x): down to the shortest interval at once, and never raised while
+      // it is gone; lifted when fresh, by the rule below.
+      const fresh = !counts || median < this.opts.targetLagMs / 3;
+      next = this.batch > this.minBatchMs ? this.minBatchMs : fresh ? 0 : this.batch;
+    } else if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
+    else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) {
+      // A large crowd still here keeps the shortest interval (K20x): with none, each of its
+      // editors pipelines a submit a keystroke again, and the backlog that makes is what
+      // fresh typists waited behind after a flood (measured: lifted 0.5 s before the stop,
+      // asked again at once, and back at 2 s 3.4 s after it).
+      const crowdHere = this.crowd >= 10 * this.minSubmitters && editors >= this.crowd / 10;
+      next = this.batch / 4 < this.minBatchMs ? (crowdHere ? this.minBatchMs : 0) : Math.round(this.batch / 4);
+    }
     if (next === this.batch) return null;
-    if (next === 0) this.liftedAt = now;
+    if (next === 0) {
+      this.liftedAt = now;
+      this.crowd = 0;
+    }
     this.batch = next;
     return next;
   }
