@@ -17,7 +17,7 @@
  * per-frame breakdown (`eventideHistoryPerf`: index walk, text, DOM, forced layout).
  *
  * The frame is the budget figure (C18): a key step's input to paint also holds the wait for
- * the display's next vsync, which no work of the page's sets (C22x).
+ * the display's next vsync, which no work of the page's sets (C22).
  *
  * The figures are printed (one JSON line) and attached; the bound asserted is generous (the
  * machine is shared); the budget itself (p95 < 16 ms) is measured under the bench lock and

@@ -1,5 +1,5 @@
 /**
- * Keypress to paint, measured the way spec C22x defines it: per typed key, in the page,
+ * Keypress to paint, measured the way spec C22 defines it: per typed key, in the page,
  *
  *   - keydown: the keydown event's time stamp (when the browser took the key: a key that waits for
  *     a busy main thread counts the wait), read by a capture listener on the document;

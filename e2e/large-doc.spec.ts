@@ -155,7 +155,7 @@ async function barePeerKeys(
   }
 }
 
-test('a large imported document (automerge-paper) opens quickly, from the network and from the local copy, and typing in its middle keeps the frame budget (C22x)', async ({
+test('a large imported document (automerge-paper) opens quickly, from the network and from the local copy, and typing in its middle keeps the frame budget (C22)', async ({
   browser,
 }, testInfo) => {
   const { server, imported, editUrl: url } = doc!;
@@ -186,7 +186,7 @@ test('a large imported document (automerge-paper) opens quickly, from the networ
     await settled(page);
     expect(await editorText(page)).toBe(END);
 
-    // (c) Keypress to paint, in the middle of the document (spec C22x; e2e/key-frames.ts).
+    // (c) Keypress to paint, in the middle of the document (spec C22; e2e/key-frames.ts).
     console.log(`large-doc: typing cadence ${CADENCE}, seed ${SEED} (E2E_SEED=${SEED} types the same delays)`);
     await caretInTheMiddle(page);
     await recordKeyFrames(page);

@@ -5,7 +5,7 @@ import { DocPersister, afterPaint } from '../src/local/persister.js';
 import { restoreState } from '../src/local/restore.js';
 import { open, load } from './helpers/local-store-open.js';
 
-// Where a keystroke's write starts (C23x): in the browser after the frame that paints the key,
+// Where a keystroke's write starts (C23): in the browser after the frame that paints the key,
 // not in the key's own handling; and still nothing is sendable before it is stored (O1).
 
 let dbCount = 0;
@@ -19,7 +19,7 @@ function typeOne(st: ClientState, p: DocPersister, pos: number, s: string): void
 }
 
 describe('DocPersister: when a lone keystroke is written', () => {
-  it('starts the write only when startSoon runs it, and holds sending until it is stored (C23x, O1)', async () => {
+  it('starts the write only when startSoon runs it, and holds sending until it is stored (C23, O1)', async () => {
     const name = freshName();
     const store = await open(name);
     const st = new ClientState({ client: 'me', author: 'me' });
@@ -40,7 +40,7 @@ describe('DocPersister: when a lone keystroke is written', () => {
     store.close();
   });
 
-  it('without startSoon starts it after the current task, as before (C23x)', async () => {
+  it('without startSoon starts it after the current task, as before (C23)', async () => {
     const store = await open(freshName());
     const st = new ClientState({ client: 'me', author: 'me' });
     const p = new DocPersister({ store, docId: 'd', client: 'me', state: () => st, schedule: () => undefined });
@@ -51,7 +51,7 @@ describe('DocPersister: when a lone keystroke is written', () => {
     store.close();
   });
 
-  it('afterPaint runs its function once, after the current task (no frames here: the timer stands in) (C23x)', async () => {
+  it('afterPaint runs its function once, after the current task (no frames here: the timer stands in) (C23)', async () => {
     const runs: string[] = [];
     afterPaint(() => runs.push('after'));
     runs.push('task');

@@ -23,7 +23,7 @@ function store(initial: SyncSnapshot) {
 const base: SyncSnapshot = { status: 'online', pending: 0, storageError: null, unstored: 0, errors: [], peers: [], fatal: null, fatalCode: null, role: 'edit' };
 
 describe('SnapshotStore', () => {
-  it('keeps the peers list itself while its entries are the same, when the outbox size changes (C22x)', () => {
+  it('keeps the peers list itself while its entries are the same, when the outbox size changes (C22)', () => {
     const a = peer('a');
     const b = peer('b');
     const { s, set } = store({ ...base, peers: [a, b] });
@@ -38,7 +38,7 @@ describe('SnapshotStore', () => {
     expect(s.get().peers).toBe(first.peers);
   });
 
-  it('gives a new peers list when someone comes, goes or moves (C22x)', () => {
+  it('gives a new peers list when someone comes, goes or moves (C22)', () => {
     const a = peer('a');
     const { s, set } = store({ ...base, peers: [a] });
     const first = s.get();
@@ -53,7 +53,7 @@ describe('SnapshotStore', () => {
     expect(s.get().peers).toEqual([]);
   });
 
-  it('keeps the whole snapshot when nothing shown changed (C22x)', () => {
+  it('keeps the whole snapshot when nothing shown changed (C22)', () => {
     const { s, set } = store({ ...base, peers: [peer('a')] });
     const first = s.get();
     set({});

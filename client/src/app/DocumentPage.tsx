@@ -174,7 +174,7 @@ type EditorPart = Pick<SyncSnapshot, 'peers' | 'role' | 'errors' | 'fatal' | 'fa
  * The snapshot's `EditorPart`, a new object only when one of its fields changed. The outbox
  * size and the status change with every keystroke (and again at its ack); read through the
  * whole snapshot they re-rendered the editor's whole subtree twice per key, inside the key's
- * handling, before its paint (spec C22x). Only `Status` and `StorageNotice` show them.
+ * handling, before its paint (spec C22). Only `Status` and `StorageNotice` show them.
  */
 function useEditorPart(client: SyncClient): EditorPart {
   const last = useRef<EditorPart | null>(null);

@@ -1,5 +1,5 @@
 /**
- * The peer of the keypress measure (e2e/large-doc.spec.ts, spec C22x): CodeMirror with the
+ * The peer of the keypress measure (e2e/large-doc.spec.ts, spec C22): CodeMirror with the
  * same look and the same Markdown styling as the document's editor, holding a given text, and
  * nothing of ours around it: no sync client, no store, no React, no presence, no history.
  * Typing into both in one run, the same keys at the same times, tells what our app adds to a

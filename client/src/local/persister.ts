@@ -372,7 +372,7 @@ export function nextFrame(f: () => void): void {
 /**
  * After the next frame's paint: a task posted from the frame's animation callbacks runs once
  * its style, layout and paint are done. A keystroke's write started in a microtask of the
- * keystroke ran its IndexedDB calls inside the key's handling, before its paint (C22x).
+ * keystroke ran its IndexedDB calls inside the key's handling, before its paint (C22).
  */
 export function afterPaint(f: () => void): void {
   nextFrame(() => {

@@ -15,11 +15,14 @@ export class QuietDocs {
   private readonly appendedAt = new Map<string, number>();
   /** Documents told busy, waiting to hear they are quiet. */
   private readonly waiting = new Set<string>();
+  /** Since when each waiting document has been told busy, for `maxWaitMs`. */
+  private readonly busySince = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly quietMs: number,
     private readonly onQuiet: (docId: string) => void,
+    private readonly maxWaitMs = Infinity,
   ) {}
 
   /**
@@ -37,6 +40,13 @@ export class QuietDocs {
     const wait = (this.appendedAt.get(docId) ?? -Infinity) + this.quietMs - now;
     if (wait <= 0) {
       this.appendedAt.delete(docId);
+      this.busySince.delete(docId);
+      return false;
+    }
+    const since = this.busySince.get(docId);
+    if (since === undefined) this.busySince.set(docId, now);
+    else if (now - since >= this.maxWaitMs) {
+      this.busySince.set(docId, now);
       return false;
     }
     this.waiting.add(docId);
@@ -49,6 +59,7 @@ export class QuietDocs {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.waiting.clear();
+    this.busySince.clear();
   }
 
   private arm(ms: number): void {
@@ -69,6 +80,7 @@ export class QuietDocs {
       }
       this.waiting.delete(docId);
       this.appendedAt.delete(docId);
+      this.busySince.delete(docId);
       this.onQuiet(docId);
     }
     if (next < Infinity) this.arm(next);

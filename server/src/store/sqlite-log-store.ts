@@ -48,7 +48,7 @@ import { ensureSchema, SCHEMA_VERSION } from './sqlite-schema.js';
 import { EventRows, isSqliteError } from './sqlite-rows.js';
 import { SealedBlocks } from './sqlite-blocks.js';
 import { finishLayout } from './sqlite-layout.js';
-import { SEAL_EVERY, IDLE_SEAL_MS, COMPACT_EVENTS, COMPACT_BYTES, MERGE_QUIET_MS, PAGE_SIZE, type SqliteLogStoreOptions } from './sqlite-options.js';
+import { SEAL_EVERY, IDLE_SEAL_MS, COMPACT_EVENTS, COMPACT_BYTES, MERGE_QUIET_MS, MERGE_MAX_WAIT_MS, PAGE_SIZE, type SqliteLogStoreOptions } from './sqlite-options.js';
 import { QuietDocs } from './quiet-docs.js';
 
 export { SCHEMA_VERSION } from './sqlite-schema.js';
@@ -117,10 +117,14 @@ export class SqliteLogStore implements LogStore {
     this.onSealError = options.onSealError ?? ((m) => console.error(m));
     const retention = checkRetention(options.checkpointRetention ?? CHECKPOINT_RETENTION);
     this.idleSealMs = this.sealing === 'deferred' ? Math.max(0, options.idleSealMs ?? IDLE_SEAL_MS) : 0;
-    this.quiet = new QuietDocs(this.sealing === 'deferred' ? Math.max(0, options.mergeQuietMs ?? MERGE_QUIET_MS) : 0, (docId) => {
-      this.due.add(docId);
-      this.wakeSealing();
-    });
+    this.quiet = new QuietDocs(
+      this.sealing === 'deferred' ? Math.max(0, options.mergeQuietMs ?? MERGE_QUIET_MS) : 0,
+      (docId) => {
+        this.due.add(docId);
+        this.wakeSealing();
+      },
+      Math.max(0, options.mergeMaxWaitMs ?? MERGE_MAX_WAIT_MS),
+    );
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     // Before anything writes: a newer file is refused untouched.
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -224,7 +228,7 @@ export class SqliteLogStore implements LogStore {
     if (this.due.size > 0) {
       for (const docId of this.due) {
         this.due.delete(docId);
-        if (this.sealStep(docId, !this.quiet.busy(docId, performance.now()))) this.due.add(docId); // maybe more: looked at on a later turn
+        if (this.sealStep(docId, () => !this.quiet.busy(docId, performance.now()))) this.due.add(docId); // maybe more: looked at on a later turn
         break;
       }
     } else {
@@ -256,15 +260,17 @@ export class SqliteLogStore implements LogStore {
 
   /**
    * Seals `docId`'s next full block if one is due, else (with `merge`) merges its oldest
-   * complete run of small blocks if there is one; false if neither was done, or it failed
+   * complete run of small blocks if there is one (`merge` asked only then); false if neither was done, or it failed
    * (reported).
    */
-  private sealStep(docId: string, merge = true): boolean {
+  private sealStep(docId: string, merge: () => boolean = () => true): boolean {
     let sealing = true;
     try {
       sealing = this.headIn(docId) - this.blocks.sealedHead(docId) >= this.sealEvery;
       if (sealing) return this.sealTx.immediate(docId) !== null;
-      return merge && this.compactTx.immediate(docId, false) !== null;
+      // Asked only when a merge is what this step would do: a busy document's one merge past
+      // its longest wait (QuietDocs) is not spent on a seal.
+      return merge() && this.compactTx.immediate(docId, false) !== null;
     } catch (e) {
       if (!isSqliteError(e)) throw e;
       const what = sealing ? 'sealing' : 'compacting';

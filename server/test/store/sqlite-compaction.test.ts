@@ -157,7 +157,7 @@ describe('SqliteLogStore compaction (R25)', () => {
     await s.close();
   });
 
-  it('a busy document\'s complete runs wait until it has had no append for mergeQuietMs, then merge a step a turn; with 0 they merge while it is busy (R25)', async () => {
+  it('a busy document\'s complete runs wait until it has had no append for mergeQuietMs, then merge a step a turn; with 0 they merge while it is busy; never quiet, one merges each mergeMaxWaitMs (R25)', async () => {
     // Appends of one event every 20 ms, sealed in blocks of 2; runs of two blocks are complete.
     const typeFor = async (s: SqliteLogStore, log: DocEvent[]) => {
       for (let i = 0; i < log.length; i++) {
@@ -189,6 +189,15 @@ describe('SqliteLogStore compaction (R25)', () => {
     await typeFor(t, log);
     expect(layout(atOnce, 'a').blocks.filter(([f, l]) => l - f + 1 === 4).length).toBeGreaterThanOrEqual(6);
     await t.close();
+
+    // Never quiet, but a merge waits at most mergeMaxWaitMs: runs merge while it is busy.
+    const capped = tempFile();
+    const c = SqliteLogStore.open(capped, { sealEvery: 2, compactEvents: 4, mergeQuietMs: 400, mergeMaxWaitMs: 150, idleSealMs: 0 });
+    await typeFor(c, log);
+    const merges = layout(capped, 'a').blocks.filter(([f, l]) => l - f + 1 === 4).length;
+    expect(merges).toBeGreaterThanOrEqual(1);
+    expect(await c.range('a', 0, 30)).toEqual(log);
+    await c.close();
   });
 
   it('opening a file compacts its complete runs, each merge reported; a store that compacts nothing reads the same file (R14, R25)', async () => {

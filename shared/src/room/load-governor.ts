@@ -31,7 +31,7 @@
  * server has to be back to normal. Falling faster than it rises cannot make it flap
  * under a steady load: a fall only follows a window in which the document kept up.
  *
- * And it falls at once when the crowd leaves (K20x): when the editors submitting in a
+ * And it falls at once when the crowd leaves (K20): when the editors submitting in a
  * window fall under a tenth of the most seen since it was asked, counted as editors per
  * interval (a window shorter than the interval sees only its share of them), the interval
  * drops to the shortest (50 ms) and is not raised again while the crowd stays away; it is
@@ -67,7 +67,7 @@ export class LoadGovernor {
   private batch = 0;
   /** When the interval was last lifted to none (null: never asked). */
   private liftedAt: number | null = null;
-  /** The most editors per interval seen in a window since the interval was asked (K20x). */
+  /** The most editors per interval seen in a window since the interval was asked (K20). */
   private crowd = 0;
   private readonly windowMs: number;
   private readonly engageWindowMs: number;
@@ -113,13 +113,13 @@ export class LoadGovernor {
     let next = this.batch;
     if (this.batch > 0) this.crowd = Math.max(this.crowd, editors);
     if (this.batch > 0 && editors < this.crowd / 10) {
-      // The crowd left (K20x): down to the shortest interval at once, and never raised while
+      // The crowd left (K20): down to the shortest interval at once, and never raised while
       // it is gone; lifted when fresh, by the rule below.
       const fresh = !counts || median < this.opts.targetLagMs / 3;
       next = this.batch > this.minBatchMs ? this.minBatchMs : fresh ? 0 : this.batch;
     } else if (counts && median > this.opts.targetLagMs) next = this.batch === 0 ? this.minBatchMs : Math.min(this.maxBatchMs, this.batch * 2);
     else if (this.batch > 0 && (!counts || median < this.opts.targetLagMs / 3)) {
-      // A large crowd still here keeps the shortest interval (K20x): with none, each of its
+      // A large crowd still here keeps the shortest interval (K20): with none, each of its
       // editors pipelines a submit a keystroke again, and the backlog that makes is what
       // fresh typists waited behind after a flood (measured: lifted 0.5 s before the stop,
       // asked again at once, and back at 2 s 3.4 s after it).

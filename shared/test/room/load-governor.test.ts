@@ -1,5 +1,5 @@
 /**
- * The load governor on its own (K16, K19, K20x): when the crowd that made it ask for
+ * The load governor on its own (K16, K19, K20): when the crowd that made it ask for
  * batching leaves, the interval is lifted at once instead of by quarters; under a steady
  * crowd batching at the longest interval, where each window sees only a quarter of the
  * editors, it is not.
@@ -24,7 +24,7 @@ function crowdTo2s(g: LoadGovernor): number {
   return t;
 }
 
-describe('load governor (K16, K19, K20x)', () => {
+describe('load governor (K16, K19, K20)', () => {
   it('a steady crowd at the 2 s interval, a quarter of it in each window, stays batched (K16)', () => {
     const g = new LoadGovernor({ targetLagMs: 150 });
     let t = crowdTo2s(g);
@@ -50,7 +50,7 @@ describe('load governor (K16, K19, K20x)', () => {
     expect(g.tick(t + 500)).toBe(500);
   });
 
-  it('down to the shortest interval at once when the editors submitting fall under a tenth of the crowd, not raised while it is gone, lifted when fresh (K20x)', () => {
+  it('down to the shortest interval at once when the editors submitting fall under a tenth of the crowd, not raised while it is gone, lifted when fresh (K20)', () => {
     const g = new LoadGovernor({ targetLagMs: 150 });
     let t = crowdTo2s(g);
     submit(g, t, 75, 400);
@@ -76,7 +76,7 @@ describe('load governor (K16, K19, K20x)', () => {
     expect(g.tick(t + 500)).toBe(50);
   });
 
-  it('a large crowd that keeps up while batched falls by quarters to the shortest interval and stays there while it is here; lifted once it leaves (K19, K20x)', () => {
+  it('a large crowd that keeps up while batched falls by quarters to the shortest interval and stays there while it is here; lifted once it leaves (K19, K20)', () => {
     const g = new LoadGovernor({ targetLagMs: 150 });
     let t = crowdTo2s(g);
     const seen: number[] = [];
@@ -95,7 +95,7 @@ describe('load governor (K16, K19, K20x)', () => {
     expect(g.tick(t + 500)).toBe(0);
   });
 
-  it('a document whose editors were always few (12) is raised while stale, not lifted: the lift is for a crowd that left (K16, K20x)', () => {
+  it('a document whose editors were always few (12) is raised while stale, not lifted: the lift is for a crowd that left (K16, K20)', () => {
     const g = new LoadGovernor({ targetLagMs: 150 });
     let t = 0;
     submit(g, t, 12, 400);
