@@ -1,5 +1,6 @@
 /**
- * The load governor on its own (K16, K19, K20): when the crowd that made it ask for
+ * The load governor on its own (K16, K19, K20): a crowd of 100 or more is asked for the
+ * shortest interval as soon as it is seen; when the crowd that made it ask for
  * batching leaves, the interval is lifted at once instead of by quarters; under a steady
  * crowd batching at the longest interval, where each window sees only a quarter of the
  * editors, it is not.
@@ -93,6 +94,23 @@ describe('load governor (K16, K19, K20)', () => {
     // It leaves: 5 editors, fresh: none.
     submit(g, t, 5, 10, 1000);
     expect(g.tick(t + 500)).toBe(0);
+  });
+
+  it('a crowd of 100 or more is asked for the shortest interval in the first window that sees it, fresh or not; 99 fresh editors are not (K20)', () => {
+    const g = new LoadGovernor({ targetLagMs: 150 });
+    submit(g, 0, 100, 5);
+    expect(g.tick(100)).toBe(50);
+    // Fresh and still here: held at the shortest, not lifted (a crowd of 100 is there).
+    for (let t = 100; t < 3000; t += 500) {
+      submit(g, t, 100, 5);
+      expect(g.tick(t + 500)).toBeNull();
+    }
+    expect(g.batchMs).toBe(50);
+
+    const few = new LoadGovernor({ targetLagMs: 150 });
+    submit(few, 0, 99, 5);
+    expect(few.tick(100)).toBeNull();
+    expect(few.batchMs).toBe(0);
   });
 
   it('a document whose editors were always few (12) is raised while stale, not lifted: the lift is for a crowd that left (K16, K20)', () => {
