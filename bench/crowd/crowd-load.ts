@@ -35,6 +35,14 @@ export interface CrowdRow {
   docs: number;
   ratePerClient: number;
   offered: number;
+  /**
+   * Keystrokes the generator made a second: under `offered` when its timers drift (its threads
+   * busy), which is then no lack of the server's. With `unackedAtEnd` (typed but not yet
+   * acknowledged when the window closed: in outboxes or in flight) it tells whether the server
+   * kept up with what was typed.
+   */
+  typedPerSec: number;
+  unackedAtEnd: number;
   appendedPerSec: number;
   p50: number;
   p99: number;
@@ -140,7 +148,7 @@ function call(w: Worker, cmd: string): Promise<{ report?: WorkerReport }> {
 /** Node 20's workers do not take `--import tsx` for a .ts entry: register tsx in the worker, then import it. */
 const boot = (file: string) => `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(new URL(file, import.meta.url).href)}); })`;
 
-export const sum = (rs: WorkerReport[], k: 'sent' | 'acked' | 'behind' | 'slowDowns') => rs.reduce((n, r) => n + r[k], 0);
+export const sum = (rs: WorkerReport[], k: 'typed' | 'sent' | 'acked' | 'behind' | 'slowDowns') => rs.reduce((n, r) => n + r[k], 0);
 
 /**
  * The thin clients of one document, in `workers` worker threads: `typists` typing `rate`
@@ -265,6 +273,8 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
       docs: 1,
       ratePerClient: o.rate,
       offered: o.typists * o.rate,
+      typedPerSec: Math.round((sum(after, 'typed') - sum(before, 'typed')) / elapsed),
+      unackedAtEnd: hocus ? -1 : sum(after, 'typed') - sum(after, 'acked'),
       appendedPerSec: Math.round(appended / elapsed),
       p50: Math.round(pct(lat, 50) * 10) / 10,
       p99: Math.round(pct(lat, 99) * 10) / 10,

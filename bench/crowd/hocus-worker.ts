@@ -103,6 +103,7 @@ function snapshot(): WorkerReport {
   const obs = clients.filter((c) => c.observer);
   return {
     latencies: latencies.slice(),
+    typed: clients.reduce((n, c) => n + c.sent, 0), // each keystroke is sent as it is made
     sent: clients.reduce((n, c) => n + c.sent, 0),
     acked: obs.reduce((n, c) => n + c.received, 0),
     behind: 0,

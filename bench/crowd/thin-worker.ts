@@ -41,6 +41,8 @@ export interface WorkerInput {
 
 export interface WorkerReport {
   readonly latencies: number[];
+  /** Keystrokes made (the generator's own rate: its timers drift when its threads are busy). */
+  readonly typed: number;
   readonly sent: number;
   readonly acked: number;
   readonly behind: number;
@@ -86,6 +88,7 @@ class ThinClient {
   batchMs = 0;
   lastSubmit = 0;
   acked = 0;
+  typed = 0;
   sent = 0;
   behind = 0;
   slowDowns = 0;
@@ -198,6 +201,7 @@ class ThinClient {
 
   type(): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.typed++;
     if (this.held === 0) this.heldT = now();
     this.held++;
     this.maybeFlush();
@@ -286,6 +290,7 @@ parentPort!.on('message', async (m: { cmd: 'open' | 'start' | 'measure' | 'stop'
 function snapshot(): WorkerReport {
     const report: WorkerReport = {
       latencies: latencies.slice(),
+      typed: clients.reduce((n, c) => n + c.typed, 0),
       sent: clients.reduce((n, c) => n + c.sent, 0),
       acked: clients.reduce((n, c) => n + c.acked, 0),
       behind: clients.reduce((n, c) => n + c.behind, 0) + watchers.reduce((n, w) => n + w.behind, 0),
