@@ -27,7 +27,7 @@
 /**
  * Longest wait the pacing adds, ms: the latency it may cost is bounded by it. At 400
  * connections or more it is what spaces the flushes: 20 rather than 50 cut the p99 at 200
- * typing + 800 watching from 111-114 ms to 64-75 ms for about a tenth of a core more
+ * typing + 800 watching from 111-114 ms to 64-78 ms in six quiet runs, for about a tenth of a core more
  * (docs/scale.md). A flush of up to 20 ms is still followed by a wait as long, so the server
  * spends at most half its time flushing until its flushes pass the cap.
  */
