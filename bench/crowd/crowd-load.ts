@@ -123,7 +123,7 @@ export function createDoc(url: string, docId: string): Promise<void> {
     const ws = new WebSocket(url);
     ws.on('error', reject);
     ws.on('open', () =>
-      ws.send(JSON.stringify({ type: 'hello', protocol: 3, docId, client: `${docId}-creator`, user: { name: 'c', color: '#000000' }, last: 0, token: testToken(docId), create: true })),
+      ws.send(JSON.stringify({ type: 'hello', protocol: 4, docId, client: `${docId}-creator`, user: { name: 'c', color: '#000000' }, last: 0, token: testToken(docId), create: true })),
     );
     ws.on('message', (_d, isBinary) => {
       if (!isBinary) return;
@@ -160,7 +160,8 @@ export class ThinCrowd {
   constructor(url: string, docId: string, o: { typists: number; watchers: number; rate: number; workers: number; tag: string; peer?: CrowdPeer; rampMs?: number; latencyOf?: string; wsWatchers?: boolean }) {
     const file = o.peer === 'hocuspocus' ? './hocus-worker.ts' : './thin-worker.ts';
     const total = o.typists + o.watchers;
-    const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${i}`);
+    // Fixed width, so that no name is a part of another: a typist finds its own name in a live frame's table of strings (thin-worker.ts).
+    const names = Array.from({ length: total }, (_, i) => `${o.tag}-${i < o.typists ? 't' : 'w'}${String(i).padStart(5, '0')}`);
     const observers = new Set<string>();
     for (let k = 0; k < 8 && k < o.typists; k++) observers.add(names[Math.floor((k * o.typists) / 8)]);
     for (let w = 0; w < o.workers; w++) {
@@ -255,7 +256,7 @@ export async function crowdRow(url: string, pid: number | undefined, o: CrowdOpt
       generatorEld.push(Math.round(Math.max(mainEld.max / 1e6, ...after.map((r) => r.eldMax))));
     }
     mainEld.disable();
-    if (o.lateFile !== undefined) writeFileSync(o.lateFile, JSON.stringify({ windows, late, generatorEld }));
+    if (o.lateFile !== undefined) writeFileSync(o.lateFile, JSON.stringify({ windows, late, generatorEld, paces: after.flatMap((r) => r.paces) }));
     const elapsed = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const serverCpu = cpuSeconds(pid) - s0;

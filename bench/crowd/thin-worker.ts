@@ -4,12 +4,12 @@
  * fixed rate. Thin on purpose, so that the generator is not what is measured:
  *
  *   - no client state: the base of a submit is the last seq the client has seen, read
- *     from the end of each text frame (`"seq":` of the last event or the ack) without
- *     parsing it; an insert at 0 is valid at any base, so nothing needs rebasing here;
+ *     from a live frame's header (its `end`) or an ack without decoding them; an insert at
+ *     0 is valid at any base, so nothing needs rebasing here;
  *   - each event carries its send time (`meta.t`, ms on the process's shared clock), and
- *     only a few observer clients parse frames, for the latency of others' events; the
- *     other typists look at a frame's bytes (its last seq, their own events) without
- *     making a string of it, and watchers do nothing with it but drain their socket;
+ *     only a few observer clients decode every frame, for the latency of others' events;
+ *     the other typists decode a frame only when their name is in it (to count their own
+ *     events), and watchers do nothing with it but drain their socket;
  *   - `slow-down` is obeyed: while it holds, a client keeps its keystrokes and sends them
  *     as one submit at most every `batchMs` and only when its previous submit is acked;
  *   - `behind` is counted; the stream resumes on its own when the socket drains.
@@ -17,7 +17,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { decodeServerFrame } from '../../shared/src/protocol/frames.js';
+import { FRAME_EVENTS, decodeServerFrame } from '../../shared/src/protocol/frames.js';
 import { RawWatcher } from './raw-watcher.js';
 
 export interface WorkerInput {
@@ -60,7 +60,8 @@ export interface WorkerReport {
 const now = () => performance.timeOrigin + performance.now();
 
 const ACK = Buffer.from('{"type":"ack"');
-const EVENTS = Buffer.from('{"type":"events"');
+/** Where a live frame's header says its last seq (frames.ts: `{"from":…,"end":…}`). */
+const END = Buffer.from('"end":');
 const SEQ = Buffer.from('"seq":');
 const startsWith = (b: Buffer, prefix: Buffer) => b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 
@@ -101,10 +102,10 @@ class ThinClient {
     readonly late: [number, number, string][],
     readonly typist: boolean,
   ) {
-    this.needle = Buffer.from(`"client":"${name}"`);
+    this.needle = Buffer.from(name);
   }
 
-  /** How this client's own events read in a frame. */
+  /** This client's name as it reads in a live frame's table of strings. */
   private readonly needle: Buffer;
 
   terminate(): void {
@@ -120,64 +121,75 @@ class ThinClient {
       });
       ws.on('open', () =>
         ws.send(
-          JSON.stringify({ type: 'hello', protocol: 3, docId: this.input.docId, client: this.name, user: { name: this.name, color: '#888888' }, last: 0, token: this.input.token }),
+          JSON.stringify({ type: 'hello', protocol: 4, docId: this.input.docId, client: this.name, user: { name: this.name, color: '#888888' }, last: 0, token: this.input.token }),
         ),
       );
       ws.on('message', (data: Buffer, isBinary) => {
-        if (isBinary) {
-          // The welcome: decoded once, for the head.
-          const r = decodeServerFrame(new Uint8Array(data.buffer, data.byteOffset, data.length));
-          if (r.ok && r.value.type === 'welcome') {
-            // The first, or the catch-up after `behind`: own events in it are acks.
-            for (const e of r.value.events) if (e.id.client === this.name && e.seq > this.seq) this.ackOne();
-            this.seq = r.value.head;
-            resolve();
-          }
-          return;
+        if (!isBinary) return this.text(data);
+        if (data[0] === FRAME_EVENTS) return this.events(data);
+        // The welcome: decoded once, for the head.
+        const r = decodeServerFrame(new Uint8Array(data.buffer, data.byteOffset, data.length));
+        if (r.ok && r.value.type === 'welcome') {
+          // The first, or the catch-up after `behind`: own events in it are acks.
+          for (const e of r.value.events) if (e.id.client === this.name && e.seq > this.seq) this.ackOne();
+          this.seq = r.value.head;
+          resolve();
         }
-        this.text(data);
       });
     });
   }
 
   /**
-   * A text frame, looked at as bytes: a watcher does nothing with an event frame (it only
-   * drains its socket), a typist reads the last seq and counts its own events without
-   * turning the frame into a string, and only the observers parse it.
+   * A live events frame (P25), looked at as bytes: a watcher does nothing with it (it only
+   * drains its socket); a typist reads the stream's end from the header, and looks for its
+   * own name (a block names each client once, in its table of strings): with one submit in
+   * flight that is its ack, with more it decodes the frame to count them (rare: slow-down
+   * allows one in flight). The observers decode every frame, for the others' latency.
    */
+  private events(b: Buffer): void {
+    if (!this.typist) return;
+    const at = b.indexOf(END, 0);
+    if (at >= 0 && at < 64) {
+      const end = readInt(b, at + END.length);
+      if (end > this.seq) this.seq = end;
+    }
+    if (!this.observer) {
+      if (this.inFlight === 0 || b.indexOf(this.needle) < 0) return this.maybeFlush();
+      // Each submit is one event, and only own events name this client: with one in flight,
+      // the name is that one. With more, the frame may hold several: decode it to count.
+      if (this.inFlight === 1) {
+        this.ackOne();
+        return this.maybeFlush();
+      }
+    }
+    const t = now();
+    const r = decodeServerFrame(new Uint8Array(b.buffer, b.byteOffset, b.length));
+    if (!r.ok || r.value.type !== 'events') {
+      this.errors.push(`${this.name}: undecodable events frame: ${r.ok ? r.value.type : r.error.message}`);
+      return;
+    }
+    for (const e of r.value.events) {
+      if (e.id.client === this.name) this.ackOne();
+      else if (this.observer && typeof e.meta?.t === 'number' && (this.input.latencyOf === undefined || e.id.client.startsWith(this.input.latencyOf))) {
+        const l = t - e.meta.t;
+        this.latencies.push(l);
+        if (l > 100 && this.late.length < 20_000) this.late.push([Math.round(t), Math.round(l), e.id.client]);
+      }
+    }
+    this.maybeFlush();
+  }
+
+  /** A text frame: an ack (of a duplicate), slow-down, behind or an error. */
   private text(b: Buffer): void {
-    const type = startsWith(b, ACK) ? 'ack' : startsWith(b, EVENTS) ? 'events' : '';
-    if (type !== '') {
+    if (startsWith(b, ACK)) {
       if (!this.typist) return;
       const at = b.lastIndexOf(SEQ);
       if (at >= 0) {
         const seq = readInt(b, at + SEQ.length);
         if (seq > this.seq) this.seq = seq;
       }
-      if (type === 'ack') {
-        this.ackOne();
-        this.maybeFlush();
-      } else if (this.observer) {
-        const t = now();
-        const msg = JSON.parse(b.toString('utf8')) as { events: { id: { client: string; clientSeq: number }; meta?: { t?: number } }[] };
-        for (const e of msg.events) {
-          if (e.id.client === this.name) this.ackOne();
-          else if (e.meta?.t !== undefined && (this.input.latencyOf === undefined || e.id.client.startsWith(this.input.latencyOf))) {
-            const l = t - e.meta.t;
-            this.latencies.push(l);
-            if (l > 100 && this.late.length < 20_000) this.late.push([Math.round(t), Math.round(l), e.id.client]);
-          }
-        }
-        this.maybeFlush();
-      } else {
-        // Own events arrive in the shared frame: count them without parsing the frame.
-        let i = 0;
-        while ((i = b.indexOf(this.needle, i)) >= 0) {
-          this.ackOne();
-          i += this.needle.length;
-        }
-        this.maybeFlush();
-      }
+      this.ackOne();
+      this.maybeFlush();
       return;
     }
     const s = b.toString('utf8');
@@ -245,7 +257,7 @@ const late: [number, number, string][] = [];
 const paces: [number, number][] = [];
 const clients = input.names.slice(0, input.typists).map((n) => new ThinClient(input, n, input.observers.includes(n), latencies, errors, late, true));
 // Watchers only drain their sockets: raw ones (raw-watcher.ts), unless a `ws` client is asked for.
-const hello = (n: string) => JSON.stringify({ type: 'hello', protocol: 3, docId: input.docId, client: n, user: { name: n, color: '#888888' }, last: 0, token: input.token });
+const hello = (n: string) => JSON.stringify({ type: 'hello', protocol: 4, docId: input.docId, client: n, user: { name: n, color: '#888888' }, last: 0, token: input.token });
 const watchers: { open(): Promise<void>; terminate(): void; behind: number }[] = input.names
   .slice(input.typists)
   .map((n) => (input.wsWatchers === true ? new ThinClient(input, n, false, latencies, errors, late, false) : new RawWatcher(input.url, hello(n), (m) => errors.push(`${n}: ${m}`))));

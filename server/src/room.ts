@@ -18,6 +18,7 @@ import {
   planWelcome,
   PROTOCOL_VERSION,
   encodeServerMessage,
+  encodeServerFrame,
   encodeWelcomeFrame,
   encodeHistoryFrame,
   type CommitItem as CoreCommitItem,
@@ -450,20 +451,24 @@ export class Room implements ClusterRoom {
     this.opts.cluster?.presence(this.docId, peer.client, peer.user, peer.cursor);
   }
 
-  /** Sends in order; a message sent to several peers (a broadcast, a relay) is encoded once. */
+  /**
+   * Sends in order; a message sent to several peers (a broadcast, a relay) is encoded once.
+   * Live `events` go out as binary frames (P25): bytes that `ws` writes to every socket as
+   * they are, where a string would be made into UTF-8 again for each receiver.
+   */
   private deliver(sends: readonly Send<Peer>[]): void {
     let last: ServerMessage | null = null;
-    let text = '';
-    let texts: Map<ServerMessage, string> | null = null;
+    let frame: string | Uint8Array = '';
+    let frames: Map<ServerMessage, string | Uint8Array> | null = null;
     for (const s of sends) {
       if (s.msg !== last) {
         // Runs of one message are the common case; a message that comes back after
         // another (a broadcast around a submitter's own stream) is looked up.
-        if (last !== null) (texts ??= new Map()).set(last, text);
+        if (last !== null) (frames ??= new Map()).set(last, frame);
         last = s.msg;
-        text = texts?.get(s.msg) ?? encodeServerMessage(s.msg);
+        frame = frames?.get(s.msg) ?? encodeServerFrame(s.msg);
       }
-      s.to.sendRaw(text);
+      s.to.sendRaw(frame);
     }
   }
 

@@ -18,7 +18,7 @@
  * code, errors received by code.
  */
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, FRAME_WELCOME, decodeServerFrame } from '../../../shared/src/index.js';
+import { PROTOCOL_VERSION, FRAME_WELCOME, decodeServerFrame, eventsFrameSpan } from '../../../shared/src/index.js';
 import { frameData } from './ws-client.js';
 import { Random } from '../../../shared/test/sim/random.js';
 import { BadFrames } from './bad-frames.js';
@@ -115,9 +115,12 @@ export async function attack(cfg: AttackConfig): Promise<AttackSummary> {
       // the fields it needs, by pattern, without parsing every broadcast.
       ws.on('message', (d, isBinary) => {
         if (isBinary) {
-          // A welcome or a history page (binary frames of blocks): a welcome is decoded in
-          // full and must decode; pages are only counted (their bytes would cost the machine).
+          // A welcome, a history page or live events (binary frames of blocks): a welcome is
+          // decoded in full and must decode; live events are read for their end only (P25),
+          // pages not at all (their bytes would cost the machine).
           const bytes = frameData(d, true) as Uint8Array;
+          const span = eventsFrameSpan(bytes);
+          if (span !== null) bad.head = Math.max(bad.head, span.end);
           if (bytes[0] !== FRAME_WELCOME) return;
           const r = decodeServerFrame(bytes);
           if (!r.ok) bump(sum.errors, `undecodable:${r.error.code}`);
@@ -131,10 +134,6 @@ export async function attack(cfg: AttackConfig): Promise<AttackSummary> {
         const text = String(d);
         const head = text.slice(0, 64);
         if (head.startsWith('{"type":"error"')) bump(sum.errors, /"code":"([a-z-]+)"/.exec(head)?.[1] ?? '?');
-        else if (head.startsWith('{"type":"events"')) {
-          const seqs = [...text.matchAll(/"seq":(\d+)/g)];
-          if (seqs.length > 0) bad.head = Math.max(bad.head, Number(seqs[seqs.length - 1][1]));
-        }
       });
       const frame = (): { data: string | Buffer; binary?: boolean } => {
         // (bad-frames' frames are all of one socket; the attacker mixes them with its own.)

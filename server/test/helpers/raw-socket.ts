@@ -16,7 +16,7 @@ import { editAccess } from './tokens.js';
 export class RawSocket {
   readonly messages: ServerMessage[] = [];
   closeCode: number | null = null;
-  /** The size of each binary frame received (the welcomes and history pages), in order. */
+  /** The size of each binary welcome and history page received, in order (live events frames are not counted). */
   readonly binarySizes: number[] = [];
   private readonly closed: Promise<number>;
   private wake: (() => void) | null = null;
@@ -27,18 +27,19 @@ export class RawSocket {
     ws.on('error', () => {});
     ws.on('message', (d, isBinary) => {
       // Text frames as they are (a test may send anything and read what comes back); binary
-      // ones (welcomes, history pages) through the frame decoder, which must accept them.
+      // ones (welcomes, history pages, live events) through the frame decoder, which must accept them.
+      let m: ServerMessage;
       if (isBinary) {
         const r = decodeServerFrame(frameData(d, true));
         if (!r.ok) throw new Error(`RawSocket: an undecodable binary frame: ${r.error.code}: ${r.error.message}`);
-        this.messages.push(r.value);
-        this.binarySizes.push((frameData(d, true) as Uint8Array).length);
+        m = r.value;
+        if (m.type !== 'events') this.binarySizes.push((frameData(d, true) as Uint8Array).length);
       } else {
-        const m = JSON.parse(String(d)) as ServerMessage;
-        this.messages.push(m);
-        if (m.type === 'events' && this.client !== null) {
-          for (const e of m.events) if (e.id.client === this.client) this.messages.push({ type: 'ack', id: e.id, seq: e.seq, time: e.time });
-        }
+        m = JSON.parse(String(d)) as ServerMessage;
+      }
+      this.messages.push(m);
+      if (m.type === 'events' && this.client !== null) {
+        for (const e of m.events) if (e.id.client === this.client) this.messages.push({ type: 'ack', id: e.id, seq: e.seq, time: e.time });
       }
       this.wake?.();
     });

@@ -1,27 +1,32 @@
 /**
- * The binary frames of the protocol: a welcome and a history page as encoded blocks.
+ * The binary frames of the protocol: the three messages that carry the log itself (a
+ * welcome, a history page and the live `events` of a commit turn) as encoded blocks.
  *
- * Why binary: these two messages carry the log itself, often a lot of it (a late joiner
- * walks the whole history), and as JSON an event costs about 130 bytes and a parse with
- * validation of every field. As blocks (shared/src/log/block) the same events cost a few
- * bytes each and decode in one pass, already checked. Every other message (acks, errors,
- * presence, live `events`) is small and frequent and stays a JSON text frame: a text
- * frame is decoded by `decodeServerMessage`, a binary one by this file, and
- * `decodeServerFrame` takes either, so a client's session sees the same `WelcomeMessage`
- * and `HistoryPageMessage` objects whichever way they came.
+ * Why binary: as JSON an event costs about 130-180 bytes and a parse with validation of
+ * every field; as a block (shared/src/log/block) it costs a few bytes to a few dozen and
+ * decodes in one pass, already checked. A welcome or a page is often a lot of log (a late
+ * joiner walks the whole history). A live frame is small, but it goes to every connection
+ * of the document once a commit turn: in a crowded document (issue 15) 500 typists meant
+ * ~450 MB/s of JSON through the server's sockets, each byte also made into UTF-8 once per
+ * receiver, validated by every receiver and scanned by it (spec P25). Every other message
+ * (acks, errors, presence, slow-down) stays a JSON text frame: a text frame is decoded by
+ * `decodeServerMessage`, a binary one by this file, and `decodeServerFrame` takes either,
+ * so a client's session sees the same message objects whichever way they came.
  *
  * Layout (all varints are the blocks' LEB128, bytes.ts):
  *
- *   kind (1 byte: FRAME_WELCOME or FRAME_HISTORY_PAGE) · header length · header (UTF-8
- *   JSON: the message's scalar fields plus `from`, where its events start) · number of
- *   event blocks · number of checkpoint blocks · the length of every block, events first ·
- *   CRC-32 of everything so far (4 bytes, little-endian) · the blocks, back to back
+ *   kind (1 byte: FRAME_WELCOME, FRAME_HISTORY_PAGE or FRAME_EVENTS) · header length ·
+ *   header (UTF-8 JSON: the message's scalar fields plus `from`, where its events start) ·
+ *   number of event blocks · number of checkpoint blocks · the length of every block,
+ *   events first · CRC-32 of everything so far (4 bytes, little-endian) · the blocks, back
+ *   to back
  *
  * The events are one or more event blocks that continue each other (the server sends the
  * cached blocks of whole chunks as they are and encodes only the partial ones, so a page
  * is mostly concatenated bytes); together they are exactly the seqs `from + 1 … end`
  * (`head` for a welcome). The checkpoints are checkpoint blocks: at most one for a welcome,
- * at `from`; for a page, those of `(from, end]`, in seq order.
+ * at `from`; for a page, those of `(from, end]`, in seq order; none in a live frame, whose
+ * events (at least one) are one block encoded without deflate (`LIVE_LEVEL`).
  *
  * Damage is refused, never read as other events: the CRC covers the header and the block
  * lengths, each block carries its own CRC, a block length that is off makes some block's
@@ -49,6 +54,15 @@ import {
 export const FRAME_WELCOME = 0x57;
 /** The first byte of a binary history page. */
 export const FRAME_HISTORY_PAGE = 0x48;
+/** The first byte of a live `events` frame (P25). */
+export const FRAME_EVENTS = 0x45;
+
+/**
+ * A live frame's block is not deflated: it is encoded once a commit turn and read at once,
+ * and deflate's two streams cost more time than the bytes they save are worth there
+ * (bench/results/live-frames-2026-12-06.md).
+ */
+export const LIVE_LEVEL = 0;
 
 /** What decoding a server frame may refuse: the JSON codes, and `bad-frame` for a binary frame. */
 export type FrameErrorCode = DecodeErrorCode | 'bad-frame';
@@ -63,6 +77,8 @@ const welcomeHeaderSchema = z.strictObject({
   head: seqNum,
   from: seqNum,
 });
+/** A live frame's fields: its events are `from < seq ≤ end`, at least one. */
+const eventsHeaderSchema = z.strictObject({ from: seqNum, end: seqNum });
 /** A page's scalar fields; its events are `from < seq ≤ end`. */
 const historyHeaderSchema = z.strictObject({
   reqId: seqNum,
@@ -71,6 +87,7 @@ const historyHeaderSchema = z.strictObject({
   end: seqNum,
 });
 export type WelcomeHeader = z.infer<typeof welcomeHeaderSchema>;
+export type EventsHeader = z.infer<typeof eventsHeaderSchema>;
 export type HistoryHeader = z.infer<typeof historyHeaderSchema>;
 
 /**
@@ -133,12 +150,42 @@ export function encodeHistoryFrame(header: HistoryHeader, blocks: FrameBlocks): 
 }
 
 /**
- * A server message as it goes on the wire: a welcome or a history page as a binary frame
- * (its events as one block), anything else as JSON text. The server builds the binary
- * frames from cached blocks instead (server/src/block-cache.ts); this is the reference
- * both must agree with.
+ * The live frame of a commit turn's events (P25): one block, not deflated. The events must
+ * be a contiguous run of at least one (the stream's next seqs); `encodeBlock` throws on
+ * anything else, a bug of the caller.
+ */
+export function encodeEventsFrame(events: readonly DocEvent[]): Uint8Array {
+  if (events.length === 0) throw new Error('encodeEventsFrame: an events frame carries at least one event');
+  const from = events[0].seq - 1;
+  return frame(FRAME_EVENTS, { from, end: from + events.length }, { events: [encodeBlock(events, { level: LIVE_LEVEL })], checkpoints: [] });
+}
+
+/**
+ * The seqs a live frame carries, `from < seq ≤ end`, read from its header alone (the
+ * blocks are not decoded, nor the header's checksum checked): for readers that only follow
+ * the stream's head, such as load generators. Null for any other frame or a damaged header.
+ */
+export function eventsFrameSpan(bytes: Uint8Array): EventsHeader | null {
+  if (bytes.length < 2 || bytes[0] !== FRAME_EVENTS) return null;
+  const r = new ByteReader(bytes, 1);
+  const json = r.take(r.uint());
+  if (r.failed) return null;
+  try {
+    const h = eventsHeaderSchema.safeParse(JSON.parse(utf8Strict.decode(json)));
+    return h.success ? h.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A server message as it goes on the wire: a welcome, a history page or live events as a
+ * binary frame (its events as one block), anything else as JSON text. The server builds
+ * welcomes and pages from cached blocks instead (server/src/block-cache.ts); this is the
+ * reference both must agree with.
  */
 export function encodeServerFrame(msg: ServerMessage): string | Uint8Array {
+  if (msg.type === 'events') return encodeEventsFrame(msg.events);
   if (msg.type === 'welcome') {
     const from = msg.checkpoint !== null ? msg.checkpoint.seq : msg.events.length > 0 ? msg.events[0].seq - 1 : msg.head;
     return encodeWelcomeFrame(
@@ -162,7 +209,7 @@ const bad = (message: string): { ok: false; error: CodedError<'bad-frame'> } => 
 
 /**
  * Decodes one frame from the server: text as JSON (`decodeServerMessage`), bytes as a
- * binary welcome or history page. Never throws; a damaged or cut-off frame is `bad-frame`.
+ * binary welcome, history page or live events. Never throws; a damaged or cut-off frame is `bad-frame`.
  */
 export function decodeServerFrame(data: string | Uint8Array): FrameResult {
   if (typeof data === 'string') return decodeServerMessage(data);
@@ -178,7 +225,7 @@ export function decodeServerFrame(data: string | Uint8Array): FrameResult {
 function decodeBinary(bytes: Uint8Array): FrameResult {
   if (bytes.length === 0) return bad('empty');
   const kind = bytes[0];
-  if (kind !== FRAME_WELCOME && kind !== FRAME_HISTORY_PAGE) return bad(`unknown kind ${kind}`);
+  if (kind !== FRAME_WELCOME && kind !== FRAME_HISTORY_PAGE && kind !== FRAME_EVENTS) return bad(`unknown kind ${kind}`);
   const r = new ByteReader(bytes, 1);
   const jsonLength = r.uint();
   const json = r.take(jsonLength);
@@ -238,6 +285,15 @@ function decodeBinary(bytes: Uint8Array): FrameResult {
     }
     const msg: WelcomeMessage = { type: 'welcome', protocol: h.data.protocol, docId: h.data.docId, role: h.data.role, head, checkpoint, events };
     return ok(msg);
+  }
+  if (kind === FRAME_EVENTS) {
+    const h = eventsHeaderSchema.safeParse(header);
+    if (!h.success) return bad(`events header: ${h.error.issues[0].message}`);
+    const run = checkRun(events, h.data.from, h.data.end);
+    if (run !== null) return bad(`events: ${run}`);
+    if (events.length === 0) return bad('events: no event');
+    if (checkpoints.length > 0) return bad(`events: ${checkpoints.length} checkpoints, a live frame has none`);
+    return ok({ type: 'events', events });
   }
   const h = historyHeaderSchema.safeParse(header);
   if (!h.success) return bad(`history-page header: ${h.error.issues[0].message}`);

@@ -23,7 +23,7 @@ import { type Result, type CodedError, ok, err } from '../result.js';
 import { TOKEN_PATTERN } from '../access/capability.js';
 
 /** Bumped on any change a peer of the previous version would misread. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Limits of the protocol; the server enforces them, the client stays inside them. */
 export const protocolLimits = {

@@ -122,7 +122,7 @@ export class RoomServer implements SimServer {
   }
 
   private deliver(sends: readonly Send<SimPeer>[]): void {
-    for (const s of sends) s.to.link.sendRaw(encodeServerMessage(s.msg));
+    for (const s of sends) s.to.link.sendRaw(encodeServerFrame(s.msg));
   }
 
   frame(link: ServerLink, raw: string): void {

@@ -30,14 +30,18 @@ function wellFormed(s: string): boolean {
   return native !== undefined ? native.call(s) : !loneSurrogate.test(s);
 }
 
+/** fflate's levels, and 0 for none. */
+export type DeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Writes `text` as the text column, deflated at `level` (fflate's 1-9; 9, the default, is
- * the smallest). The reader does not depend on the level.
+ * the smallest; 0 stores it as it is, for bytes that are sent once and read at once).
+ * The reader does not depend on the level.
  */
-export function writeChars(out: ByteWriter, text: string, level: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = 9): void {
+export function writeChars(out: ByteWriter, text: string, level: DeflateLevel = 9): void {
   let flags = 0;
   let raw: Uint8Array;
   if (wellFormed(text)) raw = encoder.encode(text);
@@ -51,8 +55,8 @@ export function writeChars(out: ByteWriter, text: string, level: 1 | 2 | 3 | 4 |
     }
   }
   let stored = raw;
-  if (raw.length > 32) {
-    const packed = deflateSync(raw, { level });
+  if (level > 0 && raw.length > 32) {
+    const packed = deflateSync(raw, { level: level as Exclude<DeflateLevel, 0> });
     if (packed.length < raw.length) {
       stored = packed;
       flags |= DEFLATED;

@@ -12,7 +12,7 @@ import { decodeOp } from '../../op/codec.js';
 import type { DocEvent, EventKind, EventMeta } from '../event.js';
 import { eventKinds } from '../event.js';
 import { ByteWriter, RleWriter } from './bytes.js';
-import { writeChars } from './chars.js';
+import { writeChars, type DeflateLevel } from './chars.js';
 import { EVENTS_BLOCK, seal } from './envelope.js';
 import {
   COLUMN_COUNT,
@@ -56,8 +56,20 @@ interface ClientState {
   cursor: number;
 }
 
+/**
+ * How hard the encoder packs. The store's blocks are written once and kept for good, so
+ * they are deflated at level 9 (the default). A live frame (spec P25) is encoded once a
+ * commit turn, sent at once and read at once: deflating a few dozen events costs more time
+ * (~0.1-0.6 ms, two deflate streams) than the bytes it saves are worth, so it is `0`,
+ * stored as it is. The reader does not depend on the level.
+ */
+export interface EncodeOptions {
+  readonly level?: DeflateLevel;
+}
+
 /** Encodes a run of events (see EventRun); throws if it is not one. */
-export function encodeBlock(events: EventRun): Uint8Array {
+export function encodeBlock(events: EventRun, opts: EncodeOptions = {}): Uint8Array {
+  const level = opts.level ?? 9;
   const n = events.length;
   if (n > MAX_BLOCK_EVENTS) throw new Error(`encodeBlock: ${n} events, a block holds at most ${MAX_BLOCK_EVENTS}`);
   const firstSeq = n > 0 ? events[0].seq : 0;
@@ -163,7 +175,7 @@ export function encodeBlock(events: EventRun): Uint8Array {
     columns.bytes(col.view());
   }
   const raw = columns.view();
-  const packed = raw.length > 64 ? deflateSync(raw, { level: 9 }) : raw;
+  const packed = level > 0 && raw.length > 64 ? deflateSync(raw, { level: level as Exclude<DeflateLevel, 0> }) : raw;
   const deflated = packed.length < raw.length;
 
   const out = new ByteWriter(64 + text.length + raw.length);
@@ -173,7 +185,7 @@ export function encodeBlock(events: EventRun): Uint8Array {
   out.uint(table.size);
   out.uint(text.length);
   out.uint(insertText.length);
-  writeChars(out, text);
+  writeChars(out, text, level);
   out.uint(raw.length);
   out.uint(deflated ? packed.length : raw.length);
   out.bytes(deflated ? packed : raw);

@@ -9,7 +9,7 @@
  */
 export { BLOCK_VERSION, crc32, type BlockErrorCode } from './envelope.js';
 export { MAX_BLOCK_EVENTS } from './event-layout.js';
-export { encodeBlock, type EventRun } from './event-encode.js';
+export { encodeBlock, type EventRun, type EncodeOptions } from './event-encode.js';
 export { decodeBlock, decodeColumns } from './event-decode.js';
 export { EventColumns, OpShape } from './event-columns.js';
 export { encodeCheckpointBlock, decodeCheckpointBlock, encodeCheckpointBlockSmallest } from './checkpoint-block.js';

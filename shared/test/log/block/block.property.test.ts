@@ -36,6 +36,18 @@ describe('event blocks, property', () => {
     );
   });
 
+  it('decodes the same run whatever the deflate level it was written at, 0 (stored) included (B5)', () => {
+    fc.assert(
+      fc.property(runArb, fc.constantFrom(0, 1, 6, 9) as fc.Arbitrary<0 | 1 | 6 | 9>, (run, level) => {
+        const bytes = encodeBlock(run, { level });
+        expect(unwrap(decodeBlock(bytes))).toStrictEqual(run);
+        // Level 0 stores text and columns as they are; any other level deflates only what gets smaller.
+        if (level === 0 && run.length > 0) expect(bytes.length).toBeGreaterThanOrEqual(encodeBlock(run).length);
+      }),
+      { seed: seed(SEED + 7), numRuns: 300 },
+    );
+  });
+
   it('round-trips logs that replay: traces and several authors, at any cut (L4, L6, B3)', () => {
     fc.assert(
       fc.property(logArb(200), fc.nat(), (log, cut) => {
