@@ -35,6 +35,15 @@
  * it, stale or not (K20): it would be asked soon anyway, and the time until then is a burst
  * that all its editors pipeline into.
  *
+ * A crowd is also asked before it types (K21): from the moment 100 or more editors are
+ * connected, the shortest interval is in force, whether or not they submit, and a joiner
+ * hears it with its welcome. The window that sees a crowd submitting comes a tenth of a
+ * second after its first submits, and in that time every editor of a crowd that starts
+ * together pipelines: at 500 typists each of those submits was rebased over the others'
+ * (8-17 ms a submit at first, measured by the server probe), and the backlog took the first
+ * two seconds to drain (p99 0.5-2 s over the row's window; with the interval in force from
+ * the start, 130-300 ms, bench/results/live-frames-2026-12-06.md).
+ *
  * And it falls at once when the crowd leaves (K20): when the editors submitting in a
  * window fall under a tenth of the most seen since it was asked, counted as editors per
  * interval (a window shorter than the interval sees only its share of them), the interval
@@ -73,6 +82,8 @@ export class LoadGovernor {
   private liftedAt: number | null = null;
   /** The most editors per interval seen in a window since the interval was asked (K20). */
   private crowd = 0;
+  /** Edit connections in the document now (K21), as the room last said. */
+  private connectedEditors = 0;
   private readonly windowMs: number;
   private readonly engageWindowMs: number;
   private readonly minSubmitters: number;
@@ -93,6 +104,23 @@ export class LoadGovernor {
     return this.batch;
   }
 
+  /** Editors connected that make a crowd (K20, K21): ten times the fewest a window counts. */
+  private get crowdSize(): number {
+    return 10 * this.minSubmitters;
+  }
+
+  /**
+   * The room now has `editors` edit connections (K21): a crowd of them is asked for the
+   * shortest interval at once, before any of them types. Returns the new interval when it
+   * changed, else null; fewer connected never changes it here (the windows lift it, K16).
+   */
+  connected(editors: number): number | null {
+    this.connectedEditors = editors;
+    if (this.batch !== 0 || editors < this.crowdSize) return null;
+    this.batch = this.minBatchMs;
+    return this.batch;
+  }
+
   /** A submit from `client` arrived at `now`, `lagMs` stale. */
   submitted(client: string, lagMs: number, now: number): void {
     if (this.windowStart === null) this.windowStart = now;
@@ -109,7 +137,9 @@ export class LoadGovernor {
     const lags = this.lags.sort((a, b) => a - b);
     const median = lags[Math.floor(lags.length / 2)];
     const counts = this.submitters.size >= this.minSubmitters;
-    const crowded = this.submitters.size >= 10 * this.minSubmitters;
+    const crowded = this.submitters.size >= this.crowdSize;
+    // A crowd connected (K21) is never lifted to none, whether or not it submits now.
+    const crowdConnected = this.connectedEditors >= this.crowdSize;
     // Under an interval longer than the window, an editor submits in only some windows.
     const editors = this.submitters.size * Math.max(1, this.batch / (now - this.windowStart));
     this.windowStart = null;
@@ -121,7 +151,7 @@ export class LoadGovernor {
       // The crowd left (K20): down to the shortest interval at once, and never raised while
       // it is gone; lifted when fresh, by the rule below.
       const fresh = !counts || median < this.opts.targetLagMs / 3;
-      next = this.batch > this.minBatchMs ? this.minBatchMs : fresh ? 0 : this.batch;
+      next = this.batch > this.minBatchMs ? this.minBatchMs : fresh && !crowdConnected ? 0 : this.batch;
     } else if (this.batch === 0 && crowded) {
       // A crowd of 100 or more is asked for the shortest interval as soon as it is seen (K20),
       // before its submits are stale: at 500 typists starting at once the first second, before
@@ -136,7 +166,7 @@ export class LoadGovernor {
       // editors pipelines a submit a keystroke again, and the backlog that makes is what
       // fresh typists waited behind after a flood (measured: lifted 0.5 s before the stop,
       // asked again at once, and back at 2 s 3.4 s after it).
-      const crowdHere = this.crowd >= 10 * this.minSubmitters && editors >= this.crowd / 10;
+      const crowdHere = (this.crowd >= this.crowdSize && editors >= this.crowd / 10) || crowdConnected;
       next = this.batch / 4 < this.minBatchMs ? (crowdHere ? this.minBatchMs : 0) : Math.round(this.batch / 4);
     }
     if (next === this.batch) return null;

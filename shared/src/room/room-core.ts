@@ -96,6 +96,8 @@ export class RoomCore<P extends RoomPeer> {
   /** Connections that fell behind (send budget), with the seq their stream stopped after. */
   private readonly behindAt = new Map<P, number>();
   private readonly governor: LoadGovernor | null;
+  /** Edit connections among the members (K21). */
+  private editors = 0;
   /** Recent commit turns: the last seq of each and when its first event was sequenced, oldest first (staleness). */
   private readonly turns: { last: number; time: number }[] = [];
 
@@ -187,6 +189,13 @@ export class RoomCore<P extends RoomPeer> {
     }
     this.members.add(peer);
     this.relay(peer, { type: 'presence', client: peer.client, user: peer.user, cursor: peer.cursor }, sends);
+    if (peer.role === 'edit') {
+      this.editors++;
+      // The crowd's 100th editor asks the interval of everyone already here (K21); the
+      // newcomer hears it below, after its welcome, like any joiner while one holds.
+      const asked = this.governor?.connected(this.editors) ?? null;
+      if (asked !== null) for (const p of this.members) if (p !== peer && p.role === 'edit' && !this.behindAt.has(p)) sends.push({ to: p, msg: { type: 'slow-down', batchMs: asked } });
+    }
     const batchMs = this.governor?.batchMs ?? 0;
     if (batchMs > 0 && peer.role === 'edit') sends.push({ to: peer, msg: { type: 'slow-down', batchMs } });
     return ok({ welcome: plan.value, sends });
@@ -196,6 +205,7 @@ export class RoomCore<P extends RoomPeer> {
   leave(peer: P): Send<P>[] {
     if (!this.members.delete(peer)) return [];
     this.behindAt.delete(peer);
+    if (peer.role === 'edit') this.governor?.connected(--this.editors);
     for (const p of this.members) if (p.client === peer.client) return [];
     const sends: Send<P>[] = [];
     this.relay(peer, { type: 'presence-leave', client: peer.client }, sends);

@@ -1,6 +1,6 @@
 /**
- * The load governor on its own (K16, K19, K20): a crowd of 100 or more is asked for the
- * shortest interval as soon as it is seen; when the crowd that made it ask for
+ * The load governor on its own (K16, K19, K20, K21): a crowd of 100 or more is asked for the
+ * shortest interval as soon as it is seen, or as soon as it is connected; when the crowd that made it ask for
  * batching leaves, the interval is lifted at once instead of by quarters; under a steady
  * crowd batching at the longest interval, where each window sees only a quarter of the
  * editors, it is not.
@@ -124,5 +124,33 @@ describe('load governor (K16, K19, K20)', () => {
     t += 500;
     submit(g, t, 10, 400);
     expect(g.tick(t + 500)).toBe(200);
+  });
+
+  it('100 editors connected are asked for the shortest interval before any types; idle, they keep it; 99 are not asked; once fewer than 100 are connected, fresh windows lift it (K21)', () => {
+    const g = new LoadGovernor({ targetLagMs: 150 });
+    for (let n = 1; n < 100; n++) expect(g.connected(n)).toBeNull();
+    expect(g.batchMs).toBe(0);
+    expect(g.connected(100)).toBe(50);
+    expect(g.connected(140)).toBeNull();
+    // Nobody types: no window closes, nothing changes.
+    expect(g.tick(5000)).toBeNull();
+    expect(g.batchMs).toBe(50);
+    // A few of them type, fresh: the crowd is connected, so it is held at 50, not lifted.
+    let t = 5000;
+    for (let w = 0; w < 6; w++, t += 500) {
+      submit(g, t, 12, 5);
+      expect(g.tick(t + 500)).toBeNull();
+    }
+    expect(g.batchMs).toBe(50);
+    // Stale, they are raised as any editors are (K16).
+    submit(g, t, 12, 400);
+    expect(g.tick(t + 500)).toBe(100);
+    t += 500;
+    // The crowd goes: fresh windows lift it by quarters, then to none.
+    expect(g.connected(12)).toBeNull();
+    submit(g, t, 12, 5);
+    expect(g.tick(t + 500)).toBe(0);
+    expect(g.connected(99)).toBeNull();
+    expect(g.batchMs).toBe(0);
   });
 });

@@ -423,6 +423,22 @@ describe('room core: a connection past its send budget, and slow-down', () => {
     expect(kinds(s.room.committed([it4], () => false))).toEqual(['a:events 4', 'slow:events 4']);
   });
 
+  it('asks a crowd to batch as its 100th editor joins, before anyone types: everyone already here, and the newcomer after its welcome; viewers never (K21, P22)', () => {
+    const room = new RoomCore<TestPeer>('d', new MemoryLog(), { checkpointEvery: 1000, targetLagMs: 150 });
+    const viewers = Array.from({ length: 50 }, (_, i) => peer(`v${i}`, `v${i}`, 'view'));
+    for (const v of viewers) expect(unwrap(room.join(v, 0)).sends.filter((x) => x.msg.type === 'slow-down')).toEqual([]);
+    const editors = Array.from({ length: 100 }, (_, i) => peer(`e${i}`));
+    for (const e of editors.slice(0, 99)) expect(unwrap(room.join(e, 0)).sends.filter((x) => x.msg.type === 'slow-down')).toEqual([]);
+    expect(room.batchMs).toBe(0);
+    const hundredth = unwrap(room.join(editors[99], 0)).sends.filter((x) => x.msg.type === 'slow-down');
+    expect(hundredth.map((x) => x.to.name).sort()).toEqual(editors.map((e) => e.name).sort());
+    expect(new Set(hundredth.map((x) => JSON.stringify(x.msg)))).toEqual(new Set([JSON.stringify({ type: 'slow-down', batchMs: 50 })]));
+    expect(room.batchMs).toBe(50);
+    // The 101st hears it with its welcome, as any joiner while one holds; nobody else hears it again.
+    const late = unwrap(room.join(peer('e100'), 0)).sends.filter((x) => x.msg.type === 'slow-down');
+    expect(late.map((x) => x.to.name)).toEqual(['e100']);
+  });
+
   it('notices a sudden crowd within a tenth of a second while nothing is asked, and then measures over half a second (K16, K19)', () => {
     const log = new MemoryLog();
     const room = new RoomCore<TestPeer>('d', log, { checkpointEvery: 1000, targetLagMs: 150 });
