@@ -19,7 +19,7 @@ import { encodeClientMessage, type ClientMessage } from '../../../shared/src/ind
 /** The parts of the browser WebSocket used here (the `ws` package fits too, in tests). */
 export interface SocketLike {
   readonly readyState: number;
-  /** Set to 'arraybuffer': welcomes and history pages are binary frames, read synchronously. */
+  /** Set to 'arraybuffer': welcomes, history pages and live events are binary frames, read synchronously. */
   binaryType?: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;

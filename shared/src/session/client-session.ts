@@ -254,8 +254,8 @@ export class ClientSession {
   }
 
   /**
-   * One frame from the server, as received: text (JSON) or bytes (a binary welcome or
-   * history page). `now`: the shell's clock (for an ack without `time`).
+   * One frame from the server, as received: text (JSON) or bytes (a binary welcome,
+   * history page or live events, P25). `now`: the shell's clock (for an ack without `time`).
    */
   receive(raw: string | Uint8Array, now: number): SessionEffect[] {
     if (this.conn !== 'open') return [];
