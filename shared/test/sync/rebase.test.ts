@@ -59,6 +59,8 @@ describe('rebase', () => {
       const want = naive(pending, remote);
       expect({ seed, ...got }).toEqual({ seed, ...want });
       expect({ seed, pending: rebasePending(pending, remote) }).toEqual({ seed, pending: want.pending });
+      // One pending op (the sequencer's common case has its own path), over the whole run.
+      if (pending.length > 0) expect({ seed, one: rebasePending(pending.slice(0, 1), remote) }).toEqual({ seed, one: naive(pending.slice(0, 1), remote).pending });
       // And the result converges (TP1 over sequences).
       const a = [...remote, ...got.pending].reduce((d, op) => unwrap(applyToString(d, op)), doc);
       const b = [...pending, ...got.remote].reduce((d, op) => unwrap(applyToString(d, op)), doc);
@@ -98,6 +100,7 @@ describe('rebase', () => {
       const want = naive(pending, remote);
       expect({ seed, ...got }).toEqual({ seed, ...want });
       expect({ seed, pending: rebasePending(pending, remote) }).toEqual({ seed, pending: want.pending });
+      for (const p of pending.slice(0, 8)) expect({ seed, one: rebasePending([p], remote) }).toEqual({ seed, one: naive([p], remote).pending });
     }
   });
 });
