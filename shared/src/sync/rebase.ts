@@ -152,6 +152,17 @@ interface Moving {
 
 function moving(op: Op): Moving {
   const lead = op.length > 0 && typeof op[0] === 'number' ? op[0] : 0;
+  measureOp(op, lead);
+  const first = op[lead > 0 ? 1 : 0];
+  return { op, shift: 0, lead, span: opSpan, delta: opDelta, ins: typeof first === 'string' };
+}
+
+/** What `measureOp` found: a Moving's `span` and `delta` (module state, so no object is made for them). */
+let opSpan = 0;
+let opDelta = 0;
+
+/** Sets `opSpan` and `opDelta` for `op`, whose leading retain is `lead` (0: none). */
+function measureOp(op: Op, lead: number): void {
   let span = 0;
   let delta = 0;
   for (let i = lead > 0 ? 1 : 0; i < op.length; i++) {
@@ -163,8 +174,8 @@ function moving(op: Op): Moving {
       delta -= c.d.length;
     }
   }
-  const first = op[lead > 0 ? 1 : 0];
-  return { op, shift: 0, lead, span, delta, ins: typeof first === 'string' };
+  opSpan = span;
+  opDelta = delta;
 }
 
 /** The op a Moving stands for. */
@@ -228,17 +239,9 @@ function one(op: Op, remote: readonly Op[]): Op {
     // An empty op changes nothing, and meets nothing.
     if (r.length === 0 || p.op.length === 0) continue;
     const rl = typeof r[0] === 'number' ? r[0] : 0;
-    let span = 0;
-    let delta = 0;
-    for (let i = rl > 0 ? 1 : 0; i < r.length; i++) {
-      const c = r[i];
-      if (typeof c === 'number') span += c;
-      else if (typeof c === 'string') delta += c.length;
-      else {
-        span += c.d.length;
-        delta -= c.d.length;
-      }
-    }
+    measureOp(r, rl);
+    const span = opSpan;
+    const delta = opDelta;
     const pl = p.lead + p.shift;
     // p wholly before r, or inserting at r's start (it goes first): p stays.
     if (pl + p.span < rl || (p.span === 0 && pl === rl)) continue;
