@@ -7,8 +7,8 @@
  * decodes in one pass, already checked. A welcome or a page is often a lot of log (a late
  * joiner walks the whole history). A live frame is small, but it goes to every connection
  * of the document once a commit turn: in a crowded document (issue 15) 500 typists meant
- * ~450 MB/s of JSON through the server's sockets, each byte also made into UTF-8 once per
- * receiver, validated by every receiver and scanned by it (spec P25). Every other message
+ * ~450 MB/s of JSON through the server's sockets, each frame also made into UTF-8 again for
+ * every receiver and validated by every receiver (spec P25). Every other message
  * (acks, errors, presence, slow-down) stays a JSON text frame: a text frame is decoded by
  * `decodeServerMessage`, a binary one by this file, and `decodeServerFrame` takes either,
  * so a client's session sees the same message objects whichever way they came.

@@ -41,8 +41,8 @@
  * second after its first submits, and in that time every editor of a crowd that starts
  * together pipelines: at 500 typists each of those submits was rebased over the others'
  * (8-17 ms a submit at first, measured by the server probe), and the backlog took the first
- * two seconds to drain (p99 0.5-2 s over the row's window; with the interval in force from
- * the start, 130-300 ms, bench/results/live-frames-2026-12-06.md).
+ * seconds to drain (the row's p99 up to 2 s; with the interval in force from the start,
+ * 130-320 ms, bench/results/live-frames-2026-12-06.md).
  *
  * And it falls at once when the crowd leaves (K20): when the editors submitting in a
  * window fall under a tenth of the most seen since it was asked, counted as editors per

@@ -59,9 +59,9 @@ interface ClientState {
 /**
  * How hard the encoder packs. The store's blocks are written once and kept for good, so
  * they are deflated at level 9 (the default). A live frame (spec P25) is encoded once a
- * commit turn, sent at once and read at once: deflating a few dozen events costs more time
- * (~0.1-0.6 ms, two deflate streams) than the bytes it saves are worth, so it is `0`,
- * stored as it is. The reader does not depend on the level.
+ * commit turn, sent at once and read at once: deflating it (two streams) about doubled the
+ * time to encode one of 1-100 events (0.04-0.35 ms more, bench/live-frames.ts), so it is
+ * `0`, stored as it is. The reader does not depend on the level.
  */
 export interface EncodeOptions {
   readonly level?: DeflateLevel;
