@@ -3,14 +3,14 @@
  * fake-indexeddb for the local store and the `ws` package's WebSocket in place of the
  * browser's. The network's online/offline state and Web Locks are test doubles.
  */
-import { editAccess } from '../../server/test/helpers/tokens.js';
+import { editAccess, testToken } from '../../server/test/helpers/tokens.js';
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { startServer, type RunningServer } from '../../server/src/http.js';
 import { MemoryLogStore } from '../../server/src/store/memory-log-store.js';
 import { silentLogger, type SyncOptions } from '../../server/src/options.js';
-import { opFromSplice, replay, type Op } from '../../shared/src/index.js';
+import { PROTOCOL_VERSION, opFromSplice, replay, type Op } from '../../shared/src/index.js';
 import { LocalStore, type DocWrite } from '../src/local/local-store.js';
 import { SyncClient, diffChange, type SocketLike } from '../src/sync/sync-client.js';
 import { Locks, Network, settled, sleep, waitFor } from './helpers/sync-harness.js';
@@ -355,6 +355,30 @@ describe('SyncClient', () => {
     await serve(mem, {}, port);
     await waitFor(() => settled(a) && a.state.confirmedSeq === 6, 'resynced');
     expect(replay(null, await mem.range('doc', 0, 6)).toString()).toBe('abcdef');
+  });
+
+  it('shows slow while a crowd of 100 editors is asked to batch, and its typing still goes through (K21, P22, issue 15)', async () => {
+    const { url, store } = await serve();
+    const c = await open(url);
+    await waitFor(() => c.getSnapshot().status === 'online', 'online');
+    // 99 more editors of the document (plain sockets that only say hello): the 100th join asks everyone for 50 ms.
+    const others: WebSocket[] = [];
+    for (let i = 0; i < 99; i++) {
+      const ws = new WebSocket(url);
+      others.push(ws);
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, docId: 'doc', client: `crowd-${i}`, user: { name: `c${i}`, color: '#000000' }, last: 0, token: testToken('doc') })));
+    }
+    try {
+      await waitFor(() => c.getSnapshot().status === 'slow', 'slow');
+      type(c, 0, 'typed while slow');
+      await waitFor(() => c.getSnapshot().pending === 0, 'everything acknowledged');
+      expect(c.getSnapshot().status).toBe('slow');
+      expect(c.text()).toBe('typed while slow');
+      const log = await store.range('doc', 0, await store.head('doc'));
+      expect(replay(null, log).toString()).toBe('typed while slow');
+    } finally {
+      for (const ws of others) ws.terminate();
+    }
   });
 
   it('diffChange keeps the common prefix and suffix and surrogate pairs whole', async () => {
