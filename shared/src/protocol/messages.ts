@@ -253,6 +253,14 @@ export const behindSchema = z.object({ type: z.literal('behind'), at: seqNum });
  * submit every `batchMs` and only once the previous one is confirmed, keeping the rest in the
  * outbox; 0 lifts it (P22).
  */
+/**
+ * The shortest interval a server asks editors to batch at (K16): a crowd is held at it
+ * (K20, K21). At typing speed (ten keystrokes a second) it delays no keystroke a person
+ * would notice; what it changes is one submit in flight per editor. So a client shows `slow`
+ * only for a longer interval (P22).
+ */
+export const SHORTEST_BATCH_MS = 50;
+
 export const slowDownSchema = z.object({ type: z.literal('slow-down'), batchMs: z.int().nonnegative().max(60_000) });
 /** The links were replaced: the old tokens give nothing from now on. */
 export const linksRotatedSchema = z.object({ type: z.literal('links-rotated'), reqId: z.int().nonnegative() });

@@ -58,6 +58,8 @@
  * to 2 s on that burst.
  */
 
+import { SHORTEST_BATCH_MS } from '../protocol/messages.js';
+
 export interface LoadGovernorOptions {
   /** Median staleness of submits above which editors are asked to batch more, ms. */
   readonly targetLagMs: number;
@@ -95,7 +97,7 @@ export class LoadGovernor {
     this.windowMs = opts.windowMs ?? 500;
     this.engageWindowMs = opts.engageWindowMs ?? 100;
     this.minSubmitters = opts.minSubmitters ?? 10;
-    this.minBatchMs = opts.minBatchMs ?? 50;
+    this.minBatchMs = opts.minBatchMs ?? SHORTEST_BATCH_MS;
     this.maxBatchMs = opts.maxBatchMs ?? 2000;
   }
 

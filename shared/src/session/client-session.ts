@@ -50,6 +50,7 @@ import type { DocEvent, EventId, EventKind, EventMeta, LocalEvent } from '../log
 import { ClientState, type ClientErrorCode, type LiveChange } from '../sync/client-state.js';
 import {
   PROTOCOL_VERSION,
+  SHORTEST_BATCH_MS,
   protocolLimits,
   type ClientMessage,
   type HistoryPageMessage,
@@ -166,11 +167,12 @@ export class ClientSession {
 
   /**
    * The server is overloaded for this client (P21, P22): it said the connection fell
-   * behind (until the welcome that catches it up), or asked editors to batch. Typing goes
-   * on; the sync status shows `slow`.
+   * behind (until the welcome that catches it up), or asked editors to batch at longer than
+   * the shortest interval (the one a crowd is held at, K20, K21, which delays no keystroke a
+   * person would notice). Typing goes on; the sync status shows `slow`.
    */
   get slow(): boolean {
-    return this.behindAt !== null || this.batchMsNow > 0;
+    return this.behindAt !== null || this.batchMsNow > SHORTEST_BATCH_MS;
   }
 
   /**

@@ -8,7 +8,7 @@ import { ClientSession } from '../../src/session/client-session.js';
 import type { SessionEffect } from '../../src/session/effects.js';
 import { backoffDelay, isFatalError } from '../../src/session/resync.js';
 import { ClientState } from '../../src/sync/client-state.js';
-import { PROTOCOL_VERSION, type ClientMessage, type ServerMessage } from '../../src/protocol/messages.js';
+import { PROTOCOL_VERSION, SHORTEST_BATCH_MS, type ClientMessage, type ServerMessage } from '../../src/protocol/messages.js';
 import { encodeServerFrame } from '../../src/protocol/frames.js';
 import type { DocEvent } from '../../src/log/event.js';
 import type { Checkpoint } from '../../src/log/checkpoint.js';
@@ -203,6 +203,22 @@ describe('client session', () => {
     // Lifted: not slow, and several submits may fly again.
     s.take({ type: 'slow-down', batchMs: 0 }, 4);
     expect(s.slow).toBe(false);
+  });
+
+  it('at the shortest interval (a crowd held at 50 ms, K21) keeps one submit in flight but is not slow: no keystroke waits noticeably (P22)', () => {
+    const s = session(undefined, 100);
+    s.opened(user);
+    s.take(welcome(null, [], 0), 1);
+    s.take({ type: 'slow-down', batchMs: SHORTEST_BATCH_MS }, 2);
+    expect(s.batchMs).toBe(50);
+    expect(s.slow).toBe(false);
+    expect(s.edit(['a']).ok).toBe(true);
+    expect(sent(s.pump())).toHaveLength(1);
+    expect(s.edit(['b']).ok).toBe(true);
+    expect(sent(s.pump())).toEqual([]);
+    // Longer than the shortest: slow.
+    s.take({ type: 'slow-down', batchMs: 2 * SHORTEST_BATCH_MS }, 3);
+    expect(s.slow).toBe(true);
   });
 
   it('is slow from behind until the welcome that catches it up, and takes that welcome like a continuation of the stream (P21)', () => {
