@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/http';
 import { MemoryLogStore } from '../src/store/memory-log-store';
 import { silentLogger, type SyncOptions } from '../src/options';
-import { err, PROTOCOL_VERSION, type DocEvent, type Result } from '../../shared/src/index';
+import WebSocket from 'ws';
+import { err, decodeServerFrame, eventsFrameSpan, FRAME_EVENTS, FRAME_WELCOME, PROTOCOL_VERSION, type DocEvent, type Result } from '../../shared/src/index';
 import { Random } from '../../shared/test/sim/random';
 import { WsClient } from './helpers/ws-client';
 import { editAccess } from './helpers/tokens';
@@ -86,6 +87,48 @@ afterEach(async () => {
 });
 
 describe('sync endpoint (in-process)', () => {
+  it('sends a commit turn to every connection, the submitter too, as one binary live frame of the same bytes that decodes to the events (P25, P5)', async () => {
+    const { url } = await serve(new MemoryLogStore());
+    /** A socket that keeps every frame after its welcome as it came: bytes or text. */
+    const raw = async (name: string) => {
+      const ws = new WebSocket(url);
+      const frames: { data: Buffer; binary: boolean }[] = [];
+      let welcomed = false;
+      await new Promise<void>((resolve, reject) => {
+        ws.once('error', reject);
+        ws.on('message', (d: Buffer, binary) => {
+          if (!welcomed && binary && d[0] === FRAME_WELCOME) {
+            welcomed = true;
+            resolve();
+          } else if (welcomed) frames.push({ data: d, binary });
+        });
+        ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, docId: 'live', client: name, user: { name, color: '#123' }, last: 0, ...editAccess('live') })));
+      });
+      return { ws, frames };
+    };
+    const a = await raw('a');
+    const b = await raw('b');
+    try {
+      a.ws.send(JSON.stringify({ type: 'submit', base: 0, events: [{ id: { client: 'a', clientSeq: 1 }, author: 'a', op: ['hi'], kind: 'edit' }, { id: { client: 'a', clientSeq: 2 }, author: 'a', op: [2, '!'], kind: 'edit' }] }));
+      const live = (f: { data: Buffer; binary: boolean }[]) => f.find((x) => x.binary && x.data[0] === FRAME_EVENTS);
+      for (let i = 0; i < 200 && (live(a.frames) === undefined || live(b.frames) === undefined); i++) await sleep(10);
+      const fa = live(a.frames)!;
+      const fb = live(b.frames)!;
+      expect(fa.data.equals(fb.data)).toBe(true);
+      // Nothing of the stream went as text.
+      expect([...a.frames, ...b.frames].filter((x) => !x.binary && x.data.toString().startsWith('{"type":"events"'))).toEqual([]);
+      const r = decodeServerFrame(new Uint8Array(fa.data));
+      expect(r.ok && r.value.type === 'events' && r.value.events.map((e) => [e.seq, e.id.clientSeq, e.op])).toEqual([
+        [1, 1, ['hi']],
+        [2, 2, [2, '!']],
+      ]);
+      expect(eventsFrameSpan(new Uint8Array(fa.data))).toEqual({ from: 0, end: 2 });
+    } finally {
+      a.ws.terminate();
+      b.ws.terminate();
+    }
+  });
+
   it('converges a few typists; the room is unloaded when the last one leaves', async () => {
     const store = new MemoryLogStore();
     const { srv, url } = await serve(store);
