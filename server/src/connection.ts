@@ -212,7 +212,9 @@ export class Connection extends Transport implements Peer {
     }
     if (!joined.ok) {
       this.host.releaseRoom(room);
-      this.sendError(joined.error.code, joined.error.message, CloseCode.policy);
+      // base-ahead: the client's state is not of this log (fatal, P15); store-failed: the room
+      // could not catch up to the client yet, and the client re-syncs after its backoff (P8).
+      this.sendError(joined.error.code, joined.error.message, joined.error.code === 'base-ahead' ? CloseCode.policy : undefined);
       return ok(null);
     }
     this.room = room;

@@ -40,6 +40,7 @@ import {
   type Result,
   type RemoteClient,
   ok,
+  err,
 } from '../../shared/src/index.js';
 import type { LogStore } from './store/log-store.js';
 import type { Logger } from './options.js';
@@ -190,8 +191,13 @@ export class Room implements ClusterRoom {
    * Adds `peer` and sends its welcome and the presence messages; refuses a `last` beyond
    * the committed head. Rejects if the store does, before anything changed.
    */
-  async join(peer: Peer, last: number): Promise<Result<null, CodedError<'base-ahead'>>> {
-    if (last > this.core.committedHead) await this.catchUpTo(last);
+  async join(peer: Peer, last: number): Promise<Result<null, CodedError<'base-ahead' | 'store-failed'>>> {
+    if (last > this.core.committedHead && !(await this.catchUpTo(last)) && last > this.core.committedHead) {
+      // The log has `last` but this room could not reach it in time: its own commit was still
+      // in flight after every wait (a database restarting under it). Not the client's state
+      // being foreign to this log (base-ahead, fatal): it tries again after its backoff.
+      return err('store-failed', `the server has not caught up to seq ${last} of this document yet (it is at ${this.core.committedHead}); re-sync`);
+    }
     return this.reads.run(() => {
       // The welcome's frame is built (the one step that may read the store) before the core
       // adds the peer, so a failing (or missing) read leaves the room as it was.
@@ -221,14 +227,15 @@ export class Room implements ClusterRoom {
    * log's head and adopts what it lacks before the welcome decides; only a log that really
    * is shorter refuses it (base-ahead, P15). While this room's own commit is in flight it
    * waits for it (a few times 25 ms). A single node's log never runs ahead of its room:
-   * one head read, then the refusal as before.
+   * one head read, then the refusal as before. True when the log really is shorter than
+   * `last` (the welcome then refuses it); false otherwise, caught up or not.
    */
-  private async catchUpTo(last: number): Promise<void> {
+  private async catchUpTo(last: number): Promise<boolean> {
     for (let i = 0; i < 40 && last > this.core.committedHead; i++) {
       const head = await this.opts.store.head(this.docId);
-      if (head < last) return;
+      if (head < last) return true;
       const plan = this.heardCommit(head);
-      if (plan === null) return;
+      if (plan === null) return false;
       if (plan === 'wait') {
         await new Promise((r) => setTimeout(r, 25));
         continue;
@@ -237,6 +244,7 @@ export class Room implements ClusterRoom {
       const now = this.catchUpPlan();
       if (now !== null && now !== 'wait' && events.some((e) => e.seq === now.from + 1)) this.adoptRemote(events);
     }
+    return false;
   }
 
   /** A connection that fell behind has drained: its welcome from where its stream stopped, then presence. */

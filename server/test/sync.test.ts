@@ -252,6 +252,35 @@ describe('sync endpoint (in-process)', () => {
     expect(await store.head('doc')).toBe(10);
   });
 
+  it('a hello from beyond the room while its own commit is stuck gets store-failed (it re-syncs), not the fatal base-ahead; once caught up it joins (P15, P8)', async () => {
+    const store = new SlowStore();
+    store.delayMs = 0;
+    const { url } = await serve(store);
+    const { sock: a } = await RawSocket.join(url, 'doc', 'a');
+    a.sendJson({ type: 'submit', base: 0, events: [{ id: { client: 'a', clientSeq: 1 }, author: 'a', op: ['x'], kind: 'edit' }] });
+    await a.next('ack');
+    // The room's next commit hangs (a database restarting under it) …
+    store.delayMs = 2500;
+    a.sendJson({ type: 'submit', base: 1, events: [{ id: { client: 'a', clientSeq: 2 }, author: 'a', op: [1, 'y'], kind: 'edit' }] });
+    await sleep(50);
+    // … while another node appended seqs 2-4, and a client that saw them there comes here.
+    const other = [2, 3, 4].map((seq): DocEvent => ({ id: { client: 'n', clientSeq: seq - 1 }, seq, base: seq - 1, author: 'n', time: 1, op: ['z'], kind: 'edit' }));
+    expect((await MemoryLogStore.prototype.appendMany.call(store, [{ docId: 'doc', expectedHead: 1, events: other }])).ok).toBe(true);
+    const hello = { type: 'hello', protocol: PROTOCOL_VERSION, docId: 'doc', client: 'b', user: { name: 'b', color: '#123' }, last: 4, ...editAccess('doc') };
+    const b = await RawSocket.open(url);
+    b.sendJson(hello);
+    expect(await b.next('error', 5000)).toMatchObject({ code: 'store-failed', fatal: false });
+    b.close();
+    // After its backoff the room has caught up: the same hello is welcomed from seq 4.
+    await sleep(3000);
+    const b2 = await RawSocket.open(url);
+    b2.sendJson(hello);
+    const w = await b2.next('welcome', 5000);
+    expect(w.head).toBeGreaterThanOrEqual(4);
+    b2.close();
+    a.close();
+  });
+
   it('answers handshake mistakes with their codes (P1, P2, P15)', async () => {
     const store = new MemoryLogStore();
     const { url } = await serve(store);
