@@ -17,7 +17,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { FRAME_EVENTS, decodeServerFrame } from '../../shared/src/protocol/frames.js';
+import { FRAME_EVENTS, decodeServerFrame, eventsFrameSpan } from '../../shared/src/protocol/frames.js';
 import { RawWatcher } from './raw-watcher.js';
 
 export interface WorkerInput {
@@ -60,8 +60,6 @@ export interface WorkerReport {
 const now = () => performance.timeOrigin + performance.now();
 
 const ACK = Buffer.from('{"type":"ack"');
-/** Where a live frame's header says its last seq (frames.ts: `{"from":…,"end":…}`). */
-const END = Buffer.from('"end":');
 const SEQ = Buffer.from('"seq":');
 const startsWith = (b: Buffer, prefix: Buffer) => b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 
@@ -148,11 +146,9 @@ class ThinClient {
    */
   private events(b: Buffer): void {
     if (!this.typist) return;
-    const at = b.indexOf(END, 0);
-    if (at >= 0 && at < 64) {
-      const end = readInt(b, at + END.length);
-      if (end > this.seq) this.seq = end;
-    }
+    const bytes = new Uint8Array(b.buffer, b.byteOffset, b.length);
+    const span = eventsFrameSpan(bytes);
+    if (span !== null && span.end > this.seq) this.seq = span.end;
     if (!this.observer) {
       if (this.inFlight === 0 || b.indexOf(this.needle) < 0) return this.maybeFlush();
       // Each submit is one event, and only own events name this client: with one in flight,
@@ -163,7 +159,7 @@ class ThinClient {
       }
     }
     const t = now();
-    const r = decodeServerFrame(new Uint8Array(b.buffer, b.byteOffset, b.length));
+    const r = decodeServerFrame(bytes);
     if (!r.ok || r.value.type !== 'events') {
       this.errors.push(`${this.name}: undecodable events frame: ${r.ok ? r.value.type : r.error.message}`);
       return;

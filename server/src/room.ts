@@ -192,11 +192,14 @@ export class Room implements ClusterRoom {
    * the committed head. Rejects if the store does, before anything changed.
    */
   async join(peer: Peer, last: number): Promise<Result<null, CodedError<'base-ahead' | 'store-failed'>>> {
-    if (last > this.core.committedHead && !(await this.catchUpTo(last)) && last > this.core.committedHead) {
-      // The log has `last` but this room could not reach it in time: its own commit was still
-      // in flight after every wait (a database restarting under it). Not the client's state
-      // being foreign to this log (base-ahead, fatal): it tries again after its backoff.
-      return err('store-failed', `the server has not caught up to seq ${last} of this document yet (it is at ${this.core.committedHead}); re-sync`);
+    if (last > this.core.committedHead) {
+      const shorter = await this.catchUpTo(last);
+      if (!shorter && last > this.core.committedHead) {
+        // The log has `last` but this room could not reach it in time: its own commit was still
+        // in flight after every wait (a database restarting under it). Not the client's state
+        // being foreign to this log (base-ahead, fatal): it tries again after its backoff.
+        return err('store-failed', `the server has not caught up to seq ${last} of this document yet (it is at ${this.core.committedHead}); re-sync`);
+      }
     }
     return this.reads.run(() => {
       // The welcome's frame is built (the one step that may read the store) before the core

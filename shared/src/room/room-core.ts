@@ -194,7 +194,7 @@ export class RoomCore<P extends RoomPeer> {
       // The crowd's 100th editor asks the interval of everyone already here (K21); the
       // newcomer hears it below, after its welcome, like any joiner while one holds.
       const asked = this.governor?.connected(this.editors) ?? null;
-      if (asked !== null) for (const p of this.members) if (p !== peer && p.role === 'edit' && !this.behindAt.has(p)) sends.push({ to: p, msg: { type: 'slow-down', batchMs: asked } });
+      if (asked !== null) this.askEditors(asked, sends, peer);
     }
     const batchMs = this.governor?.batchMs ?? 0;
     if (batchMs > 0 && peer.role === 'edit') sends.push({ to: peer, msg: { type: 'slow-down', batchMs } });
@@ -359,10 +359,15 @@ export class RoomCore<P extends RoomPeer> {
   pace(now: number): Send<P>[] {
     const next = this.governor?.tick(now) ?? null;
     if (next === null) return [];
-    const msg = { type: 'slow-down', batchMs: next } as const;
     const out: Send<P>[] = [];
-    for (const p of this.members) if (p.role === 'edit' && !this.behindAt.has(p)) out.push({ to: p, msg });
+    this.askEditors(next, out);
     return out;
+  }
+
+  /** A `slow-down` of `batchMs` for every editor here that is not behind (one that is hears it with its welcome), but `except`. */
+  private askEditors(batchMs: number, sends: Send<P>[], except?: P): void {
+    const msg = { type: 'slow-down', batchMs } as const;
+    for (const p of this.members) if (p !== except && p.role === 'edit' && !this.behindAt.has(p)) sends.push({ to: p, msg });
   }
 
   /** The batching interval asked of editors now (0: none). */
